@@ -1,0 +1,1 @@
+//! Stored dataset splits (filled below).

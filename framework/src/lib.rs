@@ -1,0 +1,20 @@
+//! trustx-framework: the engine of trustx.
+//!
+//! A manifest ([`manifest`]) is validated against the plugin registries ([`plugin`]) and
+//! expanded into a DAG of content-keyed nodes ([`plan`]). The executor ([`exec`]) runs the
+//! nodes the store ([`store`]) does not already hold, stage by stage ([`stages`]), and the
+//! results become polars tables ([`tables`]) and a report ([`report`]). This crate never
+//! names a plugin: built-in plugins live in `trustx-plugins` and register through `inventory`.
+
+pub mod calibration;
+pub mod data;
+pub mod plugin;
+pub mod predictions;
+pub mod tables;
+
+pub use anyhow;
+pub use inventory;
+pub use polars;
+pub use schemars;
+pub use serde;
+pub use serde_json;

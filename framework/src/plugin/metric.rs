@@ -1,0 +1,83 @@
+//! Calibration metric plugins: one number from one model's predictions.
+
+use super::dataset::schema_of;
+use super::{PluginInfo, PluginKind, parse_settings, resolve_settings};
+use crate::predictions::Predictions;
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+/// The rows a metric is computed on: all examples, or a bootstrap resample (with repeats).
+#[derive(Debug, Clone, Copy)]
+pub struct MetricInput<'a> {
+    /// The model's predictions.
+    pub preds: &'a Predictions,
+    /// Row indices into `preds` (a row may repeat in a bootstrap resample).
+    pub rows: &'a [usize],
+    /// The `[calibration] bins` default, for metrics that bin.
+    pub bins: usize,
+}
+
+/// A calibration metric. Register with `inventory::submit! { CalibrationMetricEntry::of::<M>() }`.
+pub trait CalibrationMetric: 'static {
+    /// Settings of the metric (`{ metric = "ece", bins = 15 }` in `[calibration] metrics`).
+    type Settings: Serialize + DeserializeOwned + JsonSchema;
+    /// Name used in `[calibration] metrics`.
+    const NAME: &'static str;
+    /// Version; part of the calibration node's key.
+    const VERSION: &'static str;
+    /// One-line description.
+    const SUMMARY: &'static str;
+    /// The precise definition, printed in the report.
+    const DEFINITION: &'static str;
+    /// Whether smaller values are better (ECE) or larger (accuracy).
+    const LOWER_IS_BETTER: bool;
+    /// Whether the metric is defined for this many classes (positive-class Brier: 2 only).
+    fn applies(_num_classes: usize) -> bool {
+        true
+    }
+    /// The metric's value on `input.rows`; `input.rows` is never empty.
+    fn compute(settings: &Self::Settings, input: &MetricInput) -> f64;
+}
+
+/// Registry entry of a calibration metric.
+pub struct CalibrationMetricEntry {
+    /// Self-description.
+    pub info: PluginInfo,
+    /// See [`CalibrationMetric::DEFINITION`].
+    pub definition: &'static str,
+    /// See [`CalibrationMetric::LOWER_IS_BETTER`].
+    pub lower_is_better: bool,
+    /// See [`CalibrationMetric::applies`].
+    pub applies: fn(usize) -> bool,
+    /// See [`CalibrationMetric::compute`]; settings were checked at validation.
+    pub compute: fn(&Value, &MetricInput) -> anyhow::Result<f64>,
+}
+
+inventory::collect!(CalibrationMetricEntry);
+
+impl CalibrationMetricEntry {
+    /// The registry entry for metric `M`.
+    pub const fn of<M: CalibrationMetric>() -> Self {
+        CalibrationMetricEntry {
+            info: PluginInfo {
+                kind: PluginKind::Metric,
+                name: M::NAME,
+                version: M::VERSION,
+                summary: M::SUMMARY,
+                schema: schema_of::<M::Settings>,
+                resolve: resolve_settings::<M::Settings>,
+            },
+            definition: M::DEFINITION,
+            lower_is_better: M::LOWER_IS_BETTER,
+            applies: M::applies,
+            compute: |v, input| Ok(M::compute(&parse_settings(v)?, input)),
+        }
+    }
+
+    /// Looks a metric up by name.
+    pub fn find(name: &str) -> Option<&'static CalibrationMetricEntry> {
+        inventory::iter::<CalibrationMetricEntry>().find(|e| e.info.name == name)
+    }
+}

@@ -1,0 +1,52 @@
+//! Plugin kinds, their descriptors and their `inventory` registries.
+//!
+//! A plugin is a type implementing the trait of its kind with a serde settings struct
+//! (`deny_unknown_fields`, documented defaults, `JsonSchema`). One `inventory::submit!`
+//! line registers it; the engine finds it by name and never names it in code. The settings
+//! documentation `trustx plugins` prints comes from the same struct's JSON schema.
+
+pub mod dataset;
+pub mod descriptor;
+pub mod metric;
+pub mod model_source;
+pub mod settings;
+pub mod similarity;
+pub mod explainer;
+pub mod training;
+
+pub use descriptor::{PluginInfo, PluginKind, SettingDoc};
+pub use settings::{SettingsError, parse_settings, resolve_settings};
+
+/// Every registered plugin of every kind, sorted by kind then name.
+pub fn all() -> Vec<&'static PluginInfo> {
+    let mut out: Vec<&'static PluginInfo> = Vec::new();
+    out.extend(inventory::iter::<dataset::DatasetLoaderEntry>().map(|e| &e.info));
+    out.extend(inventory::iter::<model_source::ModelSourceEntry>().map(|e| &e.info));
+    out.extend(inventory::iter::<training::TrainerEntry>().map(|e| &e.info));
+    out.extend(inventory::iter::<training::CompressorEntry>().map(|e| &e.info));
+    out.extend(inventory::iter::<explainer::ExplainerEntry>().map(|e| &e.info));
+    out.extend(inventory::iter::<metric::CalibrationMetricEntry>().map(|e| &e.info));
+    out.extend(inventory::iter::<similarity::SimilarityMetricEntry>().map(|e| &e.info));
+    out.sort_by(|a, b| (a.kind, a.name).cmp(&(b.kind, b.name)));
+    out
+}
+
+/// The registered names of one kind, sorted.
+pub fn names(kind: PluginKind) -> Vec<&'static str> {
+    all().into_iter().filter(|p| p.kind == kind).map(|p| p.name).collect()
+}
+
+/// The registered name closest to `wanted` (Jaro–Winkler), to suggest on a typo.
+pub fn nearest(kind: PluginKind, wanted: &str) -> Option<&'static str> {
+    names(kind)
+        .into_iter()
+        .map(|n| (strsim::jaro_winkler(n, wanted), n))
+        .filter(|(score, _)| *score > 0.7)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, n)| n)
+}
+
+/// Looks a plugin up by kind and name.
+pub fn find(kind: PluginKind, name: &str) -> Option<&'static PluginInfo> {
+    all().into_iter().find(|p| p.kind == kind && p.name == name)
+}

@@ -1,0 +1,90 @@
+//! Model source plugins: where a model's predictions come from (`[models.NAME] source`).
+
+use super::dataset::schema_of;
+use super::{PluginInfo, PluginKind, SettingsError, parse_settings, resolve_settings};
+use crate::data::Dataset;
+use crate::predictions::Predictions;
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use std::path::Path;
+
+/// What the `predict` stage hands a model source.
+#[derive(Debug, Clone)]
+pub struct PredictRequest<'a> {
+    /// The model's name in the manifest.
+    pub model: &'a str,
+    /// The dataset (predictions are made on `dataset.eval`).
+    pub dataset: &'a Dataset,
+    /// The seed of this node, when the source is seeded.
+    pub seed: Option<u64>,
+    /// The manifest's folder, against which relative paths resolve.
+    pub base_dir: &'a Path,
+}
+
+/// A model source. Register with `inventory::submit! { ModelSourceEntry::of::<MySource>() }`.
+pub trait ModelSource: 'static {
+    /// Settings: the source's own keys of `[models.NAME]`.
+    type Settings: Serialize + DeserializeOwned + JsonSchema;
+    /// Name used as `source = "..."`.
+    const NAME: &'static str;
+    /// Version; part of the predict node's key.
+    const VERSION: &'static str;
+    /// One-line description.
+    const SUMMARY: &'static str;
+    /// Whether predictions differ per experiment seed (one predict node per seed).
+    fn seeded(settings: &Self::Settings) -> bool;
+    /// Checks settings against the file system, e.g. that files exist.
+    fn validate(_settings: &Self::Settings, _base_dir: &Path, _seeds: &[u64]) -> Result<(), SettingsError> {
+        Ok(())
+    }
+    /// Extra content for the node key beyond the settings, e.g. the blake3 of input files,
+    /// so that a changed file reruns the node.
+    fn fingerprint(_settings: &Self::Settings, _base_dir: &Path, _seed: Option<u64>) -> anyhow::Result<Value> {
+        Ok(Value::Null)
+    }
+    /// Predicts class probabilities for every example of `request.dataset.eval`.
+    fn predict(settings: &Self::Settings, request: &PredictRequest) -> anyhow::Result<Predictions>;
+}
+
+/// Registry entry of a model source.
+pub struct ModelSourceEntry {
+    /// Self-description.
+    pub info: PluginInfo,
+    /// See [`ModelSource::seeded`].
+    pub seeded: fn(&Value) -> Result<bool, SettingsError>,
+    /// See [`ModelSource::validate`].
+    pub validate: fn(&Value, &Path, &[u64]) -> Result<(), SettingsError>,
+    /// See [`ModelSource::fingerprint`].
+    pub fingerprint: fn(&Value, &Path, Option<u64>) -> anyhow::Result<Value>,
+    /// See [`ModelSource::predict`].
+    pub predict: fn(&Value, &PredictRequest) -> anyhow::Result<Predictions>,
+}
+
+inventory::collect!(ModelSourceEntry);
+
+impl ModelSourceEntry {
+    /// The registry entry for source `M`.
+    pub const fn of<M: ModelSource>() -> Self {
+        ModelSourceEntry {
+            info: PluginInfo {
+                kind: PluginKind::ModelSource,
+                name: M::NAME,
+                version: M::VERSION,
+                summary: M::SUMMARY,
+                schema: schema_of::<M::Settings>,
+                resolve: resolve_settings::<M::Settings>,
+            },
+            seeded: |v| Ok(M::seeded(&parse_settings(v)?)),
+            validate: |v, base, seeds| M::validate(&parse_settings(v)?, base, seeds),
+            fingerprint: |v, base, seed| M::fingerprint(&parse_settings(v)?, base, seed),
+            predict: |v, r| M::predict(&parse_settings(v)?, r),
+        }
+    }
+
+    /// Looks a source up by name.
+    pub fn find(name: &str) -> Option<&'static ModelSourceEntry> {
+        inventory::iter::<ModelSourceEntry>().find(|e| e.info.name == name)
+    }
+}

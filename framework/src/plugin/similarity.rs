@@ -1,0 +1,78 @@
+//! Calibration-similarity plugins: one number comparing a model with the reference.
+
+use super::dataset::schema_of;
+use super::{PluginInfo, PluginKind, parse_settings, resolve_settings};
+use crate::predictions::Predictions;
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+/// A reference and a model on the same examples, restricted to `rows`.
+#[derive(Debug, Clone, Copy)]
+pub struct PairInput<'a> {
+    /// The reference model's predictions.
+    pub reference: &'a Predictions,
+    /// The compared model's predictions (same ids, same order).
+    pub model: &'a Predictions,
+    /// Row indices (a row may repeat in a bootstrap resample).
+    pub rows: &'a [usize],
+    /// The `[calibration] bins` default.
+    pub bins: usize,
+}
+
+/// A similarity metric. Register with `inventory::submit! { SimilarityMetricEntry::of::<S>() }`.
+pub trait SimilarityMetric: 'static {
+    /// Settings of the metric.
+    type Settings: Serialize + DeserializeOwned + JsonSchema;
+    /// Name used in `[calibration] similarity`.
+    const NAME: &'static str;
+    /// Version; part of the similarity node's key.
+    const VERSION: &'static str;
+    /// One-line description.
+    const SUMMARY: &'static str;
+    /// The precise definition, printed in the report.
+    const DEFINITION: &'static str;
+    /// Whether smaller values mean more similar (a distance) or larger (an agreement).
+    const LOWER_IS_CLOSER: bool;
+    /// The value on `input.rows`; never empty.
+    fn compute(settings: &Self::Settings, input: &PairInput) -> f64;
+}
+
+/// Registry entry of a similarity metric.
+pub struct SimilarityMetricEntry {
+    /// Self-description.
+    pub info: PluginInfo,
+    /// See [`SimilarityMetric::DEFINITION`].
+    pub definition: &'static str,
+    /// See [`SimilarityMetric::LOWER_IS_CLOSER`].
+    pub lower_is_closer: bool,
+    /// See [`SimilarityMetric::compute`].
+    pub compute: fn(&Value, &PairInput) -> anyhow::Result<f64>,
+}
+
+inventory::collect!(SimilarityMetricEntry);
+
+impl SimilarityMetricEntry {
+    /// The registry entry for similarity `S`.
+    pub const fn of<S: SimilarityMetric>() -> Self {
+        SimilarityMetricEntry {
+            info: PluginInfo {
+                kind: PluginKind::Similarity,
+                name: S::NAME,
+                version: S::VERSION,
+                summary: S::SUMMARY,
+                schema: schema_of::<S::Settings>,
+                resolve: resolve_settings::<S::Settings>,
+            },
+            definition: S::DEFINITION,
+            lower_is_closer: S::LOWER_IS_CLOSER,
+            compute: |v, input| Ok(S::compute(&parse_settings(v)?, input)),
+        }
+    }
+
+    /// Looks a similarity metric up by name.
+    pub fn find(name: &str) -> Option<&'static SimilarityMetricEntry> {
+        inventory::iter::<SimilarityMetricEntry>().find(|e| e.info.name == name)
+    }
+}

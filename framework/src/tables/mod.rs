@@ -1,0 +1,4 @@
+//! Tables: polars frames for every result, their Parquet/CSV files, and cross-seed aggregation.
+
+pub mod bootstrap;
+pub mod io;
