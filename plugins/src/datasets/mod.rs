@@ -1,0 +1,1 @@
+//! Dataset loader plugins: one file per file format.

@@ -1,0 +1,1 @@
+//! Calibration and calibration-similarity metric plugins, one file each.

@@ -1,0 +1,1 @@
+//! Model source plugins: where a model's predictions come from.
