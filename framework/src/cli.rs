@@ -1,0 +1,182 @@
+//! The command line: `trustx validate | plan | run | plugins`.
+//!
+//! Exit codes: 0 success; 1 a run finished with failed nodes, or another error; 2 the
+//! manifest (or the command line) is wrong.
+
+use crate::exec::Status;
+use crate::manifest::{self, ManifestErrors};
+use crate::plan::build;
+use crate::plugin::{self, PluginKind};
+use crate::runner::{RunOptions, run};
+use crate::store::{NodeState, Store};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Audit whether compressed models are trust-equivalent to their large counterparts.
+#[derive(Debug, Parser)]
+#[command(name = "trustx", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a manifest: keys, types, plugins, files. Runs nothing.
+    #[command(after_help = "Example:\n  trustx validate experiments/sst2-bow.toml")]
+    Validate {
+        /// The manifest (TOML).
+        manifest: PathBuf,
+    },
+    /// Print the DAG: stages, nodes, content keys and which are already in the store.
+    #[command(after_help = "Example:\n  trustx plan experiments/sst2-bow.toml")]
+    Plan {
+        /// The manifest (TOML).
+        manifest: PathBuf,
+        /// Print the plan as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the nodes not already in the store, then write tables, report and run.json.
+    #[command(after_help = "Examples:\n  trustx run experiments/sst2-bow.toml\n  trustx run experiments/sst2-bow.toml --force report\n  TRUSTX_EXPERIMENT__JOBS=1 trustx run experiments/sst2-bow.toml")]
+    Run {
+        /// The manifest (TOML).
+        manifest: PathBuf,
+        /// Nodes run at once (default: the manifest's `jobs`, else the number of cores).
+        #[arg(long, short)]
+        jobs: Option<usize>,
+        /// Run again even when cached: a stage (`predict`), a node (`predict/bert@seed42`),
+        /// a model's nodes of a stage (`predict/bert`) or a key prefix. Repeatable.
+        #[arg(long, value_name = "NODE_OR_STAGE")]
+        force: Vec<String>,
+        /// No progress bars.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// List the registered plugins with their settings, types and defaults.
+    #[command(after_help = "Examples:\n  trustx plugins\n  trustx plugins --kind metric")]
+    Plugins {
+        /// Only this kind: dataset, model-source, trainer, compressor, explainer, metric, similarity.
+        #[arg(long)]
+        kind: Option<String>,
+    },
+}
+
+/// Parses the command line and runs it.
+pub fn main() -> ExitCode {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TRUSTX_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+    let cli = Cli::parse();
+    match dispatch(cli.command) {
+        Ok(code) => code,
+        Err(e) => match e.downcast_ref::<ManifestErrors>() {
+            Some(errors) => {
+                eprintln!("{errors}");
+                ExitCode::from(2)
+            }
+            None => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(1)
+            }
+        },
+    }
+}
+
+fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Validate { manifest } => {
+            let r = manifest::load(&manifest)?;
+            let seeds = r.manifest.experiment.seeds.len();
+            println!(
+                "{}: valid ({} models, {} seeds, dataset loader `{}`)",
+                manifest.display(),
+                r.models.len(),
+                seeds,
+                r.loader.info.name
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Plan { manifest, json } => {
+            let r = manifest::load(&manifest)?;
+            let plan = build(&r)?;
+            let store = Store::new(&r.results_dir);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&plan)?);
+                return Ok(ExitCode::SUCCESS);
+            }
+            let mut cached = 0;
+            for stage in crate::plan::Stage::ALL {
+                let nodes: Vec<_> = plan.nodes.iter().filter(|n| n.stage == stage).collect();
+                if nodes.is_empty() {
+                    continue;
+                }
+                println!("{} ({} nodes)", stage.as_str(), nodes.len());
+                for n in nodes {
+                    let state = match store.state(&n.key) {
+                        NodeState::Done(_) => {
+                            cached += 1;
+                            "cached".to_string()
+                        }
+                        NodeState::Missing => "to run".to_string(),
+                        NodeState::Corrupt(why) => format!("to run (corrupt: {why})"),
+                    };
+                    let inputs: Vec<&str> = n.inputs.iter().map(|&i| plan.nodes[i].name.as_str()).collect();
+                    println!("  {}  {:<40} {:<10} <- {}", n.short_key(), n.name, state, if inputs.is_empty() { "-".into() } else { inputs.join(", ") });
+                }
+            }
+            println!("{} nodes: {} cached, {} to run (results in {})", plan.nodes.len(), cached, plan.nodes.len() - cached, r.results_dir.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run { manifest, jobs, force, quiet } => {
+            if jobs == Some(0) {
+                eprintln!("error: --jobs must be at least 1");
+                return Ok(ExitCode::from(2));
+            }
+            let r = manifest::load(&manifest)?;
+            let record = run(&r, &RunOptions { jobs, force, progress: !quiet })?;
+            for n in record.nodes.iter().filter(|n| n.status == Status::Ran) {
+                println!("ran     {:<40} {:>8.2} s  ({})", n.name, n.seconds, n.reason.as_deref().unwrap_or(""));
+            }
+            for n in record.nodes.iter().filter(|n| matches!(n.status, Status::Failed | Status::Skipped)) {
+                let what = if n.status == Status::Failed { "FAILED " } else { "skipped" };
+                println!("{what} {:<40} {}", n.name, n.error.as_deref().unwrap_or(""));
+            }
+            println!("results: {}", r.results_dir.display());
+            println!("{}", record.counts.summary(record.seconds));
+            Ok(if record.counts.failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+        }
+        Command::Plugins { kind } => {
+            let kind = match kind.as_deref().map(PluginKind::parse) {
+                Some(None) => {
+                    eprintln!(
+                        "error: unknown kind `{}`; kinds: {}",
+                        kind.unwrap_or_default(),
+                        PluginKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
+                    );
+                    return Ok(ExitCode::from(2));
+                }
+                Some(k) => k,
+                None => None,
+            };
+            for p in plugin::all().into_iter().filter(|p| kind.is_none_or(|k| p.kind == k)) {
+                println!("{} {} (v{}): {}", p.kind.as_str(), p.name, p.version, p.summary);
+                for s in p.settings() {
+                    let default = match &s.default {
+                        Some(d) => format!(" = {d}"),
+                        None => " (required)".into(),
+                    };
+                    println!("    {}: {}{}  {}", s.key, s.ty, default, s.description);
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

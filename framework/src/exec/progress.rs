@@ -1,0 +1,55 @@
+//! Progress bars: one per stage (indicatif), hidden when stdout is not a terminal.
+
+use crate::plan::{Plan, Stage};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+
+/// The bars of a run.
+pub struct Progress {
+    bars: BTreeMap<Stage, ProgressBar>,
+    _multi: MultiProgress,
+}
+
+impl Progress {
+    /// One bar per stage present in the plan; drawn only when `visible` and stdout is a terminal.
+    pub fn new(plan: &Plan, visible: bool) -> Self {
+        let target = if visible && std::io::stdout().is_terminal() {
+            ProgressDrawTarget::stdout()
+        } else {
+            ProgressDrawTarget::hidden()
+        };
+        let multi = MultiProgress::with_draw_target(target);
+        let style = ProgressStyle::with_template("{prefix:>12} [{bar:30}] {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> ");
+        let mut bars = BTreeMap::new();
+        for stage in Stage::ALL {
+            let n = plan.nodes.iter().filter(|n| n.stage == stage).count();
+            if n > 0 {
+                let bar = multi.add(ProgressBar::new(n as u64));
+                bar.set_style(style.clone());
+                bar.set_prefix(stage.as_str());
+                bars.insert(stage, bar);
+            }
+        }
+        Progress { bars, _multi: multi }
+    }
+
+    /// Marks a node of `stage` as started (shows its name).
+    pub fn start(&self, stage: Stage, name: &str) {
+        if let Some(b) = self.bars.get(&stage) {
+            b.set_message(name.to_string());
+        }
+    }
+
+    /// Marks a node of `stage` as finished.
+    pub fn finish(&self, stage: Stage) {
+        if let Some(b) = self.bars.get(&stage) {
+            b.inc(1);
+            if b.position() >= b.length().unwrap_or(0) {
+                b.finish_with_message("done");
+            }
+        }
+    }
+}

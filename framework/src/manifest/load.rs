@@ -1,0 +1,82 @@
+//! Reading a manifest: the TOML file merged with `TRUSTX_` environment overrides (figment),
+//! then typed (serde) and validated against the plugin registries.
+//!
+//! Environment overrides use `__` between keys: `TRUSTX_EXPERIMENT__JOBS=1` sets
+//! `[experiment] jobs`. Variables without `__` (such as `TRUSTX_LOG`) are not manifest keys.
+
+use super::error::{ManifestError, ManifestErrors};
+use super::locate::SourceMap;
+use super::schema::Manifest;
+use super::validate::{Resolved, validate};
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use std::path::Path;
+
+/// The prefix of environment overrides.
+pub const ENV_PREFIX: &str = "TRUSTX_";
+
+/// Reads, types and validates the manifest at `path`.
+pub fn load(path: &Path) -> Result<Resolved, ManifestErrors> {
+    let (manifest, source) = parse(path)?;
+    validate(path, manifest, &source)
+}
+
+/// Reads and types the manifest at `path` without checking plugins or files.
+pub fn parse(path: &Path) -> Result<(Manifest, SourceMap), ManifestErrors> {
+    let fail = |line, key: &str, message: String| {
+        ManifestErrors(vec![ManifestError { file: path.to_path_buf(), line, key: key.into(), message }])
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| fail(None, "", format!("cannot read the manifest: {e}")))?;
+    let source = SourceMap::new(&text);
+    if let Err(e) = toml_edit::Document::parse(text.as_str()) {
+        let line = e.span().map(|s| source.line_at(s.start));
+        let message = e.message().trim().to_string();
+        return Err(fail(line, "", format!("not valid TOML: {message}")));
+    }
+    let figment = Figment::from(Toml::string(&text))
+        .merge(Env::prefixed(ENV_PREFIX).filter(|k| k.as_str().contains("__")).split("__"));
+    let value: serde_json::Value = figment
+        .extract()
+        .map_err(|e| fail(None, &e.path.join("."), format!("{} (check the environment overrides {ENV_PREFIX}*)", e.kind)))?;
+    let manifest: Manifest = serde_path_to_error::deserialize(&value).map_err(|e| {
+        let mut key: Vec<String> = e.path().iter().map(|s| s.to_string().trim_start_matches('.').to_string())
+            .filter(|s| !s.is_empty() && s != "?")
+            .collect();
+        let message = e.inner().to_string();
+        for prefix in ["missing field `", "unknown field `"] {
+            if let Some(rest) = message.strip_prefix(prefix)
+                && let Some(end) = rest.find('`')
+                && key.last().map(String::as_str) != Some(&rest[..end])
+            {
+                key.push(rest[..end].to_string());
+            }
+        }
+        let key = normalise_key(&key);
+        let line = source.line_of(&key);
+        fail(line.or_else(|| source.line_of(&key[..key.len().saturating_sub(1)])), &key.join("."), explain_serde(&message))
+    })?;
+    Ok((manifest, source))
+}
+
+/// serde_path_to_error writes sequence indices as `[i]`: split them into their own segments.
+fn normalise_key(key: &[String]) -> Vec<String> {
+    key.iter()
+        .flat_map(|s| s.split(['[', ']', '.']).filter(|p| !p.is_empty()).map(String::from).collect::<Vec<_>>())
+        .collect()
+}
+
+/// Adds what to do to serde's terse messages.
+fn explain_serde(message: &str) -> String {
+    if message.starts_with("unknown field") {
+        format!("{message}; remove it or fix its spelling")
+    } else if message.starts_with("missing field") {
+        format!("{message}; this key is required")
+    } else if message.starts_with("invalid type") || message.starts_with("invalid value") {
+        format!("{message}; fix the value's type")
+    } else if message.contains("did not match any variant") {
+        format!("{message}; write a name such as \"ece\" or a table such as {{ metric = \"ece\", bins = 15 }}")
+    } else {
+        message.to_string()
+    }
+}

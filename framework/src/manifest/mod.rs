@@ -1,0 +1,16 @@
+//! The experiment manifest: TOML (plus `TRUSTX_` environment overrides) → typed sections →
+//! a validated [`Resolved`] manifest whose plugin settings are filled with their defaults.
+//!
+//! Every error names the manifest file, the line and the dotted key path
+//! ([`ManifestError`]); the command line exits with code 2 on them.
+
+pub mod error;
+pub mod load;
+pub mod locate;
+pub mod schema;
+pub mod validate;
+
+pub use error::{ManifestError, ManifestErrors};
+pub use load::load;
+pub use schema::Manifest;
+pub use validate::{Resolved, ResolvedMetric, ResolvedModel};

@@ -1,0 +1,402 @@
+//! The manifest's sections as serde types.
+//!
+//! Engine sections deny unknown keys. Sections that name a plugin (`[dataset]`,
+//! `[models.NAME]`, `[variants.NAME]`, `[train]`, `[[explainers]]`, metric entries) keep the
+//! keys the engine does not know in `settings`, which the plugin's own settings struct
+//! (`deny_unknown_fields`) then checks, so a typo anywhere is an error naming the key.
+
+use crate::data::BadRows;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::num::NonZeroUsize;
+use std::path::PathBuf;
+
+/// A whole manifest.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// `[experiment]`: name, seeds, backend, results folder, jobs.
+    pub experiment: Experiment,
+    /// `[dataset]`: the loader and the splits.
+    pub dataset: DatasetSpec,
+    /// `[models.NAME]`: the models, exactly one with `reference = true`.
+    pub models: BTreeMap<String, ModelSpec>,
+    /// `[variants.NAME]`: compressed variants derived from a model.
+    #[serde(default)]
+    pub variants: BTreeMap<String, VariantSpec>,
+    /// `[train]`: how models are fine-tuned.
+    #[serde(default)]
+    pub train: Option<TrainSpec>,
+    /// `[[explainers]]`: the explainers to run.
+    #[serde(default)]
+    pub explainers: Vec<ExplainerSpec>,
+    /// `[alignment]`: how explanations are compared.
+    #[serde(default)]
+    pub alignment: AlignmentSpec,
+    /// `[calibration]`: calibration metrics and similarity.
+    #[serde(default)]
+    pub calibration: CalibrationSpec,
+    /// `[report]`: what the report contains.
+    #[serde(default)]
+    pub report: ReportSpec,
+}
+
+/// `[experiment]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Experiment {
+    /// Name; also the results sub-folder (letters, digits, `-`, `_`, `.`).
+    pub name: String,
+    /// One-paragraph description for the report.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Seeds; every random stage runs once per seed.
+    pub seeds: Vec<u64>,
+    /// Compute backend for neural models: `cpu` (default) or `cuda`.
+    #[serde(default)]
+    pub backend: Backend,
+    /// Results folder (relative to the manifest's folder); default `results` in the
+    /// current directory.
+    #[serde(default)]
+    pub results: Option<PathBuf>,
+    /// Nodes run at once; default the number of cores.
+    #[serde(default)]
+    pub jobs: Option<NonZeroUsize>,
+}
+
+/// Compute backend.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// burn's Flex CPU backend.
+    #[default]
+    Cpu,
+    /// burn-cuda (needs the `cuda` cargo feature and a GPU).
+    Cuda,
+}
+
+/// One file or several.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    /// A single path.
+    One(PathBuf),
+    /// Several paths, read in order.
+    Many(Vec<PathBuf>),
+}
+
+impl OneOrMany {
+    /// The paths, in order.
+    pub fn paths(&self) -> Vec<PathBuf> {
+        match self {
+            OneOrMany::One(p) => vec![p.clone()],
+            OneOrMany::Many(v) => v.clone(),
+        }
+    }
+}
+
+/// `[dataset.eval]` / `[dataset.train]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SplitSpec {
+    /// The split's file, or a list of files read in order.
+    pub path: OneOrMany,
+    /// Keep at most this many rows: a stratified subsample seeded by `[dataset] seed`.
+    #[serde(default)]
+    pub max_rows: Option<NonZeroUsize>,
+}
+
+/// `[dataset]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DatasetSpec {
+    /// Loader plugin name (`trustx plugins --kind dataset`).
+    pub loader: String,
+    /// Display name; default the loader's task or the experiment name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// `error` (default) stops at a malformed row; `skip` skips and counts.
+    #[serde(default)]
+    pub on_bad_rows: BadRows,
+    /// Seed of the row-cap subsample (independent of the experiment seeds, so every seed
+    /// sees the same examples).
+    #[serde(default)]
+    pub seed: u64,
+    /// The split models are evaluated and explained on.
+    pub eval: SplitSpec,
+    /// The split models are fine-tuned on.
+    #[serde(default)]
+    pub train: Option<SplitSpec>,
+    /// The loader's own settings.
+    #[serde(flatten)]
+    pub settings: Map<String, Value>,
+}
+
+/// `[models.NAME]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ModelSpec {
+    /// Model source plugin (`trustx plugins --kind model-source`).
+    pub source: String,
+    /// The model every other is compared with (exactly one).
+    #[serde(default)]
+    pub reference: bool,
+    /// The source's own settings.
+    #[serde(flatten)]
+    pub settings: Map<String, Value>,
+}
+
+/// `[variants.NAME]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VariantSpec {
+    /// The model (or variant) it is derived from.
+    pub from: String,
+    /// Compressor plugin.
+    pub compressor: String,
+    /// The compressor's own settings.
+    #[serde(flatten)]
+    pub settings: Map<String, Value>,
+}
+
+/// `[train]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrainSpec {
+    /// Trainer plugin.
+    #[serde(default = "default_trainer")]
+    pub trainer: String,
+    /// Seeds training runs with; default the experiment's seeds. The paper trained once
+    /// (seed 42) and explained with three seeds.
+    #[serde(default)]
+    pub seeds: Option<Vec<u64>>,
+    /// The trainer's own settings.
+    #[serde(flatten)]
+    pub settings: Map<String, Value>,
+}
+
+fn default_trainer() -> String {
+    "finetune".into()
+}
+
+/// `[[explainers]]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExplainerSpec {
+    /// Explainer plugin.
+    pub explainer: String,
+    /// The explainer's own settings.
+    #[serde(flatten)]
+    pub settings: Map<String, Value>,
+}
+
+/// Which words an alignment compares.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FeatureIdentity {
+    /// Word strings (the paper's choice).
+    #[default]
+    Words,
+    /// Word positions.
+    Positions,
+}
+
+/// Which class an explanation explains.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExplainedClass {
+    /// The gold label (the paper's choice).
+    #[default]
+    Gold,
+    /// The model's prediction.
+    Predicted,
+}
+
+/// `[alignment]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlignmentSpec {
+    /// Top-K sizes to compare.
+    #[serde(default = "default_k")]
+    pub k: Vec<usize>,
+    /// Jaccard@K a variant must reach to be trust-equivalent.
+    #[serde(default = "default_threshold")]
+    pub threshold: f64,
+    /// Compare word strings or positions.
+    #[serde(default)]
+    pub features: FeatureIdentity,
+    /// Explain the gold label or the prediction.
+    #[serde(default)]
+    pub class: ExplainedClass,
+}
+
+impl Default for AlignmentSpec {
+    fn default() -> Self {
+        AlignmentSpec { k: default_k(), threshold: default_threshold(), features: Default::default(), class: Default::default() }
+    }
+}
+
+fn default_k() -> Vec<usize> {
+    vec![10]
+}
+
+fn default_threshold() -> f64 {
+    0.7
+}
+
+/// A metric in a list: a name, or a table with `metric = NAME` and its settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum MetricRef {
+    /// Just the name, default settings.
+    Name(String),
+    /// Name and settings.
+    Table {
+        /// Metric plugin name.
+        metric: String,
+        /// Its settings.
+        #[serde(flatten)]
+        settings: Map<String, Value>,
+    },
+}
+
+impl MetricRef {
+    /// The metric's name.
+    pub fn name(&self) -> &str {
+        match self {
+            MetricRef::Name(n) => n,
+            MetricRef::Table { metric, .. } => metric,
+        }
+    }
+
+    /// Its settings table (empty for a bare name).
+    pub fn settings(&self) -> Value {
+        match self {
+            MetricRef::Name(_) => Value::Object(Map::new()),
+            MetricRef::Table { settings, .. } => Value::Object(settings.clone()),
+        }
+    }
+}
+
+/// Tolerances a variant's calibration must stay within to be trust-equivalent.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tolerances {
+    /// Largest allowed |ECE(variant) − ECE(reference)|.
+    #[serde(default = "default_ece_tol")]
+    pub ece: f64,
+    /// Largest allowed total-variation distance between confidence histograms.
+    #[serde(default = "default_tv_tol")]
+    pub confidence_tv: f64,
+    /// Smallest allowed prediction agreement with the reference.
+    #[serde(default = "default_agreement_tol")]
+    pub agreement: f64,
+}
+
+impl Default for Tolerances {
+    fn default() -> Self {
+        Tolerances { ece: default_ece_tol(), confidence_tv: default_tv_tol(), agreement: default_agreement_tol() }
+    }
+}
+
+fn default_ece_tol() -> f64 {
+    0.02
+}
+fn default_tv_tol() -> f64 {
+    0.1
+}
+fn default_agreement_tol() -> f64 {
+    0.95
+}
+
+/// `[calibration]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CalibrationSpec {
+    /// Equal-width bins for ECE, MCE, histograms and reliability diagrams.
+    #[serde(default = "default_bins")]
+    pub bins: NonZeroUsize,
+    /// Calibration metrics of each model (`trustx plugins --kind metric`).
+    #[serde(default = "default_metrics")]
+    pub metrics: Vec<MetricRef>,
+    /// Similarity metrics of each model to the reference (`--kind similarity`).
+    #[serde(default = "default_similarity")]
+    pub similarity: Vec<MetricRef>,
+    /// Bootstrap resamples of the examples for confidence intervals (0: none).
+    #[serde(default = "default_bootstrap")]
+    pub bootstrap: usize,
+    /// Confidence level of the intervals.
+    #[serde(default = "default_confidence")]
+    pub confidence: f64,
+    /// Verdict tolerances.
+    #[serde(default)]
+    pub tolerances: Tolerances,
+}
+
+impl Default for CalibrationSpec {
+    fn default() -> Self {
+        CalibrationSpec {
+            bins: default_bins(),
+            metrics: default_metrics(),
+            similarity: default_similarity(),
+            bootstrap: default_bootstrap(),
+            confidence: default_confidence(),
+            tolerances: Tolerances::default(),
+        }
+    }
+}
+
+fn default_bins() -> NonZeroUsize {
+    NonZeroUsize::new(10).unwrap_or(NonZeroUsize::MIN)
+}
+
+/// The calibration metrics computed when the manifest lists none.
+pub const DEFAULT_METRICS: [&str; 9] =
+    ["accuracy", "macro-f1", "ece", "mce", "ace", "classwise-ece", "brier", "positive-brier", "nll"];
+
+/// The similarity metrics computed when the manifest lists none.
+pub const DEFAULT_SIMILARITY: [&str; 3] = ["agreement", "confidence-tv", "reliability-distance"];
+
+fn default_metrics() -> Vec<MetricRef> {
+    DEFAULT_METRICS.iter().map(|s| MetricRef::Name(s.to_string())).collect()
+}
+fn default_similarity() -> Vec<MetricRef> {
+    DEFAULT_SIMILARITY.iter().map(|s| MetricRef::Name(s.to_string())).collect()
+}
+fn default_bootstrap() -> usize {
+    1000
+}
+fn default_confidence() -> f64 {
+    0.95
+}
+
+/// Output formats of the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReportFormat {
+    /// Self-contained `report.html`.
+    Html,
+    /// `report.md`.
+    Md,
+}
+
+/// `[report]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportSpec {
+    /// Title; default the experiment name.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Formats to write.
+    #[serde(default = "default_formats")]
+    pub formats: Vec<ReportFormat>,
+    /// A folder of templates overriding the built-in `report.html.j2` / `report.md.j2`.
+    #[serde(default)]
+    pub templates: Option<PathBuf>,
+}
+
+impl Default for ReportSpec {
+    fn default() -> Self {
+        ReportSpec { title: None, formats: default_formats(), templates: None }
+    }
+}
+
+fn default_formats() -> Vec<ReportFormat> {
+    vec![ReportFormat::Html, ReportFormat::Md]
+}

@@ -1,0 +1,352 @@
+//! Checking a typed manifest against the plugin registries and the file system, and
+//! resolving every plugin's settings (defaults filled) for the node keys.
+
+use super::error::{ManifestError, ManifestErrors};
+use super::load::ENV_PREFIX;
+use super::locate::SourceMap;
+use super::schema::{Manifest, MetricRef};
+use crate::plugin::dataset::DatasetLoaderEntry;
+use crate::plugin::metric::CalibrationMetricEntry;
+use crate::plugin::model_source::ModelSourceEntry;
+use crate::plugin::similarity::SimilarityMetricEntry;
+use crate::plugin::{self, PluginKind, SettingsError};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// A model after validation.
+#[derive(Clone)]
+pub struct ResolvedModel {
+    /// Its name in the manifest.
+    pub name: String,
+    /// Whether it is the reference.
+    pub reference: bool,
+    /// Its source plugin.
+    pub source: &'static ModelSourceEntry,
+    /// The source's settings, defaults filled.
+    pub settings: Value,
+    /// Whether it has one prediction per experiment seed.
+    pub seeded: bool,
+}
+
+/// A metric after validation.
+#[derive(Clone)]
+pub struct ResolvedMetric {
+    /// Plugin name.
+    pub name: String,
+    /// Settings, defaults filled.
+    pub settings: Value,
+}
+
+/// A validated manifest, ready to plan.
+pub struct Resolved {
+    /// The manifest file.
+    pub file: PathBuf,
+    /// Its folder: relative paths in the manifest resolve against it.
+    pub base_dir: PathBuf,
+    /// The typed manifest as written.
+    pub manifest: Manifest,
+    /// `results/<experiment name>`.
+    pub results_dir: PathBuf,
+    /// The dataset loader.
+    pub loader: &'static DatasetLoaderEntry,
+    /// The loader's settings, defaults filled.
+    pub loader_settings: Value,
+    /// Models, the reference first, then by name.
+    pub models: Vec<ResolvedModel>,
+    /// Calibration metrics, in manifest order.
+    pub metrics: Vec<ResolvedMetric>,
+    /// Similarity metrics, in manifest order.
+    pub similarity: Vec<ResolvedMetric>,
+    /// Nodes run at once.
+    pub jobs: usize,
+}
+
+impl Resolved {
+    /// The reference model.
+    pub fn reference(&self) -> &ResolvedModel {
+        &self.models[0]
+    }
+
+    /// A path from the manifest, resolved against its folder.
+    pub fn path(&self, p: &Path) -> PathBuf {
+        self.base_dir.join(p)
+    }
+}
+
+/// Collects errors with their lines.
+struct Checker<'a> {
+    file: &'a Path,
+    source: &'a SourceMap,
+    errors: Vec<ManifestError>,
+}
+
+impl Checker<'_> {
+    fn error(&mut self, key: &[&str], message: impl Into<String>) {
+        let key: Vec<String> = key.iter().flat_map(|k| k.split('.')).map(String::from).collect();
+        let line = self.source.line_of(&key);
+        let mut message = message.into();
+        if line.is_none() {
+            let var = format!("{ENV_PREFIX}{}", key.join("__").to_uppercase());
+            if std::env::var_os(&var).is_some() {
+                message = format!("{message} (value from environment variable {var})");
+            }
+        }
+        self.errors.push(ManifestError { file: self.file.to_path_buf(), line, key: key.join("."), message });
+    }
+
+    fn settings_error(&mut self, section: &[&str], e: SettingsError) {
+        let mut key: Vec<&str> = section.to_vec();
+        key.extend(e.path.iter().map(String::as_str));
+        let message = if e.message.starts_with("unknown field") {
+            format!("{}; remove it or fix its spelling (`trustx plugins` lists every setting)", e.message)
+        } else {
+            e.message
+        };
+        self.error(&key, message);
+    }
+
+    fn unknown_plugin(&mut self, key: &[&str], kind: PluginKind, name: &str) {
+        let hint = match plugin::nearest(kind, name) {
+            Some(n) => format!("did you mean `{n}`?"),
+            None if plugin::names(kind).is_empty() => {
+                format!("no {} plugins are registered in this build", kind.as_str())
+            }
+            None => format!("registered: {}", plugin::names(kind).join(", ")),
+        };
+        self.error(key, format!("unknown {} plugin `{name}`; {hint}", kind.as_str()));
+    }
+}
+
+/// Validates `manifest` (read from `file`) and resolves its plugins.
+pub fn validate(file: &Path, manifest: Manifest, source: &SourceMap) -> Result<Resolved, ManifestErrors> {
+    let base_dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
+    let base_dir = if base_dir.as_os_str().is_empty() { PathBuf::from(".") } else { base_dir };
+    let mut c = Checker { file, source, errors: Vec::new() };
+    let m = &manifest;
+
+    // [experiment]
+    let name_ok = !m.experiment.name.is_empty()
+        && m.experiment.name.chars().all(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(ch))
+        && !m.experiment.name.starts_with('.');
+    if !name_ok {
+        c.error(&["experiment", "name"], "use letters, digits, `-`, `_` and `.` only (it names the results folder)");
+    }
+    if m.experiment.seeds.is_empty() {
+        c.error(&["experiment", "seeds"], "the seed list is empty; give at least one seed, e.g. seeds = [42]");
+    }
+    let mut seen = BTreeSet::new();
+    for (i, s) in m.experiment.seeds.iter().enumerate() {
+        if !seen.insert(s) {
+            c.error(&["experiment", "seeds", &i.to_string()], format!("seed {s} is listed twice"));
+        }
+    }
+
+    // [dataset]
+    let loader = DatasetLoaderEntry::find(&m.dataset.loader);
+    let mut loader_settings = Value::Null;
+    match loader {
+        None => c.unknown_plugin(&["dataset", "loader"], PluginKind::Dataset, &m.dataset.loader),
+        Some(l) => {
+            let raw = Value::Object(m.dataset.settings.clone());
+            match (l.info.resolve)(&raw) {
+                Ok(v) => {
+                    if let Err(e) = (l.validate)(&raw, &base_dir) {
+                        c.settings_error(&["dataset"], e);
+                    }
+                    loader_settings = v;
+                }
+                Err(e) => c.settings_error(&["dataset"], e),
+            }
+        }
+    }
+    let splits = [("eval", Some(&m.dataset.eval)), ("train", m.dataset.train.as_ref())];
+    for (split, spec) in splits {
+        let Some(spec) = spec else { continue };
+        let paths = spec.path.paths();
+        if paths.is_empty() {
+            c.error(&["dataset", split, "path"], "no file given");
+        }
+        for (i, p) in paths.iter().enumerate() {
+            let full = base_dir.join(p);
+            if !full.is_file() {
+                let key = match &spec.path {
+                    super::schema::OneOrMany::One(_) => format!("dataset.{split}.path"),
+                    super::schema::OneOrMany::Many(_) => format!("dataset.{split}.path.{i}"),
+                };
+                c.error(&[&key], format!("{} does not exist (paths resolve against the manifest's folder)", full.display()));
+            }
+        }
+    }
+
+    // [models.*] and [variants.*]
+    let mut models = Vec::new();
+    if m.models.is_empty() {
+        c.error(&["models"], "no model; add a [models.NAME] section");
+    }
+    let references: Vec<&String> = m.models.iter().filter(|(_, s)| s.reference).map(|(n, _)| n).collect();
+    match references.len() {
+        0 if !m.models.is_empty() => c.error(
+            &["models"],
+            "no model is marked `reference = true`; mark exactly one (the large model the others are compared with)",
+        ),
+        n if n > 1 => c.error(
+            &["models", references[1], "reference"],
+            format!(
+                "{n} models are marked `reference = true` ({}); mark exactly one",
+                references.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+            ),
+        ),
+        _ => {}
+    }
+    for (name, spec) in &m.models {
+        if !name.chars().all(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(ch)) {
+            c.error(&["models", name], "model names use letters, digits, `-`, `_` and `.` only");
+        }
+        let Some(src) = ModelSourceEntry::find(&spec.source) else {
+            c.unknown_plugin(&["models", name, "source"], PluginKind::ModelSource, &spec.source);
+            continue;
+        };
+        let raw = Value::Object(spec.settings.clone());
+        let resolved = (src.info.resolve)(&raw)
+            .and_then(|v| (src.validate)(&raw, &base_dir, &m.experiment.seeds).map(|_| v))
+            .and_then(|v| (src.seeded)(&raw).map(|s| (v, s)));
+        match resolved {
+            Ok((settings, seeded)) => models.push(ResolvedModel {
+                name: name.clone(),
+                reference: spec.reference,
+                source: src,
+                settings,
+                seeded,
+            }),
+            Err(e) => c.settings_error(&["models", name], e),
+        }
+    }
+    models.sort_by(|a, b| (!a.reference, &a.name).cmp(&(!b.reference, &b.name)));
+    for (name, spec) in &m.variants {
+        if m.models.contains_key(name) {
+            c.error(&["variants", name], format!("`{name}` is already a model name; names must be unique across [models] and [variants]"));
+        }
+        if !m.models.contains_key(&spec.from) && !m.variants.contains_key(&spec.from) {
+            c.error(&["variants", name, "from"], format!("`{}` is not a model or variant of this manifest", spec.from));
+        }
+        match plugin::find(PluginKind::Compressor, &spec.compressor) {
+            None => c.unknown_plugin(&["variants", name, "compressor"], PluginKind::Compressor, &spec.compressor),
+            Some(p) => {
+                if let Err(e) = (p.resolve)(&Value::Object(spec.settings.clone())) {
+                    c.settings_error(&["variants", name], e);
+                }
+            }
+        }
+    }
+
+    // [train]
+    if let Some(train) = &m.train {
+        match plugin::find(PluginKind::Trainer, &train.trainer) {
+            None => c.unknown_plugin(&["train", "trainer"], PluginKind::Trainer, &train.trainer),
+            Some(p) => {
+                if let Err(e) = (p.resolve)(&Value::Object(train.settings.clone())) {
+                    c.settings_error(&["train"], e);
+                }
+            }
+        }
+        if train.seeds.as_ref().is_some_and(Vec::is_empty) {
+            c.error(&["train", "seeds"], "the training seed list is empty; remove it to train with every experiment seed");
+        }
+    }
+
+    // [[explainers]]
+    for (i, ex) in m.explainers.iter().enumerate() {
+        let idx = i.to_string();
+        match plugin::find(PluginKind::Explainer, &ex.explainer) {
+            None => c.unknown_plugin(&["explainers", &idx, "explainer"], PluginKind::Explainer, &ex.explainer),
+            Some(p) => {
+                if let Err(e) = (p.resolve)(&Value::Object(ex.settings.clone())) {
+                    c.settings_error(&["explainers", &idx], e);
+                }
+            }
+        }
+    }
+
+    // [alignment]
+    if m.alignment.k.is_empty() || m.alignment.k.contains(&0) {
+        c.error(&["alignment", "k"], "give one or more positive top-K sizes, e.g. k = [10]");
+    }
+    if !(0.0..=1.0).contains(&m.alignment.threshold) {
+        c.error(&["alignment", "threshold"], "a Jaccard threshold lies in [0, 1]");
+    }
+
+    // [calibration]
+    let metrics = resolve_metrics(&mut c, "metrics", &m.calibration.metrics, PluginKind::Metric, |n| {
+        CalibrationMetricEntry::find(n).map(|e| &e.info)
+    });
+    let similarity = resolve_metrics(&mut c, "similarity", &m.calibration.similarity, PluginKind::Similarity, |n| {
+        SimilarityMetricEntry::find(n).map(|e| &e.info)
+    });
+    if !(m.calibration.confidence > 0.0 && m.calibration.confidence < 1.0) {
+        c.error(&["calibration", "confidence"], "a confidence level lies strictly between 0 and 1, e.g. 0.95");
+    }
+
+    // [report]
+    if let Some(dir) = &m.report.templates
+        && !base_dir.join(dir).is_dir()
+    {
+        c.error(&["report", "templates"], format!("{} is not a folder", base_dir.join(dir).display()));
+    }
+
+    if !c.errors.is_empty() {
+        return Err(ManifestErrors(c.errors));
+    }
+    let results_root = match &m.experiment.results {
+        Some(p) => base_dir.join(p),
+        None => PathBuf::from("results"),
+    };
+    let jobs = m
+        .experiment
+        .jobs
+        .map(|j| j.get())
+        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    let Some(loader) = loader else {
+        return Err(ManifestErrors(vec![]));
+    };
+    Ok(Resolved {
+        file: file.to_path_buf(),
+        results_dir: results_root.join(&m.experiment.name),
+        base_dir,
+        loader,
+        loader_settings,
+        models,
+        metrics,
+        similarity,
+        jobs,
+        manifest,
+    })
+}
+
+fn resolve_metrics(
+    c: &mut Checker,
+    list: &str,
+    refs: &[MetricRef],
+    kind: PluginKind,
+    find: impl Fn(&str) -> Option<&'static plugin::PluginInfo>,
+) -> Vec<ResolvedMetric> {
+    let mut out = Vec::new();
+    let mut seen = BTreeSet::new();
+    for (i, r) in refs.iter().enumerate() {
+        let idx = i.to_string();
+        let Some(info) = find(r.name()) else {
+            c.unknown_plugin(&["calibration", list, &idx], kind, r.name());
+            continue;
+        };
+        if !seen.insert(r.name().to_string()) {
+            c.error(&["calibration", list, &idx], format!("`{}` is listed twice", r.name()));
+            continue;
+        }
+        match (info.resolve)(&r.settings()) {
+            Ok(settings) => out.push(ResolvedMetric { name: r.name().to_string(), settings }),
+            Err(e) => c.settings_error(&["calibration", list, &idx], e),
+        }
+    }
+    out
+}
+

@@ -1,0 +1,187 @@
+//! Expanding a validated manifest into the DAG: data → predict (per model × seed) →
+//! calibration (per prediction) → similarity (per model × paired reference seed) →
+//! aggregate → report.
+
+use super::key::node_key;
+use super::node::{Node, Plan, Stage, Task};
+use crate::manifest::{Resolved, ResolvedMetric};
+use crate::report::template_fingerprint;
+use anyhow::{Context, Result};
+use serde_json::{Value, json};
+
+/// Builds the plan of a validated manifest. Reads the data and prediction files to hash
+/// them (a changed file changes the keys downstream of it).
+pub fn build(r: &Resolved) -> Result<Plan> {
+    let mut nodes: Vec<Node> = Vec::new();
+    let add = |nodes: &mut Vec<Node>,
+                   name: String,
+                   stage: Stage,
+                   task: Task,
+                   plugin: Option<(String, String)>,
+                   config: Value,
+                   inputs: Vec<usize>,
+                   seed: Option<u64>| {
+        let input_keys: Vec<&str> = inputs.iter().map(|&i| nodes[i].key.as_str()).collect();
+        let key = node_key(
+            stage.as_str(),
+            plugin.as_ref().map(|(n, v)| (n.as_str(), v.as_str())),
+            &config,
+            &input_keys,
+            seed,
+        );
+        nodes.push(Node { name, stage, task, plugin, config, inputs, seed, key });
+        nodes.len() - 1
+    };
+
+    // data
+    let d = &r.manifest.dataset;
+    let split_config = |spec: &crate::manifest::schema::SplitSpec| -> Result<Value> {
+        let paths = spec.path.paths();
+        let hashes = paths.iter().map(|p| file_hash(&r.path(p))).collect::<Result<Vec<_>>>()?;
+        Ok(json!({"paths": paths, "blake3": hashes, "max_rows": spec.max_rows}))
+    };
+    let data_config = json!({
+        "name": dataset_name(r),
+        "settings": r.loader_settings,
+        "on_bad_rows": d.on_bad_rows,
+        "seed": d.seed,
+        "eval": split_config(&d.eval)?,
+        "train": d.train.as_ref().map(split_config).transpose()?,
+    });
+    let loader = Some((r.loader.info.name.to_string(), r.loader.info.version.to_string()));
+    let data = add(&mut nodes, "data".into(), Stage::Data, Task::Data, loader, data_config, vec![], None);
+
+    // predict
+    let seeds = &r.manifest.experiment.seeds;
+    let mut predict: Vec<Vec<(Option<u64>, usize)>> = Vec::new();
+    for (mi, m) in r.models.iter().enumerate() {
+        let model_seeds: Vec<Option<u64>> =
+            if m.seeded { seeds.iter().map(|&s| Some(s)).collect() } else { vec![None] };
+        let mut per_seed = Vec::new();
+        for seed in model_seeds {
+            let fingerprint = (m.source.fingerprint)(&m.settings, &r.base_dir, seed)
+                .with_context(|| format!("reading model `{}`", m.name))?;
+            let config = json!({"model": m.name, "settings": m.settings, "fingerprint": fingerprint});
+            let plugin = Some((m.source.info.name.to_string(), m.source.info.version.to_string()));
+            let name = format!("predict/{}{}", m.name, seed_suffix(seed));
+            let i = add(&mut nodes, name, Stage::Predict, Task::Predict { model: mi }, plugin, config, vec![data], seed);
+            per_seed.push((seed, i));
+        }
+        predict.push(per_seed);
+    }
+
+    // calibration
+    let cal_config = calibration_config(r);
+    let mut metric_nodes = Vec::new();
+    for (mi, m) in r.models.iter().enumerate() {
+        for &(seed, p) in &predict[mi] {
+            let name = format!("calibration/{}{}", m.name, seed_suffix(seed));
+            let task = Task::Calibration { model: mi };
+            metric_nodes.push(add(&mut nodes, name, Stage::Calibration, task, None, cal_config.clone(), vec![p], seed));
+        }
+    }
+
+    // similarity: pair the reference's and the model's predictions seed by seed
+    for (mi, m) in r.models.iter().enumerate().skip(1) {
+        for (seed, ref_node, model_node) in pair_seeds(&predict[0], &predict[mi]) {
+            let name = format!("similarity/{}{}", m.name, seed_suffix(seed));
+            let task = Task::Similarity { model: mi };
+            let inputs = vec![ref_node, model_node];
+            metric_nodes.push(add(&mut nodes, name, Stage::Similarity, task, None, cal_config.clone(), inputs, seed));
+        }
+    }
+
+    // aggregate and report
+    let mut agg_inputs = vec![data];
+    agg_inputs.extend(predict.iter().flatten().map(|&(_, i)| i));
+    agg_inputs.extend(metric_nodes);
+    let aggregate =
+        add(&mut nodes, "aggregate".into(), Stage::Aggregate, Task::Aggregate, None, cal_config, agg_inputs, None);
+    let report_config = json!({
+        "report": r.manifest.report,
+        "title": r.manifest.report.title.clone().unwrap_or_else(|| r.manifest.experiment.name.clone()),
+        "experiment": r.manifest.experiment.name,
+        "description": r.manifest.experiment.description,
+        "seeds": seeds,
+        "templates": template_fingerprint(r)?,
+        "version": env!("CARGO_PKG_VERSION"),
+    });
+    add(&mut nodes, "report".into(), Stage::Report, Task::Report, None, report_config, vec![data, aggregate], None);
+    Ok(Plan { nodes })
+}
+
+/// The dataset's display name: `[dataset] name`, else the loader's `task`, else the loader.
+pub fn dataset_name(r: &Resolved) -> String {
+    r.manifest
+        .dataset
+        .name
+        .clone()
+        .or_else(|| r.loader_settings.get("task").and_then(Value::as_str).map(String::from))
+        .unwrap_or_else(|| r.loader.info.name.to_string())
+}
+
+/// The config shared by calibration, similarity and aggregate nodes.
+fn calibration_config(r: &Resolved) -> Value {
+    let c = &r.manifest.calibration;
+    let metric_list = |list: &[ResolvedMetric], version: &dyn Fn(&str) -> &'static str| -> Value {
+        list.iter().map(|m| json!({"name": m.name, "version": version(&m.name), "settings": m.settings})).collect()
+    };
+    let metric_version = |n: &str| {
+        crate::plugin::metric::CalibrationMetricEntry::find(n).map(|e| e.info.version).unwrap_or("?")
+    };
+    let similarity_version = |n: &str| {
+        crate::plugin::similarity::SimilarityMetricEntry::find(n).map(|e| e.info.version).unwrap_or("?")
+    };
+    json!({
+        "bins": c.bins,
+        "metrics": metric_list(&r.metrics, &metric_version),
+        "similarity": metric_list(&r.similarity, &similarity_version),
+        "bootstrap": c.bootstrap,
+        "confidence": c.confidence,
+        "tolerances": c.tolerances,
+    })
+}
+
+/// Pairs reference and model predict nodes: same seed when both are seeded, otherwise
+/// the unseeded one with each seed of the other.
+fn pair_seeds(
+    reference: &[(Option<u64>, usize)],
+    model: &[(Option<u64>, usize)],
+) -> Vec<(Option<u64>, usize, usize)> {
+    let mut out = Vec::new();
+    for &(rs, ri) in reference {
+        for &(ms, mi) in model {
+            match (rs, ms) {
+                (Some(a), Some(b)) if a == b => out.push((Some(a), ri, mi)),
+                (Some(_), Some(_)) => {}
+                (seed, None) | (None, seed) => out.push((seed, ri, mi)),
+            }
+        }
+    }
+    out
+}
+
+fn seed_suffix(seed: Option<u64>) -> String {
+    seed.map(|s| format!("@seed{s}")).unwrap_or_default()
+}
+
+/// blake3 (hex) of a file's bytes.
+pub fn file_hash(path: &std::path::Path) -> Result<String> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(blake3::hash(&bytes).to_hex().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seeds_pair_by_value_or_broadcast() {
+        let r = [(Some(1), 10), (Some(2), 11)];
+        let m = [(Some(1), 20), (Some(2), 21)];
+        assert_eq!(pair_seeds(&r, &m), vec![(Some(1), 10, 20), (Some(2), 11, 21)]);
+        let single = [(None, 30)];
+        assert_eq!(pair_seeds(&r, &single), vec![(Some(1), 10, 30), (Some(2), 11, 30)]);
+        assert_eq!(pair_seeds(&single, &m), vec![(Some(1), 30, 20), (Some(2), 30, 21)]);
+    }
+}

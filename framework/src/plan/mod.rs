@@ -1,0 +1,13 @@
+//! The plan: a DAG of nodes, one per stage × model × seed, each with a content key.
+//!
+//! A node's key is the blake3 hash of the canonical JSON of {kind, plugin name and version,
+//! resolved config, input keys, seed}; change a setting and only that node and its
+//! descendants get new keys, so only they run again.
+
+pub mod build;
+pub mod key;
+pub mod node;
+
+pub use build::build;
+pub use key::{canonical_json, node_key};
+pub use node::{Node, Plan, Stage, Task};

@@ -1,0 +1,136 @@
+//! Nodes, stages and the plan that holds them.
+
+use serde::Serialize;
+use serde_json::Value;
+
+/// The stage a node belongs to, in pipeline order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stage {
+    /// Load and subsample the dataset.
+    Data,
+    /// Produce a model's predictions on the eval split.
+    Predict,
+    /// Calibration metrics of one model (one seed).
+    Calibration,
+    /// Calibration similarity of a model to the reference (one seed).
+    Similarity,
+    /// Tables across seeds.
+    Aggregate,
+    /// The report.
+    Report,
+}
+
+impl Stage {
+    /// Every stage, in order.
+    pub const ALL: [Stage; 6] =
+        [Stage::Data, Stage::Predict, Stage::Calibration, Stage::Similarity, Stage::Aggregate, Stage::Report];
+
+    /// Lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Data => "data",
+            Stage::Predict => "predict",
+            Stage::Calibration => "calibration",
+            Stage::Similarity => "similarity",
+            Stage::Aggregate => "aggregate",
+            Stage::Report => "report",
+        }
+    }
+}
+
+/// What a node computes (the stage implementations in `stages/` dispatch on it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "task", rename_all = "lowercase")]
+pub enum Task {
+    /// Load the dataset.
+    Data,
+    /// Predictions of a model (index into `Resolved::models`).
+    Predict {
+        /// Model index.
+        model: usize,
+    },
+    /// Calibration metrics of one predict node's output.
+    Calibration {
+        /// Model index.
+        model: usize,
+    },
+    /// Similarity of a model to the reference; inputs are [reference predict, model predict].
+    Similarity {
+        /// Model index.
+        model: usize,
+    },
+    /// Tables across seeds.
+    Aggregate,
+    /// The report.
+    Report,
+}
+
+/// One node of the DAG.
+#[derive(Debug, Clone, Serialize)]
+pub struct Node {
+    /// Readable unique name: `predict/bert@seed42`.
+    pub name: String,
+    /// Its stage.
+    pub stage: Stage,
+    /// What it computes.
+    #[serde(flatten)]
+    pub task: Task,
+    /// Plugin name and version, when a plugin computes it.
+    pub plugin: Option<(String, String)>,
+    /// The resolved config that enters the key.
+    pub config: Value,
+    /// Indices of the nodes it reads.
+    pub inputs: Vec<usize>,
+    /// The seed it depends on, if any.
+    pub seed: Option<u64>,
+    /// Content key (64 hex digits).
+    pub key: String,
+}
+
+impl Node {
+    /// The first 16 hex digits of the key: the node's folder name and display id.
+    pub fn short_key(&self) -> &str {
+        &self.key[..16]
+    }
+}
+
+/// The DAG: nodes in a topological order (inputs always come first).
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    /// The nodes.
+    pub nodes: Vec<Node>,
+}
+
+impl Plan {
+    /// Indices of the nodes that read node `i`.
+    pub fn dependents(&self, i: usize) -> Vec<usize> {
+        (0..self.nodes.len()).filter(|&j| self.nodes[j].inputs.contains(&i)).collect()
+    }
+
+    /// Node `i` and every node downstream of it.
+    pub fn downstream(&self, i: usize) -> Vec<usize> {
+        let mut mark = vec![false; self.nodes.len()];
+        mark[i] = true;
+        for j in i + 1..self.nodes.len() {
+            if self.nodes[j].inputs.iter().any(|&k| mark[k]) {
+                mark[j] = true;
+            }
+        }
+        (0..self.nodes.len()).filter(|&j| mark[j]).collect()
+    }
+
+    /// Nodes matching a `--force` selector: a stage name, a node name (or its prefix up
+    /// to `@`/`/`), or a key prefix of at least 4 hex digits.
+    pub fn select(&self, selector: &str) -> Vec<usize> {
+        (0..self.nodes.len())
+            .filter(|&i| {
+                let n = &self.nodes[i];
+                n.stage.as_str() == selector
+                    || n.name == selector
+                    || n.name.split('@').next() == Some(selector)
+                    || (selector.len() >= 4 && n.key.starts_with(selector))
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,102 @@
+//! `trustx run`: lock the results folder, plan, execute, publish tables and report, and
+//! write `run.json`.
+
+use crate::exec::executor::Previous;
+use crate::exec::progress::Progress;
+use crate::exec::{RunCounts, RunRecord, Status, execute};
+use crate::manifest::Resolved;
+use crate::plan::{Plan, Stage, build};
+use crate::stages::aggregate::TABLES;
+use crate::stages::{RunContext, run_node};
+use crate::store::{NodeState, RunLock, Store, write_atomic};
+use anyhow::{Context, Result, bail};
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+/// Options of a run.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Override of the manifest's `jobs`.
+    pub jobs: Option<usize>,
+    /// Node names, stages or key prefixes to run again even when cached.
+    pub force: Vec<String>,
+    /// Draw progress bars (on a terminal).
+    pub progress: bool,
+}
+
+/// Runs a validated manifest; returns the run record (also written to `run.json`).
+pub fn run(r: &Resolved, opts: &RunOptions) -> Result<RunRecord> {
+    let started = Instant::now();
+    let started_unix = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let _lock = RunLock::acquire(&r.results_dir)?;
+    let plan = build(r)?;
+    let store = Store::new(&r.results_dir);
+    let mut force = BTreeSet::new();
+    for selector in &opts.force {
+        let hits = plan.select(selector);
+        if hits.is_empty() {
+            bail!(
+                "--force {selector}: no node or stage of that name (stages: {}; `trustx plan` lists the nodes)",
+                Stage::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+            );
+        }
+        force.extend(hits);
+    }
+    let previous = previous_run(&r.results_dir, &store);
+    let ctx = RunContext { resolved: r, plan: &plan, store: &store };
+    let progress = Progress::new(&plan, opts.progress);
+    let jobs = opts.jobs.unwrap_or(r.jobs);
+    let reports = execute(&plan, &store, jobs, &force, &previous, &progress, &|i, w| run_node(&ctx, i, w));
+    publish(&plan, &store, &r.results_dir)?;
+    let record = RunRecord {
+        experiment: r.manifest.experiment.name.clone(),
+        manifest: r.file.display().to_string(),
+        trustx_version: env!("CARGO_PKG_VERSION").to_string(),
+        started_unix,
+        seconds: started.elapsed().as_secs_f64(),
+        counts: RunCounts::of(&reports),
+        nodes: reports,
+    };
+    write_atomic(&r.results_dir.join("run.json"), &serde_json::to_vec_pretty(&record)?)?;
+    Ok(record)
+}
+
+/// Node name → (key, config) of the previous run, to say why a node runs again.
+fn previous_run(results_dir: &Path, store: &Store) -> Previous {
+    let Ok(bytes) = std::fs::read(results_dir.join("run.json")) else { return Previous::new() };
+    let Ok(record) = serde_json::from_slice::<RunRecord>(&bytes) else { return Previous::new() };
+    record
+        .nodes
+        .into_iter()
+        .filter(|n| matches!(n.status, Status::Ran | Status::Cached))
+        .map(|n| {
+            let config = match store.state(&n.key) {
+                NodeState::Done(rec) => rec.config,
+                _ => serde_json::Value::Null,
+            };
+            (n.name, (n.key, config))
+        })
+        .collect()
+}
+
+/// Copies the aggregate tables to `tables/` and the report files next to `run.json`.
+fn publish(plan: &Plan, store: &Store, results_dir: &Path) -> Result<()> {
+    for node in &plan.nodes {
+        let NodeState::Done(record) = store.state(&node.key) else { continue };
+        let target = match node.stage {
+            Stage::Aggregate => results_dir.join("tables"),
+            Stage::Report => results_dir.to_path_buf(),
+            _ => continue,
+        };
+        for name in record.artifacts.keys() {
+            let table = name.rsplit_once('.').map(|(stem, _)| TABLES.contains(&stem)).unwrap_or(false);
+            if node.stage == Stage::Aggregate && !table {
+                continue;
+            }
+            let bytes = store.read(&node.key, name)?;
+            write_atomic(&target.join(name), &bytes).with_context(|| format!("publishing {name}"))?;
+        }
+    }
+    Ok(())
+}

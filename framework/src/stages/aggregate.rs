@@ -1,0 +1,323 @@
+//! The `aggregate` stage: per-seed tables joined across seeds (mean, standard deviation,
+//! bootstrap interval of the seed mean), written as Parquet and CSV, plus `summary.json`,
+//! the structured content the report renders.
+
+use super::RunContext;
+use super::evaluate::{EvalConfig, MetricValue, bootstrap_rows, calibration_values, similarity_values};
+use crate::calibration::ReliabilityCurve;
+use crate::plan::{Stage, Task};
+use crate::predictions::Predictions;
+use crate::store::NodeWriter;
+use crate::tables::bootstrap::mean_std;
+use crate::tables::io::{csv_bytes, parquet_bytes};
+use anyhow::Result;
+use polars::prelude::{Column, DataFrame};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The names of the tables the aggregate node writes (each as `.parquet` and `.csv`).
+pub const TABLES: [&str; 7] =
+    ["calibration", "calibration_by_seed", "similarity", "similarity_by_seed", "reliability", "predictions", "rows"];
+
+/// A metric aggregated over seeds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AggregateRow {
+    /// Model name.
+    pub model: String,
+    /// Metric name.
+    pub metric: String,
+    /// Mean over seeds.
+    pub mean: f64,
+    /// Sample standard deviation over seeds (`None` for one seed).
+    pub std: Option<f64>,
+    /// Bootstrap interval of the seed mean.
+    pub ci_low: Option<f64>,
+    /// Bootstrap interval of the seed mean.
+    pub ci_high: Option<f64>,
+    /// Number of seeds.
+    pub seeds: usize,
+}
+
+/// One model in the summary.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ModelSummary {
+    /// Name.
+    pub name: String,
+    /// Whether it is the reference.
+    pub reference: bool,
+    /// Source plugin.
+    pub source: String,
+    /// Seeds of its predictions (empty when unseeded).
+    pub seeds: Vec<u64>,
+    /// Reliability curve per seed (`None` key for unseeded), for charts.
+    pub reliability: Vec<(Option<u64>, ReliabilityCurve)>,
+}
+
+/// What the report renders.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Summary {
+    /// The dataset's metadata and row accounting.
+    pub dataset: super::data::DatasetMeta,
+    /// Models, reference first.
+    pub models: Vec<ModelSummary>,
+    /// Calibration metrics across seeds.
+    pub calibration: Vec<AggregateRow>,
+    /// Similarity to the reference across seeds.
+    pub similarity: Vec<AggregateRow>,
+    /// Definition of every metric computed.
+    pub definitions: BTreeMap<String, String>,
+    /// Lower-is-better flag of every metric computed.
+    pub lower_is_better: BTreeMap<String, bool>,
+    /// Bins, bootstrap resamples and interval level.
+    pub bins: usize,
+    /// Bootstrap resamples.
+    pub bootstrap: usize,
+    /// Interval level.
+    pub confidence: f64,
+}
+
+#[derive(Default)]
+struct Rows {
+    model: Vec<String>,
+    seed: Vec<Option<i64>>,
+    metric: Vec<String>,
+    value: Vec<f64>,
+    ci_low: Vec<Option<f64>>,
+    ci_high: Vec<Option<f64>>,
+}
+
+impl Rows {
+    fn push(&mut self, model: &str, seed: Option<u64>, v: &MetricValue) {
+        self.model.push(model.into());
+        self.seed.push(seed.map(|s| s as i64));
+        self.metric.push(v.metric.clone());
+        self.value.push(v.value);
+        self.ci_low.push(v.ci_low);
+        self.ci_high.push(v.ci_high);
+    }
+
+    fn frame(self) -> Result<DataFrame> {
+        Ok(DataFrame::new_infer_height(vec![
+            Column::new("model".into(), self.model),
+            Column::new("seed".into(), self.seed),
+            Column::new("metric".into(), self.metric),
+            Column::new("value".into(), self.value),
+            Column::new("ci_low".into(), self.ci_low),
+            Column::new("ci_high".into(), self.ci_high),
+        ])?)
+    }
+}
+
+fn aggregate_frame(rows: &[AggregateRow]) -> Result<DataFrame> {
+    Ok(DataFrame::new_infer_height(vec![
+        Column::new("model".into(), rows.iter().map(|r| r.model.clone()).collect::<Vec<_>>()),
+        Column::new("metric".into(), rows.iter().map(|r| r.metric.clone()).collect::<Vec<_>>()),
+        Column::new("mean".into(), rows.iter().map(|r| r.mean).collect::<Vec<_>>()),
+        Column::new("std".into(), rows.iter().map(|r| r.std).collect::<Vec<_>>()),
+        Column::new("ci_low".into(), rows.iter().map(|r| r.ci_low).collect::<Vec<_>>()),
+        Column::new("ci_high".into(), rows.iter().map(|r| r.ci_high).collect::<Vec<_>>()),
+        Column::new("seeds".into(), rows.iter().map(|r| r.seeds as u32).collect::<Vec<_>>()),
+    ])?)
+}
+
+/// Aggregates rows of per-seed values for one model: mean and std over seeds, interval from
+/// the joint bootstrap (`joint`, same metric order).
+fn across_seeds(model: &str, per_seed: &[Vec<MetricValue>], joint: &[MetricValue]) -> Vec<AggregateRow> {
+    joint
+        .iter()
+        .map(|j| {
+            let values: Vec<f64> = per_seed
+                .iter()
+                .filter_map(|vals| vals.iter().find(|v| v.metric == j.metric).map(|v| v.value))
+                .collect();
+            let (mean, std) = mean_std(&values);
+            AggregateRow {
+                model: model.into(),
+                metric: j.metric.clone(),
+                mean,
+                std,
+                ci_low: j.ci_low,
+                ci_high: j.ci_high,
+                seeds: values.len(),
+            }
+        })
+        .collect()
+}
+
+/// Builds every table and the summary.
+pub fn run(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
+    let node = &ctx.plan.nodes[i];
+    let cfg = EvalConfig::from_node(&node.config)?;
+    let r = ctx.resolved;
+    let data_key = ctx.input_key(i, 0);
+    let dataset: super::data::DatasetMeta = serde_json::from_slice(&ctx.store.read(data_key, "dataset.json")?)?;
+
+    // Gather the inputs by stage and model.
+    let mut preds: BTreeMap<usize, Vec<(Option<u64>, usize, Predictions)>> = BTreeMap::new();
+    let mut cal_nodes: Vec<usize> = Vec::new();
+    let mut sim_nodes: Vec<usize> = Vec::new();
+    for &k in &node.inputs {
+        let n = &ctx.plan.nodes[k];
+        match (&n.task, n.stage) {
+            (Task::Predict { model }, _) => {
+                preds.entry(*model).or_default().push((n.seed, k, super::predict::read(ctx.store, &n.key)?));
+            }
+            (_, Stage::Calibration) => cal_nodes.push(k),
+            (_, Stage::Similarity) => sim_nodes.push(k),
+            _ => {}
+        }
+    }
+
+    let mut by_seed = Rows::default();
+    let mut calibration = Vec::new();
+    let mut models = Vec::new();
+    let mut rel = (Vec::<String>::new(), Vec::<Option<i64>>::new(), Vec::<u32>::new(), Vec::<f64>::new(), Vec::<f64>::new(), Vec::<u32>::new(), Vec::<Option<f64>>::new(), Vec::<Option<f64>>::new());
+    for (mi, m) in r.models.iter().enumerate() {
+        let mut per_seed = Vec::new();
+        let mut curves = Vec::new();
+        for &k in cal_nodes.iter().filter(|&&k| ctx.plan.nodes[k].task == Task::Calibration { model: mi }) {
+            let n = &ctx.plan.nodes[k];
+            let values: Vec<MetricValue> = serde_json::from_slice(&ctx.store.read(&n.key, "metrics.json")?)?;
+            let curve: ReliabilityCurve = serde_json::from_slice(&ctx.store.read(&n.key, "reliability.json")?)?;
+            for v in &values {
+                by_seed.push(&m.name, n.seed, v);
+            }
+            for (b, bin) in curve.bins.iter().enumerate() {
+                rel.0.push(m.name.clone());
+                rel.1.push(n.seed.map(|s| s as i64));
+                rel.2.push(b as u32);
+                rel.3.push(bin.lower);
+                rel.4.push(bin.upper);
+                rel.5.push(bin.count as u32);
+                rel.6.push(bin.confidence);
+                rel.7.push(bin.accuracy);
+            }
+            per_seed.push(values);
+            curves.push((n.seed, curve));
+        }
+        let seed_preds: Vec<&Predictions> = preds.get(&mi).map(|v| v.iter().map(|(_, _, p)| p).collect()).unwrap_or_default();
+        let n_rows = seed_preds.first().map(|p| p.len()).unwrap_or(0);
+        let boot = bootstrap_rows(n_rows, &cfg, &[node.key.as_bytes(), m.name.as_bytes(), b"calibration"]);
+        let joint = calibration_values(&seed_preds, &cfg, &boot)?;
+        calibration.extend(across_seeds(&m.name, &per_seed, &joint));
+        models.push(ModelSummary {
+            name: m.name.clone(),
+            reference: m.reference,
+            source: m.source.info.name.into(),
+            seeds: preds.get(&mi).map(|v| v.iter().filter_map(|(s, _, _)| *s).collect()).unwrap_or_default(),
+            reliability: curves,
+        });
+    }
+
+    let mut sim_by_seed = Rows::default();
+    let mut similarity = Vec::new();
+    for (mi, m) in r.models.iter().enumerate().skip(1) {
+        let mut per_seed = Vec::new();
+        let mut pairs = Vec::new();
+        for &k in sim_nodes.iter().filter(|&&k| ctx.plan.nodes[k].task == Task::Similarity { model: mi }) {
+            let n = &ctx.plan.nodes[k];
+            let values: Vec<MetricValue> = serde_json::from_slice(&ctx.store.read(&n.key, "similarity.json")?)?;
+            for v in &values {
+                sim_by_seed.push(&m.name, n.seed, v);
+            }
+            per_seed.push(values);
+            let find = |key_index: usize| {
+                preds.values().flatten().find(|(_, idx, _)| *idx == key_index).map(|(_, _, p)| p)
+            };
+            if let (Some(a), Some(b)) = (find(n.inputs[0]), find(n.inputs[1])) {
+                pairs.push((a, b));
+            }
+        }
+        let n_rows = pairs.first().map(|(a, _)| a.len()).unwrap_or(0);
+        let boot = bootstrap_rows(n_rows, &cfg, &[node.key.as_bytes(), m.name.as_bytes(), b"similarity"]);
+        let joint = similarity_values(&pairs, &cfg, &boot)?;
+        similarity.extend(across_seeds(&m.name, &per_seed, &joint));
+    }
+
+    // Predictions of every model and seed in one table.
+    let mut pred_frames = Vec::new();
+    for (mi, list) in &preds {
+        for (seed, _, p) in list {
+            let mut df = super::predict::predictions_frame(p)?;
+            let n = p.len();
+            df.insert_column(0, Column::new("model".into(), vec![r.models[*mi].name.clone(); n]))?;
+            df.insert_column(1, Column::new("seed".into(), vec![seed.map(|s| s as i64); n]))?;
+            pred_frames.push(df);
+        }
+    }
+    let mut predictions = pred_frames.into_iter().reduce(|mut a, b| {
+        a.vstack_mut(&b).ok();
+        a
+    }).unwrap_or_default();
+    predictions.rechunk_mut();
+
+    let counts = |split: &str, c: &crate::data::RowCounts| (split.to_string(), [c.read, c.unlabelled, c.bad, c.excluded, c.capped, c.kept]);
+    let mut splits = vec![counts("eval", &dataset.eval)];
+    if let Some(t) = &dataset.train {
+        splits.push(counts("train", t));
+    }
+    let count_col = |name: &str, j: usize| Column::new(name.into(), splits.iter().map(|(_, c)| c[j] as u64).collect::<Vec<_>>());
+    let rows_frame = DataFrame::new_infer_height(vec![
+        Column::new("split".into(), splits.iter().map(|(s, _)| s.clone()).collect::<Vec<_>>()),
+        count_col("read", 0),
+        count_col("unlabelled", 1),
+        count_col("bad", 2),
+        count_col("excluded", 3),
+        count_col("capped", 4),
+        count_col("kept", 5),
+    ])?;
+    let reliability = DataFrame::new_infer_height(vec![
+        Column::new("model".into(), rel.0),
+        Column::new("seed".into(), rel.1),
+        Column::new("bin".into(), rel.2),
+        Column::new("lower".into(), rel.3),
+        Column::new("upper".into(), rel.4),
+        Column::new("count".into(), rel.5),
+        Column::new("confidence".into(), rel.6),
+        Column::new("accuracy".into(), rel.7),
+    ])?;
+
+    let mut frames: Vec<(&str, DataFrame)> = vec![
+        ("calibration", aggregate_frame(&calibration)?),
+        ("calibration_by_seed", by_seed.frame()?),
+        ("similarity", aggregate_frame(&similarity)?),
+        ("similarity_by_seed", sim_by_seed.frame()?),
+        ("reliability", reliability),
+        ("predictions", predictions),
+        ("rows", rows_frame),
+    ];
+    for (name, df) in frames.iter_mut() {
+        w.write(&format!("{name}.parquet"), &parquet_bytes(df)?)?;
+        if *name != "predictions" {
+            w.write(&format!("{name}.csv"), &csv_bytes(df)?)?;
+        }
+    }
+
+    let mut definitions = BTreeMap::new();
+    let mut lower_is_better = BTreeMap::new();
+    for m in &cfg.metrics {
+        if let Some(e) = crate::plugin::metric::CalibrationMetricEntry::find(&m.name) {
+            definitions.insert(m.name.clone(), e.definition.to_string());
+            lower_is_better.insert(m.name.clone(), e.lower_is_better);
+            lower_is_better.insert(format!("delta-{}", m.name), e.lower_is_better);
+        }
+    }
+    for s in &cfg.similarity {
+        if let Some(e) = crate::plugin::similarity::SimilarityMetricEntry::find(&s.name) {
+            definitions.insert(s.name.clone(), e.definition.to_string());
+            lower_is_better.insert(s.name.clone(), e.lower_is_closer);
+        }
+    }
+    let summary = Summary {
+        dataset,
+        models,
+        calibration,
+        similarity,
+        definitions,
+        lower_is_better,
+        bins: cfg.bins,
+        bootstrap: cfg.bootstrap,
+        confidence: cfg.confidence,
+    };
+    w.write_json("summary.json", &summary)
+}

@@ -1,0 +1,85 @@
+//! The `data` stage: the loader reads each split, the row cap subsamples it, and the
+//! splits are stored as Parquet with their row accounting in `dataset.json`.
+
+use super::RunContext;
+use crate::data::sample::stratified_cap;
+use crate::data::table::{examples_frame, frame_examples};
+use crate::data::{Dataset, Split};
+use crate::plugin::dataset::LoadRequest;
+use crate::store::{NodeWriter, Store};
+use crate::tables::io::{parquet_bytes, read_parquet};
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+
+/// `dataset.json`: everything but the examples.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DatasetMeta {
+    /// Display name.
+    pub name: String,
+    /// Label names.
+    pub label_names: Vec<String>,
+    /// Row accounting of the eval split.
+    pub eval: crate::data::RowCounts,
+    /// Row accounting of the train split, if any.
+    pub train: Option<crate::data::RowCounts>,
+}
+
+/// Loads, caps and stores the dataset.
+pub fn run(ctx: &RunContext, w: &mut NodeWriter) -> Result<()> {
+    let r = ctx.resolved;
+    let d = &r.manifest.dataset;
+    let mut label_names: Option<Vec<String>> = None;
+    let mut load = |split: &str, spec: &crate::manifest::schema::SplitSpec| -> Result<Split> {
+        let paths: Vec<_> = spec.path.paths().iter().map(|p| r.path(p)).collect();
+        let request = LoadRequest { split, paths: &paths, on_bad_rows: d.on_bad_rows };
+        let loaded = (r.loader.load)(&r.loader_settings, &r.base_dir, &request)
+            .with_context(|| format!("loading the {split} split with loader `{}`", r.loader.info.name))?;
+        if loaded.examples.is_empty() {
+            bail!("the {split} split has no example (files: {})", paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+        }
+        match &label_names {
+            Some(names) if *names != loaded.label_names => bail!(
+                "the {split} split has labels {:?} but the other split has {:?}",
+                loaded.label_names,
+                names
+            ),
+            _ => label_names = Some(loaded.label_names.clone()),
+        }
+        let mut counts = loaded.counts;
+        let before = loaded.examples.len();
+        let examples = match spec.max_rows {
+            Some(cap) => stratified_cap(loaded.examples, cap.get(), d.seed),
+            None => loaded.examples,
+        };
+        counts.capped = before - examples.len();
+        counts.kept = examples.len();
+        Ok(Split { examples, counts })
+    };
+    let eval = load("eval", &d.eval)?;
+    let train = d.train.as_ref().map(|t| load("train", t)).transpose()?;
+    let meta = DatasetMeta {
+        name: crate::plan::build::dataset_name(r),
+        label_names: label_names.unwrap_or_default(),
+        eval: eval.counts.clone(),
+        train: train.as_ref().map(|t| t.counts.clone()),
+    };
+    w.write("eval.parquet", &parquet_bytes(&mut examples_frame(&eval.examples)?)?)?;
+    if let Some(t) = &train {
+        w.write("train.parquet", &parquet_bytes(&mut examples_frame(&t.examples)?)?)?;
+    }
+    w.write_json("dataset.json", &meta)
+}
+
+/// Reads the dataset a data node stored.
+pub fn read(store: &Store, key: &str) -> Result<Dataset> {
+    let meta: DatasetMeta = serde_json::from_slice(&store.read(key, "dataset.json")?)?;
+    let eval = frame_examples(&read_parquet(&store.artifact_path(key, "eval.parquet"))?)?;
+    let train = match &meta.train {
+        Some(counts) => Some(Split {
+            examples: frame_examples(&read_parquet(&store.artifact_path(key, "train.parquet"))?)?,
+            counts: counts.clone(),
+        }),
+        None => None,
+    };
+    Ok(Dataset { name: meta.name, label_names: meta.label_names, train, eval: Split { examples: eval, counts: meta.eval } })
+}

@@ -1,0 +1,43 @@
+//! Stage implementations: what each kind of node computes from its inputs.
+
+pub mod aggregate;
+pub mod calibration;
+pub mod data;
+pub mod evaluate;
+pub mod predict;
+pub mod report;
+pub mod similarity;
+
+use crate::manifest::Resolved;
+use crate::plan::{Plan, Task};
+use crate::store::{NodeWriter, Store};
+use anyhow::Result;
+
+/// What a stage sees: the manifest, the plan and the store.
+pub struct RunContext<'a> {
+    /// The validated manifest.
+    pub resolved: &'a Resolved,
+    /// The plan.
+    pub plan: &'a Plan,
+    /// The store (inputs are read from it).
+    pub store: &'a Store,
+}
+
+impl RunContext<'_> {
+    /// The key of input `n` of node `i`.
+    pub fn input_key(&self, i: usize, n: usize) -> &str {
+        &self.plan.nodes[self.plan.nodes[i].inputs[n]].key
+    }
+}
+
+/// Computes node `i` into `w`.
+pub fn run_node(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
+    match &ctx.plan.nodes[i].task {
+        Task::Data => data::run(ctx, w),
+        Task::Predict { model } => predict::run(ctx, i, *model, w),
+        Task::Calibration { .. } => calibration::run(ctx, i, w),
+        Task::Similarity { .. } => similarity::run(ctx, i, w),
+        Task::Aggregate => aggregate::run(ctx, i, w),
+        Task::Report => report::run(ctx, i, w),
+    }
+}

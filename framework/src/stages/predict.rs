@@ -1,0 +1,53 @@
+//! The `predict` stage: a model source's probabilities on the eval split, checked and
+//! stored as `predictions.parquet` (example_id, label, pred, confidence, probs).
+
+use super::RunContext;
+use crate::plugin::model_source::PredictRequest;
+use crate::predictions::Predictions;
+use crate::store::{NodeWriter, Store};
+use crate::tables::io::{column_f64, column_f64_lists, column_strings, parquet_bytes, read_parquet};
+use anyhow::{Context, Result, anyhow, bail};
+use polars::prelude::{Column, DataFrame, DataType, IntoSeries, ListChunked, NamedFrom, Series};
+
+/// Predicts with model `model` and stores the table.
+pub fn run(ctx: &RunContext, i: usize, model: usize, w: &mut NodeWriter) -> Result<()> {
+    let r = ctx.resolved;
+    let m = &r.models[model];
+    let dataset = super::data::read(ctx.store, ctx.input_key(i, 0))?;
+    let request = PredictRequest { model: &m.name, dataset: &dataset, seed: ctx.plan.nodes[i].seed, base_dir: &r.base_dir };
+    let preds = (m.source.predict)(&m.settings, &request).with_context(|| format!("model `{}`", m.name))?;
+    let expected: Vec<&str> = dataset.eval.examples.iter().map(|e| e.id.as_str()).collect();
+    if preds.ids.iter().map(String::as_str).ne(expected.iter().copied()) {
+        bail!("model `{}`: source `{}` returned predictions not in the dataset's order (internal error)", m.name, m.source.info.name);
+    }
+    if preds.num_classes != dataset.label_names.len() {
+        bail!("model `{}` predicts {} classes but the dataset has {}", m.name, preds.num_classes, dataset.label_names.len());
+    }
+    preds.check().map_err(|e| anyhow!("model `{}`: {e}", m.name))?;
+    w.write("predictions.parquet", &parquet_bytes(&mut predictions_frame(&preds)?)?)
+}
+
+/// The predictions table.
+pub fn predictions_frame(p: &Predictions) -> Result<DataFrame> {
+    let n = p.len();
+    let rows: Vec<Series> = (0..n).map(|i| Series::new("".into(), p.row(i))).collect();
+    let probs = ListChunked::from_iter(rows.into_iter().map(Some)).into_series().with_name("probs".into());
+    Ok(DataFrame::new_infer_height(vec![
+        Column::new("example_id".into(), p.ids.clone()),
+        Column::new("label".into(), p.labels.iter().map(|&l| l as u32).collect::<Vec<_>>()),
+        Column::new("pred".into(), (0..n).map(|i| p.pred(i) as u32).collect::<Vec<_>>()),
+        Column::new("confidence".into(), (0..n).map(|i| p.confidence(i)).collect::<Vec<_>>()),
+        probs.cast(&DataType::List(Box::new(DataType::Float64)))?.into(),
+    ])?)
+}
+
+/// Reads the predictions a predict node stored.
+pub fn read(store: &Store, key: &str) -> Result<Predictions> {
+    let df = read_parquet(&store.artifact_path(key, "predictions.parquet"))?;
+    let ids: Vec<String> = column_strings(&df, "example_id")?.into_iter().map(Option::unwrap_or_default).collect();
+    let labels: Vec<usize> = column_f64(&df, "label")?.into_iter().map(|v| v.unwrap_or(0.0) as usize).collect();
+    let lists = column_f64_lists(&df, "probs")?;
+    let num_classes = lists.first().and_then(|r| r.as_ref().map(Vec::len)).unwrap_or(0);
+    let probs: Vec<f64> = lists.into_iter().flat_map(|r| r.unwrap_or_default().into_iter().map(|p| p.unwrap_or(f64::NAN))).collect();
+    Ok(Predictions { ids, labels, num_classes, probs })
+}

@@ -1,0 +1,91 @@
+//! Helpers shared by the end-to-end tests: temp folders, manifests and running the binary.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A fresh temporary folder for one test.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("trustx-e2e-{name}-{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The trustx binary.
+pub fn trustx() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_trustx"));
+    c.env_remove("TRUSTX_LOG");
+    c
+}
+
+/// Runs trustx with `args` and returns its output.
+pub fn run(args: &[&str]) -> Output {
+    trustx().args(args).output().unwrap()
+}
+
+/// Text of stdout and stderr together.
+pub fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+/// The SST-2 example manifest with absolute paths and its results under `dir`.
+pub fn sst2_manifest(dir: &Path, extra: &str) -> PathBuf {
+    let data = repo().join("data");
+    let text = format!(
+        r#"[experiment]
+name = "sst2-e2e"
+seeds = [42, 43, 44]
+results = "{results}"
+
+[dataset]
+loader = "glue"
+task = "sst2"
+
+[dataset.eval]
+path = "{data}/sst2/dev.tsv"
+
+[models.bow-reference]
+source = "predictions"
+path = "{data}/predictions/sst2-bow/bow-reference-seed{{seed}}.csv"
+reference = true
+
+[models.bow-strong-l2]
+source = "predictions"
+path = "{data}/predictions/sst2-bow/bow-strong-l2-seed{{seed}}.csv"
+
+[models.bow-small-vocab]
+source = "predictions"
+path = "{data}/predictions/sst2-bow/bow-small-vocab-seed{{seed}}.csv"
+{extra}"#,
+        results = dir.join("results").display(),
+        data = data.display(),
+    );
+    let path = dir.join("manifest.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// `run.json` of an experiment as JSON.
+pub fn run_json(dir: &Path, experiment: &str) -> serde_json::Value {
+    let bytes = std::fs::read(dir.join("results").join(experiment).join("run.json")).unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+/// Every file under `tables/`, name → bytes.
+pub fn tables(dir: &Path, experiment: &str) -> Vec<(String, Vec<u8>)> {
+    let t = dir.join("results").join(experiment).join("tables");
+    let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(&t)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|p| (p.file_name().unwrap().to_string_lossy().to_string(), std::fs::read(&p).unwrap()))
+        .collect();
+    out.sort();
+    out
+}

@@ -1,0 +1,129 @@
+//! Every bad-manifest case exits with code 2 and names the file, the line and the key.
+
+mod common;
+
+use common::*;
+
+const GOOD: &str = r#"[experiment]
+name = "bad"
+seeds = [42]
+
+[dataset]
+loader = "glue"
+task = "sst2"
+
+[dataset.eval]
+path = "DATA/sst2/dev.tsv"
+
+[models.ref]
+source = "predictions"
+path = "DATA/predictions/sst2-bow/bow-reference-seed42.csv"
+reference = true
+
+[models.small]
+source = "predictions"
+path = "DATA/predictions/sst2-bow/bow-small-vocab-seed42.csv"
+"#;
+
+/// Writes `text` (with DATA replaced) and validates it; returns (exit code, output, path).
+fn validate(name: &str, text: &str, env: &[(&str, &str)]) -> (Option<i32>, String, String) {
+    let dir = temp_dir(&format!("manifest-{name}"));
+    let path = dir.join("m.toml");
+    std::fs::write(&path, text.replace("DATA", &repo().join("data").display().to_string())).unwrap();
+    let mut cmd = trustx();
+    cmd.arg("validate").arg(&path);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    (out.status.code(), text(&out), path.display().to_string())
+}
+
+/// Asserts exit code 2 and a message naming `file:line` and the key.
+fn assert_error(name: &str, text: &str, line: usize, key: &str, words: &[&str]) {
+    let (code, out, path) = validate(name, text, &[]);
+    assert_eq!(code, Some(2), "{name}: {out}");
+    assert!(out.contains(&format!("{path}:{line}:")), "{name}: expected {path}:{line}: in\n{out}");
+    assert!(out.contains(&format!("`{key}`")), "{name}: expected key `{key}` in\n{out}");
+    for w in words {
+        assert!(out.contains(w), "{name}: expected `{w}` in\n{out}");
+    }
+}
+
+#[test]
+fn the_good_manifest_validates() {
+    let (code, out, _) = validate("good", GOOD, &[]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("valid"), "{out}");
+}
+
+#[test]
+fn unknown_key() {
+    assert_error("unknown-key", &GOOD.replace("seeds = [42]", "seeds = [42]\nnmae = \"x\""), 4, "experiment.nmae", &["unknown field"]);
+}
+
+#[test]
+fn unknown_key_in_plugin_settings() {
+    assert_error("unknown-plugin-key", &GOOD.replace("task = \"sst2\"", "task = \"sst2\"\ntsak = 1"), 8, "dataset.tsak", &["unknown field"]);
+}
+
+#[test]
+fn wrong_type() {
+    assert_error("wrong-type", &GOOD.replace("seeds = [42]", "seeds = \"42\""), 3, "experiment.seeds", &["invalid type"]);
+}
+
+#[test]
+fn missing_required_key() {
+    assert_error("missing", &GOOD.replace("name = \"bad\"\n", ""), 1, "experiment.name", &["missing field"]);
+}
+
+#[test]
+fn unknown_plugin_suggests_the_nearest() {
+    assert_error("unknown-plugin", &GOOD.replace("loader = \"glue\"", "loader = \"glu\""), 6, "dataset.loader", &["did you mean `glue`"]);
+    assert_error(
+        "unknown-source",
+        &GOOD.replace("source = \"predictions\"\npath = \"DATA/predictions/sst2-bow/bow-small", "source = \"prediction\"\npath = \"DATA/predictions/sst2-bow/bow-small"),
+        18,
+        "models.small.source",
+        &["did you mean `predictions`"],
+    );
+}
+
+#[test]
+fn path_that_does_not_exist() {
+    assert_error("no-path", &GOOD.replace("DATA/sst2/dev.tsv", "DATA/sst2/nope.tsv"), 10, "dataset.eval.path", &["does not exist"]);
+    assert_error("no-preds", &GOOD.replace("bow-small-vocab-seed42.csv", "missing.csv"), 19, "models.small.path", &["does not exist"]);
+}
+
+#[test]
+fn empty_seed_list() {
+    assert_error("empty-seeds", &GOOD.replace("seeds = [42]", "seeds = []"), 3, "experiment.seeds", &["empty"]);
+}
+
+#[test]
+fn reference_count_must_be_one() {
+    assert_error("two-refs", &GOOD.replace("bow-small-vocab-seed42.csv\"", "bow-small-vocab-seed42.csv\"\nreference = true"), 20, "models.small.reference", &["mark exactly one"]);
+    assert_error("no-ref", &GOOD.replace("reference = true\n", ""), 12, "models", &["no model is marked"]);
+}
+
+#[test]
+fn duplicate_model_name() {
+    let dup = format!("{GOOD}\n[models.ref]\nsource = \"predictions\"\npath = \"x.csv\"\n");
+    assert_error("dup-model", &dup, 21, "models.ref", &["duplicate"]);
+}
+
+#[test]
+fn environment_override_is_typed_and_named() {
+    let (code, out, _) = validate("env-ok", GOOD, &[("TRUSTX_EXPERIMENT__JOBS", "2")]);
+    assert_eq!(code, Some(0), "{out}");
+    let (code, out, path) = validate("env-bad", GOOD, &[("TRUSTX_EXPERIMENT__SEEDS", "oops")]);
+    assert_eq!(code, Some(2), "{out}");
+    assert!(out.contains(&path) && out.contains("experiment.seeds"), "{out}");
+}
+
+#[test]
+fn not_toml() {
+    let (code, out, path) = validate("syntax", &GOOD.replace("seeds = [42]", "seeds = [42"), &[]);
+    assert_eq!(code, Some(2), "{out}");
+    assert!(out.contains(&format!("{path}:3:")) && out.contains("not valid TOML"), "{out}");
+}
