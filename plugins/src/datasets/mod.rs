@@ -1,1 +1,5 @@
 //! Dataset loader plugins: one file per file format.
+
+mod common;
+pub mod glue;
+pub mod snli;
