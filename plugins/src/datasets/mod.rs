@@ -2,4 +2,6 @@
 
 mod common;
 pub mod glue;
+pub mod mrpc_msr;
 pub mod snli;
+pub mod sst;
