@@ -1,1 +1,3 @@
 //! Model source plugins: where a model's predictions come from.
+
+pub mod predictions;
