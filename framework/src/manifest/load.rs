@@ -32,7 +32,16 @@ pub fn parse(path: &Path) -> Result<(Manifest, SourceMap), ManifestErrors> {
     if let Err(e) = toml_edit::Document::parse(text.as_str()) {
         let line = e.span().map(|s| source.line_at(s.start));
         let message = e.message().trim().to_string();
-        return Err(fail(line, "", format!("not valid TOML: {message}")));
+        // A duplicate table names itself on its header line: report it as a key.
+        let header = line
+            .and_then(|l| text.lines().nth(l - 1))
+            .map(str::trim)
+            .filter(|l| l.starts_with('[') && message.contains("duplicate"))
+            .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_string());
+        return Err(match header {
+            Some(key) => fail(line, &key, format!("`{key}` is defined twice; model, variant and table names must be unique")),
+            None => fail(line, "", format!("not valid TOML: {message}")),
+        });
     }
     let figment = Figment::from(Toml::string(&text))
         .merge(Env::prefixed(ENV_PREFIX).filter(|k| k.as_str().contains("__")).split("__"));
