@@ -375,6 +375,31 @@ mod tests {
     }
 
     #[test]
+    fn every_loader_is_registered_with_documented_settings() {
+        use trustx_framework::plugin::dataset::DatasetLoaderEntry;
+        for name in ["snli", "glue", "mrpc-msr", "sst", "table"] {
+            let entry =
+                DatasetLoaderEntry::find(name).unwrap_or_else(|| panic!("{name} not registered"));
+            assert_eq!(entry.info.version, "1");
+            assert!(!entry.info.summary.is_empty() && !entry.info.summary.contains('\n'));
+            for doc in entry.info.settings() {
+                assert!(!doc.description.is_empty(), "{name}.{} has no doc", doc.key);
+            }
+        }
+        let glue = DatasetLoaderEntry::find("glue").unwrap().info.settings();
+        let task = glue.iter().find(|d| d.key == "task").unwrap();
+        assert_eq!(task.default, None);
+        assert!(task.ty.contains("\"mnli\""), "{}", task.ty);
+        let layout = glue.iter().find(|d| d.key == "layout").unwrap();
+        assert_eq!(layout.default, Some(serde_json::json!("header")));
+        let sst = DatasetLoaderEntry::find("sst").unwrap().info.settings();
+        assert_eq!(sst[0].default, Some(serde_json::json!(true)));
+        let table = DatasetLoaderEntry::find("table").unwrap().info.settings();
+        let text = table.iter().find(|d| d.key == "text").unwrap();
+        assert_eq!(text.default, Some(serde_json::json!("text")));
+    }
+
+    #[test]
     fn table_rows_are_named_as_rows() {
         let mut gate = BadRowGate::new(BadRows::Error);
         let e = reject(

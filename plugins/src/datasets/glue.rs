@@ -568,7 +568,7 @@ mod tests {
         let l = Glue::load(
             &s,
             Path::new("."),
-            &request(&[path.clone()], BadRows::Error),
+            &request(std::slice::from_ref(&path), BadRows::Error),
         )
         .unwrap();
         assert_eq!(l.label_names, ["entailment", "neutral", "contradiction"]);
@@ -589,7 +589,11 @@ mod tests {
             ]
         );
         // Read with the default header layout, the missing header is explained.
-        let e = message(load(GlueTask::Mnli, &[path.clone()], BadRows::Error));
+        let e = message(load(
+            GlueTask::Mnli,
+            std::slice::from_ref(&path),
+            BadRows::Error,
+        ));
         assert!(
             e.contains(&format!("{}:1:", path.display())) && e.contains("no column `sentence1`"),
             "{e}"
@@ -646,13 +650,17 @@ mod tests {
             "bad.tsv",
             "sentence\tlabel\ngood \t1\ntoo\tmany\tfields\nunknown \t2\nno label\nfine \t0\nhalf\t\n",
         );
-        let e = message(load(GlueTask::Sst2, &[path.clone()], BadRows::Error));
+        let e = message(load(
+            GlueTask::Sst2,
+            std::slice::from_ref(&path),
+            BadRows::Error,
+        ));
         assert!(
             e.contains(&format!("{}:3:", path.display()))
                 && e.contains("expected 2 tab-separated fields"),
             "{e}"
         );
-        let l = load(GlueTask::Sst2, &[path.clone()], BadRows::Skip).unwrap();
+        let l = load(GlueTask::Sst2, std::slice::from_ref(&path), BadRows::Skip).unwrap();
         assert_eq!((l.counts.read, l.counts.bad), (6, 4));
         let got: Vec<(&str, usize)> = l
             .examples
@@ -662,7 +670,11 @@ mod tests {
         // Row-index ids stay those of the file's data rows.
         assert_eq!(got, [("0", 1), ("4", 0)]);
         let path = dir.file("label.tsv", "sentence\tlabel\nx\tpositive\n");
-        let e = message(load(GlueTask::Sst2, &[path.clone()], BadRows::Error));
+        let e = message(load(
+            GlueTask::Sst2,
+            std::slice::from_ref(&path),
+            BadRows::Error,
+        ));
         assert!(
             e.contains(&format!("{}:2:", path.display())) && e.contains("unknown label `positive`"),
             "{e}"
@@ -671,7 +683,11 @@ mod tests {
             "mrpc.tsv",
             "Quality\t#1 ID\t#2 ID\t#1 String\t#2 String\n1\t\t5\ta\tb\n",
         );
-        let e = message(load(GlueTask::Mrpc, &[path.clone()], BadRows::Error));
+        let e = message(load(
+            GlueTask::Mrpc,
+            std::slice::from_ref(&path),
+            BadRows::Error,
+        ));
         assert!(
             e.contains(&format!("{}:2:", path.display())) && e.contains("empty id"),
             "{e}"
@@ -688,7 +704,7 @@ mod tests {
         let e = message(Glue::load(
             &s,
             Path::new("."),
-            &request(&[path2.clone()], BadRows::Error),
+            &request(std::slice::from_ref(&path2), BadRows::Error),
         ));
         assert!(
             e.contains(&format!("{}:2:", path2.display())) && e.contains("expected 3"),
@@ -705,7 +721,11 @@ mod tests {
             "qqp.tsv",
             "id\tqid1\tqid2\tquestion1\tquestion2\tlabel\n1\t2\t3\ta\tb\t0\n",
         );
-        let e = message(load(GlueTask::Qqp, &[path.clone()], BadRows::Error));
+        let e = message(load(
+            GlueTask::Qqp,
+            std::slice::from_ref(&path),
+            BadRows::Error,
+        ));
         assert!(
             e.contains(&path.display().to_string()) && e.contains("no column `is_duplicate`"),
             "{e}"
@@ -724,7 +744,11 @@ mod tests {
             "dup.tsv",
             format!("{head}1\t1\t2\ta\tb\t0\n2\t1\t2\ta\tb\t0\n1\t1\t2\tc\td\t1\n"),
         );
-        let e = message(load(GlueTask::Qqp, &[path.clone()], BadRows::Skip));
+        let e = message(load(
+            GlueTask::Qqp,
+            std::slice::from_ref(&path),
+            BadRows::Skip,
+        ));
         assert!(
             e.contains(&path.display().to_string())
                 && e.contains("`1`")
@@ -755,19 +779,31 @@ mod tests {
     fn empty_files_and_missing_files() {
         let dir = TempDir::new("glue-empty");
         let empty = dir.file("empty.tsv", "");
-        let e = message(load(GlueTask::Sst2, &[empty.clone()], BadRows::Error));
+        let e = message(load(
+            GlueTask::Sst2,
+            std::slice::from_ref(&empty),
+            BadRows::Error,
+        ));
         assert!(
             e.contains(&empty.display().to_string()) && e.contains("header"),
             "{e}"
         );
         let header_only = dir.file("header.tsv", "sentence\tlabel\n");
-        let e = message(load(GlueTask::Sst2, &[header_only.clone()], BadRows::Error));
+        let e = message(load(
+            GlueTask::Sst2,
+            std::slice::from_ref(&header_only),
+            BadRows::Error,
+        ));
         assert!(
             e.contains("no labelled example in") && e.contains(&header_only.display().to_string()),
             "{e}"
         );
         let missing = dir.0.join("missing.tsv");
-        let e = message(load(GlueTask::Sst2, &[missing.clone()], BadRows::Error));
+        let e = message(load(
+            GlueTask::Sst2,
+            std::slice::from_ref(&missing),
+            BadRows::Error,
+        ));
         assert!(e.contains(&missing.display().to_string()), "{e}");
     }
 

@@ -5,3 +5,4 @@ pub mod glue;
 pub mod mrpc_msr;
 pub mod snli;
 pub mod sst;
+pub mod table;

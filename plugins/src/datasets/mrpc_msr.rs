@@ -237,7 +237,7 @@ mod tests {
     fn real_train_file_with_and_without_dev_ids() {
         let Some(data) = data_dir() else { return };
         let train = data.join("mrpc/msr_paraphrase_train.txt");
-        let all = load(None, &data, &[train.clone()], BadRows::Error).unwrap();
+        let all = load(None, &data, std::slice::from_ref(&train), BadRows::Error).unwrap();
         assert_eq!(all.label_names, ["not_equivalent", "equivalent"]);
         assert_eq!(
             (all.counts.read, all.counts.excluded, all.examples.len()),
@@ -291,12 +291,23 @@ mod tests {
             "train.txt",
             format!("\u{feff}{HEAD}1\t1\t2\ta \"b\"\tc\r\n2\t3\t4\tx\ty\n0\t5\t6\tonly four\n0\t\t8\tx\ty\n0\t9\t10\tp\tq"),
         );
-        let e = message(load(None, Path::new("."), &[path.clone()], BadRows::Error));
+        let e = message(load(
+            None,
+            Path::new("."),
+            std::slice::from_ref(&path),
+            BadRows::Error,
+        ));
         assert!(
             e.contains(&format!("{}:3:", path.display())) && e.contains("unknown label `2`"),
             "{e}"
         );
-        let l = load(None, Path::new("."), &[path.clone()], BadRows::Skip).unwrap();
+        let l = load(
+            None,
+            Path::new("."),
+            std::slice::from_ref(&path),
+            BadRows::Skip,
+        )
+        .unwrap();
         assert_eq!((l.counts.read, l.counts.bad), (5, 3));
         let got: Vec<(&str, usize)> = l
             .examples
@@ -314,7 +325,12 @@ mod tests {
             "dup.txt",
             format!("{HEAD}1\t1\t2\ta\tb\n0\t3\t4\tc\td\n0\t1\t2\te\tf\n"),
         );
-        let e = message(load(None, Path::new("."), &[path.clone()], BadRows::Skip));
+        let e = message(load(
+            None,
+            Path::new("."),
+            std::slice::from_ref(&path),
+            BadRows::Skip,
+        ));
         assert!(
             e.contains(&path.display().to_string())
                 && e.contains("`1-2`")
@@ -323,16 +339,31 @@ mod tests {
             "{e}"
         );
         let path = dir.file("cols.txt", "Quality\t#1 ID\t#2 ID\t#1 String\n1\t1\t2\ta\n");
-        let e = message(load(None, Path::new("."), &[path.clone()], BadRows::Error));
+        let e = message(load(
+            None,
+            Path::new("."),
+            std::slice::from_ref(&path),
+            BadRows::Error,
+        ));
         assert!(
             e.contains(&format!("{}:1:", path.display())) && e.contains("no column `#2 String`"),
             "{e}"
         );
         let path = dir.file("empty.txt", "");
-        let e = message(load(None, Path::new("."), &[path.clone()], BadRows::Error));
+        let e = message(load(
+            None,
+            Path::new("."),
+            std::slice::from_ref(&path),
+            BadRows::Error,
+        ));
         assert!(e.contains(&path.display().to_string()), "{e}");
         let path = dir.file("header.txt", HEAD);
-        let e = message(load(None, Path::new("."), &[path.clone()], BadRows::Error));
+        let e = message(load(
+            None,
+            Path::new("."),
+            std::slice::from_ref(&path),
+            BadRows::Error,
+        ));
         assert!(
             e.contains("no labelled example in") && e.contains(&path.display().to_string()),
             "{e}"
@@ -344,7 +375,13 @@ mod tests {
         let dir = TempDir::new("mrpc-exclude");
         let path = dir.file("train.txt", format!("{HEAD}1\t1\t2\ta\tb\n0\t3\t4\tc\td\n"));
         dir.file("ids.tsv", "\u{feff}3\t4\r\n");
-        let l = load(Some("ids.tsv"), &dir.0, &[path.clone()], BadRows::Error).unwrap();
+        let l = load(
+            Some("ids.tsv"),
+            &dir.0,
+            std::slice::from_ref(&path),
+            BadRows::Error,
+        )
+        .unwrap();
         assert_eq!(
             (l.counts.read, l.counts.excluded, l.examples.len()),
             (2, 1, 1)
@@ -353,7 +390,7 @@ mod tests {
         let e = message(load(
             Some("all.tsv"),
             &dir.0,
-            &[path.clone()],
+            std::slice::from_ref(&path),
             BadRows::Error,
         ));
         assert!(
@@ -364,7 +401,7 @@ mod tests {
         let e = message(load(
             Some("bad.tsv"),
             &dir.0,
-            &[path.clone()],
+            std::slice::from_ref(&path),
             BadRows::Error,
         ));
         assert!(e.contains(&format!("{}:2:", bad.display())), "{e}");

@@ -221,7 +221,7 @@ mod tests {
         let Some(data) = data_dir() else { return };
         let rows = |name: &str| data.join("snli").join(name);
         let first = rows("snli_1.0_train.rows0001-1000.jsonl");
-        let l = load(&[first.clone()], BadRows::Error).unwrap();
+        let l = load(std::slice::from_ref(&first), BadRows::Error).unwrap();
         assert_eq!(
             (l.counts.read, l.counts.unlabelled, l.examples.len()),
             (1000, 2, 998)
@@ -267,12 +267,12 @@ mod tests {
         ]
         .join("\n");
         let path = dir.file("bad.jsonl", text);
-        let e = message(load(&[path.clone()], BadRows::Error));
+        let e = message(load(std::slice::from_ref(&path), BadRows::Error));
         assert!(
             e.contains(&format!("{}:2:", path.display())) && e.contains("not valid JSON"),
             "{e}"
         );
-        let l = load(&[path.clone()], BadRows::Skip).unwrap();
+        let l = load(std::slice::from_ref(&path), BadRows::Skip).unwrap();
         assert_eq!(l.counts.bad, 5);
         assert_eq!(l.counts.read, 8);
         assert_eq!(l.counts.unlabelled, 1);
@@ -284,13 +284,13 @@ mod tests {
             "missing.jsonl",
             format!("{}\n{}\n", line("a", "neutral"), json!({"pairID": "b"})),
         );
-        let e = message(load(&[path.clone()], BadRows::Error));
+        let e = message(load(std::slice::from_ref(&path), BadRows::Error));
         assert!(
             e.contains(&format!("{}:2:", path.display())) && e.contains("missing key `sentence1`"),
             "{e}"
         );
         let path = dir.file("unknown.jsonl", line("a", "maybe"));
-        let e = message(load(&[path.clone()], BadRows::Error));
+        let e = message(load(std::slice::from_ref(&path), BadRows::Error));
         assert!(
             e.contains(&format!("{}:1:", path.display()))
                 && e.contains("unknown gold_label `maybe`"),
@@ -310,7 +310,7 @@ mod tests {
             ]
             .join("\n"),
         );
-        let e = message(load(&[path.clone()], BadRows::Skip));
+        let e = message(load(std::slice::from_ref(&path), BadRows::Skip));
         assert!(
             e.contains(&path.display().to_string())
                 && e.contains("`a`")
@@ -368,19 +368,19 @@ mod tests {
     fn empty_or_unlabelled_split_and_missing_file_are_errors() {
         let dir = TempDir::new("snli-empty");
         let empty = dir.file("empty.jsonl", "");
-        let e = message(load(&[empty.clone()], BadRows::Error));
+        let e = message(load(std::slice::from_ref(&empty), BadRows::Error));
         assert!(
             e.contains("no labelled example in") && e.contains(&empty.display().to_string()),
             "{e}"
         );
         let dash = dir.file("dash.jsonl", line("a", "-"));
-        let e = message(load(&[dash.clone()], BadRows::Error));
+        let e = message(load(std::slice::from_ref(&dash), BadRows::Error));
         assert!(
             e.contains("no labelled example") && e.contains("1 unlabelled"),
             "{e}"
         );
         let missing = dir.0.join("nope.jsonl");
-        let e = message(load(&[missing.clone()], BadRows::Error));
+        let e = message(load(std::slice::from_ref(&missing), BadRows::Error));
         assert!(e.contains(&missing.display().to_string()), "{e}");
     }
 

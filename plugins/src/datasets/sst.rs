@@ -173,7 +173,7 @@ mod tests {
     fn real_training_file() {
         let Some(data) = data_dir() else { return };
         let path = data.join("sst2/stsa.binary.train");
-        let l = load(true, &[path.clone()], BadRows::Error).unwrap();
+        let l = load(true, std::slice::from_ref(&path), BadRows::Error).unwrap();
         assert_eq!(l.label_names, ["negative", "positive"]);
         assert_eq!(
             (l.counts.read, l.counts.bad, l.examples.len()),
@@ -222,12 +222,12 @@ mod tests {
             "x.train",
             "1 good\n2 bad label\nnospace\n0 \n0 fine -lrb- yes -rrb-\n1\tsentence\n",
         );
-        let e = message(load(true, &[path.clone()], BadRows::Error));
+        let e = message(load(true, std::slice::from_ref(&path), BadRows::Error));
         assert!(
             e.contains(&format!("{}:2:", path.display())) && e.contains("unknown label `2`"),
             "{e}"
         );
-        let l = load(true, &[path.clone()], BadRows::Skip).unwrap();
+        let l = load(true, std::slice::from_ref(&path), BadRows::Skip).unwrap();
         assert_eq!((l.counts.read, l.counts.bad), (6, 4));
         let got: Vec<(&str, usize, &str)> = l
             .examples
@@ -250,13 +250,13 @@ mod tests {
             .collect();
         assert_eq!(got, [("0", "one"), ("1", "two"), ("2", "three")]);
         let empty = dir.file("empty", "\n");
-        let e = message(load(true, &[empty.clone()], BadRows::Error));
+        let e = message(load(true, std::slice::from_ref(&empty), BadRows::Error));
         assert!(
             e.contains("no labelled example in") && e.contains(&empty.display().to_string()),
             "{e}"
         );
         let missing = dir.0.join("missing");
-        let e = message(load(true, &[missing.clone()], BadRows::Error));
+        let e = message(load(true, std::slice::from_ref(&missing), BadRows::Error));
         assert!(e.contains(&missing.display().to_string()), "{e}");
     }
 

@@ -1,5 +1,9 @@
-//! `ace`: adaptive (equal-mass) calibration error of the top label (Nguyen & O'Connor 2015;
-//! the "adaptive ECE" of Nixon et al. 2019, top label only).
+//! `ace`: adaptive (equal-mass) calibration error of the top label, after the equal-mass binning
+//! of Nguyen & O'Connor (2015).
+//!
+//! Other "adaptive" calibration errors use the same idea but split differently: Mukhoti et al.'s
+//! AdaECE interpolates bin edges between sorted confidences, Nixon et al.'s ACE (2019) is also
+//! class-wise. Their numbers can differ from this one, which is defined as follows.
 //!
 //! The N rows evaluated (repeats counted, each occurrence its own element) are sorted by
 //! top-label confidence conf = max_c p_c, ascending, with a stable sort: rows of equal

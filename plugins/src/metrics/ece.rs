@@ -7,8 +7,9 @@
 //! ([`trustx_framework::calibration::binning`]): bin i is (i/B, (i+1)/B], the first bin closed at
 //! 0, edges computed as `i as f64 / B`, so a confidence of exactly 0.7 lies in bin 6 of 10. Then
 //! ECE = Σ over non-empty bins b of n_b/N · |acc_b − conf_b|, with acc_b the fraction correct
-//! and conf_b the mean confidence of bin b. Libraries that bin [a, b) (some torchmetrics
-//! versions) or by `np.digitize` can differ on confidences exactly on an edge.
+//! and conf_b the mean confidence of bin b. A confidence above 1 (rows sum to 1 only within
+//! 1e-4) goes to the last bin. Libraries that bin [a, b) (some torchmetrics versions) or by
+//! `np.digitize` can differ on confidences exactly on an edge.
 
 use std::num::NonZeroUsize;
 

@@ -5,7 +5,9 @@
 //! input (`np.finfo(float64).eps`), so a zero probability on the label costs 52·ln 2 ≈ 36.04
 //! instead of infinity. sklearn also clips from above at 1 − ε (recent versions) and no longer
 //! renormalises; trustx does not clip from above, so a row with p_label = 1 costs exactly 0
-//! here and 2.2e-16 in sklearn, a difference far below any reported precision.
+//! here and 2.2e-16 in sklearn, a difference far below any reported precision. A probability
+//! above 1 (rows sum to 1 only within 1e-4) is not clipped either: such a row contributes
+//! −ln p_label, slightly below 0.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -26,8 +28,8 @@ impl CalibrationMetric for Nll {
     const SUMMARY: &'static str =
         "Negative log-likelihood of the gold label (log loss, natural log)";
     const DEFINITION: &'static str = "NLL = −(1/N) Σ_r ln max(p_r,label, ε), natural log, ε = 2^-52 \
-        ≈ 2.22e-16 (f64 machine epsilon), the lower clip of sklearn's log_loss; no upper clip at 1 − ε \
-        (sklearn's adds ≤ 2.2e-16 per row with p_label = 1).";
+        ≈ 2.22e-16 (f64 machine epsilon), the lower clip of sklearn's log_loss; no upper clip (sklearn \
+        also clips at 1 − ε, which for p_label ≤ 1 raises the mean by at most 2.3e-16).";
     const LOWER_IS_BETTER: bool = true;
 
     fn compute(_settings: &NllSettings, input: &MetricInput) -> f64 {

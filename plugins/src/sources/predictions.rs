@@ -1210,4 +1210,53 @@ mod tests {
         let e = err(&dir, "p.csv", &sst());
         assert!(e.contains("p.csv: row 4 (line 6), id `2`"), "{e}");
     }
+
+    /// End to end through the registries: the bundled SST-2 dev file loaded by the `glue`
+    /// loader, and the committed bag-of-words predictions read with default settings.
+    #[test]
+    fn sources_predictions_reads_bundled_bow_baselines_with_glue_ids() {
+        use trustx_framework::data::BadRows;
+        use trustx_framework::plugin::dataset::{DatasetLoaderEntry, LoadRequest};
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .unwrap()
+            .to_path_buf();
+        let glue = DatasetLoaderEntry::find("glue").expect("glue loader registered");
+        let paths = [root.join("data/sst2/dev.tsv")];
+        let loaded = (glue.load)(
+            &serde_json::json!({"task": "sst2"}),
+            &root,
+            &LoadRequest {
+                split: "eval",
+                paths: &paths,
+                on_bad_rows: BadRows::Error,
+            },
+        )
+        .unwrap();
+        let ds = Dataset {
+            name: "sst2".into(),
+            label_names: loaded.label_names,
+            train: None,
+            eval: Split {
+                examples: loaded.examples,
+                counts: Default::default(),
+            },
+        };
+        let entry = ModelSourceEntry::find("predictions").unwrap();
+        let settings =
+            serde_json::json!({"path": "data/predictions/sst2-bow/bow-reference-seed{seed}.csv"});
+        assert!((entry.seeded)(&settings).unwrap());
+        (entry.validate)(&settings, &root, &[42, 43, 44]).unwrap();
+        let request = PredictRequest {
+            model: "bow-reference",
+            dataset: &ds,
+            seed: Some(42),
+            base_dir: &root,
+        };
+        let p = (entry.predict)(&settings, &request).unwrap();
+        assert_eq!(p.len(), 872);
+        let correct = (0..p.len()).filter(|&i| p.correct(i)).count();
+        // data/predictions/sst2-bow/README.md: accuracy 0.7305 for seed 42.
+        assert_eq!(correct, 637, "accuracy {}", correct as f64 / 872.0);
+    }
 }
