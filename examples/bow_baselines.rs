@@ -80,21 +80,9 @@ struct Spec {
 }
 
 const MODELS: [Spec; 3] = [
-    Spec {
-        name: "bow-reference",
-        features: Features::UniBigrams,
-        l2: 1e-4,
-    },
-    Spec {
-        name: "bow-strong-l2",
-        features: Features::UniBigrams,
-        l2: 1e-2,
-    },
-    Spec {
-        name: "bow-small-vocab",
-        features: Features::TopUnigrams(300),
-        l2: 1e-4,
-    },
+    Spec { name: "bow-reference", features: Features::UniBigrams, l2: 1e-4 },
+    Spec { name: "bow-strong-l2", features: Features::UniBigrams, l2: 1e-2 },
+    Spec { name: "bow-small-vocab", features: Features::TopUnigrams(300), l2: 1e-4 },
 ];
 
 /// A labelled sentence.
@@ -125,9 +113,7 @@ fn parse_args() -> Result<Args> {
             "--train" => &mut args.train,
             "--dev" => &mut args.dev,
             "-h" | "--help" => {
-                println!(
-                    "usage: bow_baselines [--out DIR] [--train stsa.binary.train.head3000] [--dev dev.tsv]"
-                );
+                println!("usage: bow_baselines [--out DIR] [--train stsa.binary.train.head3000] [--dev dev.tsv]");
                 std::process::exit(0);
             }
             other => bail!("unknown argument `{other}` (expected --out, --train or --dev)"),
@@ -139,25 +125,16 @@ fn parse_args() -> Result<Args> {
 
 /// Reads the `<label> <sentence>` training file, brackets normalised to `(` / `)`.
 fn read_train(path: &Path) -> Result<Vec<Row>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let mut rows = Vec::new();
     for (i, line) in text.lines().enumerate() {
-        let (label, sentence) = line.split_once(' ').with_context(|| {
-            format!(
-                "{}:{}: expected `<label> <sentence>`",
-                path.display(),
-                i + 1
-            )
-        })?;
+        let (label, sentence) = line
+            .split_once(' ')
+            .with_context(|| format!("{}:{}: expected `<label> <sentence>`", path.display(), i + 1))?;
         let label = match label {
             "0" => 0,
             "1" => 1,
-            _ => bail!(
-                "{}:{}: label `{label}` is not 0 or 1",
-                path.display(),
-                i + 1
-            ),
+            _ => bail!("{}:{}: label `{label}` is not 0 or 1", path.display(), i + 1),
         };
         let tokens = sentence
             .split_whitespace()
@@ -174,38 +151,23 @@ fn read_train(path: &Path) -> Result<Vec<Row>> {
 
 /// Reads the GLUE `sentence<TAB>label` file (with its header); row `i` has id `i`.
 fn read_dev(path: &Path) -> Result<Vec<Row>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let mut lines = text.lines().enumerate();
     match lines.next() {
         Some((_, "sentence\tlabel")) => {}
-        _ => bail!(
-            "{}:1: expected the header `sentence<TAB>label`",
-            path.display()
-        ),
+        _ => bail!("{}:1: expected the header `sentence<TAB>label`", path.display()),
     }
     let mut rows = Vec::new();
     for (i, line) in lines {
-        let (sentence, label) = line.rsplit_once('\t').with_context(|| {
-            format!(
-                "{}:{}: expected `sentence<TAB>label`",
-                path.display(),
-                i + 1
-            )
-        })?;
+        let (sentence, label) = line
+            .rsplit_once('\t')
+            .with_context(|| format!("{}:{}: expected `sentence<TAB>label`", path.display(), i + 1))?;
         let label = match label.trim() {
             "0" => 0,
             "1" => 1,
-            other => bail!(
-                "{}:{}: label `{other}` is not 0 or 1",
-                path.display(),
-                i + 1
-            ),
+            other => bail!("{}:{}: label `{other}` is not 0 or 1", path.display(), i + 1),
         };
-        rows.push(Row {
-            tokens: sentence.split_whitespace().map(str::to_string).collect(),
-            label,
-        });
+        rows.push(Row { tokens: sentence.split_whitespace().map(str::to_string).collect(), label });
     }
     Ok(rows)
 }
@@ -223,10 +185,7 @@ fn sentence_features(tokens: &[String], features: Features) -> BTreeSet<String> 
 fn vocabulary(sample: &[&Row], features: Features) -> BTreeMap<String, u32> {
     let names: Vec<String> = match features {
         Features::UniBigrams => {
-            let all: BTreeSet<String> = sample
-                .iter()
-                .flat_map(|r| sentence_features(&r.tokens, features))
-                .collect();
+            let all: BTreeSet<String> = sample.iter().flat_map(|r| sentence_features(&r.tokens, features)).collect();
             all.into_iter().collect()
         }
         Features::TopUnigrams(k) => {
@@ -238,26 +197,15 @@ fn vocabulary(sample: &[&Row], features: Features) -> BTreeMap<String, u32> {
             }
             let mut by_count: Vec<(&str, usize)> = counts.into_iter().collect();
             by_count.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-            by_count
-                .into_iter()
-                .take(k)
-                .map(|(t, _)| t.to_string())
-                .collect()
+            by_count.into_iter().take(k).map(|(t, _)| t.to_string()).collect()
         }
     };
-    names
-        .into_iter()
-        .enumerate()
-        .map(|(i, n)| (n, i as u32))
-        .collect()
+    names.into_iter().enumerate().map(|(i, n)| (n, i as u32)).collect()
 }
 
 /// A sentence as the sorted indices of its in-vocabulary features.
 fn encode(row: &Row, features: Features, vocab: &BTreeMap<String, u32>) -> Vec<u32> {
-    sentence_features(&row.tokens, features)
-        .iter()
-        .filter_map(|f| vocab.get(f).copied())
-        .collect()
+    sentence_features(&row.tokens, features).iter().filter_map(|f| vocab.get(f).copied()).collect()
 }
 
 /// A uniform integer in `0..n` from 64 random bits (portable: no `usize` sampling).
@@ -355,16 +303,8 @@ fn scores(positive: &[f64], dev: &[Row]) -> Scores {
         bin.1 += conf;
         bin.2 += f64::from(u8::from(hit));
     }
-    let ece = bins
-        .iter()
-        .filter(|b| b.0 > 0)
-        .map(|b| (b.1 - b.2).abs() / n)
-        .sum();
-    Scores {
-        accuracy: correct as f64 / n,
-        mean_confidence: confidence / n,
-        ece,
-    }
+    let ece = bins.iter().filter(|b| b.0 > 0).map(|b| (b.1 - b.2).abs() / n).sum();
+    Scores { accuracy: correct as f64 / n, mean_confidence: confidence / n, ece }
 }
 
 fn run() -> Result<()> {
@@ -374,8 +314,7 @@ fn run() -> Result<()> {
     if train_rows.is_empty() || dev.is_empty() {
         bail!("empty training or dev file");
     }
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("creating {}", args.out.display()))?;
+    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     println!(
         "{} training sentences ({}), {} dev sentences ({})",
         train_rows.len(),
@@ -383,31 +322,20 @@ fn run() -> Result<()> {
         dev.len(),
         args.dev.display()
     );
-    println!(
-        "{:<16} {:>5} {:>10} {:>9} {:>9} {:>8}",
-        "model", "seed", "features", "accuracy", "mean conf", "ECE"
-    );
+    println!("{:<16} {:>5} {:>10} {:>9} {:>9} {:>8}", "model", "seed", "features", "accuracy", "mean conf", "ECE");
     let mut summary: BTreeMap<&str, Vec<Scores>> = BTreeMap::new();
     for seed in SEEDS {
         let mut resample_rng = ChaCha8Rng::seed_from_u64(seed);
         let n = train_rows.len();
-        let sample: Vec<&Row> = (0..n)
-            .map(|_| &train_rows[below(&mut resample_rng, n)])
-            .collect();
+        let sample: Vec<&Row> = (0..n).map(|_| &train_rows[below(&mut resample_rng, n)]).collect();
         for spec in MODELS {
             // Every model of a seed continues from the same generator state: same order.
             let mut rng = resample_rng.clone();
             let vocab = vocabulary(&sample, spec.features);
-            let xs: Vec<Vec<u32>> = sample
-                .iter()
-                .map(|r| encode(r, spec.features, &vocab))
-                .collect();
+            let xs: Vec<Vec<u32>> = sample.iter().map(|r| encode(r, spec.features, &vocab)).collect();
             let ys: Vec<usize> = sample.iter().map(|r| r.label).collect();
             let model = train(&xs, &ys, vocab.len(), spec.l2, &mut rng);
-            let positive: Vec<f64> = dev
-                .iter()
-                .map(|r| model.positive(&encode(r, spec.features, &vocab)))
-                .collect();
+            let positive: Vec<f64> = dev.iter().map(|r| model.positive(&encode(r, spec.features, &vocab))).collect();
             let mut csv = format!("id,{},{}\n", LABELS[0], LABELS[1]);
             for (id, p) in positive.iter().enumerate() {
                 let _ = writeln!(csv, "{id},{},{}", 1.0 - p, p);
@@ -439,11 +367,7 @@ fn run() -> Result<()> {
             mean(|s| s.ece)
         );
     }
-    println!(
-        "wrote {} files to {}",
-        SEEDS.len() * MODELS.len(),
-        args.out.display()
-    );
+    println!("wrote {} files to {}", SEEDS.len() * MODELS.len(), args.out.display());
     Ok(())
 }
 

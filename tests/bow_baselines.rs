@@ -17,10 +17,7 @@ fn example_binary() -> PathBuf {
     let name = format!("bow_baselines{}", std::env::consts::EXE_SUFFIX);
     // current_exe: <target>/<profile>/deps/bow_baselines-<hash>; examples: <target>/<profile>/examples.
     let exe = std::env::current_exe().expect("current_exe");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target profile folder");
+    let profile_dir = exe.parent().and_then(Path::parent).expect("target profile folder");
     let built = profile_dir.join("examples").join(&name);
     let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/bow_baselines.rs");
     let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
@@ -34,18 +31,12 @@ fn example_binary() -> PathBuf {
     }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     let mut cmd = Command::new(cargo);
-    cmd.args(["build", "--example", "bow_baselines"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    cmd.args(["build", "--example", "bow_baselines"]).current_dir(env!("CARGO_MANIFEST_DIR"));
     if profile_dir.file_name().is_some_and(|p| p == "release") {
         cmd.arg("--release");
     }
-    let status = cmd
-        .status()
-        .expect("running cargo build --example bow_baselines");
-    assert!(
-        status.success(),
-        "cargo build --example bow_baselines failed"
-    );
+    let status = cmd.status().expect("running cargo build --example bow_baselines");
+    assert!(status.success(), "cargo build --example bow_baselines failed");
     assert!(built.is_file(), "{} was not built", built.display());
     built
 }
@@ -83,16 +74,9 @@ fn committed_bow_predictions_are_reproduced_byte_for_byte() {
     let committed = csv_files(&root.join(COMMITTED));
     let fresh = csv_files(&out);
     let names = |files: &[PathBuf]| -> Vec<String> {
-        files
-            .iter()
-            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
-            .collect()
+        files.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect()
     };
-    assert_eq!(
-        names(&committed).len(),
-        9,
-        "expected 3 models x 3 seeds in {COMMITTED}"
-    );
+    assert_eq!(names(&committed).len(), 9, "expected 3 models x 3 seeds in {COMMITTED}");
     assert_eq!(names(&committed), names(&fresh));
     for (a, b) in committed.iter().zip(&fresh) {
         let (a_bytes, b_bytes) = (std::fs::read(a).unwrap(), std::fs::read(b).unwrap());
@@ -113,10 +97,7 @@ fn committed_bow_predictions_are_reproduced_byte_for_byte() {
             assert_eq!(fields.len(), 3, "{}: {line}", a.display());
             assert_eq!(fields[0], i.to_string());
             let (p0, p1): (f64, f64) = (fields[1].parse().unwrap(), fields[2].parse().unwrap());
-            assert!(
-                (p0 + p1 - 1.0).abs() <= 1e-12 && p0 >= 0.0 && p1 >= 0.0,
-                "{line}"
-            );
+            assert!((p0 + p1 - 1.0).abs() <= 1e-12 && p0 >= 0.0 && p1 >= 0.0, "{line}");
             rows += 1;
         }
         assert_eq!(rows, 872);

@@ -59,17 +59,35 @@ fn the_good_manifest_validates() {
 
 #[test]
 fn unknown_key() {
-    assert_error("unknown-key", &GOOD.replace("seeds = [42]", "seeds = [42]\nnmae = \"x\""), 4, "experiment.nmae", &["unknown field"]);
+    assert_error(
+        "unknown-key",
+        &GOOD.replace("seeds = [42]", "seeds = [42]\nnmae = \"x\""),
+        4,
+        "experiment.nmae",
+        &["unknown field"],
+    );
 }
 
 #[test]
 fn unknown_key_in_plugin_settings() {
-    assert_error("unknown-plugin-key", &GOOD.replace("task = \"sst2\"", "task = \"sst2\"\ntsak = 1"), 8, "dataset.tsak", &["unknown field"]);
+    assert_error(
+        "unknown-plugin-key",
+        &GOOD.replace("task = \"sst2\"", "task = \"sst2\"\ntsak = 1"),
+        8,
+        "dataset.tsak",
+        &["unknown field"],
+    );
 }
 
 #[test]
 fn wrong_type() {
-    assert_error("wrong-type", &GOOD.replace("seeds = [42]", "seeds = \"42\""), 3, "experiment.seeds", &["invalid type"]);
+    assert_error(
+        "wrong-type",
+        &GOOD.replace("seeds = [42]", "seeds = \"42\""),
+        3,
+        "experiment.seeds",
+        &["invalid type"],
+    );
 }
 
 #[test]
@@ -79,10 +97,19 @@ fn missing_required_key() {
 
 #[test]
 fn unknown_plugin_suggests_the_nearest() {
-    assert_error("unknown-plugin", &GOOD.replace("loader = \"glue\"", "loader = \"glu\""), 6, "dataset.loader", &["did you mean `glue`"]);
+    assert_error(
+        "unknown-plugin",
+        &GOOD.replace("loader = \"glue\"", "loader = \"glu\""),
+        6,
+        "dataset.loader",
+        &["did you mean `glue`"],
+    );
     assert_error(
         "unknown-source",
-        &GOOD.replace("source = \"predictions\"\npath = \"DATA/predictions/sst2-bow/bow-small", "source = \"prediction\"\npath = \"DATA/predictions/sst2-bow/bow-small"),
+        &GOOD.replace(
+            "source = \"predictions\"\npath = \"DATA/predictions/sst2-bow/bow-small",
+            "source = \"prediction\"\npath = \"DATA/predictions/sst2-bow/bow-small",
+        ),
         18,
         "models.small.source",
         &["did you mean `predictions`"],
@@ -91,8 +118,20 @@ fn unknown_plugin_suggests_the_nearest() {
 
 #[test]
 fn path_that_does_not_exist() {
-    assert_error("no-path", &GOOD.replace("DATA/sst2/dev.tsv", "DATA/sst2/nope.tsv"), 10, "dataset.eval.path", &["does not exist"]);
-    assert_error("no-preds", &GOOD.replace("bow-small-vocab-seed42.csv", "missing.csv"), 19, "models.small.path", &["does not exist"]);
+    assert_error(
+        "no-path",
+        &GOOD.replace("DATA/sst2/dev.tsv", "DATA/sst2/nope.tsv"),
+        10,
+        "dataset.eval.path",
+        &["does not exist"],
+    );
+    assert_error(
+        "no-preds",
+        &GOOD.replace("bow-small-vocab-seed42.csv", "missing.csv"),
+        19,
+        "models.small.path",
+        &["does not exist"],
+    );
 }
 
 #[test]
@@ -102,7 +141,13 @@ fn empty_seed_list() {
 
 #[test]
 fn reference_count_must_be_one() {
-    assert_error("two-refs", &GOOD.replace("bow-small-vocab-seed42.csv\"", "bow-small-vocab-seed42.csv\"\nreference = true"), 20, "models.small.reference", &["mark exactly one"]);
+    assert_error(
+        "two-refs",
+        &GOOD.replace("bow-small-vocab-seed42.csv\"", "bow-small-vocab-seed42.csv\"\nreference = true"),
+        20,
+        "models.small.reference",
+        &["mark exactly one"],
+    );
     assert_error("no-ref", &GOOD.replace("reference = true\n", ""), 12, "models", &["no model is marked"]);
 }
 

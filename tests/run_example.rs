@@ -6,6 +6,9 @@ mod common;
 use common::*;
 use std::time::{Duration, Instant};
 
+/// Fewer bootstrap resamples: these tests check the engine, not the intervals.
+const FAST: &str = "[calibration]\nbootstrap = 200\n";
+
 fn counts(dir: &std::path::Path) -> (u64, u64, u64) {
     let j = run_json(dir, "sst2-e2e");
     let c = &j["counts"];
@@ -24,12 +27,15 @@ fn run_ok(manifest: &std::path::Path, extra: &[&str]) -> String {
 #[test]
 fn second_run_runs_nothing_and_tables_are_written() {
     let dir = temp_dir("twice");
-    let m = sst2_manifest(&dir, "");
+    let m = sst2_manifest(&dir, FAST);
     let first = run_ok(&m, &[]);
     let (ran, cached, failed) = counts(&dir);
     // data + 9 predict + 9 calibration + 6 similarity + aggregate + report
     assert_eq!((ran, cached, failed), (27, 0, 0), "{first}");
-    assert!(first.trim_end().lines().last().unwrap().starts_with("trustx: 27 nodes: 27 run, 0 cached, 0 failed"), "{first}");
+    assert!(
+        first.trim_end().lines().last().unwrap().starts_with("trustx: 27 nodes: 27 run, 0 cached, 0 failed"),
+        "{first}"
+    );
     let second = run_ok(&m, &[]);
     assert_eq!(counts(&dir), (0, 27, 0), "{second}");
     assert!(second.trim_end().lines().last().unwrap().starts_with("trustx: 27 nodes: 0 run, 27 cached, 0 failed"));
@@ -52,12 +58,12 @@ fn second_run_runs_nothing_and_tables_are_written() {
 #[test]
 fn killed_run_resumes_to_identical_tables() {
     let reference = temp_dir("kill-ref");
-    let m = sst2_manifest(&reference, "[calibration]\nbootstrap = 4000\n");
+    let m = sst2_manifest(&reference, "[calibration]\nbootstrap = 2000\n");
     run_ok(&m, &["--jobs", "1"]);
     let expected = tables(&reference, "sst2-e2e");
 
     let dir = temp_dir("kill");
-    let m = sst2_manifest(&dir, "[calibration]\nbootstrap = 4000\n");
+    let m = sst2_manifest(&dir, "[calibration]\nbootstrap = 2000\n");
     let mut child = trustx()
         .args(["run", m.to_str().unwrap(), "--quiet", "--jobs", "1"])
         .stdout(std::process::Stdio::null())
@@ -88,7 +94,7 @@ fn killed_run_resumes_to_identical_tables() {
 #[test]
 fn corrupted_artifact_is_detected_and_recomputed() {
     let dir = temp_dir("corrupt");
-    let m = sst2_manifest(&dir, "");
+    let m = sst2_manifest(&dir, FAST);
     run_ok(&m, &[]);
     let j = run_json(&dir, "sst2-e2e");
     let node = j["nodes"].as_array().unwrap().iter().find(|n| n["name"] == "predict/bow-strong-l2@seed43").unwrap();
@@ -104,12 +110,12 @@ fn corrupted_artifact_is_detected_and_recomputed() {
 #[test]
 fn a_config_change_reruns_only_what_depends_on_it() {
     let dir = temp_dir("config");
-    run_ok(&sst2_manifest(&dir, ""), &[]);
-    let out = run_ok(&sst2_manifest(&dir, "[calibration]\nbins = 15\n"), &[]);
+    run_ok(&sst2_manifest(&dir, FAST), &[]);
+    let out = run_ok(&sst2_manifest(&dir, "[calibration]\nbins = 15\nbootstrap = 200\n"), &[]);
     // calibration (9) + similarity (6) + aggregate + report rerun; data and predict are cached.
     assert_eq!(counts(&dir), (17, 10, 0), "{out}");
     assert!(out.contains("config changed"), "{out}");
-    let out = run_ok(&sst2_manifest(&dir, "[calibration]\nbins = 15\n"), &["--force", "report"]);
+    let out = run_ok(&sst2_manifest(&dir, "[calibration]\nbins = 15\nbootstrap = 200\n"), &["--force", "report"]);
     assert_eq!(counts(&dir), (1, 26, 0), "{out}");
     assert!(out.contains("forced"), "{out}");
 }
@@ -129,7 +135,7 @@ fn a_failing_model_fails_only_its_descendants() {
         }
         std::fs::write(dir.join(format!("bad-seed{seed}.csv")), text).unwrap();
     }
-    let extra = format!("\n[models.broken]\nsource = \"predictions\"\npath = \"{}\"\n", bad.display());
+    let extra = format!("{FAST}\n[models.broken]\nsource = \"predictions\"\npath = \"{}\"\n", bad.display());
     let m = sst2_manifest(&dir, &extra);
     let out = run(&["run", m.to_str().unwrap(), "--quiet"]);
     let t = text(&out);
@@ -137,7 +143,10 @@ fn a_failing_model_fails_only_its_descendants() {
     assert!(t.contains("predict/broken@seed43") && t.contains("NaN"), "{t}");
     let j = run_json(&dir, "sst2-e2e");
     let status = |name: &str| {
-        j["nodes"].as_array().unwrap().iter().find(|n| n["name"] == name).unwrap()["status"].as_str().unwrap().to_string()
+        j["nodes"].as_array().unwrap().iter().find(|n| n["name"] == name).unwrap()["status"]
+            .as_str()
+            .unwrap()
+            .to_string()
     };
     assert_eq!(status("predict/broken@seed43"), "failed");
     assert_eq!(status("calibration/broken@seed43"), "skipped");
@@ -149,11 +158,14 @@ fn a_failing_model_fails_only_its_descendants() {
 #[test]
 fn plan_lists_nodes_keys_and_cache_state() {
     let dir = temp_dir("plan");
-    let m = sst2_manifest(&dir, "");
+    let m = sst2_manifest(&dir, FAST);
     let out = run(&["plan", m.to_str().unwrap()]);
     let t = text(&out);
     assert_eq!(out.status.code(), Some(0), "{t}");
-    assert!(t.contains("predict (9 nodes)") && t.contains("predict/bow-reference@seed42") && t.contains("to run"), "{t}");
+    assert!(
+        t.contains("predict (9 nodes)") && t.contains("predict/bow-reference@seed42") && t.contains("to run"),
+        "{t}"
+    );
     assert!(t.contains("27 nodes: 0 cached, 27 to run"), "{t}");
     run_ok(&m, &[]);
     let t = text(&run(&["plan", m.to_str().unwrap()]));
@@ -165,7 +177,14 @@ fn plugins_lists_settings_with_defaults() {
     let out = run(&["plugins"]);
     let t = text(&out);
     assert_eq!(out.status.code(), Some(0), "{t}");
-    for name in ["dataset glue", "dataset snli", "dataset table", "model-source predictions", "metric ece", "similarity agreement"] {
+    for name in [
+        "dataset glue",
+        "dataset snli",
+        "dataset table",
+        "model-source predictions",
+        "metric ece",
+        "similarity agreement",
+    ] {
         assert!(t.contains(name), "missing {name} in\n{t}");
     }
     assert!(t.contains("id_column: string = \"id\""), "{t}");

@@ -41,7 +41,9 @@ pub enum Command {
         json: bool,
     },
     /// Run the nodes not already in the store, then write tables, report and run.json.
-    #[command(after_help = "Examples:\n  trustx run experiments/sst2-bow.toml\n  trustx run experiments/sst2-bow.toml --force report\n  TRUSTX_EXPERIMENT__JOBS=1 trustx run experiments/sst2-bow.toml")]
+    #[command(
+        after_help = "Examples:\n  trustx run experiments/sst2-bow.toml\n  trustx run experiments/sst2-bow.toml --force report\n  TRUSTX_EXPERIMENT__JOBS=1 trustx run experiments/sst2-bow.toml"
+    )]
     Run {
         /// The manifest (TOML).
         manifest: PathBuf,
@@ -129,10 +131,22 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                         NodeState::Corrupt(why) => format!("to run (corrupt: {why})"),
                     };
                     let inputs: Vec<&str> = n.inputs.iter().map(|&i| plan.nodes[i].name.as_str()).collect();
-                    println!("  {}  {:<40} {:<10} <- {}", n.short_key(), n.name, state, if inputs.is_empty() { "-".into() } else { inputs.join(", ") });
+                    println!(
+                        "  {}  {:<40} {:<10} <- {}",
+                        n.short_key(),
+                        n.name,
+                        state,
+                        if inputs.is_empty() { "-".into() } else { inputs.join(", ") }
+                    );
                 }
             }
-            println!("{} nodes: {} cached, {} to run (results in {})", plan.nodes.len(), cached, plan.nodes.len() - cached, r.results_dir.display());
+            println!(
+                "{} nodes: {} cached, {} to run (results in {})",
+                plan.nodes.len(),
+                cached,
+                plan.nodes.len() - cached,
+                r.results_dir.display()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Run { manifest, jobs, force, quiet } => {

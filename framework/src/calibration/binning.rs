@@ -82,10 +82,7 @@ pub fn bin_pairs(pairs: impl Iterator<Item = (f64, f64)>, bins: usize) -> Reliab
 /// The top-label reliability curve of the rows of `input` with `bins` bins.
 pub fn reliability_curve(input: &MetricInput, bins: usize) -> ReliabilityCurve {
     let p = input.preds;
-    bin_pairs(
-        input.rows.iter().map(|&i| (p.confidence(i), if p.correct(i) { 1.0 } else { 0.0 })),
-        bins,
-    )
+    bin_pairs(input.rows.iter().map(|&i| (p.confidence(i), if p.correct(i) { 1.0 } else { 0.0 })), bins)
 }
 
 #[cfg(test)]

@@ -19,10 +19,7 @@ pub fn stratified_cap(examples: Vec<Example>, max_rows: usize, seed: u64) -> Vec
     for (i, e) in examples.iter().enumerate() {
         by_label[e.label].push(i);
     }
-    let quotas = proportional_quotas(
-        &by_label.iter().map(Vec::len).collect::<Vec<_>>(),
-        max_rows,
-    );
+    let quotas = proportional_quotas(&by_label.iter().map(Vec::len).collect::<Vec<_>>(), max_rows);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut keep = vec![false; examples.len()];
     for (rows, quota) in by_label.iter_mut().zip(quotas) {
@@ -31,11 +28,7 @@ pub fn stratified_cap(examples: Vec<Example>, max_rows: usize, seed: u64) -> Vec
             keep[i] = true;
         }
     }
-    examples
-        .into_iter()
-        .zip(keep)
-        .filter_map(|(e, k)| k.then_some(e))
-        .collect()
+    examples.into_iter().zip(keep).filter_map(|(e, k)| k.then_some(e)).collect()
 }
 
 /// Splits `total` over groups of the given sizes in proportion, largest remainder first
@@ -47,11 +40,7 @@ pub fn proportional_quotas(sizes: &[usize], total: usize) -> Vec<usize> {
     }
     let total = total.min(n);
     let mut quotas: Vec<usize> = sizes.iter().map(|&s| s * total / n).collect();
-    let mut rest: Vec<(usize, usize)> = sizes
-        .iter()
-        .enumerate()
-        .map(|(i, &s)| (i, (s * total) % n))
-        .collect();
+    let mut rest: Vec<(usize, usize)> = sizes.iter().enumerate().map(|(i, &s)| (i, (s * total) % n)).collect();
     rest.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     let mut missing = total - quotas.iter().sum::<usize>();
     for (i, _) in rest {

@@ -32,7 +32,11 @@ pub fn frame_examples(df: &DataFrame) -> Result<Vec<Example>> {
         if let Some(p) = &pair[i] {
             segments.push(p.clone());
         }
-        out.push(Example { id: ids[i].clone().ok_or_else(missing)?, segments, label: label[i].ok_or_else(missing)? as usize });
+        out.push(Example {
+            id: ids[i].clone().ok_or_else(missing)?,
+            segments,
+            label: label[i].ok_or_else(missing)? as usize,
+        });
     }
     Ok(out)
 }

@@ -74,53 +74,60 @@ pub fn execute(
 
     std::thread::scope(|scope| {
         for _ in 0..jobs.max(1).min(n.max(1)) {
-            scope.spawn(|| loop {
-                let (i, failed_input) = {
-                    let mut s = sched.lock().unwrap_or_else(|p| p.into_inner());
-                    loop {
-                        if let Some(i) = s.ready.pop_front() {
-                            let failed_input =
-                                plan.nodes[i].inputs.iter().find_map(|&k| s.failed[k].clone());
-                            break (i, failed_input);
+            scope.spawn(|| {
+                loop {
+                    let (i, failed_input) = {
+                        let mut s = sched.lock().unwrap_or_else(|p| p.into_inner());
+                        loop {
+                            if let Some(i) = s.ready.pop_front() {
+                                let failed_input = plan.nodes[i].inputs.iter().find_map(|&k| s.failed[k].clone());
+                                break (i, failed_input);
+                            }
+                            if s.finished == n {
+                                return;
+                            }
+                            s = wake.wait(s).unwrap_or_else(|p| p.into_inner());
                         }
-                        if s.finished == n {
-                            return;
-                        }
-                        s = wake.wait(s).unwrap_or_else(|p| p.into_inner());
-                    }
-                };
-                let node = &plan.nodes[i];
-                progress.start(node.stage, &node.name);
-                let report = match failed_input {
-                    Some(upstream) => NodeReport {
-                        name: node.name.clone(),
-                        stage: node.stage.as_str().into(),
-                        key: node.key.clone(),
-                        status: Status::Skipped,
-                        reason: None,
-                        seconds: 0.0,
-                        error: Some(format!("input {upstream} failed")),
-                    },
-                    None => process(plan, store, i, force.contains(&i), previous, run_node),
-                };
-                progress.finish(node.stage);
-                let mut s = sched.lock().unwrap_or_else(|p| p.into_inner());
-                if matches!(report.status, Status::Failed | Status::Skipped) {
-                    let origin = match report.status {
-                        Status::Failed => node.name.clone(),
-                        _ => report.error.clone().unwrap_or_default().trim_start_matches("input ").trim_end_matches(" failed").to_string(),
                     };
-                    s.failed[i] = Some(origin);
-                }
-                s.reports[i] = Some(report);
-                s.finished += 1;
-                for &d in &dependents[i] {
-                    s.waiting[d] -= 1;
-                    if s.waiting[d] == 0 {
-                        s.ready.push_back(d);
+                    let node = &plan.nodes[i];
+                    progress.start(node.stage, &node.name);
+                    let report = match failed_input {
+                        Some(upstream) => NodeReport {
+                            name: node.name.clone(),
+                            stage: node.stage.as_str().into(),
+                            key: node.key.clone(),
+                            status: Status::Skipped,
+                            reason: None,
+                            seconds: 0.0,
+                            error: Some(format!("input {upstream} failed")),
+                        },
+                        None => process(plan, store, i, force.contains(&i), previous, run_node),
+                    };
+                    progress.finish(node.stage);
+                    let mut s = sched.lock().unwrap_or_else(|p| p.into_inner());
+                    if matches!(report.status, Status::Failed | Status::Skipped) {
+                        let origin = match report.status {
+                            Status::Failed => node.name.clone(),
+                            _ => report
+                                .error
+                                .clone()
+                                .unwrap_or_default()
+                                .trim_start_matches("input ")
+                                .trim_end_matches(" failed")
+                                .to_string(),
+                        };
+                        s.failed[i] = Some(origin);
                     }
+                    s.reports[i] = Some(report);
+                    s.finished += 1;
+                    for &d in &dependents[i] {
+                        s.waiting[d] -= 1;
+                        if s.waiting[d] == 0 {
+                            s.ready.push_back(d);
+                        }
+                    }
+                    wake.notify_all();
                 }
-                wake.notify_all();
             });
         }
     });

@@ -53,10 +53,7 @@ impl RunCounts {
     /// The one-line summary printed last: `trustx: 12 nodes: 5 run, 7 cached, 0 failed`.
     pub fn summary(&self, seconds: f64) -> String {
         let total = self.run + self.cached + self.failed + self.skipped;
-        let mut s = format!(
-            "trustx: {total} nodes: {} run, {} cached, {} failed",
-            self.run, self.cached, self.failed
-        );
+        let mut s = format!("trustx: {total} nodes: {} run, {} cached, {} failed", self.run, self.cached, self.failed);
         if self.skipped > 0 {
             s.push_str(&format!(", {} skipped (an input failed)", self.skipped));
         }

@@ -26,8 +26,7 @@ pub fn parse(path: &Path) -> Result<(Manifest, SourceMap), ManifestErrors> {
     let fail = |line, key: &str, message: String| {
         ManifestErrors(vec![ManifestError { file: path.to_path_buf(), line, key: key.into(), message }])
     };
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| fail(None, "", format!("cannot read the manifest: {e}")))?;
+    let text = std::fs::read_to_string(path).map_err(|e| fail(None, "", format!("cannot read the manifest: {e}")))?;
     let source = SourceMap::new(&text);
     if let Err(e) = toml_edit::Document::parse(text.as_str()) {
         let line = e.span().map(|s| source.line_at(s.start));
@@ -39,17 +38,22 @@ pub fn parse(path: &Path) -> Result<(Manifest, SourceMap), ManifestErrors> {
             .filter(|l| l.starts_with('[') && message.contains("duplicate"))
             .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_string());
         return Err(match header {
-            Some(key) => fail(line, &key, format!("`{key}` is defined twice; model, variant and table names must be unique")),
+            Some(key) => {
+                fail(line, &key, format!("`{key}` is defined twice; model, variant and table names must be unique"))
+            }
             None => fail(line, "", format!("not valid TOML: {message}")),
         });
     }
     let figment = Figment::from(Toml::string(&text))
         .merge(Env::prefixed(ENV_PREFIX).filter(|k| k.as_str().contains("__")).split("__"));
-    let value: serde_json::Value = figment
-        .extract()
-        .map_err(|e| fail(None, &e.path.join("."), format!("{} (check the environment overrides {ENV_PREFIX}*)", e.kind)))?;
+    let value: serde_json::Value = figment.extract().map_err(|e| {
+        fail(None, &e.path.join("."), format!("{} (check the environment overrides {ENV_PREFIX}*)", e.kind))
+    })?;
     let manifest: Manifest = serde_path_to_error::deserialize(&value).map_err(|e| {
-        let mut key: Vec<String> = e.path().iter().map(|s| s.to_string().trim_start_matches('.').to_string())
+        let mut key: Vec<String> = e
+            .path()
+            .iter()
+            .map(|s| s.to_string().trim_start_matches('.').to_string())
             .filter(|s| !s.is_empty() && s != "?")
             .collect();
         let message = e.inner().to_string();
@@ -63,7 +67,11 @@ pub fn parse(path: &Path) -> Result<(Manifest, SourceMap), ManifestErrors> {
         }
         let key = normalise_key(&key);
         let line = source.line_of(&key);
-        fail(line.or_else(|| source.line_of(&key[..key.len().saturating_sub(1)])), &key.join("."), explain_serde(&message))
+        fail(
+            line.or_else(|| source.line_of(&key[..key.len().saturating_sub(1)])),
+            &key.join("."),
+            explain_serde(&message),
+        )
     })?;
     Ok((manifest, source))
 }

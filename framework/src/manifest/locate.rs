@@ -25,9 +25,7 @@ impl<'a> Node<'a> {
             Node::Table(t) | Node::Item(Item::Table(t)) => {
                 t.get_key_value(seg).map(|(k, v)| (k.span().or_else(|| v.span()), Node::Item(v)))
             }
-            Node::Item(Item::ArrayOfTables(a)) => {
-                index.and_then(|i| a.get(i)).map(|t| (t.span(), Node::Table(t)))
-            }
+            Node::Item(Item::ArrayOfTables(a)) => index.and_then(|i| a.get(i)).map(|t| (t.span(), Node::Table(t))),
             Node::Item(Item::Value(v)) => Node::Value(v).child(seg),
             Node::Value(Value::InlineTable(t)) => {
                 t.get_key_value(seg).map(|(k, v)| (k.span().or_else(|| v.span()), Node::Item(v)))

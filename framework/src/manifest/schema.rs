@@ -228,7 +228,12 @@ pub struct AlignmentSpec {
 
 impl Default for AlignmentSpec {
     fn default() -> Self {
-        AlignmentSpec { k: default_k(), threshold: default_threshold(), features: Default::default(), class: Default::default() }
+        AlignmentSpec {
+            k: default_k(),
+            threshold: default_threshold(),
+            features: Default::default(),
+            class: Default::default(),
+        }
     }
 }
 

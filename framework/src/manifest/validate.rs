@@ -174,7 +174,10 @@ pub fn validate(file: &Path, manifest: Manifest, source: &SourceMap) -> Result<R
                     super::schema::OneOrMany::One(_) => format!("dataset.{split}.path"),
                     super::schema::OneOrMany::Many(_) => format!("dataset.{split}.path.{i}"),
                 };
-                c.error(&[&key], format!("{} does not exist (paths resolve against the manifest's folder)", full.display()));
+                c.error(
+                    &[&key],
+                    format!("{} does not exist (paths resolve against the manifest's folder)", full.display()),
+                );
             }
         }
     }
@@ -225,7 +228,10 @@ pub fn validate(file: &Path, manifest: Manifest, source: &SourceMap) -> Result<R
     models.sort_by(|a, b| (!a.reference, &a.name).cmp(&(!b.reference, &b.name)));
     for (name, spec) in &m.variants {
         if m.models.contains_key(name) {
-            c.error(&["variants", name], format!("`{name}` is already a model name; names must be unique across [models] and [variants]"));
+            c.error(
+                &["variants", name],
+                format!("`{name}` is already a model name; names must be unique across [models] and [variants]"),
+            );
         }
         if !m.models.contains_key(&spec.from) && !m.variants.contains_key(&spec.from) {
             c.error(&["variants", name, "from"], format!("`{}` is not a model or variant of this manifest", spec.from));
@@ -251,7 +257,10 @@ pub fn validate(file: &Path, manifest: Manifest, source: &SourceMap) -> Result<R
             }
         }
         if train.seeds.as_ref().is_some_and(Vec::is_empty) {
-            c.error(&["train", "seeds"], "the training seed list is empty; remove it to train with every experiment seed");
+            c.error(
+                &["train", "seeds"],
+                "the training seed list is empty; remove it to train with every experiment seed",
+            );
         }
     }
 
@@ -349,4 +358,3 @@ fn resolve_metrics(
     }
     out
 }
-

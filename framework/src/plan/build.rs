@@ -14,13 +14,13 @@ use serde_json::{Value, json};
 pub fn build(r: &Resolved) -> Result<Plan> {
     let mut nodes: Vec<Node> = Vec::new();
     let add = |nodes: &mut Vec<Node>,
-                   name: String,
-                   stage: Stage,
-                   task: Task,
-                   plugin: Option<(String, String)>,
-                   config: Value,
-                   inputs: Vec<usize>,
-                   seed: Option<u64>| {
+               name: String,
+               stage: Stage,
+               task: Task,
+               plugin: Option<(String, String)>,
+               config: Value,
+               inputs: Vec<usize>,
+               seed: Option<u64>| {
         let input_keys: Vec<&str> = inputs.iter().map(|&i| nodes[i].key.as_str()).collect();
         let key = node_key(
             stage.as_str(),
@@ -64,7 +64,8 @@ pub fn build(r: &Resolved) -> Result<Plan> {
             let config = json!({"model": m.name, "settings": m.settings, "fingerprint": fingerprint});
             let plugin = Some((m.source.info.name.to_string(), m.source.info.version.to_string()));
             let name = format!("predict/{}{}", m.name, seed_suffix(seed));
-            let i = add(&mut nodes, name, Stage::Predict, Task::Predict { model: mi }, plugin, config, vec![data], seed);
+            let i =
+                add(&mut nodes, name, Stage::Predict, Task::Predict { model: mi }, plugin, config, vec![data], seed);
             per_seed.push((seed, i));
         }
         predict.push(per_seed);
@@ -126,12 +127,10 @@ fn calibration_config(r: &Resolved) -> Value {
     let metric_list = |list: &[ResolvedMetric], version: &dyn Fn(&str) -> &'static str| -> Value {
         list.iter().map(|m| json!({"name": m.name, "version": version(&m.name), "settings": m.settings})).collect()
     };
-    let metric_version = |n: &str| {
-        crate::plugin::metric::CalibrationMetricEntry::find(n).map(|e| e.info.version).unwrap_or("?")
-    };
-    let similarity_version = |n: &str| {
-        crate::plugin::similarity::SimilarityMetricEntry::find(n).map(|e| e.info.version).unwrap_or("?")
-    };
+    let metric_version =
+        |n: &str| crate::plugin::metric::CalibrationMetricEntry::find(n).map(|e| e.info.version).unwrap_or("?");
+    let similarity_version =
+        |n: &str| crate::plugin::similarity::SimilarityMetricEntry::find(n).map(|e| e.info.version).unwrap_or("?");
     json!({
         "bins": c.bins,
         "metrics": metric_list(&r.metrics, &metric_version),
@@ -144,10 +143,7 @@ fn calibration_config(r: &Resolved) -> Value {
 
 /// Pairs reference and model predict nodes: same seed when both are seeded, otherwise
 /// the unseeded one with each seed of the other.
-fn pair_seeds(
-    reference: &[(Option<u64>, usize)],
-    model: &[(Option<u64>, usize)],
-) -> Vec<(Option<u64>, usize, usize)> {
+fn pair_seeds(reference: &[(Option<u64>, usize)], model: &[(Option<u64>, usize)]) -> Vec<(Option<u64>, usize, usize)> {
     let mut out = Vec::new();
     for &(rs, ri) in reference {
         for &(ms, mi) in model {

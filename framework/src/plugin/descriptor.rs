@@ -102,18 +102,13 @@ impl PluginInfo {
             .map(|(key, prop)| SettingDoc {
                 key: key.clone(),
                 ty: type_name(prop, &schema),
-                default: if required.contains(key) {
+                // An optional (nullable) field is never required: absent means null.
+                default: if required.contains(key) && !type_name(prop, &schema).ends_with("or null") {
                     None
                 } else {
-                    prop.get("default")
-                        .cloned()
-                        .or_else(|| defaults.as_ref().and_then(|d| d.get(key).cloned()))
+                    prop.get("default").cloned().or_else(|| defaults.as_ref().and_then(|d| d.get(key).cloned()))
                 },
-                description: prop
-                    .get("description")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .replace('\n', " "),
+                description: prop.get("description").and_then(Value::as_str).unwrap_or("").replace('\n', " "),
             })
             .collect()
     }

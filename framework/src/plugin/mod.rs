@@ -7,11 +7,11 @@
 
 pub mod dataset;
 pub mod descriptor;
+pub mod explainer;
 pub mod metric;
 pub mod model_source;
 pub mod settings;
 pub mod similarity;
-pub mod explainer;
 pub mod training;
 
 pub use descriptor::{PluginInfo, PluginKind, SettingDoc};

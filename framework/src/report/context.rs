@@ -98,7 +98,13 @@ pub struct ReportContext {
 
 impl ReportContext {
     /// Builds the context.
-    pub fn new(title: String, experiment: String, description: Option<String>, seeds: Vec<u64>, summary: Summary) -> Self {
+    pub fn new(
+        title: String,
+        experiment: String,
+        description: Option<String>,
+        seeds: Vec<u64>,
+        summary: Summary,
+    ) -> Self {
         let models: Vec<(String, bool)> = summary.models.iter().map(|m| (m.name.clone(), m.reference)).collect();
         let conventions = vec![
             "Calibration is top-label: confidence = the largest probability, correct = arg max equals the gold label (ties go to the lowest class index).".to_string(),

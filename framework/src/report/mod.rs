@@ -23,7 +23,10 @@ pub fn templates(dir: Option<&Path>) -> Result<Vec<(String, String)>> {
         .map(|(name, builtin)| {
             let custom = dir.map(|d| d.join(name)).filter(|p| p.is_file());
             match custom {
-                Some(p) => Ok((name.to_string(), std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?)),
+                Some(p) => Ok((
+                    name.to_string(),
+                    std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?,
+                )),
                 None => Ok((name.to_string(), builtin.to_string())),
             }
         })

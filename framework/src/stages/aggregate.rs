@@ -171,7 +171,16 @@ pub fn run(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
     let mut by_seed = Rows::default();
     let mut calibration = Vec::new();
     let mut models = Vec::new();
-    let mut rel = (Vec::<String>::new(), Vec::<Option<i64>>::new(), Vec::<u32>::new(), Vec::<f64>::new(), Vec::<f64>::new(), Vec::<u32>::new(), Vec::<Option<f64>>::new(), Vec::<Option<f64>>::new());
+    let mut rel = (
+        Vec::<String>::new(),
+        Vec::<Option<i64>>::new(),
+        Vec::<u32>::new(),
+        Vec::<f64>::new(),
+        Vec::<f64>::new(),
+        Vec::<u32>::new(),
+        Vec::<Option<f64>>::new(),
+        Vec::<Option<f64>>::new(),
+    );
     for (mi, m) in r.models.iter().enumerate() {
         let mut per_seed = Vec::new();
         let mut curves = Vec::new();
@@ -195,7 +204,8 @@ pub fn run(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
             per_seed.push(values);
             curves.push((n.seed, curve));
         }
-        let seed_preds: Vec<&Predictions> = preds.get(&mi).map(|v| v.iter().map(|(_, _, p)| p).collect()).unwrap_or_default();
+        let seed_preds: Vec<&Predictions> =
+            preds.get(&mi).map(|v| v.iter().map(|(_, _, p)| p).collect()).unwrap_or_default();
         let n_rows = seed_preds.first().map(|p| p.len()).unwrap_or(0);
         let boot = bootstrap_rows(n_rows, &cfg, &[node.key.as_bytes(), m.name.as_bytes(), b"calibration"]);
         let joint = calibration_values(&seed_preds, &cfg, &boot)?;
@@ -221,9 +231,8 @@ pub fn run(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
                 sim_by_seed.push(&m.name, n.seed, v);
             }
             per_seed.push(values);
-            let find = |key_index: usize| {
-                preds.values().flatten().find(|(_, idx, _)| *idx == key_index).map(|(_, _, p)| p)
-            };
+            let find =
+                |key_index: usize| preds.values().flatten().find(|(_, idx, _)| *idx == key_index).map(|(_, _, p)| p);
             if let (Some(a), Some(b)) = (find(n.inputs[0]), find(n.inputs[1])) {
                 pairs.push((a, b));
             }
@@ -245,18 +254,24 @@ pub fn run(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
             pred_frames.push(df);
         }
     }
-    let mut predictions = pred_frames.into_iter().reduce(|mut a, b| {
-        a.vstack_mut(&b).ok();
-        a
-    }).unwrap_or_default();
+    let mut predictions = pred_frames
+        .into_iter()
+        .reduce(|mut a, b| {
+            a.vstack_mut(&b).ok();
+            a
+        })
+        .unwrap_or_default();
     predictions.rechunk_mut();
 
-    let counts = |split: &str, c: &crate::data::RowCounts| (split.to_string(), [c.read, c.unlabelled, c.bad, c.excluded, c.capped, c.kept]);
+    let counts = |split: &str, c: &crate::data::RowCounts| {
+        (split.to_string(), [c.read, c.unlabelled, c.bad, c.excluded, c.capped, c.kept])
+    };
     let mut splits = vec![counts("eval", &dataset.eval)];
     if let Some(t) = &dataset.train {
         splits.push(counts("train", t));
     }
-    let count_col = |name: &str, j: usize| Column::new(name.into(), splits.iter().map(|(_, c)| c[j] as u64).collect::<Vec<_>>());
+    let count_col =
+        |name: &str, j: usize| Column::new(name.into(), splits.iter().map(|(_, c)| c[j] as u64).collect::<Vec<_>>());
     let rows_frame = DataFrame::new_infer_height(vec![
         Column::new("split".into(), splits.iter().map(|(s, _)| s.clone()).collect::<Vec<_>>()),
         count_col("read", 0),

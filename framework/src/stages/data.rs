@@ -35,14 +35,15 @@ pub fn run(ctx: &RunContext, w: &mut NodeWriter) -> Result<()> {
         let loaded = (r.loader.load)(&r.loader_settings, &r.base_dir, &request)
             .with_context(|| format!("loading the {split} split with loader `{}`", r.loader.info.name))?;
         if loaded.examples.is_empty() {
-            bail!("the {split} split has no example (files: {})", paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+            bail!(
+                "the {split} split has no example (files: {})",
+                paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+            );
         }
         match &label_names {
-            Some(names) if *names != loaded.label_names => bail!(
-                "the {split} split has labels {:?} but the other split has {:?}",
-                loaded.label_names,
-                names
-            ),
+            Some(names) if *names != loaded.label_names => {
+                bail!("the {split} split has labels {:?} but the other split has {:?}", loaded.label_names, names)
+            }
             _ => label_names = Some(loaded.label_names.clone()),
         }
         let mut counts = loaded.counts;
@@ -81,5 +82,10 @@ pub fn read(store: &Store, key: &str) -> Result<Dataset> {
         }),
         None => None,
     };
-    Ok(Dataset { name: meta.name, label_names: meta.label_names, train, eval: Split { examples: eval, counts: meta.eval } })
+    Ok(Dataset {
+        name: meta.name,
+        label_names: meta.label_names,
+        train,
+        eval: Split { examples: eval, counts: meta.eval },
+    })
 }

@@ -10,6 +10,7 @@ use crate::plugin::similarity::{PairInput, SimilarityMetricEntry};
 use crate::predictions::Predictions;
 use crate::tables::bootstrap::{percentile_interval, resamples, rng_for};
 use anyhow::{Context, Result, anyhow};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -63,10 +64,17 @@ pub fn bootstrap_rows(n: usize, cfg: &EvalConfig, seed_parts: &[&[u8]]) -> Vec<V
     resamples(n, cfg.bootstrap, &mut rng)
 }
 
-fn with_interval(metric: String, f: impl Fn(&[usize]) -> Result<f64>, n: usize, boot: &[Vec<usize>], level: f64) -> Result<MetricValue> {
+fn with_interval(
+    metric: String,
+    f: impl Fn(&[usize]) -> Result<f64> + Sync,
+    n: usize,
+    boot: &[Vec<usize>],
+    level: f64,
+) -> Result<MetricValue> {
     let all: Vec<usize> = (0..n).collect();
     let value = f(&all)?;
-    let samples = boot.iter().map(|rows| f(rows)).collect::<Result<Vec<f64>>>()?;
+    // Resamples are independent: spread them over the cores (order kept, so deterministic).
+    let samples = boot.par_iter().map(|rows| f(rows)).collect::<Result<Vec<f64>>>()?;
     let interval = percentile_interval(&samples, level);
     Ok(MetricValue { metric, value, ci_low: interval.map(|i| i.0), ci_high: interval.map(|i| i.1) })
 }
@@ -79,7 +87,8 @@ pub fn calibration_values(seeds: &[&Predictions], cfg: &EvalConfig, boot: &[Vec<
     }
     let mut out = Vec::new();
     for m in &cfg.metrics {
-        let entry = CalibrationMetricEntry::find(&m.name).ok_or_else(|| anyhow!("metric `{}` is not registered", m.name))?;
+        let entry =
+            CalibrationMetricEntry::find(&m.name).ok_or_else(|| anyhow!("metric `{}` is not registered", m.name))?;
         if !(entry.applies)(first.num_classes) {
             continue;
         }
@@ -97,7 +106,11 @@ pub fn calibration_values(seeds: &[&Predictions], cfg: &EvalConfig, boot: &[Vec<
 
 /// Similarity of a model to the reference (and the differences model − reference of each
 /// calibration metric, as `delta-NAME`), averaged over seed pairs.
-pub fn similarity_values(pairs: &[(&Predictions, &Predictions)], cfg: &EvalConfig, boot: &[Vec<usize>]) -> Result<Vec<MetricValue>> {
+pub fn similarity_values(
+    pairs: &[(&Predictions, &Predictions)],
+    cfg: &EvalConfig,
+    boot: &[Vec<usize>],
+) -> Result<Vec<MetricValue>> {
     let (r0, m0) = pairs.first().ok_or_else(|| anyhow!("no prediction pairs"))?;
     if r0.ids != m0.ids {
         return Err(anyhow!("the model and the reference predict different examples"));
@@ -105,7 +118,8 @@ pub fn similarity_values(pairs: &[(&Predictions, &Predictions)], cfg: &EvalConfi
     let n = r0.len();
     let mut out = Vec::new();
     for s in &cfg.similarity {
-        let entry = SimilarityMetricEntry::find(&s.name).ok_or_else(|| anyhow!("similarity `{}` is not registered", s.name))?;
+        let entry =
+            SimilarityMetricEntry::find(&s.name).ok_or_else(|| anyhow!("similarity `{}` is not registered", s.name))?;
         let f = |rows: &[usize]| -> Result<f64> {
             let mut sum = 0.0;
             for (r, m) in pairs {
@@ -116,7 +130,8 @@ pub fn similarity_values(pairs: &[(&Predictions, &Predictions)], cfg: &EvalConfi
         out.push(with_interval(s.name.clone(), f, n, boot, cfg.confidence)?);
     }
     for m in &cfg.metrics {
-        let entry = CalibrationMetricEntry::find(&m.name).ok_or_else(|| anyhow!("metric `{}` is not registered", m.name))?;
+        let entry =
+            CalibrationMetricEntry::find(&m.name).ok_or_else(|| anyhow!("metric `{}` is not registered", m.name))?;
         if !(entry.applies)(r0.num_classes) {
             continue;
         }

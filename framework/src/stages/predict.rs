@@ -14,14 +14,24 @@ pub fn run(ctx: &RunContext, i: usize, model: usize, w: &mut NodeWriter) -> Resu
     let r = ctx.resolved;
     let m = &r.models[model];
     let dataset = super::data::read(ctx.store, ctx.input_key(i, 0))?;
-    let request = PredictRequest { model: &m.name, dataset: &dataset, seed: ctx.plan.nodes[i].seed, base_dir: &r.base_dir };
+    let request =
+        PredictRequest { model: &m.name, dataset: &dataset, seed: ctx.plan.nodes[i].seed, base_dir: &r.base_dir };
     let preds = (m.source.predict)(&m.settings, &request).with_context(|| format!("model `{}`", m.name))?;
     let expected: Vec<&str> = dataset.eval.examples.iter().map(|e| e.id.as_str()).collect();
     if preds.ids.iter().map(String::as_str).ne(expected.iter().copied()) {
-        bail!("model `{}`: source `{}` returned predictions not in the dataset's order (internal error)", m.name, m.source.info.name);
+        bail!(
+            "model `{}`: source `{}` returned predictions not in the dataset's order (internal error)",
+            m.name,
+            m.source.info.name
+        );
     }
     if preds.num_classes != dataset.label_names.len() {
-        bail!("model `{}` predicts {} classes but the dataset has {}", m.name, preds.num_classes, dataset.label_names.len());
+        bail!(
+            "model `{}` predicts {} classes but the dataset has {}",
+            m.name,
+            preds.num_classes,
+            dataset.label_names.len()
+        );
     }
     preds.check().map_err(|e| anyhow!("model `{}`: {e}", m.name))?;
     w.write("predictions.parquet", &parquet_bytes(&mut predictions_frame(&preds)?)?)
@@ -48,6 +58,7 @@ pub fn read(store: &Store, key: &str) -> Result<Predictions> {
     let labels: Vec<usize> = column_f64(&df, "label")?.into_iter().map(|v| v.unwrap_or(0.0) as usize).collect();
     let lists = column_f64_lists(&df, "probs")?;
     let num_classes = lists.first().and_then(|r| r.as_ref().map(Vec::len)).unwrap_or(0);
-    let probs: Vec<f64> = lists.into_iter().flat_map(|r| r.unwrap_or_default().into_iter().map(|p| p.unwrap_or(f64::NAN))).collect();
+    let probs: Vec<f64> =
+        lists.into_iter().flat_map(|r| r.unwrap_or_default().into_iter().map(|p| p.unwrap_or(f64::NAN))).collect();
     Ok(Predictions { ids, labels, num_classes, probs })
 }

@@ -2,8 +2,8 @@
 
 use anyhow::{Context, Result, anyhow};
 use polars::prelude::{
-    Column, CsvReadOptions, CsvWriter, DataFrame, DataType, JsonFormat, JsonReader, ParquetReader,
-    ParquetWriter, SerReader, SerWriter,
+    Column, CsvReadOptions, CsvWriter, DataFrame, DataType, JsonFormat, JsonReader, ParquetReader, ParquetWriter,
+    SerReader, SerWriter,
 };
 use std::path::Path;
 
@@ -53,10 +53,7 @@ pub fn read_table(path: &Path) -> Result<DataFrame> {
         Some("parquet") | Some("pq") => read_parquet(path),
         Some("csv") => read_csv(path, false),
         Some("jsonl") | Some("ndjson") => read_jsonl(path),
-        _ => Err(anyhow!(
-            "{}: unknown table format; use a .parquet, .csv or .jsonl file",
-            path.display()
-        )),
+        _ => Err(anyhow!("{}: unknown table format; use a .parquet, .csv or .jsonl file", path.display())),
     }
 }
 

@@ -54,11 +54,7 @@ pub(crate) fn lines(bytes: &[u8]) -> Vec<(usize, Result<&str, std::str::Utf8Erro
 
 /// Resolves a path from a loader's settings against the manifest's folder.
 pub(crate) fn resolve(base_dir: &Path, path: &Path) -> PathBuf {
-    if path.is_absolute() {
-        path.to_path_buf()
-    } else {
-        base_dir.join(path)
-    }
+    if path.is_absolute() { path.to_path_buf() } else { base_dir.join(path) }
 }
 
 /// Where a row is: a physical line of a text file, or a 1-based data row of a table.
@@ -151,10 +147,7 @@ impl IdTracker {
 
     /// The error for a duplicate `id` found at `file`/`loc`.
     pub(crate) fn duplicate_error(&self, id: &str, file: &Path, loc: Loc) -> anyhow::Error {
-        let first = self
-            .seen
-            .get(id)
-            .and_then(|&(fi, first)| self.files.get(fi).map(|f| (f, first)));
+        let first = self.seen.get(id).and_then(|&(fi, first)| self.files.get(fi).map(|f| (f, first)));
         match first {
             Some((first_file, first_loc)) if first_file == file => anyhow!(
                 "{}: duplicate id `{id}` (first at {}, again at {}); ids must be unique within a split",
@@ -182,11 +175,7 @@ fn describe(loc: Loc) -> String {
 /// The error for a split that produced no example.
 pub(crate) fn no_examples(paths: &[PathBuf], counts: &RowCounts) -> anyhow::Error {
     let files: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
-    let files = if files.is_empty() {
-        "(no file given)".to_string()
-    } else {
-        files.join(", ")
-    };
+    let files = if files.is_empty() { "(no file given)".to_string() } else { files.join(", ") };
     anyhow!(
         "no labelled example in {files} ({} rows read: {} unlabelled, {} malformed and skipped, {} excluded)",
         counts.read,
@@ -205,9 +194,7 @@ pub(crate) struct TsvHeader {
 impl TsvHeader {
     /// Splits a header line on tabs (names are trimmed of surrounding whitespace).
     pub(crate) fn parse(line: &str) -> Self {
-        TsvHeader {
-            names: line.split('\t').map(|n| n.trim().to_string()).collect(),
-        }
+        TsvHeader { names: line.split('\t').map(|n| n.trim().to_string()).collect() }
     }
 
     /// Number of columns.
@@ -221,22 +208,12 @@ impl TsvHeader {
     }
 
     /// The index of column `name`, or an error naming the file and listing the header.
-    pub(crate) fn require(
-        &self,
-        file: &Path,
-        line: usize,
-        name: &str,
-        hint: &str,
-    ) -> Result<usize> {
+    pub(crate) fn require(&self, file: &Path, line: usize, name: &str, hint: &str) -> Result<usize> {
         self.find(name).ok_or_else(|| {
             anyhow!(
                 "{}:{line}: the header has no column `{name}` (header columns are: {}){hint}",
                 file.display(),
-                self.names
-                    .iter()
-                    .map(|n| format!("`{n}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                self.names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
             )
         })
     }
@@ -275,8 +252,7 @@ pub(crate) mod testutil {
         pub(crate) fn new(tag: &str) -> Self {
             static NEXT: AtomicUsize = AtomicUsize::new(0);
             let n = NEXT.fetch_add(1, Ordering::Relaxed);
-            let dir = std::env::temp_dir()
-                .join(format!("trustx-datasets-{}-{tag}-{n}", std::process::id()));
+            let dir = std::env::temp_dir().join(format!("trustx-datasets-{}-{tag}-{n}", std::process::id()));
             let _ = std::fs::remove_dir_all(&dir);
             std::fs::create_dir_all(&dir).unwrap();
             TempDir(dir)
@@ -298,11 +274,7 @@ pub(crate) mod testutil {
 
     /// An eval request over `paths`.
     pub(crate) fn request(paths: &[PathBuf], on_bad_rows: BadRows) -> LoadRequest<'_> {
-        LoadRequest {
-            split: "eval",
-            paths,
-            on_bad_rows,
-        }
+        LoadRequest { split: "eval", paths, on_bad_rows }
     }
 
     /// How many examples carry each label.
@@ -339,9 +311,7 @@ mod tests {
 
     #[test]
     fn read_file_names_a_missing_path_and_gunzips() {
-        let e = read_file(Path::new("/nonexistent/trustx/x.tsv"))
-            .unwrap_err()
-            .to_string();
+        let e = read_file(Path::new("/nonexistent/trustx/x.tsv")).unwrap_err().to_string();
         assert!(e.contains("/nonexistent/trustx/x.tsv"), "{e}");
         let dir = testutil::TempDir::new("common");
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
@@ -360,13 +330,7 @@ mod tests {
         let b = Path::new("b.tsv");
         ids.insert("x", a, Loc::Line(2)).unwrap();
         let e = ids.insert("x", a, Loc::Line(5)).unwrap_err().to_string();
-        assert!(
-            e.contains("a.tsv")
-                && e.contains("line 2")
-                && e.contains("line 5")
-                && e.contains("`x`"),
-            "{e}"
-        );
+        assert!(e.contains("a.tsv") && e.contains("line 2") && e.contains("line 5") && e.contains("`x`"), "{e}");
         let e = ids.insert("x", b, Loc::Row(3)).unwrap_err().to_string();
         assert!(e.contains("a.tsv:2") && e.contains("b.tsv: row 3"), "{e}");
         assert_eq!(ids.first_seen("y", b, Loc::Line(1)), Seen::New);
@@ -378,8 +342,7 @@ mod tests {
     fn every_loader_is_registered_with_documented_settings() {
         use trustx_framework::plugin::dataset::DatasetLoaderEntry;
         for name in ["snli", "glue", "mrpc-msr", "sst", "table"] {
-            let entry =
-                DatasetLoaderEntry::find(name).unwrap_or_else(|| panic!("{name} not registered"));
+            let entry = DatasetLoaderEntry::find(name).unwrap_or_else(|| panic!("{name} not registered"));
             assert_eq!(entry.info.version, "1");
             assert!(!entry.info.summary.is_empty() && !entry.info.summary.contains('\n'));
             for doc in entry.info.settings() {
@@ -402,25 +365,12 @@ mod tests {
     #[test]
     fn table_rows_are_named_as_rows() {
         let mut gate = BadRowGate::new(BadRows::Error);
-        let e = reject(
-            &mut gate,
-            BadRows::Error,
-            Path::new("t.parquet"),
-            Loc::Row(4),
-            "null text",
-        )
-        .unwrap_err()
-        .to_string();
+        let e = reject(&mut gate, BadRows::Error, Path::new("t.parquet"), Loc::Row(4), "null text")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("t.parquet: row 4: null text"), "{e}");
         let mut gate = BadRowGate::new(BadRows::Skip);
-        reject(
-            &mut gate,
-            BadRows::Skip,
-            Path::new("t.parquet"),
-            Loc::Row(4),
-            "null text",
-        )
-        .unwrap();
+        reject(&mut gate, BadRows::Skip, Path::new("t.parquet"), Loc::Row(4), "null text").unwrap();
         assert_eq!(gate.skipped, 1);
     }
 }

@@ -35,9 +35,7 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 use trustx_framework::data::{Example, RowCounts};
 use trustx_framework::plugin::SettingsError;
-use trustx_framework::plugin::dataset::{
-    BadRowGate, DatasetLoader, DatasetLoaderEntry, LoadRequest, Loaded,
-};
+use trustx_framework::plugin::dataset::{BadRowGate, DatasetLoader, DatasetLoaderEntry, LoadRequest, Loaded};
 
 /// A GLUE task (the file layout and labels follow from it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -89,17 +87,14 @@ impl DatasetLoader for Glue {
     type Settings = GlueSettings;
     const NAME: &'static str = "glue";
     const VERSION: &'static str = "1";
-    const SUMMARY: &'static str = "GLUE TSV files (mrpc, qqp, sst2, mnli, qnli, rte), tab-split with a header; also headerless TextFooler MNLI";
+    const SUMMARY: &'static str =
+        "GLUE TSV files (mrpc, qqp, sst2, mnli, qnli, rte), tab-split with a header; also headerless TextFooler MNLI";
 
     fn validate(settings: &GlueSettings, _base_dir: &Path) -> Result<(), SettingsError> {
         check_layout(settings)
     }
 
-    fn load(
-        settings: &GlueSettings,
-        _base_dir: &Path,
-        request: &LoadRequest,
-    ) -> anyhow::Result<Loaded> {
+    fn load(settings: &GlueSettings, _base_dir: &Path, request: &LoadRequest) -> anyhow::Result<Loaded> {
         check_layout(settings)?;
         let spec = Spec::of(settings.task);
         let mut state = State {
@@ -123,11 +118,7 @@ impl DatasetLoader for Glue {
         if state.examples.is_empty() {
             return Err(no_examples(request.paths, &counts));
         }
-        Ok(Loaded {
-            examples: state.examples,
-            label_names: owned(spec.labels),
-            counts,
-        })
+        Ok(Loaded { examples: state.examples, label_names: owned(spec.labels), counts })
     }
 }
 
@@ -184,20 +175,8 @@ impl Spec {
     fn of(task: GlueTask) -> Spec {
         use IdSpec::*;
         use LabelKind::*;
-        let (texts, label, kind, labels, id): (
-            &'static [&'static str],
-            _,
-            _,
-            &'static [&'static str],
-            _,
-        ) = match task {
-            GlueTask::Sst2 => (
-                &["sentence"],
-                "label",
-                Index,
-                &["negative", "positive"],
-                RowIndex,
-            ),
+        let (texts, label, kind, labels, id): (&'static [&'static str], _, _, &'static [&'static str], _) = match task {
+            GlueTask::Sst2 => (&["sentence"], "label", Index, &["negative", "positive"], RowIndex),
             GlueTask::Mrpc => (
                 &["#1 String", "#2 String"],
                 "Quality",
@@ -205,43 +184,14 @@ impl Spec {
                 &["not_equivalent", "equivalent"],
                 Pair("#1 ID", "#2 ID"),
             ),
-            GlueTask::Qqp => (
-                &["question1", "question2"],
-                "is_duplicate",
-                Index,
-                &["not_duplicate", "duplicate"],
-                Column("id"),
-            ),
-            GlueTask::Mnli => (
-                &["sentence1", "sentence2"],
-                "gold_label",
-                Name,
-                NLI3,
-                ColumnOr("pairID", "index"),
-            ),
-            GlueTask::Qnli => (
-                &["question", "sentence"],
-                "label",
-                Name,
-                NLI2,
-                Column("index"),
-            ),
-            GlueTask::Rte => (
-                &["sentence1", "sentence2"],
-                "label",
-                Name,
-                NLI2,
-                Column("index"),
-            ),
+            GlueTask::Qqp => {
+                (&["question1", "question2"], "is_duplicate", Index, &["not_duplicate", "duplicate"], Column("id"))
+            }
+            GlueTask::Mnli => (&["sentence1", "sentence2"], "gold_label", Name, NLI3, ColumnOr("pairID", "index")),
+            GlueTask::Qnli => (&["question", "sentence"], "label", Name, NLI2, Column("index")),
+            GlueTask::Rte => (&["sentence1", "sentence2"], "label", Name, NLI2, Column("index")),
         };
-        Spec {
-            task,
-            texts,
-            label,
-            kind,
-            labels,
-            id,
-        }
+        Spec { task, texts, label, kind, labels, id }
     }
 
     /// The label of a raw field: `Ok(None)` for MNLI's `-`, `Err` for an unknown value.
@@ -256,16 +206,10 @@ impl Spec {
         };
         found.map(Some).ok_or_else(|| {
             let expected = match self.kind {
-                LabelKind::Index => (0..self.labels.len())
-                    .map(|i| i.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                LabelKind::Index => (0..self.labels.len()).map(|i| i.to_string()).collect::<Vec<_>>().join(", "),
                 LabelKind::Name => self.labels.join(", "),
             };
-            format!(
-                "unknown label `{raw}` in column `{}` (expected one of {expected})",
-                self.label
-            )
+            format!("unknown label `{raw}` in column `{}` (expected one of {expected})", self.label)
         })
     }
 }
@@ -291,19 +235,8 @@ struct State<'r, 'a> {
 type Lines<'b> = [(usize, Result<&'b str, std::str::Utf8Error>)];
 
 impl State<'_, '_> {
-    fn reject(
-        &mut self,
-        path: &Path,
-        line: usize,
-        what: impl std::fmt::Display,
-    ) -> anyhow::Result<()> {
-        reject(
-            &mut self.gate,
-            self.request.on_bad_rows,
-            path,
-            Loc::Line(line),
-            what,
-        )
+    fn reject(&mut self, path: &Path, line: usize, what: impl std::fmt::Display) -> anyhow::Result<()> {
+        reject(&mut self.gate, self.request.on_bad_rows, path, Loc::Line(line), what)
     }
 
     /// Keeps one row: unlabelled, or checked for a duplicate id and pushed.
@@ -319,11 +252,7 @@ impl State<'_, '_> {
             None => self.counts.unlabelled += 1,
             Some(label) => {
                 self.ids.insert(&id, path, Loc::Line(line))?;
-                self.examples.push(Example {
-                    id,
-                    segments,
-                    label,
-                });
+                self.examples.push(Example { id, segments, label });
             }
         }
         Ok(())
@@ -331,17 +260,11 @@ impl State<'_, '_> {
 
     fn header_file(&mut self, spec: &Spec, path: &Path, lines: &Lines) -> anyhow::Result<()> {
         let Some(((header_line, header), rows)) = lines.split_first() else {
-            return Err(anyhow!(
-                "{}: empty file; a GLUE TSV file starts with a header row",
-                path.display()
-            ));
+            return Err(anyhow!("{}: empty file; a GLUE TSV file starts with a header row", path.display()));
         };
-        let header = header.as_ref().map_err(|e| {
-            anyhow!(
-                "{}:{header_line}: the header is not valid UTF-8 ({e})",
-                path.display()
-            )
-        })?;
+        let header = header
+            .as_ref()
+            .map_err(|e| anyhow!("{}:{header_line}: the header is not valid UTF-8 ({e})", path.display()))?;
         let header = TsvHeader::parse(header);
         let hint = if spec.task == GlueTask::Mnli {
             "; for headerless `label<TAB>premise<TAB>hypothesis` files set `layout = \"label-premise-hypothesis\"`"
@@ -349,11 +272,7 @@ impl State<'_, '_> {
             ""
         };
         let need = |name: &str| header.require(path, *header_line, name, hint);
-        let texts = spec
-            .texts
-            .iter()
-            .map(|t| need(t))
-            .collect::<anyhow::Result<Vec<_>>>()?;
+        let texts = spec.texts.iter().map(|t| need(t)).collect::<anyhow::Result<Vec<_>>>()?;
         let label_col = need(spec.label)?;
         let id_cols = match spec.id {
             IdSpec::RowIndex => IdCols::RowIndex,
@@ -381,11 +300,7 @@ impl State<'_, '_> {
                 self.reject(
                     path,
                     line_no,
-                    format!(
-                        "expected {} tab-separated fields as in the header, found {}",
-                        header.len(),
-                        fields.len()
-                    ),
+                    format!("expected {} tab-separated fields as in the header, found {}", header.len(), fields.len()),
                 )?;
                 continue;
             }
@@ -403,11 +318,7 @@ impl State<'_, '_> {
                 IdCols::One(i) => field(i).trim().to_string(),
                 IdCols::Pair(a, b) => {
                     let (a, b) = (field(a).trim(), field(b).trim());
-                    if a.is_empty() || b.is_empty() {
-                        String::new()
-                    } else {
-                        format!("{a}-{b}")
-                    }
+                    if a.is_empty() || b.is_empty() { String::new() } else { format!("{a}-{b}") }
                 }
             };
             if id.is_empty() {
@@ -438,10 +349,7 @@ impl State<'_, '_> {
                 self.reject(
                     path,
                     line_no,
-                    format!(
-                        "expected 3 tab-separated fields (label, premise, hypothesis), found {}",
-                        fields.len()
-                    ),
+                    format!("expected 3 tab-separated fields (label, premise, hypothesis), found {}", fields.len()),
                 )?;
                 continue;
             };
@@ -469,10 +377,7 @@ mod tests {
     use trustx_framework::plugin::parse_settings;
 
     fn settings(task: GlueTask) -> GlueSettings {
-        GlueSettings {
-            task,
-            layout: GlueLayout::Header,
-        }
+        GlueSettings { task, layout: GlueLayout::Header }
     }
 
     fn load(task: GlueTask, paths: &[PathBuf], policy: BadRows) -> anyhow::Result<Loaded> {
@@ -484,15 +389,7 @@ mod tests {
         let Some(data) = data_dir() else { return };
         let l = load(GlueTask::Mrpc, &[data.join("mrpc/dev.tsv")], BadRows::Error).unwrap();
         assert_eq!(l.label_names, ["not_equivalent", "equivalent"]);
-        assert_eq!(
-            (
-                l.counts.read,
-                l.counts.unlabelled,
-                l.counts.bad,
-                l.counts.excluded
-            ),
-            (408, 0, 0, 0)
-        );
+        assert_eq!((l.counts.read, l.counts.unlabelled, l.counts.bad, l.counts.excluded), (408, 0, 0, 0));
         assert_eq!(l.examples.len(), 408);
         assert_eq!(label_counts(&l), [129, 279]);
         let first = &l.examples[0];
@@ -503,11 +400,7 @@ mod tests {
             "He said the foodservice pie business doesn't fit the company's long-term growth strategy."
         );
         // Quotes are text, not CSV quoting.
-        assert!(
-            first.segments[1].starts_with("\"The foodservice pie business"),
-            "{}",
-            first.segments[1]
-        );
+        assert!(first.segments[1].starts_with("\"The foodservice pie business"), "{}", first.segments[1]);
     }
 
     #[test]
@@ -519,24 +412,13 @@ mod tests {
         assert_eq!(label_counts(&l), [428, 444]);
         assert_eq!(l.examples[0].id, "0");
         // The trailing space before the tab is kept.
-        assert_eq!(
-            l.examples[0].segments,
-            ["it 's a charming and often affecting journey . "]
-        );
+        assert_eq!(l.examples[0].segments, ["it 's a charming and often affecting journey . "]);
         assert_eq!(l.examples[0].label, 1);
         assert_eq!(l.examples[871].id, "871");
-        let l = load(
-            GlueTask::Sst2,
-            &[data.join("sst2/train.tsv")],
-            BadRows::Error,
-        )
-        .unwrap();
+        let l = load(GlueTask::Sst2, &[data.join("sst2/train.tsv")], BadRows::Error).unwrap();
         assert_eq!((l.counts.read, l.examples.len()), (67_349, 67_349));
         assert_eq!(label_counts(&l), [29_780, 37_569]);
-        assert_eq!(
-            l.examples[0].segments,
-            ["hide new secretions from the parental units "]
-        );
+        assert_eq!(l.examples[0].segments, ["hide new secretions from the parental units "]);
     }
 
     #[test]
@@ -549,10 +431,7 @@ mod tests {
         assert_eq!(l.examples[0].id, "201359");
         assert_eq!(
             l.examples[0].segments,
-            [
-                "Why are African-Americans so beautiful?",
-                "Why are hispanics so beautiful?"
-            ]
+            ["Why are African-Americans so beautiful?", "Why are hispanics so beautiful?"]
         );
         assert_eq!(l.examples[1].id, "263843");
     }
@@ -561,43 +440,18 @@ mod tests {
     fn real_mnli_textfooler_sample() {
         let Some(data) = data_dir() else { return };
         let path = data.join("mnli_matched/mnli_matched.part1.tsv");
-        let s = GlueSettings {
-            task: GlueTask::Mnli,
-            layout: GlueLayout::LabelPremiseHypothesis,
-        };
-        let l = Glue::load(
-            &s,
-            Path::new("."),
-            &request(std::slice::from_ref(&path), BadRows::Error),
-        )
-        .unwrap();
+        let s = GlueSettings { task: GlueTask::Mnli, layout: GlueLayout::LabelPremiseHypothesis };
+        let l = Glue::load(&s, Path::new("."), &request(std::slice::from_ref(&path), BadRows::Error)).unwrap();
         assert_eq!(l.label_names, ["entailment", "neutral", "contradiction"]);
         assert_eq!((l.counts.read, l.examples.len()), (500, 500));
         assert_eq!(label_counts(&l), [182, 149, 169]);
         assert_eq!(l.examples[0].id, "0");
         assert_eq!(l.examples[0].label, 0);
-        assert!(
-            l.examples[0].segments[0].starts_with("In Temple Bar , the bookshop"),
-            "{:?}",
-            l.examples[0]
-        );
-        assert_eq!(
-            l.examples[2].segments,
-            [
-                "Impossible .",
-                "Impossible , unless circumstances are met ."
-            ]
-        );
+        assert!(l.examples[0].segments[0].starts_with("In Temple Bar , the bookshop"), "{:?}", l.examples[0]);
+        assert_eq!(l.examples[2].segments, ["Impossible .", "Impossible , unless circumstances are met ."]);
         // Read with the default header layout, the missing header is explained.
-        let e = message(load(
-            GlueTask::Mnli,
-            std::slice::from_ref(&path),
-            BadRows::Error,
-        ));
-        assert!(
-            e.contains(&format!("{}:1:", path.display())) && e.contains("no column `sentence1`"),
-            "{e}"
-        );
+        let e = message(load(GlueTask::Mnli, std::slice::from_ref(&path), BadRows::Error));
+        assert!(e.contains(&format!("{}:1:", path.display())) && e.contains("no column `sentence1`"), "{e}");
         assert!(e.contains("label-premise-hypothesis"), "{e}");
     }
 
@@ -613,30 +467,22 @@ mod tests {
              3\t2\t2c\tfiction\tP4\tH4\tcontradiction\tcontradiction\n",
         );
         let l = load(GlueTask::Mnli, &[mnli], BadRows::Error).unwrap();
-        let got: Vec<(&str, usize)> = l
-            .examples
-            .iter()
-            .map(|e| (e.id.as_str(), e.label))
-            .collect();
+        let got: Vec<(&str, usize)> = l.examples.iter().map(|e| (e.id.as_str(), e.label)).collect();
         assert_eq!(got, [("31193n", 1), ("101457e", 0), ("2c", 2)]);
         assert_eq!(l.examples[0].segments, ["A \"quoted\"  premise", "Hyp one"]);
         assert_eq!((l.counts.read, l.counts.unlabelled), (4, 1));
         // Without `pairID`, `index` is the id.
-        let mnli = dir.file(
-            "mnli2.tsv",
-            "index\tsentence1\tsentence2\tgold_label\n7\tP\tH\tcontradiction\n",
-        );
+        let mnli = dir.file("mnli2.tsv", "index\tsentence1\tsentence2\tgold_label\n7\tP\tH\tcontradiction\n");
         let l = load(GlueTask::Mnli, &[mnli], BadRows::Error).unwrap();
         assert_eq!(l.examples[0].id, "7");
-        let qnli = dir.file("qnli.tsv", "index\tquestion\tsentence\tlabel\n0\tQ?\tS.\tnot_entailment\n1\tQ2?\tS2.\tentailment\n");
+        let qnli = dir
+            .file("qnli.tsv", "index\tquestion\tsentence\tlabel\n0\tQ?\tS.\tnot_entailment\n1\tQ2?\tS2.\tentailment\n");
         let l = load(GlueTask::Qnli, &[qnli], BadRows::Error).unwrap();
         assert_eq!(l.label_names, ["entailment", "not_entailment"]);
         assert_eq!(l.examples[0].segments, ["Q?", "S."]);
         assert_eq!(label_counts(&l), [1, 1]);
-        let rte = dir.file(
-            "rte.tsv",
-            "index\tsentence1\tsentence2\tlabel\r\n0\tA\tB\tentailment\r\n1\tC\tD\tnot_entailment",
-        );
+        let rte =
+            dir.file("rte.tsv", "index\tsentence1\tsentence2\tlabel\r\n0\tA\tB\tentailment\r\n1\tC\tD\tnot_entailment");
         let l = load(GlueTask::Rte, &[rte], BadRows::Error).unwrap();
         assert_eq!(l.examples[1].segments, ["C", "D"]);
         assert_eq!(l.examples[1].label, 1);
@@ -646,70 +492,26 @@ mod tests {
     #[test]
     fn malformed_rows() {
         let dir = TempDir::new("glue-bad");
-        let path = dir.file(
-            "bad.tsv",
-            "sentence\tlabel\ngood \t1\ntoo\tmany\tfields\nunknown \t2\nno label\nfine \t0\nhalf\t\n",
-        );
-        let e = message(load(
-            GlueTask::Sst2,
-            std::slice::from_ref(&path),
-            BadRows::Error,
-        ));
-        assert!(
-            e.contains(&format!("{}:3:", path.display()))
-                && e.contains("expected 2 tab-separated fields"),
-            "{e}"
-        );
+        let path = dir
+            .file("bad.tsv", "sentence\tlabel\ngood \t1\ntoo\tmany\tfields\nunknown \t2\nno label\nfine \t0\nhalf\t\n");
+        let e = message(load(GlueTask::Sst2, std::slice::from_ref(&path), BadRows::Error));
+        assert!(e.contains(&format!("{}:3:", path.display())) && e.contains("expected 2 tab-separated fields"), "{e}");
         let l = load(GlueTask::Sst2, std::slice::from_ref(&path), BadRows::Skip).unwrap();
         assert_eq!((l.counts.read, l.counts.bad), (6, 4));
-        let got: Vec<(&str, usize)> = l
-            .examples
-            .iter()
-            .map(|e| (e.id.as_str(), e.label))
-            .collect();
+        let got: Vec<(&str, usize)> = l.examples.iter().map(|e| (e.id.as_str(), e.label)).collect();
         // Row-index ids stay those of the file's data rows.
         assert_eq!(got, [("0", 1), ("4", 0)]);
         let path = dir.file("label.tsv", "sentence\tlabel\nx\tpositive\n");
-        let e = message(load(
-            GlueTask::Sst2,
-            std::slice::from_ref(&path),
-            BadRows::Error,
-        ));
-        assert!(
-            e.contains(&format!("{}:2:", path.display())) && e.contains("unknown label `positive`"),
-            "{e}"
-        );
-        let path = dir.file(
-            "mrpc.tsv",
-            "Quality\t#1 ID\t#2 ID\t#1 String\t#2 String\n1\t\t5\ta\tb\n",
-        );
-        let e = message(load(
-            GlueTask::Mrpc,
-            std::slice::from_ref(&path),
-            BadRows::Error,
-        ));
-        assert!(
-            e.contains(&format!("{}:2:", path.display())) && e.contains("empty id"),
-            "{e}"
-        );
+        let e = message(load(GlueTask::Sst2, std::slice::from_ref(&path), BadRows::Error));
+        assert!(e.contains(&format!("{}:2:", path.display())) && e.contains("unknown label `positive`"), "{e}");
+        let path = dir.file("mrpc.tsv", "Quality\t#1 ID\t#2 ID\t#1 String\t#2 String\n1\t\t5\ta\tb\n");
+        let e = message(load(GlueTask::Mrpc, std::slice::from_ref(&path), BadRows::Error));
+        assert!(e.contains(&format!("{}:2:", path.display())) && e.contains("empty id"), "{e}");
         let path = dir.file("mnli.tsv", "label\tpremise\n");
-        let s = GlueSettings {
-            task: GlueTask::Mnli,
-            layout: GlueLayout::LabelPremiseHypothesis,
-        };
-        let path2 = dir.file(
-            "tf.tsv",
-            "neutral\tP\tH\nentailment\tonly two\nmaybe\tP\tH\n",
-        );
-        let e = message(Glue::load(
-            &s,
-            Path::new("."),
-            &request(std::slice::from_ref(&path2), BadRows::Error),
-        ));
-        assert!(
-            e.contains(&format!("{}:2:", path2.display())) && e.contains("expected 3"),
-            "{e}"
-        );
+        let s = GlueSettings { task: GlueTask::Mnli, layout: GlueLayout::LabelPremiseHypothesis };
+        let path2 = dir.file("tf.tsv", "neutral\tP\tH\nentailment\tonly two\nmaybe\tP\tH\n");
+        let e = message(Glue::load(&s, Path::new("."), &request(std::slice::from_ref(&path2), BadRows::Error)));
+        assert!(e.contains(&format!("{}:2:", path2.display())) && e.contains("expected 3"), "{e}");
         let l = Glue::load(&s, Path::new("."), &request(&[path2, path], BadRows::Skip)).unwrap();
         assert_eq!((l.counts.read, l.counts.bad, l.examples.len()), (4, 3, 1));
     }
@@ -717,38 +519,18 @@ mod tests {
     #[test]
     fn missing_column_lists_the_header() {
         let dir = TempDir::new("glue-col");
-        let path = dir.file(
-            "qqp.tsv",
-            "id\tqid1\tqid2\tquestion1\tquestion2\tlabel\n1\t2\t3\ta\tb\t0\n",
-        );
-        let e = message(load(
-            GlueTask::Qqp,
-            std::slice::from_ref(&path),
-            BadRows::Error,
-        ));
-        assert!(
-            e.contains(&path.display().to_string()) && e.contains("no column `is_duplicate`"),
-            "{e}"
-        );
-        assert!(
-            e.contains("`id`, `qid1`, `qid2`, `question1`, `question2`, `label`"),
-            "{e}"
-        );
+        let path = dir.file("qqp.tsv", "id\tqid1\tqid2\tquestion1\tquestion2\tlabel\n1\t2\t3\ta\tb\t0\n");
+        let e = message(load(GlueTask::Qqp, std::slice::from_ref(&path), BadRows::Error));
+        assert!(e.contains(&path.display().to_string()) && e.contains("no column `is_duplicate`"), "{e}");
+        assert!(e.contains("`id`, `qid1`, `qid2`, `question1`, `question2`, `label`"), "{e}");
     }
 
     #[test]
     fn duplicate_ids_bom_crlf_and_several_files() {
         let dir = TempDir::new("glue-dup");
         let head = "id\tqid1\tqid2\tquestion1\tquestion2\tis_duplicate\n";
-        let path = dir.file(
-            "dup.tsv",
-            format!("{head}1\t1\t2\ta\tb\t0\n2\t1\t2\ta\tb\t0\n1\t1\t2\tc\td\t1\n"),
-        );
-        let e = message(load(
-            GlueTask::Qqp,
-            std::slice::from_ref(&path),
-            BadRows::Skip,
-        ));
+        let path = dir.file("dup.tsv", format!("{head}1\t1\t2\ta\tb\t0\n2\t1\t2\ta\tb\t0\n1\t1\t2\tc\td\t1\n"));
+        let e = message(load(GlueTask::Qqp, std::slice::from_ref(&path), BadRows::Skip));
         assert!(
             e.contains(&path.display().to_string())
                 && e.contains("`1`")
@@ -756,10 +538,7 @@ mod tests {
                 && e.contains("line 4"),
             "{e}"
         );
-        let a = dir.file(
-            "a.tsv",
-            "\u{feff}sentence\tlabel\r\nfirst \t0\r\nsecond \t1\r\n",
-        );
+        let a = dir.file("a.tsv", "\u{feff}sentence\tlabel\r\nfirst \t0\r\nsecond \t1\r\n");
         let b = dir.file("b.tsv", "sentence\tlabel\nthird \t1");
         let l = load(GlueTask::Sst2, &[a, b], BadRows::Error).unwrap();
         let ids: Vec<&str> = l.examples.iter().map(|e| e.id.as_str()).collect();
@@ -769,41 +548,20 @@ mod tests {
         let a = dir.file("a2.tsv", format!("{head}1\t1\t2\ta\tb\t0\n"));
         let b = dir.file("b2.tsv", format!("{head}1\t1\t2\ta\tb\t0\n"));
         let e = message(load(GlueTask::Qqp, &[a.clone(), b.clone()], BadRows::Error));
-        assert!(
-            e.contains(&format!("{}:2", a.display())) && e.contains(&format!("{}:2", b.display())),
-            "{e}"
-        );
+        assert!(e.contains(&format!("{}:2", a.display())) && e.contains(&format!("{}:2", b.display())), "{e}");
     }
 
     #[test]
     fn empty_files_and_missing_files() {
         let dir = TempDir::new("glue-empty");
         let empty = dir.file("empty.tsv", "");
-        let e = message(load(
-            GlueTask::Sst2,
-            std::slice::from_ref(&empty),
-            BadRows::Error,
-        ));
-        assert!(
-            e.contains(&empty.display().to_string()) && e.contains("header"),
-            "{e}"
-        );
+        let e = message(load(GlueTask::Sst2, std::slice::from_ref(&empty), BadRows::Error));
+        assert!(e.contains(&empty.display().to_string()) && e.contains("header"), "{e}");
         let header_only = dir.file("header.tsv", "sentence\tlabel\n");
-        let e = message(load(
-            GlueTask::Sst2,
-            std::slice::from_ref(&header_only),
-            BadRows::Error,
-        ));
-        assert!(
-            e.contains("no labelled example in") && e.contains(&header_only.display().to_string()),
-            "{e}"
-        );
+        let e = message(load(GlueTask::Sst2, std::slice::from_ref(&header_only), BadRows::Error));
+        assert!(e.contains("no labelled example in") && e.contains(&header_only.display().to_string()), "{e}");
         let missing = dir.0.join("missing.tsv");
-        let e = message(load(
-            GlueTask::Sst2,
-            std::slice::from_ref(&missing),
-            BadRows::Error,
-        ));
+        let e = message(load(GlueTask::Sst2, std::slice::from_ref(&missing), BadRows::Error));
         assert!(e.contains(&missing.display().to_string()), "{e}");
     }
 
@@ -811,8 +569,7 @@ mod tests {
     fn settings_are_checked() {
         let s: GlueSettings = parse_settings(&json!({"task": "sst2"})).unwrap();
         assert_eq!((s.task, s.layout), (GlueTask::Sst2, GlueLayout::Header));
-        let s: GlueSettings =
-            parse_settings(&json!({"task": "mnli", "layout": "label-premise-hypothesis"})).unwrap();
+        let s: GlueSettings = parse_settings(&json!({"task": "mnli", "layout": "label-premise-hypothesis"})).unwrap();
         assert_eq!(s.layout, GlueLayout::LabelPremiseHypothesis);
         Glue::validate(&s, Path::new(".")).unwrap();
         let e = parse_settings::<GlueSettings>(&json!({"task": "sst2", "colums": 1})).unwrap_err();
@@ -821,10 +578,7 @@ mod tests {
         assert_eq!(e.path, ["task"]);
         let e = parse_settings::<GlueSettings>(&json!({"task": "cola"})).unwrap_err();
         assert_eq!(e.path, ["task"]);
-        let s = GlueSettings {
-            task: GlueTask::Sst2,
-            layout: GlueLayout::LabelPremiseHypothesis,
-        };
+        let s = GlueSettings { task: GlueTask::Sst2, layout: GlueLayout::LabelPremiseHypothesis };
         let e = Glue::validate(&s, Path::new(".")).unwrap_err();
         assert_eq!(e.path, ["layout"]);
         assert!(DatasetLoaderEntry::find("glue").is_some());

@@ -21,9 +21,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::path::Path;
 use trustx_framework::data::{Example, RowCounts};
-use trustx_framework::plugin::dataset::{
-    BadRowGate, DatasetLoader, DatasetLoaderEntry, LoadRequest, Loaded,
-};
+use trustx_framework::plugin::dataset::{BadRowGate, DatasetLoader, DatasetLoaderEntry, LoadRequest, Loaded};
 
 /// Label names, indexed by `Example::label` (Hugging Face `snli` order).
 pub const LABELS: [&str; 3] = ["entailment", "neutral", "contradiction"];
@@ -45,11 +43,7 @@ impl DatasetLoader for Snli {
     const VERSION: &'static str = "1";
     const SUMMARY: &'static str = "SNLI 1.0 JSON lines (plain or gzip): premise/hypothesis pairs, `-` gold labels skipped, pairIDs deduplicated across files";
 
-    fn load(
-        _settings: &SnliSettings,
-        _base_dir: &Path,
-        request: &LoadRequest,
-    ) -> anyhow::Result<Loaded> {
+    fn load(_settings: &SnliSettings, _base_dir: &Path, request: &LoadRequest) -> anyhow::Result<Loaded> {
         let mut gate = BadRowGate::new(request.on_bad_rows);
         let mut counts = RowCounts::default();
         let mut ids = IdTracker::default();
@@ -59,10 +53,7 @@ impl DatasetLoader for Snli {
             for (line_no, line) in lines(&bytes) {
                 counts.read += 1;
                 let loc = Loc::Line(line_no);
-                let row = match line
-                    .map_err(|e| format!("not valid UTF-8 ({e})"))
-                    .and_then(parse_row)
-                {
+                let row = match line.map_err(|e| format!("not valid UTF-8 ({e})")).and_then(parse_row) {
                     Ok(row) => row,
                     Err(what) => {
                         reject(&mut gate, request.on_bad_rows, path, loc, what)?;
@@ -79,11 +70,9 @@ impl DatasetLoader for Snli {
                 }
                 match row.label {
                     None => counts.unlabelled += 1,
-                    Some(label) => examples.push(Example {
-                        id: row.pair_id,
-                        segments: vec![row.premise, row.hypothesis],
-                        label,
-                    }),
+                    Some(label) => {
+                        examples.push(Example { id: row.pair_id, segments: vec![row.premise, row.hypothesis], label })
+                    }
                 }
             }
         }
@@ -91,11 +80,7 @@ impl DatasetLoader for Snli {
         if examples.is_empty() {
             return Err(no_examples(request.paths, &counts));
         }
-        Ok(Loaded {
-            examples,
-            label_names: owned(&LABELS),
-            counts,
-        })
+        Ok(Loaded { examples, label_names: owned(&LABELS), counts })
     }
 }
 
@@ -127,22 +112,15 @@ fn parse_row(line: &str) -> Result<Row, String> {
     let premise = field("sentence1")?;
     let hypothesis = field("sentence2")?;
     let gold = field("gold_label")?;
-    let label = if gold == NO_GOLD_LABEL {
-        None
-    } else {
-        Some(LABELS.iter().position(|l| *l == gold).ok_or_else(|| {
-            format!(
-                "unknown gold_label `{gold}` (expected one of {}, or `-`)",
-                LABELS.join(", ")
-            )
-        })?)
-    };
-    Ok(Row {
-        pair_id,
-        premise,
-        hypothesis,
-        label,
-    })
+    let label =
+        if gold == NO_GOLD_LABEL {
+            None
+        } else {
+            Some(LABELS.iter().position(|l| *l == gold).ok_or_else(|| {
+                format!("unknown gold_label `{gold}` (expected one of {}, or `-`)", LABELS.join(", "))
+            })?)
+        };
+    Ok(Row { pair_id, premise, hypothesis, label })
 }
 
 #[cfg(test)]
@@ -155,11 +133,7 @@ mod tests {
     use trustx_framework::plugin::parse_settings;
 
     fn load(paths: &[PathBuf], policy: BadRows) -> anyhow::Result<Loaded> {
-        Snli::load(
-            &SnliSettings::default(),
-            Path::new("."),
-            &request(paths, policy),
-        )
+        Snli::load(&SnliSettings::default(), Path::new("."), &request(paths, policy))
     }
 
     fn line(id: &str, gold: &str) -> String {
@@ -175,25 +149,14 @@ mod tests {
         assert_eq!(l.label_names, ["entailment", "neutral", "contradiction"]);
         assert_eq!(l.counts.read, 1289);
         assert_eq!(l.counts.unlabelled, 16);
-        assert_eq!(
-            (
-                l.counts.bad,
-                l.counts.excluded,
-                l.counts.capped,
-                l.counts.kept
-            ),
-            (0, 0, 0, 0)
-        );
+        assert_eq!((l.counts.bad, l.counts.excluded, l.counts.capped, l.counts.kept), (0, 0, 0, 0));
         assert_eq!(l.examples.len(), 1273);
         assert_eq!(label_counts(&l), [433, 421, 419]);
         let first = &l.examples[0];
         assert_eq!(first.id, "4705552913.jpg#2r1n");
         assert_eq!(first.label, 1);
         assert_eq!(first.segments.len(), 2);
-        assert_eq!(
-            first.segments[0],
-            "Two women are embracing while holding to go packages."
-        );
+        assert_eq!(first.segments[0], "Two women are embracing while holding to go packages.");
         assert_eq!(
             first.segments[1],
             "The sisters are hugging goodbye while holding to go packages after just eating lunch."
@@ -203,11 +166,7 @@ mod tests {
     #[test]
     fn real_gzip_training_sample() {
         let Some(data) = data_dir() else { return };
-        let l = load(
-            &[data.join("snli/snli_1.0_train_0.01.jsonl.gz")],
-            BadRows::Error,
-        )
-        .unwrap();
+        let l = load(&[data.join("snli/snli_1.0_train_0.01.jsonl.gz")], BadRows::Error).unwrap();
         assert_eq!(l.counts.read, 5502);
         assert_eq!(l.counts.unlabelled, 4);
         assert_eq!(l.examples.len(), 5498);
@@ -222,15 +181,9 @@ mod tests {
         let rows = |name: &str| data.join("snli").join(name);
         let first = rows("snli_1.0_train.rows0001-1000.jsonl");
         let l = load(std::slice::from_ref(&first), BadRows::Error).unwrap();
-        assert_eq!(
-            (l.counts.read, l.counts.unlabelled, l.examples.len()),
-            (1000, 2, 998)
-        );
+        assert_eq!((l.counts.read, l.counts.unlabelled, l.examples.len()), (1000, 2, 998));
         assert_eq!(l.examples[0].id, "3416050480.jpg#4r1n");
-        assert_eq!(
-            l.examples[0].segments[0],
-            "A person on a horse jumps over a broken down airplane."
-        );
+        assert_eq!(l.examples[0].segments[0], "A person on a horse jumps over a broken down airplane.");
         let paths = [
             rows("snli_1.0_train_0.01.jsonl.gz"),
             first,
@@ -245,10 +198,7 @@ mod tests {
         assert_eq!(label_counts(&l), [2474, 2442, 2562]);
         // The files without a final newline lose no row.
         let l = load(&paths[2..], BadRows::Error).unwrap();
-        assert_eq!(
-            (l.counts.read, l.counts.unlabelled, l.counts.excluded),
-            (1000, 1, 0)
-        );
+        assert_eq!((l.counts.read, l.counts.unlabelled, l.counts.excluded), (1000, 1, 0));
     }
 
     #[test]
@@ -260,18 +210,14 @@ mod tests {
             json!({"pairID": "b", "sentence1": "x", "gold_label": "neutral"}).to_string(),
             line("c", "maybe"),
             "[1, 2]".to_string(),
-            json!({"pairID": 7, "sentence1": "x", "sentence2": "y", "gold_label": "neutral"})
-                .to_string(),
+            json!({"pairID": 7, "sentence1": "x", "sentence2": "y", "gold_label": "neutral"}).to_string(),
             line("d", "-"),
             line("e", "contradiction"),
         ]
         .join("\n");
         let path = dir.file("bad.jsonl", text);
         let e = message(load(std::slice::from_ref(&path), BadRows::Error));
-        assert!(
-            e.contains(&format!("{}:2:", path.display())) && e.contains("not valid JSON"),
-            "{e}"
-        );
+        assert!(e.contains(&format!("{}:2:", path.display())) && e.contains("not valid JSON"), "{e}");
         let l = load(std::slice::from_ref(&path), BadRows::Skip).unwrap();
         assert_eq!(l.counts.bad, 5);
         assert_eq!(l.counts.read, 8);
@@ -280,36 +226,19 @@ mod tests {
         assert_eq!(ids, ["a", "e"]);
         assert_eq!(l.examples[1].label, 2);
 
-        let path = dir.file(
-            "missing.jsonl",
-            format!("{}\n{}\n", line("a", "neutral"), json!({"pairID": "b"})),
-        );
+        let path = dir.file("missing.jsonl", format!("{}\n{}\n", line("a", "neutral"), json!({"pairID": "b"})));
         let e = message(load(std::slice::from_ref(&path), BadRows::Error));
-        assert!(
-            e.contains(&format!("{}:2:", path.display())) && e.contains("missing key `sentence1`"),
-            "{e}"
-        );
+        assert!(e.contains(&format!("{}:2:", path.display())) && e.contains("missing key `sentence1`"), "{e}");
         let path = dir.file("unknown.jsonl", line("a", "maybe"));
         let e = message(load(std::slice::from_ref(&path), BadRows::Error));
-        assert!(
-            e.contains(&format!("{}:1:", path.display()))
-                && e.contains("unknown gold_label `maybe`"),
-            "{e}"
-        );
+        assert!(e.contains(&format!("{}:1:", path.display())) && e.contains("unknown gold_label `maybe`"), "{e}");
     }
 
     #[test]
     fn duplicate_pair_id_in_one_file_is_an_error() {
         let dir = TempDir::new("snli-dup");
-        let path = dir.file(
-            "dup.jsonl",
-            [
-                line("a", "neutral"),
-                line("b", "neutral"),
-                line("a", "entailment"),
-            ]
-            .join("\n"),
-        );
+        let path =
+            dir.file("dup.jsonl", [line("a", "neutral"), line("b", "neutral"), line("a", "entailment")].join("\n"));
         let e = message(load(std::slice::from_ref(&path), BadRows::Skip));
         assert!(
             e.contains(&path.display().to_string())
@@ -320,43 +249,24 @@ mod tests {
         );
         // Across files, the later copy is excluded instead.
         let first = dir.file("first.jsonl", line("z", "neutral"));
-        let second = dir.file(
-            "second.jsonl",
-            [line("a", "contradiction"), line("z", "entailment")].join("\n"),
-        );
+        let second = dir.file("second.jsonl", [line("a", "contradiction"), line("z", "entailment")].join("\n"));
         let l = load(&[first, second], BadRows::Error).unwrap();
         assert_eq!((l.counts.read, l.counts.excluded), (3, 1));
-        let kept: Vec<(&str, usize)> = l
-            .examples
-            .iter()
-            .map(|e| (e.id.as_str(), e.label))
-            .collect();
+        let kept: Vec<(&str, usize)> = l.examples.iter().map(|e| (e.id.as_str(), e.label)).collect();
         assert_eq!(kept, [("z", 1), ("a", 2)]);
     }
 
     #[test]
     fn bom_crlf_gzip_and_no_final_newline() {
         let dir = TempDir::new("snli-format");
-        let text = format!(
-            "\u{feff}{}\r\n{}\r\n\r\n",
-            line("a", "entailment"),
-            line("b", "-")
-        );
+        let text = format!("\u{feff}{}\r\n{}\r\n\r\n", line("a", "entailment"), line("b", "-"));
         let path = dir.file("bom.jsonl", &text);
         let l = load(&[path], BadRows::Error).unwrap();
-        assert_eq!(
-            (l.counts.read, l.counts.unlabelled, l.examples.len()),
-            (2, 1, 1)
-        );
+        assert_eq!((l.counts.read, l.counts.unlabelled, l.examples.len()), (2, 1, 1));
         assert_eq!(l.examples[0].segments, ["premise a", "hypothesis a"]);
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-        std::io::Write::write_all(
-            &mut gz,
-            [line("a", "entailment"), line("b", "neutral")]
-                .join("\n")
-                .as_bytes(),
-        )
-        .unwrap();
+        std::io::Write::write_all(&mut gz, [line("a", "entailment"), line("b", "neutral")].join("\n").as_bytes())
+            .unwrap();
         // Named .jsonl on purpose: gzip is recognised by its magic bytes.
         let path = dir.file("compressed.jsonl", gz.finish().unwrap());
         let l = load(&[path], BadRows::Error).unwrap();
@@ -369,16 +279,10 @@ mod tests {
         let dir = TempDir::new("snli-empty");
         let empty = dir.file("empty.jsonl", "");
         let e = message(load(std::slice::from_ref(&empty), BadRows::Error));
-        assert!(
-            e.contains("no labelled example in") && e.contains(&empty.display().to_string()),
-            "{e}"
-        );
+        assert!(e.contains("no labelled example in") && e.contains(&empty.display().to_string()), "{e}");
         let dash = dir.file("dash.jsonl", line("a", "-"));
         let e = message(load(std::slice::from_ref(&dash), BadRows::Error));
-        assert!(
-            e.contains("no labelled example") && e.contains("1 unlabelled"),
-            "{e}"
-        );
+        assert!(e.contains("no labelled example") && e.contains("1 unlabelled"), "{e}");
         let missing = dir.0.join("nope.jsonl");
         let e = message(load(std::slice::from_ref(&missing), BadRows::Error));
         assert!(e.contains(&missing.display().to_string()), "{e}");

@@ -17,20 +17,13 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use trustx_framework::data::{Example, RowCounts};
-use trustx_framework::plugin::dataset::{
-    BadRowGate, DatasetLoader, DatasetLoaderEntry, LoadRequest, Loaded,
-};
+use trustx_framework::plugin::dataset::{BadRowGate, DatasetLoader, DatasetLoaderEntry, LoadRequest, Loaded};
 
 /// Label names, indexed by `Example::label` (the file's digit).
 pub const LABELS: [&str; 2] = ["negative", "positive"];
 
 /// PTB bracket escapes and what GLUE writes instead.
-const BRACKETS: [(&str, &str); 4] = [
-    ("-lrb-", "("),
-    ("-rrb-", ")"),
-    ("-LRB-", "("),
-    ("-RRB-", ")"),
-];
+const BRACKETS: [(&str, &str); 4] = [("-lrb-", "("), ("-rrb-", ")"), ("-LRB-", "("), ("-RRB-", ")")];
 
 /// Settings of the `sst` loader.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -45,9 +38,7 @@ pub struct SstSettings {
 
 impl Default for SstSettings {
     fn default() -> Self {
-        SstSettings {
-            normalize_brackets: true,
-        }
+        SstSettings { normalize_brackets: true }
     }
 }
 
@@ -62,13 +53,10 @@ impl DatasetLoader for Sst {
     type Settings = SstSettings;
     const NAME: &'static str = "sst";
     const VERSION: &'static str = "1";
-    const SUMMARY: &'static str = "Binary SST sentence files `stsa.binary.*` (`<0|1> <sentence>` per line), PTB brackets normalised";
+    const SUMMARY: &'static str =
+        "Binary SST sentence files `stsa.binary.*` (`<0|1> <sentence>` per line), PTB brackets normalised";
 
-    fn load(
-        settings: &SstSettings,
-        _base_dir: &Path,
-        request: &LoadRequest,
-    ) -> anyhow::Result<Loaded> {
+    fn load(settings: &SstSettings, _base_dir: &Path, request: &LoadRequest) -> anyhow::Result<Loaded> {
         let mut gate = BadRowGate::new(request.on_bad_rows);
         let mut counts = RowCounts::default();
         let mut examples = Vec::new();
@@ -89,28 +77,16 @@ impl DatasetLoader for Sst {
                         continue;
                     }
                 };
-                let text = if settings.normalize_brackets {
-                    normalize(sentence)
-                } else {
-                    sentence.to_string()
-                };
+                let text = if settings.normalize_brackets { normalize(sentence) } else { sentence.to_string() };
                 // Row indices are unique by construction: no duplicate check needed.
-                examples.push(Example {
-                    id: row_index.to_string(),
-                    segments: vec![text],
-                    label,
-                });
+                examples.push(Example { id: row_index.to_string(), segments: vec![text], label });
             }
         }
         counts.bad = gate.skipped;
         if examples.is_empty() {
             return Err(no_examples(request.paths, &counts));
         }
-        Ok(Loaded {
-            examples,
-            label_names: owned(&LABELS),
-            counts,
-        })
+        Ok(Loaded { examples, label_names: owned(&LABELS), counts })
     }
 }
 
@@ -119,17 +95,13 @@ inventory::submit! { DatasetLoaderEntry::of::<Sst>() }
 /// Splits `<label> <sentence>`.
 fn parse_line(line: &str) -> Result<(usize, &str), String> {
     let Some((label, sentence)) = line.split_once(' ') else {
-        return Err(
-            "expected `<label> <sentence>` (a 0/1 label, one space, the sentence)".to_string(),
-        );
+        return Err("expected `<label> <sentence>` (a 0/1 label, one space, the sentence)".to_string());
     };
     let label = match label {
         "0" => 0,
         "1" => 1,
         other => {
-            return Err(format!(
-                "unknown label `{other}` (expected 0 = negative or 1 = positive)"
-            ));
+            return Err(format!("unknown label `{other}` (expected 0 = negative or 1 = positive)"));
         }
     };
     if sentence.trim().is_empty() {
@@ -139,13 +111,7 @@ fn parse_line(line: &str) -> Result<(usize, &str), String> {
 }
 
 fn normalize(sentence: &str) -> String {
-    BRACKETS.iter().fold(sentence.to_string(), |s, (from, to)| {
-        if s.contains(from) {
-            s.replace(from, to)
-        } else {
-            s
-        }
-    })
+    BRACKETS.iter().fold(sentence.to_string(), |s, (from, to)| if s.contains(from) { s.replace(from, to) } else { s })
 }
 
 #[cfg(test)]
@@ -157,16 +123,8 @@ mod tests {
     use trustx_framework::data::BadRows;
     use trustx_framework::plugin::parse_settings;
 
-    fn load(
-        normalize_brackets: bool,
-        paths: &[PathBuf],
-        policy: BadRows,
-    ) -> anyhow::Result<Loaded> {
-        Sst::load(
-            &SstSettings { normalize_brackets },
-            Path::new("."),
-            &request(paths, policy),
-        )
+    fn load(normalize_brackets: bool, paths: &[PathBuf], policy: BadRows) -> anyhow::Result<Loaded> {
+        Sst::load(&SstSettings { normalize_brackets }, Path::new("."), &request(paths, policy))
     }
 
     #[test]
@@ -175,32 +133,17 @@ mod tests {
         let path = data.join("sst2/stsa.binary.train");
         let l = load(true, std::slice::from_ref(&path), BadRows::Error).unwrap();
         assert_eq!(l.label_names, ["negative", "positive"]);
-        assert_eq!(
-            (l.counts.read, l.counts.bad, l.examples.len()),
-            (6920, 0, 6920)
-        );
+        assert_eq!((l.counts.read, l.counts.bad, l.examples.len()), (6920, 0, 6920));
         assert_eq!(label_counts(&l), [3310, 3610]);
         assert_eq!(l.examples[0].id, "0");
         assert_eq!(l.examples[0].label, 1);
         assert_eq!(
             l.examples[0].segments,
-            [
-                "a stirring , funny and finally transporting re-imagining of beauty and the beast and 1930s horror films"
-            ]
+            ["a stirring , funny and finally transporting re-imagining of beauty and the beast and 1930s horror films"]
         );
         assert_eq!(l.examples[6919].id, "6919");
-        let escaped = |l: &Loaded| {
-            l.examples
-                .iter()
-                .filter(|e| e.segments[0].contains("-lrb-"))
-                .count()
-        };
-        let bracketed = |l: &Loaded| {
-            l.examples
-                .iter()
-                .filter(|e| e.segments[0].contains('('))
-                .count()
-        };
+        let escaped = |l: &Loaded| l.examples.iter().filter(|e| e.segments[0].contains("-lrb-")).count();
+        let bracketed = |l: &Loaded| l.examples.iter().filter(|e| e.segments[0].contains('(')).count();
         assert_eq!((escaped(&l), bracketed(&l)), (0, 278));
         let raw = load(false, &[path], BadRows::Error).unwrap();
         assert_eq!((escaped(&raw), bracketed(&raw)), (278, 0));
@@ -208,32 +151,20 @@ mod tests {
 
     #[test]
     fn brackets() {
-        assert_eq!(
-            normalize("a -lrb- b -rrb- c -LRB- d -RRB-"),
-            "a ( b ) c ( d )"
-        );
+        assert_eq!(normalize("a -lrb- b -rrb- c -LRB- d -RRB-"), "a ( b ) c ( d )");
         assert_eq!(normalize("plain"), "plain");
     }
 
     #[test]
     fn malformed_lines() {
         let dir = TempDir::new("sst-bad");
-        let path = dir.file(
-            "x.train",
-            "1 good\n2 bad label\nnospace\n0 \n0 fine -lrb- yes -rrb-\n1\tsentence\n",
-        );
+        let path = dir.file("x.train", "1 good\n2 bad label\nnospace\n0 \n0 fine -lrb- yes -rrb-\n1\tsentence\n");
         let e = message(load(true, std::slice::from_ref(&path), BadRows::Error));
-        assert!(
-            e.contains(&format!("{}:2:", path.display())) && e.contains("unknown label `2`"),
-            "{e}"
-        );
+        assert!(e.contains(&format!("{}:2:", path.display())) && e.contains("unknown label `2`"), "{e}");
         let l = load(true, std::slice::from_ref(&path), BadRows::Skip).unwrap();
         assert_eq!((l.counts.read, l.counts.bad), (6, 4));
-        let got: Vec<(&str, usize, &str)> = l
-            .examples
-            .iter()
-            .map(|e| (e.id.as_str(), e.label, e.segments[0].as_str()))
-            .collect();
+        let got: Vec<(&str, usize, &str)> =
+            l.examples.iter().map(|e| (e.id.as_str(), e.label, e.segments[0].as_str())).collect();
         assert_eq!(got, [("0", 1, "good"), ("4", 0, "fine ( yes )")]);
     }
 
@@ -243,18 +174,11 @@ mod tests {
         let a = dir.file("a", "\u{feff}1 one\r\n0 two\r\n");
         let b = dir.file("b", "0 three");
         let l = load(true, &[a, b], BadRows::Error).unwrap();
-        let got: Vec<(&str, &str)> = l
-            .examples
-            .iter()
-            .map(|e| (e.id.as_str(), e.segments[0].as_str()))
-            .collect();
+        let got: Vec<(&str, &str)> = l.examples.iter().map(|e| (e.id.as_str(), e.segments[0].as_str())).collect();
         assert_eq!(got, [("0", "one"), ("1", "two"), ("2", "three")]);
         let empty = dir.file("empty", "\n");
         let e = message(load(true, std::slice::from_ref(&empty), BadRows::Error));
-        assert!(
-            e.contains("no labelled example in") && e.contains(&empty.display().to_string()),
-            "{e}"
-        );
+        assert!(e.contains("no labelled example in") && e.contains(&empty.display().to_string()), "{e}");
         let missing = dir.0.join("missing");
         let e = message(load(true, std::slice::from_ref(&missing), BadRows::Error));
         assert!(e.contains(&missing.display().to_string()), "{e}");

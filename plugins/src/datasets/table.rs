@@ -29,9 +29,7 @@ use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use trustx_framework::data::{Example, RowCounts};
 use trustx_framework::plugin::SettingsError;
-use trustx_framework::plugin::dataset::{
-    BadRowGate, DatasetLoader, DatasetLoaderEntry, LoadRequest, Loaded,
-};
+use trustx_framework::plugin::dataset::{BadRowGate, DatasetLoader, DatasetLoaderEntry, LoadRequest, Loaded};
 use trustx_framework::tables::io::{column_strings, read_csv, read_table};
 
 /// Largest integer label accepted without `labels` (guards against an id column mapped as
@@ -73,13 +71,7 @@ fn default_label() -> String {
 
 impl Default for TableSettings {
     fn default() -> Self {
-        TableSettings {
-            id: None,
-            text: default_text(),
-            text_pair: None,
-            label: default_label(),
-            labels: None,
-        }
+        TableSettings { id: None, text: default_text(), text_pair: None, label: default_label(), labels: None }
     }
 }
 
@@ -97,17 +89,9 @@ impl DatasetLoader for Table {
         check_labels(settings)
     }
 
-    fn load(
-        settings: &TableSettings,
-        _base_dir: &Path,
-        request: &LoadRequest,
-    ) -> anyhow::Result<Loaded> {
+    fn load(settings: &TableSettings, _base_dir: &Path, request: &LoadRequest) -> anyhow::Result<Loaded> {
         check_labels(settings)?;
-        let files = request
-            .paths
-            .iter()
-            .map(|p| read_file(settings, p))
-            .collect::<anyhow::Result<Vec<_>>>()?;
+        let files = request.paths.iter().map(|p| read_file(settings, p)).collect::<anyhow::Result<Vec<_>>>()?;
         let labels = LabelMap::new(settings, &files);
         let mut gate = BadRowGate::new(request.on_bad_rows);
         let mut counts = RowCounts::default();
@@ -117,9 +101,7 @@ impl DatasetLoader for Table {
             for (loc, row) in &file.rows {
                 let row_index = counts.read;
                 counts.read += 1;
-                let example = row
-                    .clone()
-                    .and_then(|r| file.example(settings, &labels, r, row_index));
+                let example = row.clone().and_then(|r| file.example(settings, &labels, r, row_index));
                 match example {
                     Ok(example) => {
                         ids.insert(&example.id, &file.path, *loc)?;
@@ -133,11 +115,7 @@ impl DatasetLoader for Table {
         if examples.is_empty() {
             return Err(no_examples(request.paths, &counts));
         }
-        Ok(Loaded {
-            examples,
-            label_names: labels.names,
-            counts,
-        })
+        Ok(Loaded { examples, label_names: labels.names, counts })
     }
 }
 
@@ -159,10 +137,7 @@ fn check_labels(settings: &TableSettings) -> Result<(), SettingsError> {
             return Err(SettingsError::at("labels", "a label name is empty"));
         }
         if !seen.insert(name.trim()) {
-            return Err(SettingsError::at(
-                "labels",
-                format!("label name `{name}` is listed twice"),
-            ));
+            return Err(SettingsError::at("labels", format!("label name `{name}` is listed twice")));
         }
     }
     Ok(())
@@ -198,10 +173,7 @@ fn read_file(settings: &TableSettings, path: &Path) -> anyhow::Result<FileData> 
     if !path.is_file() {
         return Err(anyhow!("cannot read {}: no such file", path.display()));
     }
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase);
+    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
     let format = match ext.as_deref() {
         Some("csv") => Format::Csv,
         Some("jsonl") | Some("ndjson") => Format::JsonLines,
@@ -211,9 +183,7 @@ fn read_file(settings: &TableSettings, path: &Path) -> anyhow::Result<FileData> 
         // CSV is read as text so ids and texts stay exactly as written.
         Format::Csv => {
             let df = read_csv(path, true).map_err(|e| anyhow!("{e:#}"))?;
-            let rows = (0..df.height())
-                .map(|r| (Loc::Line(r + 2), Ok(r)))
-                .collect();
+            let rows = (0..df.height()).map(|r| (Loc::Line(r + 2), Ok(r))).collect();
             (Some(df), rows)
         }
         Format::JsonLines => read_json_lines(settings, path)?,
@@ -235,31 +205,17 @@ fn read_file(settings: &TableSettings, path: &Path) -> anyhow::Result<FileData> 
     // A JSON-lines file without one well-formed line has no columns to look up.
     let Some(df) = df else { return Ok(data) };
     let column = |name: &str, key: &str| {
-        column_strings(&df, name).map_err(|e| {
-            anyhow!(
-                "{}: {e:#}; set `{key}` to the right column name",
-                path.display()
-            )
-        })
+        column_strings(&df, name)
+            .map_err(|e| anyhow!("{}: {e:#}; set `{key}` to the right column name", path.display()))
     };
     data.text = column(&settings.text, "text")?;
-    data.pair = settings
-        .text_pair
-        .as_deref()
-        .map(|c| column(c, "text_pair"))
-        .transpose()?;
-    data.ids = settings
-        .id
-        .as_deref()
-        .map(|c| column(c, "id"))
-        .transpose()?;
+    data.pair = settings.text_pair.as_deref().map(|c| column(c, "text_pair")).transpose()?;
+    data.ids = settings.id.as_deref().map(|c| column(c, "id")).transpose()?;
     data.label = column(&settings.label, "label")?;
     data.numeric_label = if format == Format::Csv {
         let values = || data.label.iter().flatten().map(|v| v.trim());
-        let all_names = settings
-            .labels
-            .as_ref()
-            .is_some_and(|names| values().all(|v| names.iter().any(|n| n.trim() == v)));
+        let all_names =
+            settings.labels.as_ref().is_some_and(|names| values().all(|v| names.iter().any(|n| n.trim() == v)));
         !all_names && values().all(|v| v.parse::<i64>().is_ok())
     } else {
         numeric_dtype(&df, &settings.label)
@@ -271,10 +227,7 @@ fn read_file(settings: &TableSettings, path: &Path) -> anyhow::Result<FileData> 
 /// malformed row, not a failed file), then the well-formed lines go to polars, which
 /// infers the column types from all of them. Blank lines are skipped, as polars does;
 /// `row N` counts the other lines.
-fn read_json_lines(
-    settings: &TableSettings,
-    path: &Path,
-) -> anyhow::Result<(Option<DataFrame>, Rows)> {
+fn read_json_lines(settings: &TableSettings, path: &Path) -> anyhow::Result<(Option<DataFrame>, Rows)> {
     let keys: Vec<&str> = [
         Some(settings.text.as_str()),
         settings.text_pair.as_deref(),
@@ -292,15 +245,12 @@ fn read_json_lines(
         let parsed = match line {
             Ok(l) if l.trim().is_empty() => continue,
             Ok(l) => match serde_json::from_str::<serde_json::Value>(l) {
-                Ok(serde_json::Value::Object(o)) => match keys
-                    .iter()
-                    .find(|k| o.get(**k).is_some_and(|v| v.is_array() || v.is_object()))
-                {
-                    Some(k) => Err(format!(
-                        "key `{k}` holds a list or an object, not a text or a number"
-                    )),
-                    None => Ok(l),
-                },
+                Ok(serde_json::Value::Object(o)) => {
+                    match keys.iter().find(|k| o.get(**k).is_some_and(|v| v.is_array() || v.is_object())) {
+                        Some(k) => Err(format!("key `{k}` holds a list or an object, not a text or a number")),
+                        None => Ok(l),
+                    }
+                }
                 Ok(_) => Err("not a JSON object".to_string()),
                 Err(e) => Err(format!("not valid JSON ({e})")),
             },
@@ -326,18 +276,13 @@ fn read_json_lines(
         .finish()
         .map_err(|e| anyhow!("reading JSON lines {}: {e}", path.display()))?;
     if df.height() != kept {
-        return Err(anyhow!(
-            "reading JSON lines {}: {kept} lines gave {} rows",
-            path.display(),
-            df.height()
-        ));
+        return Err(anyhow!("reading JSON lines {}: {kept} lines gave {} rows", path.display(), df.height()));
     }
     Ok((Some(df), rows))
 }
 
 fn numeric_dtype(df: &DataFrame, column: &str) -> bool {
-    df.column(column)
-        .is_ok_and(|c| c.dtype().is_integer() || c.dtype().is_float())
+    df.column(column).is_ok_and(|c| c.dtype().is_integer() || c.dtype().is_float())
 }
 
 impl FileData {
@@ -350,14 +295,12 @@ impl FileData {
         row_index: usize,
     ) -> Result<Example, String> {
         let cell = |col: &[Option<String>]| col.get(row).cloned().flatten();
-        let text =
-            cell(&self.text).ok_or_else(|| format!("null text (column `{}`)", settings.text))?;
+        let text = cell(&self.text).ok_or_else(|| format!("null text (column `{}`)", settings.text))?;
         let mut segments = vec![text];
         if let (Some(col), Some(name)) = (&self.pair, &settings.text_pair) {
             segments.push(cell(col).ok_or_else(|| format!("null text pair (column `{name}`)"))?);
         }
-        let raw =
-            cell(&self.label).ok_or_else(|| format!("null label (column `{}`)", settings.label))?;
+        let raw = cell(&self.label).ok_or_else(|| format!("null label (column `{}`)", settings.label))?;
         let label = labels.index(raw.trim(), self.numeric_label)?;
         let id = match (&self.ids, &settings.id) {
             (Some(col), Some(name)) => {
@@ -369,11 +312,7 @@ impl FileData {
             }
             _ => row_index.to_string(),
         };
-        Ok(Example {
-            id,
-            segments,
-            label,
-        })
+        Ok(Example { id, segments, label })
     }
 }
 
@@ -389,37 +328,22 @@ struct LabelMap {
 impl LabelMap {
     fn new(settings: &TableSettings, files: &[FileData]) -> Self {
         let numeric = files.iter().all(|f| f.numeric_label);
-        let values = || {
-            files
-                .iter()
-                .flat_map(|f| f.label.iter().flatten())
-                .map(|v| v.trim())
-        };
+        let values = || files.iter().flat_map(|f| f.label.iter().flatten()).map(|v| v.trim());
         match &settings.labels {
-            Some(names) => LabelMap {
-                names: names.iter().map(|n| n.trim().to_string()).collect(),
-                given: true,
-                numeric,
-            },
+            Some(names) => {
+                LabelMap { names: names.iter().map(|n| n.trim().to_string()).collect(), given: true, numeric }
+            }
             None if numeric => {
                 let classes = values()
                     .filter_map(|v| class_index(v).ok())
                     .filter(|&i| i < MAX_DEFAULT_CLASSES)
                     .max()
                     .map_or(0, |m| m + 1);
-                LabelMap {
-                    names: (0..classes).map(|i| i.to_string()).collect(),
-                    given: false,
-                    numeric,
-                }
+                LabelMap { names: (0..classes).map(|i| i.to_string()).collect(), given: false, numeric }
             }
             None => {
                 let distinct: BTreeSet<&str> = values().filter(|v| !v.is_empty()).collect();
-                LabelMap {
-                    names: distinct.into_iter().map(str::to_string).collect(),
-                    given: false,
-                    numeric,
-                }
+                LabelMap { names: distinct.into_iter().map(str::to_string).collect(), given: false, numeric }
             }
         }
     }
@@ -444,12 +368,7 @@ impl LabelMap {
             }
         } else {
             self.names.iter().position(|n| n == value).ok_or_else(|| {
-                let known = self
-                    .names
-                    .iter()
-                    .map(|n| format!("`{n}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ");
+                let known = self.names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
                 format!("unknown label `{value}` (label names are {known})")
             })
         }
@@ -462,12 +381,8 @@ fn class_index(value: &str) -> Result<usize, String> {
         return Ok(i);
     }
     match value.parse::<f64>() {
-        Ok(f) if f.is_finite() && f >= 0.0 && f.fract() == 0.0 && f < u32::MAX as f64 => {
-            Ok(f as usize)
-        }
-        _ => Err(format!(
-            "label `{value}` is not a class index (a non-negative integer)"
-        )),
+        Ok(f) if f.is_finite() && f >= 0.0 && f.fract() == 0.0 && f < u32::MAX as f64 => Ok(f as usize),
+        _ => Err(format!("label `{value}` is not a class index (a non-negative integer)")),
     }
 }
 
@@ -481,11 +396,7 @@ mod tests {
     use trustx_framework::plugin::parse_settings;
     use trustx_framework::tables::io::parquet_bytes;
 
-    fn load(
-        settings: &TableSettings,
-        paths: &[PathBuf],
-        policy: BadRows,
-    ) -> anyhow::Result<Loaded> {
+    fn load(settings: &TableSettings, paths: &[PathBuf], policy: BadRows) -> anyhow::Result<Loaded> {
         Table::load(settings, Path::new("."), &request(paths, policy))
     }
 
@@ -499,18 +410,11 @@ mod tests {
     }
 
     fn summary(l: &Loaded) -> Vec<(String, Vec<String>, usize)> {
-        l.examples
-            .iter()
-            .map(|e| (e.id.clone(), e.segments.clone(), e.label))
-            .collect()
+        l.examples.iter().map(|e| (e.id.clone(), e.segments.clone(), e.label)).collect()
     }
 
     fn ex(id: &str, segments: &[&str], label: usize) -> (String, Vec<String>, usize) {
-        (
-            id.to_string(),
-            segments.iter().map(|s| s.to_string()).collect(),
-            label,
-        )
+        (id.to_string(), segments.iter().map(|s| s.to_string()).collect(), label)
     }
 
     #[test]
@@ -524,11 +428,7 @@ mod tests {
         assert_eq!(l.label_names, ["0", "1", "2"]);
         assert_eq!(
             summary(&l),
-            [
-                ex("007", &["A \"quoted\", comma", "H1"], 1),
-                ex("8", &["P2", "H2"], 0),
-                ex("9", &["P3", "H3"], 2)
-            ]
+            [ex("007", &["A \"quoted\", comma", "H1"], 1), ex("8", &["P2", "H2"], 0), ex("9", &["P3", "H3"], 2)]
         );
         assert_eq!(l.counts.read, 3);
     }
@@ -536,28 +436,16 @@ mod tests {
     #[test]
     fn csv_bad_rows_are_named_by_line() {
         let dir = TempDir::new("table-csv-bad");
-        let path = dir.file(
-            "d.csv",
-            "text,label\ngood,pos\n,neg\nbad label,meh\nnull label,\nfine,neg\n",
-        );
-        let s = TableSettings {
-            labels: Some(vec!["neg".into(), "pos".into()]),
-            ..TableSettings::default()
-        };
+        let path = dir.file("d.csv", "text,label\ngood,pos\n,neg\nbad label,meh\nnull label,\nfine,neg\n");
+        let s = TableSettings { labels: Some(vec!["neg".into(), "pos".into()]), ..TableSettings::default() };
         let e = message(load(&s, std::slice::from_ref(&path), BadRows::Error));
-        assert!(
-            e.contains(&format!("{}:3:", path.display())) && e.contains("null text"),
-            "{e}"
-        );
+        assert!(e.contains(&format!("{}:3:", path.display())) && e.contains("null text"), "{e}");
         let l = load(&s, std::slice::from_ref(&path), BadRows::Skip).unwrap();
         assert_eq!((l.counts.read, l.counts.bad), (5, 3));
         assert_eq!(summary(&l), [ex("0", &["good"], 1), ex("4", &["fine"], 0)]);
         let path = dir.file("u.csv", "text,label\ngood,pos\nbad label,meh\n");
         let e = message(load(&s, std::slice::from_ref(&path), BadRows::Error));
-        assert!(
-            e.contains(&format!("{}:3:", path.display())) && e.contains("unknown label `meh`"),
-            "{e}"
-        );
+        assert!(e.contains(&format!("{}:3:", path.display())) && e.contains("unknown label `meh`"), "{e}");
     }
 
     #[test]
@@ -567,16 +455,10 @@ mod tests {
         let b = dir.file("b.csv", "text,label\nz,neutral\n");
         let l = load(&TableSettings::default(), &[a, b], BadRows::Error).unwrap();
         assert_eq!(l.label_names, ["negative", "neutral", "positive"]);
-        assert_eq!(
-            summary(&l),
-            [ex("0", &["x"], 2), ex("1", &["y"], 0), ex("2", &["z"], 1)]
-        );
+        assert_eq!(summary(&l), [ex("0", &["x"], 2), ex("1", &["y"], 0), ex("2", &["z"], 1)]);
         // Names that look like numbers are names when `labels` lists them.
         let c = dir.file("c.csv", "text,label\nx,4\ny,0\n");
-        let s = TableSettings {
-            labels: Some(vec!["4".into(), "0".into()]),
-            ..TableSettings::default()
-        };
+        let s = TableSettings { labels: Some(vec!["4".into(), "0".into()]), ..TableSettings::default() };
         let l = load(&s, std::slice::from_ref(&c), BadRows::Error).unwrap();
         assert_eq!(label_counts(&l), [1, 1]);
         assert_eq!(l.examples[0].label, 0);
@@ -597,39 +479,20 @@ mod tests {
         ];
         let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
         let path = dir.file("d.jsonl", text);
-        let s = TableSettings {
-            id: Some("id".into()),
-            text: "sentence".into(),
-            ..TableSettings::default()
-        };
+        let s = TableSettings { id: Some("id".into()), text: "sentence".into(), ..TableSettings::default() };
         let e = message(load(&s, std::slice::from_ref(&path), BadRows::Error));
-        assert!(
-            e.contains(&format!("{}: row 2:", path.display())) && e.contains("null text"),
-            "{e}"
-        );
+        assert!(e.contains(&format!("{}: row 2:", path.display())) && e.contains("null text"), "{e}");
         let l = load(&s, std::slice::from_ref(&path), BadRows::Skip).unwrap();
         assert_eq!((l.counts.read, l.counts.bad), (4, 2));
         assert_eq!(l.label_names, ["neg", "pos"]);
         assert_eq!(summary(&l), [ex("10", &["a"], 1), ex("12", &["c"], 0)]);
         // Integer labels in JSON are indices into `labels`.
-        let path = dir.file(
-            "i.jsonl",
-            "{\"text\": \"a\", \"label\": 1}\n{\"text\": \"b\", \"label\": 3}\n",
-        );
-        let s = TableSettings {
-            labels: Some(vec!["neg".into(), "pos".into()]),
-            ..TableSettings::default()
-        };
+        let path = dir.file("i.jsonl", "{\"text\": \"a\", \"label\": 1}\n{\"text\": \"b\", \"label\": 3}\n");
+        let s = TableSettings { labels: Some(vec!["neg".into(), "pos".into()]), ..TableSettings::default() };
         let e = message(load(&s, std::slice::from_ref(&path), BadRows::Error));
-        assert!(
-            e.contains(&format!("{}: row 2:", path.display())) && e.contains("out of range"),
-            "{e}"
-        );
+        assert!(e.contains(&format!("{}: row 2:", path.display())) && e.contains("out of range"), "{e}");
         let l = load(&s, &[path], BadRows::Skip).unwrap();
-        assert_eq!(
-            (l.examples.len(), l.examples[0].label, l.counts.bad),
-            (1, 1, 1)
-        );
+        assert_eq!((l.examples.len(), l.examples[0].label, l.counts.bad), (1, 1, 1));
     }
 
     #[test]
@@ -637,45 +500,19 @@ mod tests {
         let dir = TempDir::new("table-jsonl-bad");
         let text = "\u{feff}{\"text\": \"a\", \"label\": 1}\r\n{oops\r\n\r\n[1, 2]\r\n{\"text\": [\"nested\"], \"label\": 0}\r\n{\"text\": \"b\", \"label\": 0}\r\n\r\n";
         let path = dir.file("d.jsonl", text);
-        let e = message(load(
-            &TableSettings::default(),
-            std::slice::from_ref(&path),
-            BadRows::Error,
-        ));
-        assert!(
-            e.contains(&format!("{}: row 2:", path.display())) && e.contains("not valid JSON"),
-            "{e}"
-        );
-        let l = load(
-            &TableSettings::default(),
-            std::slice::from_ref(&path),
-            BadRows::Skip,
-        )
-        .unwrap();
+        let e = message(load(&TableSettings::default(), std::slice::from_ref(&path), BadRows::Error));
+        assert!(e.contains(&format!("{}: row 2:", path.display())) && e.contains("not valid JSON"), "{e}");
+        let l = load(&TableSettings::default(), std::slice::from_ref(&path), BadRows::Skip).unwrap();
         assert_eq!((l.counts.read, l.counts.bad), (5, 3));
         assert_eq!(l.label_names, ["0", "1"]);
         // Row-index ids count the malformed rows too.
         assert_eq!(summary(&l), [ex("0", &["a"], 1), ex("4", &["b"], 0)]);
         let only_bad = dir.file("bad.jsonl", "{oops\n");
-        let e = message(load(
-            &TableSettings::default(),
-            std::slice::from_ref(&only_bad),
-            BadRows::Skip,
-        ));
-        assert!(
-            e.contains("no labelled example in") && e.contains("1 malformed"),
-            "{e}"
-        );
+        let e = message(load(&TableSettings::default(), std::slice::from_ref(&only_bad), BadRows::Skip));
+        assert!(e.contains("no labelled example in") && e.contains("1 malformed"), "{e}");
         let empty = dir.file("empty.jsonl", "");
-        let e = message(load(
-            &TableSettings::default(),
-            std::slice::from_ref(&empty),
-            BadRows::Error,
-        ));
-        assert!(
-            e.contains("no labelled example in") && e.contains(&empty.display().to_string()),
-            "{e}"
-        );
+        let e = message(load(&TableSettings::default(), std::slice::from_ref(&empty), BadRows::Error));
+        assert!(e.contains("no labelled example in") && e.contains(&empty.display().to_string()), "{e}");
     }
 
     #[test]
@@ -684,38 +521,24 @@ mod tests {
         let mut df = DataFrame::new_infer_height(vec![
             Column::new("uid".into(), ["a", "b", "c", "d"]),
             Column::new("text".into(), [Some("t1"), Some("t2"), None, Some("t4")]),
-            Column::new(
-                "label".into(),
-                [Some(0.0f64), Some(1.0), Some(1.0), Some(0.5)],
-            ),
+            Column::new("label".into(), [Some(0.0f64), Some(1.0), Some(1.0), Some(0.5)]),
         ])
         .unwrap();
         let path = dir.file("d.parquet", parquet_bytes(&mut df).unwrap());
-        let s = TableSettings {
-            id: Some("uid".into()),
-            ..TableSettings::default()
-        };
+        let s = TableSettings { id: Some("uid".into()), ..TableSettings::default() };
         let e = message(load(&s, std::slice::from_ref(&path), BadRows::Error));
-        assert!(
-            e.contains(&format!("{}: row 3:", path.display())) && e.contains("null text"),
-            "{e}"
-        );
+        assert!(e.contains(&format!("{}: row 3:", path.display())) && e.contains("null text"), "{e}");
         let l = load(&s, std::slice::from_ref(&path), BadRows::Skip).unwrap();
         assert_eq!(l.label_names, ["0", "1"]);
         assert_eq!(summary(&l), [ex("a", &["t1"], 0), ex("b", &["t2"], 1)]);
         assert_eq!(l.counts.bad, 2);
         // The same ids in a second file: the error names both files and rows.
-        let e = message(load(
-            &s,
-            &[path.clone(), path.with_file_name("e.parquet")],
-            BadRows::Skip,
-        ));
+        let e = message(load(&s, &[path.clone(), path.with_file_name("e.parquet")], BadRows::Skip));
         assert!(e.contains("e.parquet"), "{e}");
         let copy = dir.file("e.parquet", std::fs::read(&path).unwrap());
         let e = message(load(&s, &[path.clone(), copy.clone()], BadRows::Skip));
         assert!(
-            e.contains(&format!("{}: row 1", path.display()))
-                && e.contains(&format!("{}: row 1", copy.display())),
+            e.contains(&format!("{}: row 1", path.display())) && e.contains(&format!("{}: row 1", copy.display())),
             "{e}"
         );
         assert!(e.contains("`a`"), "{e}");
@@ -734,11 +557,7 @@ mod tests {
         let b = dir.file("b.parquet", parquet_bytes(&mut df).unwrap());
         let s = TableSettings {
             text_pair: Some("hyp".into()),
-            labels: Some(vec![
-                "entailment".into(),
-                "neutral".into(),
-                "contradiction".into(),
-            ]),
+            labels: Some(vec!["entailment".into(), "neutral".into(), "contradiction".into()]),
             ..TableSettings::default()
         };
         let l = load(&s, &[a, b], BadRows::Error).unwrap();
@@ -753,10 +572,7 @@ mod tests {
     fn duplicate_ids_in_csv_name_both_lines() {
         let dir = TempDir::new("table-dup");
         let path = dir.file("d.csv", "id,text,label\na,x,0\nb,y,1\na,z,1\n");
-        let s = TableSettings {
-            id: Some("id".into()),
-            ..TableSettings::default()
-        };
+        let s = TableSettings { id: Some("id".into()), ..TableSettings::default() };
         let e = message(load(&s, std::slice::from_ref(&path), BadRows::Skip));
         assert!(
             e.contains(&path.display().to_string())
@@ -771,49 +587,24 @@ mod tests {
     fn missing_column_empty_and_missing_files() {
         let dir = TempDir::new("table-missing");
         let path = dir.file("d.csv", "sentence,label\nx,0\n");
-        let e = message(load(
-            &TableSettings::default(),
-            std::slice::from_ref(&path),
-            BadRows::Error,
-        ));
+        let e = message(load(&TableSettings::default(), std::slice::from_ref(&path), BadRows::Error));
         assert!(
-            e.contains(&path.display().to_string())
-                && e.contains("no column `text`")
-                && e.contains("sentence, label"),
+            e.contains(&path.display().to_string()) && e.contains("no column `text`") && e.contains("sentence, label"),
             "{e}"
         );
         assert!(e.contains("set `text`"), "{e}");
         let header_only = dir.file("h.csv", "text,label\n");
-        let e = message(load(
-            &TableSettings::default(),
-            std::slice::from_ref(&header_only),
-            BadRows::Error,
-        ));
+        let e = message(load(&TableSettings::default(), std::slice::from_ref(&header_only), BadRows::Error));
         assert!(e.contains(&header_only.display().to_string()), "{e}");
         let empty = dir.file("e.csv", "");
-        let e = message(load(
-            &TableSettings::default(),
-            std::slice::from_ref(&empty),
-            BadRows::Error,
-        ));
+        let e = message(load(&TableSettings::default(), std::slice::from_ref(&empty), BadRows::Error));
         assert!(e.contains(&empty.display().to_string()), "{e}");
         let missing = dir.0.join("nope.parquet");
-        let e = message(load(
-            &TableSettings::default(),
-            std::slice::from_ref(&missing),
-            BadRows::Error,
-        ));
+        let e = message(load(&TableSettings::default(), std::slice::from_ref(&missing), BadRows::Error));
         assert!(e.contains(&missing.display().to_string()), "{e}");
         let tsv = dir.file("d.tsv", "text\tlabel\n");
-        let e = message(load(
-            &TableSettings::default(),
-            std::slice::from_ref(&tsv),
-            BadRows::Error,
-        ));
-        assert!(
-            e.contains(&tsv.display().to_string()) && e.contains("unknown table format"),
-            "{e}"
-        );
+        let e = message(load(&TableSettings::default(), std::slice::from_ref(&tsv), BadRows::Error));
+        assert!(e.contains(&tsv.display().to_string()) && e.contains("unknown table format"), "{e}");
     }
 
     #[test]
@@ -829,11 +620,7 @@ mod tests {
             &request(&[data.join("sst2/dev.tsv")], BadRows::Error),
         )
         .unwrap();
-        let texts: Vec<String> = glue
-            .examples
-            .iter()
-            .map(|e| e.segments[0].clone())
-            .collect();
+        let texts: Vec<String> = glue.examples.iter().map(|e| e.segments[0].clone()).collect();
         let labels: Vec<i64> = glue.examples.iter().map(|e| e.label as i64).collect();
         let mut df = DataFrame::new_infer_height(vec![
             Column::new("sentence".into(), texts),
@@ -842,10 +629,7 @@ mod tests {
         .unwrap();
         let dir = TempDir::new("table-sst2");
         let parquet = dir.file("dev.parquet", parquet_bytes(&mut df).unwrap());
-        let csv = dir.file(
-            "dev.csv",
-            trustx_framework::tables::io::csv_bytes(&mut df).unwrap(),
-        );
+        let csv = dir.file("dev.csv", trustx_framework::tables::io::csv_bytes(&mut df).unwrap());
         let s = TableSettings {
             text: "sentence".into(),
             labels: Some(vec!["negative".into(), "positive".into()]),
@@ -863,26 +647,15 @@ mod tests {
     fn settings_and_validation() {
         let s: TableSettings = parse_settings(&json!({})).unwrap();
         assert_eq!(
-            (
-                s.text.as_str(),
-                s.label.as_str(),
-                s.id.is_none(),
-                s.labels.is_none()
-            ),
+            (s.text.as_str(), s.label.as_str(), s.id.is_none(), s.labels.is_none()),
             ("text", "label", true, true)
         );
         let e = parse_settings::<TableSettings>(&json!({"text_column": "x"})).unwrap_err();
         assert_eq!(e.path, ["text_column"]);
         let s: TableSettings = parse_settings(&json!({"labels": ["a", "a"]})).unwrap();
-        assert_eq!(
-            Table::validate(&s, Path::new(".")).unwrap_err().path,
-            ["labels"]
-        );
+        assert_eq!(Table::validate(&s, Path::new(".")).unwrap_err().path, ["labels"]);
         let s: TableSettings = parse_settings(&json!({"labels": []})).unwrap();
-        assert_eq!(
-            Table::validate(&s, Path::new(".")).unwrap_err().path,
-            ["labels"]
-        );
+        assert_eq!(Table::validate(&s, Path::new(".")).unwrap_err().path, ["labels"]);
         assert!(DatasetLoaderEntry::find("table").is_some());
     }
 

@@ -26,11 +26,7 @@ impl CalibrationMetric for Accuracy {
     const LOWER_IS_BETTER: bool = false;
 
     fn compute(_settings: &AccuracySettings, input: &MetricInput) -> f64 {
-        let correct = input
-            .rows
-            .iter()
-            .filter(|&&r| input.preds.correct(r))
-            .count();
+        let correct = input.rows.iter().filter(|&&r| input.preds.correct(r)).count();
         correct as f64 / input.rows.len() as f64
     }
 }
@@ -44,23 +40,13 @@ mod tests {
     use trustx_framework::predictions::Predictions;
 
     fn acc(p: &Predictions, rows: &[usize]) -> f64 {
-        Accuracy::compute(
-            &AccuracySettings::default(),
-            &MetricInput {
-                preds: p,
-                rows,
-                bins: 10,
-            },
-        )
+        Accuracy::compute(&AccuracySettings::default(), &MetricInput { preds: p, rows, bins: 10 })
     }
 
     /// Weighted by bootstrap multiplicities, top label by first-maximum scan.
     fn oracle(p: &Predictions, rows: &[usize]) -> f64 {
         let m = multiplicities(p.len(), rows);
-        let hits: usize = (0..p.len())
-            .filter(|&i| oracle_top(p.row(i)).0 == p.labels[i])
-            .map(|i| m[i])
-            .sum();
+        let hits: usize = (0..p.len()).filter(|&i| oracle_top(p.row(i)).0 == p.labels[i]).map(|i| m[i]).sum();
         hits as f64 / rows.len() as f64
     }
 
@@ -68,11 +54,7 @@ mod tests {
     fn hand_computed() {
         // preds 1, 0 (tie 0.5/0.5 → class 0), 1, 2; labels 1, 0, 0, 2: correct, correct, wrong,
         // correct → 3/4. Rows [2, 2, 0]: wrong, wrong, correct → 1/3.
-        let p = preds(
-            3,
-            &[0.1, 0.8, 0.1, 0.5, 0.5, 0.0, 0.2, 0.7, 0.1, 0.0, 0.0, 1.0],
-            &[1, 0, 0, 2],
-        );
+        let p = preds(3, &[0.1, 0.8, 0.1, 0.5, 0.5, 0.0, 0.2, 0.7, 0.1, 0.0, 0.0, 1.0], &[1, 0, 0, 2]);
         assert_close(acc(&p, &all_rows(&p)), 0.75, "all rows");
         assert_close(acc(&p, &[2, 2, 0]), 1.0 / 3.0, "bootstrap rows");
     }
@@ -89,11 +71,7 @@ mod tests {
     #[test]
     fn matches_oracle_on_random_inputs() {
         for (k, case) in cases(11).iter().enumerate() {
-            assert_close(
-                acc(&case.preds, &case.rows),
-                oracle(&case.preds, &case.rows),
-                &format!("case {k}"),
-            );
+            assert_close(acc(&case.preds, &case.rows), oracle(&case.preds, &case.rows), &format!("case {k}"));
         }
     }
 

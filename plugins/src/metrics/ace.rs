@@ -49,11 +49,7 @@ impl CalibrationMetric for Ace {
     fn compute(settings: &AceSettings, input: &MetricInput) -> f64 {
         let groups = settings.bins.map_or(input.bins, NonZeroUsize::get);
         let p = input.preds;
-        let mut sorted: Vec<(f64, bool)> = input
-            .rows
-            .iter()
-            .map(|&r| (p.confidence(r), p.correct(r)))
-            .collect();
+        let mut sorted: Vec<(f64, bool)> = input.rows.iter().map(|&r| (p.confidence(r), p.correct(r))).collect();
         // `sort_by` is stable: equal confidences keep their order in `rows`.
         sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
         let n = sorted.len();
@@ -84,16 +80,7 @@ mod tests {
     use trustx_framework::predictions::Predictions;
 
     fn ace(p: &Predictions, rows: &[usize], groups: usize) -> f64 {
-        Ace::compute(
-            &AceSettings {
-                bins: NonZeroUsize::new(groups),
-            },
-            &MetricInput {
-                preds: p,
-                rows,
-                bins: 10,
-            },
-        )
+        Ace::compute(&AceSettings { bins: NonZeroUsize::new(groups) }, &MetricInput { preds: p, rows, bins: 10 })
     }
 
     /// Sort positions 0..N by (confidence, position) with an insertion sort; position j of the
@@ -104,10 +91,7 @@ mod tests {
         let conf = |j: usize| oracle_top(p.row(rows[j])).1;
         let mut order: Vec<usize> = Vec::new();
         for j in 0..n {
-            let at = order
-                .iter()
-                .position(|&o| conf(o) > conf(j))
-                .unwrap_or(order.len());
+            let at = order.iter().position(|&o| conf(o) > conf(j)).unwrap_or(order.len());
             order.insert(at, j);
         }
         let start = |g: usize| g * (n / groups) + g.min(n % groups);
@@ -117,10 +101,7 @@ mod tests {
             if members.is_empty() {
                 continue;
             }
-            let hits = members
-                .iter()
-                .filter(|&&r| oracle_top(p.row(r)).0 == p.labels[r])
-                .count() as f64;
+            let hits = members.iter().filter(|&&r| oracle_top(p.row(r)).0 == p.labels[r]).count() as f64;
             let conf_sum: f64 = members.iter().map(|&r| oracle_top(p.row(r)).1).sum();
             // n_g/N · |hits/n_g − conf_sum/n_g| = |hits − conf_sum| / N
             total += (hits - conf_sum).abs() / n as f64;
@@ -130,11 +111,7 @@ mod tests {
 
     /// Five binary rows: confidences 0.8 ✓, 0.7 ✗, 0.95 ✓, 0.9 ✗, 0.75 ✓.
     fn five() -> Predictions {
-        preds(
-            2,
-            &[0.2, 0.8, 0.3, 0.7, 0.05, 0.95, 0.9, 0.1, 0.75, 0.25],
-            &[1, 0, 1, 1, 0],
-        )
+        preds(2, &[0.2, 0.8, 0.3, 0.7, 0.05, 0.95, 0.9, 0.1, 0.75, 0.25], &[1, 0, 1, 1, 0])
     }
 
     #[test]
@@ -179,11 +156,7 @@ mod tests {
     fn matches_oracle_on_random_inputs() {
         for (k, case) in cases(15).iter().enumerate() {
             let got = ace(&case.preds, &case.rows, case.bins);
-            assert_close(
-                got,
-                oracle(&case.preds, &case.rows, case.bins),
-                &format!("case {k}, B = {}", case.bins),
-            );
+            assert_close(got, oracle(&case.preds, &case.rows, case.bins), &format!("case {k}, B = {}", case.bins));
         }
     }
 

@@ -20,18 +20,13 @@ impl SimilarityMetric for Agreement {
     type Settings = AgreementSettings;
     const NAME: &'static str = "agreement";
     const VERSION: &'static str = "1";
-    const SUMMARY: &'static str =
-        "Fraction of examples where the model's top label equals the reference's";
+    const SUMMARY: &'static str = "Fraction of examples where the model's top label equals the reference's";
     const DEFINITION: &'static str = "Agreement = (1/N) Σ_r 1[argmax p^ref_r = argmax p^model_r] over the N \
         rows (repeats counted), each arg max taking the lowest class index on ties; labels are not used.";
     const LOWER_IS_CLOSER: bool = false;
 
     fn compute(_settings: &AgreementSettings, input: &PairInput) -> f64 {
-        let same = input
-            .rows
-            .iter()
-            .filter(|&&r| input.reference.pred(r) == input.model.pred(r))
-            .count();
+        let same = input.rows.iter().filter(|&&r| input.reference.pred(r) == input.model.pred(r)).count();
         same as f64 / input.rows.len() as f64
     }
 }
@@ -45,15 +40,7 @@ mod tests {
     use trustx_framework::predictions::Predictions;
 
     fn agreement(reference: &Predictions, model: &Predictions, rows: &[usize]) -> f64 {
-        Agreement::compute(
-            &AgreementSettings::default(),
-            &PairInput {
-                reference,
-                model,
-                rows,
-                bins: 10,
-            },
-        )
+        Agreement::compute(&AgreementSettings::default(), &PairInput { reference, model, rows, bins: 10 })
     }
 
     /// Bootstrap multiplicities, top labels by first-maximum scan.
@@ -69,24 +56,12 @@ mod tests {
     #[test]
     fn hand_computed() {
         // ref preds 1, 0 (tie), 2, 0; model preds 1, 0, 0, 2 → agree on rows 0 and 1 → 1/2.
-        let r = preds(
-            3,
-            &[0.1, 0.8, 0.1, 0.4, 0.4, 0.2, 0.2, 0.2, 0.6, 0.5, 0.3, 0.2],
-            &[1, 1, 2, 2],
-        );
-        let m = preds(
-            3,
-            &[0.3, 0.4, 0.3, 0.9, 0.1, 0.0, 0.5, 0.2, 0.3, 0.2, 0.3, 0.5],
-            &[1, 1, 2, 2],
-        );
+        let r = preds(3, &[0.1, 0.8, 0.1, 0.4, 0.4, 0.2, 0.2, 0.2, 0.6, 0.5, 0.3, 0.2], &[1, 1, 2, 2]);
+        let m = preds(3, &[0.3, 0.4, 0.3, 0.9, 0.1, 0.0, 0.5, 0.2, 0.3, 0.2, 0.3, 0.5], &[1, 1, 2, 2]);
         assert_close(agreement(&r, &m, &all_rows(&r)), 0.5, "all rows");
         // Rows [0, 3, 3]: agree, disagree, disagree → 1/3.
         assert_close(agreement(&r, &m, &[0, 3, 3]), 1.0 / 3.0, "bootstrap rows");
-        assert_eq!(
-            agreement(&r, &r, &[2, 1, 1]),
-            1.0,
-            "a model agrees with itself"
-        );
+        assert_eq!(agreement(&r, &r, &[2, 1, 1]), 1.0, "a model agrees with itself");
         assert_eq!(agreement(&r, &m, &[3]), 0.0, "one example, disagreeing");
     }
 
@@ -94,11 +69,7 @@ mod tests {
     fn matches_oracle_on_random_inputs() {
         for (k, case) in pair_cases(21).iter().enumerate() {
             let got = agreement(&case.reference, &case.model, &case.rows);
-            assert_close(
-                got,
-                oracle(&case.reference, &case.model, &case.rows),
-                &format!("case {k}"),
-            );
+            assert_close(got, oracle(&case.reference, &case.model, &case.rows), &format!("case {k}"));
         }
     }
 

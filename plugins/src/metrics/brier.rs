@@ -22,8 +22,7 @@ impl CalibrationMetric for Brier {
     type Settings = BrierSettings;
     const NAME: &'static str = "brier";
     const VERSION: &'static str = "1";
-    const SUMMARY: &'static str =
-        "Multiclass Brier score: mean squared error to the one-hot label, in [0, 2]";
+    const SUMMARY: &'static str = "Multiclass Brier score: mean squared error to the one-hot label, in [0, 2]";
     const DEFINITION: &'static str = "Brier = (1/N) Σ_r Σ_c (p_r,c − y_r,c)² with y_r the one-hot label, \
         summed over all C classes; range [0, 2]; for two classes twice the positive-class form \
         (positive-brier, sklearn's binary brier_score_loss).";
@@ -59,14 +58,7 @@ mod tests {
     use trustx_framework::predictions::Predictions;
 
     fn brier(p: &Predictions, rows: &[usize]) -> f64 {
-        Brier::compute(
-            &BrierSettings::default(),
-            &MetricInput {
-                preds: p,
-                rows,
-                bins: 10,
-            },
-        )
+        Brier::compute(&BrierSettings::default(), &MetricInput { preds: p, rows, bins: 10 })
     }
 
     /// Expanded form Σ_c p_c² − 2 p_label + 1 per example, weighted by bootstrap multiplicity.
@@ -104,11 +96,7 @@ mod tests {
     #[test]
     fn matches_oracle_on_random_inputs() {
         for (k, case) in cases(17).iter().enumerate() {
-            assert_close(
-                brier(&case.preds, &case.rows),
-                oracle(&case.preds, &case.rows),
-                &format!("case {k}"),
-            );
+            assert_close(brier(&case.preds, &case.rows), oracle(&case.preds, &case.rows), &format!("case {k}"));
         }
     }
 

@@ -45,16 +45,10 @@ impl CalibrationMetric for ClasswiseEce {
         let n = input.rows.len() as f64;
         let mut total = 0.0;
         for k in 0..c {
-            let pairs = input
-                .rows
-                .iter()
-                .map(|&r| (p.row(r)[k], if p.labels[r] == k { 1.0 } else { 0.0 }));
+            let pairs = input.rows.iter().map(|&r| (p.row(r)[k], if p.labels[r] == k { 1.0 } else { 0.0 }));
             let curve = bin_pairs(pairs, bins);
-            let ece_k: f64 = curve
-                .bins
-                .iter()
-                .filter_map(|b| Some(b.count as f64 / n * (b.accuracy? - b.confidence?).abs()))
-                .sum();
+            let ece_k: f64 =
+                curve.bins.iter().filter_map(|b| Some(b.count as f64 / n * (b.accuracy? - b.confidence?).abs())).sum();
             total += ece_k;
         }
         total / c as f64
@@ -71,14 +65,8 @@ mod tests {
 
     fn cw(p: &Predictions, rows: &[usize], bins: usize) -> f64 {
         ClasswiseEce::compute(
-            &ClasswiseEceSettings {
-                bins: NonZeroUsize::new(bins),
-            },
-            &MetricInput {
-                preds: p,
-                rows,
-                bins: 10,
-            },
+            &ClasswiseEceSettings { bins: NonZeroUsize::new(bins) },
+            &MetricInput { preds: p, rows, bins: 10 },
         )
     }
 
@@ -109,11 +97,7 @@ mod tests {
 
     /// C = 3: rows [1, 0, 0] y 0; [0.5, 0.5, 0] y 1; [0.2, 0.2, 0.6] y 1; [0.1, 0.6, 0.3] y 2.
     fn four() -> Predictions {
-        preds(
-            3,
-            &[1.0, 0.0, 0.0, 0.5, 0.5, 0.0, 0.2, 0.2, 0.6, 0.1, 0.6, 0.3],
-            &[0, 1, 1, 2],
-        )
+        preds(3, &[1.0, 0.0, 0.0, 0.5, 0.5, 0.0, 0.2, 0.2, 0.6, 0.1, 0.6, 0.3], &[0, 1, 1, 2])
     }
 
     #[test]
@@ -162,11 +146,7 @@ mod tests {
     fn matches_oracle_on_random_inputs() {
         for (k, case) in cases(16).iter().enumerate() {
             let got = cw(&case.preds, &case.rows, case.bins);
-            assert_close(
-                got,
-                oracle(&case.preds, &case.rows, case.bins),
-                &format!("case {k}, B = {}", case.bins),
-            );
+            assert_close(got, oracle(&case.preds, &case.rows, case.bins), &format!("case {k}, B = {}", case.bins));
         }
     }
 

@@ -33,8 +33,7 @@ impl SimilarityMetric for ConfidenceTv {
     type Settings = ConfidenceTvSettings;
     const NAME: &'static str = "confidence-tv";
     const VERSION: &'static str = "1";
-    const SUMMARY: &'static str =
-        "Total-variation distance between the top-label confidence histograms";
+    const SUMMARY: &'static str = "Total-variation distance between the top-label confidence histograms";
     const DEFINITION: &'static str = "TV = ½ Σ_b |h^ref_b − h^model_b|, h_b = n_b / N the share of the N \
         rows whose top-label confidence max_c p_c falls in bin b of B equal-width bins (i/B, (i+1)/B], \
         the first closed at 0; range [0, 1].";
@@ -42,23 +41,9 @@ impl SimilarityMetric for ConfidenceTv {
 
     fn compute(settings: &ConfidenceTvSettings, input: &PairInput) -> f64 {
         let bins = settings.bins.map_or(input.bins, NonZeroUsize::get);
-        let histogram = |preds| {
-            reliability_curve(
-                &MetricInput {
-                    preds,
-                    rows: input.rows,
-                    bins,
-                },
-                bins,
-            )
-            .histogram()
-        };
+        let histogram = |preds| reliability_curve(&MetricInput { preds, rows: input.rows, bins }, bins).histogram();
         let (h_ref, h_model) = (histogram(input.reference), histogram(input.model));
-        0.5 * h_ref
-            .iter()
-            .zip(&h_model)
-            .map(|(a, b)| (a - b).abs())
-            .sum::<f64>()
+        0.5 * h_ref.iter().zip(&h_model).map(|(a, b)| (a - b).abs()).sum::<f64>()
     }
 }
 
@@ -72,30 +57,18 @@ mod tests {
 
     fn tv(reference: &Predictions, model: &Predictions, rows: &[usize], bins: usize) -> f64 {
         ConfidenceTv::compute(
-            &ConfidenceTvSettings {
-                bins: NonZeroUsize::new(bins),
-            },
-            &PairInput {
-                reference,
-                model,
-                rows,
-                bins: 10,
-            },
+            &ConfidenceTvSettings { bins: NonZeroUsize::new(bins) },
+            &PairInput { reference, model, rows, bins: 10 },
         )
     }
 
     /// Counts per bin by explicit edge comparison, then the identity TV = 1 − Σ_b min(h_ref, h_model)
     /// (valid because both histograms sum to 1).
     fn oracle(reference: &Predictions, model: &Predictions, rows: &[usize], bins: usize) -> f64 {
-        let count = |p: &Predictions, b: usize| {
-            rows.iter()
-                .filter(|&&r| oracle_bin(oracle_top(p.row(r)).1, bins) == b)
-                .count()
-        };
+        let count =
+            |p: &Predictions, b: usize| rows.iter().filter(|&&r| oracle_bin(oracle_top(p.row(r)).1, bins) == b).count();
         let n = rows.len() as f64;
-        let overlap: f64 = (0..bins)
-            .map(|b| (count(reference, b) as f64 / n).min(count(model, b) as f64 / n))
-            .sum();
+        let overlap: f64 = (0..bins).map(|b| (count(reference, b) as f64 / n).min(count(model, b) as f64 / n)).sum();
         1.0 - overlap
     }
 

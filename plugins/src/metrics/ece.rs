@@ -46,11 +46,7 @@ impl CalibrationMetric for Ece {
         let bins = settings.bins.map_or(input.bins, NonZeroUsize::get);
         let curve = reliability_curve(input, bins);
         let n = curve.total as f64;
-        curve
-            .bins
-            .iter()
-            .filter_map(|b| Some(b.count as f64 / n * (b.accuracy? - b.confidence?).abs()))
-            .sum()
+        curve.bins.iter().filter_map(|b| Some(b.count as f64 / n * (b.accuracy? - b.confidence?).abs())).sum()
     }
 }
 
@@ -63,16 +59,7 @@ mod tests {
     use trustx_framework::predictions::Predictions;
 
     fn ece(p: &Predictions, rows: &[usize], bins: usize) -> f64 {
-        Ece::compute(
-            &EceSettings {
-                bins: NonZeroUsize::new(bins),
-            },
-            &MetricInput {
-                preds: p,
-                rows,
-                bins: 10,
-            },
-        )
+        Ece::compute(&EceSettings { bins: NonZeroUsize::new(bins) }, &MetricInput { preds: p, rows, bins: 10 })
     }
 
     /// For each bin, collect its members by explicit edge comparison, then average.
@@ -80,20 +67,13 @@ mod tests {
         let n = rows.len() as f64;
         let mut total = 0.0;
         for b in 0..bins {
-            let members: Vec<usize> = rows
-                .iter()
-                .copied()
-                .filter(|&r| oracle_bin(oracle_top(p.row(r)).1, bins) == b)
-                .collect();
+            let members: Vec<usize> =
+                rows.iter().copied().filter(|&r| oracle_bin(oracle_top(p.row(r)).1, bins) == b).collect();
             if members.is_empty() {
                 continue;
             }
             let m = members.len() as f64;
-            let acc = members
-                .iter()
-                .filter(|&&r| oracle_top(p.row(r)).0 == p.labels[r])
-                .count() as f64
-                / m;
+            let acc = members.iter().filter(|&&r| oracle_top(p.row(r)).0 == p.labels[r]).count() as f64 / m;
             let conf = members.iter().map(|&r| oracle_top(p.row(r)).1).sum::<f64>() / m;
             total += m / n * (acc - conf).abs();
         }
@@ -102,11 +82,7 @@ mod tests {
 
     /// Five binary rows: confidences 0.8 ✓, 0.7 ✗, 0.95 ✓, 0.9 ✗, 0.75 ✓ (✓ = correct).
     fn five() -> Predictions {
-        preds(
-            2,
-            &[0.2, 0.8, 0.3, 0.7, 0.05, 0.95, 0.9, 0.1, 0.75, 0.25],
-            &[1, 0, 1, 1, 0],
-        )
+        preds(2, &[0.2, 0.8, 0.3, 0.7, 0.05, 0.95, 0.9, 0.1, 0.75, 0.25], &[1, 0, 1, 1, 0])
     }
 
     #[test]
@@ -131,14 +107,7 @@ mod tests {
     fn default_bins_come_from_the_input() {
         let p = five();
         let rows = all_rows(&p);
-        let unset = Ece::compute(
-            &EceSettings::default(),
-            &MetricInput {
-                preds: &p,
-                rows: &rows,
-                bins: 2,
-            },
-        );
+        let unset = Ece::compute(&EceSettings::default(), &MetricInput { preds: &p, rows: &rows, bins: 2 });
         assert_close(unset, 0.22, "input.bins = 2");
     }
 
@@ -169,25 +138,11 @@ mod tests {
     fn matches_oracle_on_random_inputs() {
         for (k, case) in cases(13).iter().enumerate() {
             let got = ece(&case.preds, &case.rows, case.bins);
-            assert_close(
-                got,
-                oracle(&case.preds, &case.rows, case.bins),
-                &format!("case {k}, B = {}", case.bins),
-            );
+            assert_close(got, oracle(&case.preds, &case.rows, case.bins), &format!("case {k}, B = {}", case.bins));
             // And the engine's default bin count.
-            let unset = Ece::compute(
-                &EceSettings::default(),
-                &MetricInput {
-                    preds: &case.preds,
-                    rows: &case.rows,
-                    bins: 10,
-                },
-            );
-            assert_close(
-                unset,
-                oracle(&case.preds, &case.rows, 10),
-                &format!("case {k}, default bins"),
-            );
+            let unset =
+                Ece::compute(&EceSettings::default(), &MetricInput { preds: &case.preds, rows: &case.rows, bins: 10 });
+            assert_close(unset, oracle(&case.preds, &case.rows, 10), &format!("case {k}, default bins"));
         }
     }
 

@@ -63,14 +63,7 @@ mod tests {
     use trustx_framework::predictions::Predictions;
 
     fn f1(p: &Predictions, rows: &[usize]) -> f64 {
-        MacroF1::compute(
-            &MacroF1Settings::default(),
-            &MetricInput {
-                preds: p,
-                rows,
-                bins: 10,
-            },
-        )
+        MacroF1::compute(&MacroF1Settings::default(), &MetricInput { preds: p, rows, bins: 10 })
     }
 
     /// Confusion matrix first (rows = label, columns = prediction), then per class
@@ -89,21 +82,9 @@ mod tests {
             if predicted == 0.0 && actual == 0.0 {
                 continue;
             }
-            let precision = if predicted > 0.0 {
-                by_prediction[k] / predicted
-            } else {
-                0.0
-            };
-            let recall = if actual > 0.0 {
-                by_prediction[k] / actual
-            } else {
-                0.0
-            };
-            let f = if precision + recall > 0.0 {
-                2.0 * precision * recall / (precision + recall)
-            } else {
-                0.0
-            };
+            let precision = if predicted > 0.0 { by_prediction[k] / predicted } else { 0.0 };
+            let recall = if actual > 0.0 { by_prediction[k] / actual } else { 0.0 };
+            let f = if precision + recall > 0.0 { 2.0 * precision * recall / (precision + recall) } else { 0.0 };
             scores.push(f);
         }
         scores.iter().sum::<f64>() / scores.len() as f64
@@ -159,11 +140,7 @@ mod tests {
     #[test]
     fn matches_oracle_on_random_inputs() {
         for (k, case) in cases(12).iter().enumerate() {
-            assert_close(
-                f1(&case.preds, &case.rows),
-                oracle(&case.preds, &case.rows),
-                &format!("case {k}"),
-            );
+            assert_close(f1(&case.preds, &case.rows), oracle(&case.preds, &case.rows), &format!("case {k}"));
         }
     }
 

@@ -55,36 +55,20 @@ mod tests {
     use trustx_framework::predictions::Predictions;
 
     fn mce(p: &Predictions, rows: &[usize], bins: usize) -> f64 {
-        Mce::compute(
-            &MceSettings {
-                bins: NonZeroUsize::new(bins),
-            },
-            &MetricInput {
-                preds: p,
-                rows,
-                bins: 10,
-            },
-        )
+        Mce::compute(&MceSettings { bins: NonZeroUsize::new(bins) }, &MetricInput { preds: p, rows, bins: 10 })
     }
 
     /// Per-bin member lists by explicit edge comparison; the largest gap among non-empty bins.
     fn oracle(p: &Predictions, rows: &[usize], bins: usize) -> f64 {
         let mut gaps = Vec::new();
         for b in 0..bins {
-            let members: Vec<usize> = rows
-                .iter()
-                .copied()
-                .filter(|&r| oracle_bin(oracle_top(p.row(r)).1, bins) == b)
-                .collect();
+            let members: Vec<usize> =
+                rows.iter().copied().filter(|&r| oracle_bin(oracle_top(p.row(r)).1, bins) == b).collect();
             if members.is_empty() {
                 continue;
             }
             let m = members.len() as f64;
-            let acc = members
-                .iter()
-                .filter(|&&r| oracle_top(p.row(r)).0 == p.labels[r])
-                .count() as f64
-                / m;
+            let acc = members.iter().filter(|&&r| oracle_top(p.row(r)).0 == p.labels[r]).count() as f64 / m;
             let conf = members.iter().map(|&r| oracle_top(p.row(r)).1).sum::<f64>() / m;
             gaps.push((acc - conf).abs());
         }
@@ -101,11 +85,7 @@ mod tests {
     fn hand_computed() {
         // Confidences 0.8 ✓, 0.7 ✗, 0.95 ✓, 0.9 ✗, 0.75 ✓, B = 10:
         // bin 6 {0.7 ✗} 0.7; bin 7 {0.8 ✓, 0.75 ✓} 0.225; bin 8 {0.9 ✗} 0.9; bin 9 {0.95 ✓} 0.05 → 0.9.
-        let p = preds(
-            2,
-            &[0.2, 0.8, 0.3, 0.7, 0.05, 0.95, 0.9, 0.1, 0.75, 0.25],
-            &[1, 0, 1, 1, 0],
-        );
+        let p = preds(2, &[0.2, 0.8, 0.3, 0.7, 0.05, 0.95, 0.9, 0.1, 0.75, 0.25], &[1, 0, 1, 1, 0]);
         assert_close(mce(&p, &all_rows(&p), 10), 0.9, "B = 10");
         // Without row 3: bin 6 {0.7 ✗} gives 0.7.
         assert_close(mce(&p, &[0, 1, 2, 4], 10), 0.7, "without 0.9");
@@ -127,11 +107,7 @@ mod tests {
     fn matches_oracle_on_random_inputs() {
         for (k, case) in cases(14).iter().enumerate() {
             let got = mce(&case.preds, &case.rows, case.bins);
-            assert_close(
-                got,
-                oracle(&case.preds, &case.rows, case.bins),
-                &format!("case {k}, B = {}", case.bins),
-            );
+            assert_close(got, oracle(&case.preds, &case.rows, case.bins), &format!("case {k}, B = {}", case.bins));
         }
     }
 

@@ -44,24 +44,17 @@ mod tests {
     ];
 
     /// Similarity metrics of this module: name, lower is closer, binned.
-    const SIMILARITIES: [(&str, bool, bool); 3] = [
-        ("agreement", false, false),
-        ("confidence-tv", true, true),
-        ("reliability-distance", true, true),
-    ];
+    const SIMILARITIES: [(&str, bool, bool); 3] =
+        [("agreement", false, false), ("confidence-tv", true, true), ("reliability-distance", true, true)];
 
     #[test]
     fn every_metric_is_registered_and_described() {
         for (name, lower, binned) in METRICS {
-            let e =
-                CalibrationMetricEntry::find(name).unwrap_or_else(|| panic!("{name} registered"));
+            let e = CalibrationMetricEntry::find(name).unwrap_or_else(|| panic!("{name} registered"));
             assert_eq!(e.info.kind, PluginKind::Metric);
             assert_eq!(e.info.version, "1", "{name}");
             assert_eq!(e.lower_is_better, lower, "{name}");
-            assert!(
-                !e.info.summary.is_empty() && e.definition.len() > 40,
-                "{name}"
-            );
+            assert!(!e.info.summary.is_empty() && e.definition.len() > 40, "{name}");
             let docs = e.info.settings();
             assert_eq!(
                 docs.iter().map(|d| d.key.as_str()).collect::<Vec<_>>(),
@@ -69,67 +62,27 @@ mod tests {
             );
             for d in &docs {
                 assert!(!d.description.is_empty(), "{name}.{} documented", d.key);
-                assert_eq!(
-                    d.default,
-                    Some(json!(null)),
-                    "{name}.{} defaults to the manifest's bins",
-                    d.key
-                );
+                assert_eq!(d.default, Some(json!(null)), "{name}.{} defaults to the manifest's bins", d.key);
             }
-            assert!(
-                (e.info.resolve)(&json!({"bogus": 1})).is_err(),
-                "{name}: unknown key"
-            );
+            assert!((e.info.resolve)(&json!({"bogus": 1})).is_err(), "{name}: unknown key");
             if binned {
-                assert!(
-                    (e.info.resolve)(&json!({"bins": 0})).is_err(),
-                    "{name}: bins = 0"
-                );
-                assert_eq!(
-                    (e.info.resolve)(&json!({"bins": 7})).unwrap(),
-                    json!({"bins": 7})
-                );
+                assert!((e.info.resolve)(&json!({"bins": 0})).is_err(), "{name}: bins = 0");
+                assert_eq!((e.info.resolve)(&json!({"bins": 7})).unwrap(), json!({"bins": 7}));
             }
             let applies_to: Vec<usize> = (1..=5).filter(|&c| (e.applies)(c)).collect();
-            assert_eq!(
-                applies_to,
-                if name == "positive-brier" {
-                    vec![2]
-                } else {
-                    vec![1, 2, 3, 4, 5]
-                },
-                "{name}"
-            );
+            assert_eq!(applies_to, if name == "positive-brier" { vec![2] } else { vec![1, 2, 3, 4, 5] }, "{name}");
         }
         for (name, lower, binned) in SIMILARITIES {
-            let e =
-                SimilarityMetricEntry::find(name).unwrap_or_else(|| panic!("{name} registered"));
+            let e = SimilarityMetricEntry::find(name).unwrap_or_else(|| panic!("{name} registered"));
             assert_eq!(e.info.kind, PluginKind::Similarity);
             assert_eq!(e.info.version, "1", "{name}");
             assert_eq!(e.lower_is_closer, lower, "{name}");
-            assert!(
-                !e.info.summary.is_empty() && e.definition.len() > 40,
-                "{name}"
-            );
+            assert!(!e.info.summary.is_empty() && e.definition.len() > 40, "{name}");
             let keys: Vec<String> = e.info.settings().into_iter().map(|d| d.key).collect();
-            assert_eq!(
-                keys,
-                if binned {
-                    vec!["bins".to_string()]
-                } else {
-                    vec![]
-                },
-                "{name}"
-            );
-            assert!(
-                (e.info.resolve)(&json!({"bogus": 1})).is_err(),
-                "{name}: unknown key"
-            );
+            assert_eq!(keys, if binned { vec!["bins".to_string()] } else { vec![] }, "{name}");
+            assert!((e.info.resolve)(&json!({"bogus": 1})).is_err(), "{name}: unknown key");
             if binned {
-                assert!(
-                    (e.info.resolve)(&json!({"bins": 0})).is_err(),
-                    "{name}: bins = 0"
-                );
+                assert!((e.info.resolve)(&json!({"bins": 0})).is_err(), "{name}: bins = 0");
             }
         }
     }
@@ -137,48 +90,21 @@ mod tests {
     #[test]
     fn registry_entries_compute_with_json_settings() {
         // Confidences 0.8 ✓, 0.7 ✗, 0.95 ✓, 0.9 ✗, 0.75 ✓: ECE with 10 bins is 0.42, with 2 bins 0.22.
-        let p = preds(
-            2,
-            &[0.2, 0.8, 0.3, 0.7, 0.05, 0.95, 0.9, 0.1, 0.75, 0.25],
-            &[1, 0, 1, 1, 0],
-        );
+        let p = preds(2, &[0.2, 0.8, 0.3, 0.7, 0.05, 0.95, 0.9, 0.1, 0.75, 0.25], &[1, 0, 1, 1, 0]);
         let rows = all_rows(&p);
-        let input = MetricInput {
-            preds: &p,
-            rows: &rows,
-            bins: 10,
-        };
+        let input = MetricInput { preds: &p, rows: &rows, bins: 10 };
         let ece = CalibrationMetricEntry::find("ece").unwrap();
-        assert_close(
-            (ece.compute)(&json!({}), &input).unwrap(),
-            0.42,
-            "default bins",
-        );
-        assert_close(
-            (ece.compute)(&json!({"bins": 2}), &input).unwrap(),
-            0.22,
-            "bins = 2",
-        );
+        assert_close((ece.compute)(&json!({}), &input).unwrap(), 0.42, "default bins");
+        assert_close((ece.compute)(&json!({"bins": 2}), &input).unwrap(), 0.22, "bins = 2");
         assert!((ece.compute)(&json!({"bins": 0}), &input).is_err());
         for (name, _, _) in METRICS {
-            let v =
-                (CalibrationMetricEntry::find(name).unwrap().compute)(&json!({}), &input).unwrap();
+            let v = (CalibrationMetricEntry::find(name).unwrap().compute)(&json!({}), &input).unwrap();
             assert!(v.is_finite() && v >= 0.0, "{name} = {v}");
         }
-        let pair = PairInput {
-            reference: &p,
-            model: &p,
-            rows: &rows,
-            bins: 10,
-        };
+        let pair = PairInput { reference: &p, model: &p, rows: &rows, bins: 10 };
         for (name, lower, _) in SIMILARITIES {
-            let v =
-                (SimilarityMetricEntry::find(name).unwrap().compute)(&json!({}), &pair).unwrap();
-            assert_eq!(
-                v,
-                if lower { 0.0 } else { 1.0 },
-                "{name} of a model with itself"
-            );
+            let v = (SimilarityMetricEntry::find(name).unwrap().compute)(&json!({}), &pair).unwrap();
+            assert_eq!(v, if lower { 0.0 } else { 1.0 }, "{name} of a model with itself");
         }
     }
 
@@ -186,11 +112,7 @@ mod tests {
     #[test]
     fn ranges_on_random_inputs() {
         for case in cases(31) {
-            let input = MetricInput {
-                preds: &case.preds,
-                rows: &case.rows,
-                bins: case.bins,
-            };
+            let input = MetricInput { preds: &case.preds, rows: &case.rows, bins: case.bins };
             for (name, _, _) in METRICS {
                 let e = CalibrationMetricEntry::find(name).unwrap();
                 if !(e.applies)(case.preds.num_classes) {
@@ -206,15 +128,9 @@ mod tests {
             }
         }
         for case in pair_cases(32) {
-            let input = PairInput {
-                reference: &case.reference,
-                model: &case.model,
-                rows: &case.rows,
-                bins: case.bins,
-            };
+            let input = PairInput { reference: &case.reference, model: &case.model, rows: &case.rows, bins: case.bins };
             for (name, _, _) in SIMILARITIES {
-                let v = (SimilarityMetricEntry::find(name).unwrap().compute)(&json!({}), &input)
-                    .unwrap();
+                let v = (SimilarityMetricEntry::find(name).unwrap().compute)(&json!({}), &input).unwrap();
                 assert!((0.0..=1.0).contains(&v), "{name} = {v}");
             }
         }

@@ -25,8 +25,7 @@ impl CalibrationMetric for Nll {
     type Settings = NllSettings;
     const NAME: &'static str = "nll";
     const VERSION: &'static str = "1";
-    const SUMMARY: &'static str =
-        "Negative log-likelihood of the gold label (log loss, natural log)";
+    const SUMMARY: &'static str = "Negative log-likelihood of the gold label (log loss, natural log)";
     const DEFINITION: &'static str = "NLL = −(1/N) Σ_r ln max(p_r,label, ε), natural log, ε = 2^-52 \
         ≈ 2.22e-16 (f64 machine epsilon), the lower clip of sklearn's log_loss; no upper clip (sklearn \
         also clips at 1 − ε, which for p_label ≤ 1 raises the mean by at most 2.3e-16).";
@@ -34,11 +33,7 @@ impl CalibrationMetric for Nll {
 
     fn compute(_settings: &NllSettings, input: &MetricInput) -> f64 {
         let p = input.preds;
-        let total: f64 = input
-            .rows
-            .iter()
-            .map(|&r| -p.row(r)[p.labels[r]].max(f64::EPSILON).ln())
-            .sum();
+        let total: f64 = input.rows.iter().map(|&r| -p.row(r)[p.labels[r]].max(f64::EPSILON).ln()).sum();
         total / input.rows.len() as f64
     }
 }
@@ -52,14 +47,7 @@ mod tests {
     use trustx_framework::predictions::Predictions;
 
     fn nll(p: &Predictions, rows: &[usize]) -> f64 {
-        Nll::compute(
-            &NllSettings::default(),
-            &MetricInput {
-                preds: p,
-                rows,
-                bins: 10,
-            },
-        )
+        Nll::compute(&NllSettings::default(), &MetricInput { preds: p, rows, bins: 10 })
     }
 
     /// Base-2 logarithms times ln 2, clip written as a branch, bootstrap multiplicities.
@@ -86,11 +74,7 @@ mod tests {
         assert_close(nll(&p, &[1, 1, 1]), 1.2039728043259361, "bootstrap rows");
         // sklearn's doc example: log_loss(["spam", "ham", "ham", "spam"],
         // [[.1, .9], [.9, .1], [.8, .2], [.35, .65]]) = 0.21616... (ham = 0, spam = 1).
-        let p = preds(
-            2,
-            &[0.1, 0.9, 0.9, 0.1, 0.8, 0.2, 0.35, 0.65],
-            &[1, 0, 0, 1],
-        );
+        let p = preds(2, &[0.1, 0.9, 0.9, 0.1, 0.8, 0.2, 0.35, 0.65], &[1, 0, 0, 1]);
         let got = nll(&p, &all_rows(&p));
         assert!((got - 0.21616).abs() < 1e-5, "{got}");
     }
@@ -99,16 +83,8 @@ mod tests {
     fn edges() {
         // Probability 0 on the label is clipped to 2^-52: 52 ln 2 = 36.04365338911715.
         let p = preds(3, &[1.0, 0.0, 0.0, 0.0, 1.0, 0.0], &[1, 1]);
-        assert_close(
-            nll(&p, &[0]),
-            52.0 * std::f64::consts::LN_2,
-            "zero on the label",
-        );
-        assert_close(
-            nll(&p, &[0]),
-            36.04365338911715,
-            "zero on the label, decimal",
-        );
+        assert_close(nll(&p, &[0]), 52.0 * std::f64::consts::LN_2, "zero on the label");
+        assert_close(nll(&p, &[0]), 36.04365338911715, "zero on the label, decimal");
         // Confident and correct: exactly 0 (no upper clip).
         assert_eq!(nll(&p, &[1, 1]), 0.0);
         // Uniform over 5 classes: ln 5, whatever the (same) label.
@@ -119,11 +95,7 @@ mod tests {
     #[test]
     fn matches_oracle_on_random_inputs() {
         for (k, case) in cases(19).iter().enumerate() {
-            assert_close(
-                nll(&case.preds, &case.rows),
-                oracle(&case.preds, &case.rows),
-                &format!("case {k}"),
-            );
+            assert_close(nll(&case.preds, &case.rows), oracle(&case.preds, &case.rows), &format!("case {k}"));
         }
     }
 

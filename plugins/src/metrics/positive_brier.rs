@@ -22,8 +22,7 @@ impl CalibrationMetric for PositiveBrier {
     type Settings = PositiveBrierSettings;
     const NAME: &'static str = "positive-brier";
     const VERSION: &'static str = "1";
-    const SUMMARY: &'static str =
-        "Binary Brier score of the positive class (sklearn's brier_score_loss), in [0, 1]";
+    const SUMMARY: &'static str = "Binary Brier score of the positive class (sklearn's brier_score_loss), in [0, 1]";
     const DEFINITION: &'static str = "PositiveBrier = (1/N) Σ_r (p_r,1 − 1[y_r = 1])², the positive-class \
         (class 1) form of sklearn's brier_score_loss, binary tasks only; range [0, 1]; half of brier, \
         which sums over both classes.";
@@ -35,10 +34,7 @@ impl CalibrationMetric for PositiveBrier {
 
     fn compute(_settings: &PositiveBrierSettings, input: &MetricInput) -> f64 {
         let p = input.preds;
-        assert_eq!(
-            p.num_classes, 2,
-            "positive-brier is defined for two classes only (see `applies`)"
-        );
+        assert_eq!(p.num_classes, 2, "positive-brier is defined for two classes only (see `applies`)");
         let total: f64 = input
             .rows
             .iter()
@@ -60,14 +56,7 @@ mod tests {
     use trustx_framework::predictions::Predictions;
 
     fn pb(p: &Predictions, rows: &[usize]) -> f64 {
-        PositiveBrier::compute(
-            &PositiveBrierSettings::default(),
-            &MetricInput {
-                preds: p,
-                rows,
-                bins: 10,
-            },
-        )
+        PositiveBrier::compute(&PositiveBrierSettings::default(), &MetricInput { preds: p, rows, bins: 10 })
     }
 
     /// Branch on the label: (1 − p_1)² for positives, p_1² for negatives; bootstrap multiplicities.
@@ -76,11 +65,7 @@ mod tests {
         let mut total = 0.0;
         for (i, &mult) in m.iter().enumerate() {
             let q = p.row(i)[1];
-            let loss = if p.labels[i] == 1 {
-                (1.0 - q).powi(2)
-            } else {
-                q.powi(2)
-            };
+            let loss = if p.labels[i] == 1 { (1.0 - q).powi(2) } else { q.powi(2) };
             total += mult as f64 * loss;
         }
         total / rows.len() as f64
@@ -116,18 +101,10 @@ mod tests {
     #[test]
     fn matches_oracle_and_half_brier_on_random_inputs() {
         use crate::metrics::brier::{Brier, BrierSettings};
-        for (k, case) in cases(18)
-            .iter()
-            .filter(|c| c.preds.num_classes == 2)
-            .enumerate()
-        {
+        for (k, case) in cases(18).iter().filter(|c| c.preds.num_classes == 2).enumerate() {
             let got = pb(&case.preds, &case.rows);
             assert_close(got, oracle(&case.preds, &case.rows), &format!("case {k}"));
-            let input = MetricInput {
-                preds: &case.preds,
-                rows: &case.rows,
-                bins: 10,
-            };
+            let input = MetricInput { preds: &case.preds, rows: &case.rows, bins: 10 };
             assert_close(
                 2.0 * got,
                 Brier::compute(&BrierSettings::default(), &input),

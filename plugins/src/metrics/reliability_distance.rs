@@ -36,8 +36,7 @@ impl SimilarityMetric for ReliabilityDistance {
     type Settings = ReliabilityDistanceSettings;
     const NAME: &'static str = "reliability-distance";
     const VERSION: &'static str = "1";
-    const SUMMARY: &'static str =
-        "Weighted mean absolute difference between the two reliability curves";
+    const SUMMARY: &'static str = "Weighted mean absolute difference between the two reliability curves";
     const DEFINITION: &'static str = "RD = Σ_b w_b |acc^ref_b − acc^model_b| / Σ_b w_b over the bins b \
         non-empty for both models, w_b = (n^ref_b + n^model_b)/2, acc_b the fraction correct (arg max, \
         lowest index on ties) among the rows whose top-label confidence is in bin b of B equal-width bins \
@@ -46,16 +45,7 @@ impl SimilarityMetric for ReliabilityDistance {
 
     fn compute(settings: &ReliabilityDistanceSettings, input: &PairInput) -> f64 {
         let bins = settings.bins.map_or(input.bins, NonZeroUsize::get);
-        let curve = |preds| {
-            reliability_curve(
-                &MetricInput {
-                    preds,
-                    rows: input.rows,
-                    bins,
-                },
-                bins,
-            )
-        };
+        let curve = |preds| reliability_curve(&MetricInput { preds, rows: input.rows, bins }, bins);
         let (reference, model) = (curve(input.reference), curve(input.model));
         let (mut weighted, mut weights) = (0.0, 0.0);
         for (a, b) in reference.bins.iter().zip(&model.bins) {
@@ -65,11 +55,7 @@ impl SimilarityMetric for ReliabilityDistance {
                 weights += w;
             }
         }
-        if weights > 0.0 {
-            weighted / weights
-        } else {
-            1.0
-        }
+        if weights > 0.0 { weighted / weights } else { 1.0 }
     }
 }
 
@@ -83,15 +69,8 @@ mod tests {
 
     fn rd(reference: &Predictions, model: &Predictions, rows: &[usize], bins: usize) -> f64 {
         ReliabilityDistance::compute(
-            &ReliabilityDistanceSettings {
-                bins: NonZeroUsize::new(bins),
-            },
-            &PairInput {
-                reference,
-                model,
-                rows,
-                bins: 10,
-            },
+            &ReliabilityDistanceSettings { bins: NonZeroUsize::new(bins) },
+            &PairInput { reference, model, rows, bins: 10 },
         )
     }
 
@@ -99,25 +78,16 @@ mod tests {
     /// counts over member counts; weights as integer sums n_ref + n_model (the factor ½ cancels).
     fn oracle(reference: &Predictions, model: &Predictions, rows: &[usize], bins: usize) -> f64 {
         let members = |p: &Predictions, b: usize| -> Vec<usize> {
-            rows.iter()
-                .copied()
-                .filter(|&r| oracle_bin(oracle_top(p.row(r)).1, bins) == b)
-                .collect()
+            rows.iter().copied().filter(|&r| oracle_bin(oracle_top(p.row(r)).1, bins) == b).collect()
         };
-        let hits = |p: &Predictions, m: &[usize]| {
-            m.iter()
-                .filter(|&&r| oracle_top(p.row(r)).0 == p.labels[r])
-                .count()
-        };
+        let hits = |p: &Predictions, m: &[usize]| m.iter().filter(|&&r| oracle_top(p.row(r)).0 == p.labels[r]).count();
         let (mut num, mut den) = (0.0, 0usize);
         for b in 0..bins {
             let (mr, mm) = (members(reference, b), members(model, b));
             if mr.is_empty() || mm.is_empty() {
                 continue;
             }
-            let gap = (hits(reference, &mr) as f64 / mr.len() as f64
-                - hits(model, &mm) as f64 / mm.len() as f64)
-                .abs();
+            let gap = (hits(reference, &mr) as f64 / mr.len() as f64 - hits(model, &mm) as f64 / mm.len() as f64).abs();
             num += (mr.len() + mm.len()) as f64 * gap;
             den += mr.len() + mm.len();
         }
@@ -134,18 +104,8 @@ mod tests {
         // bin 0: w = 1.5, |1/2 − 0| = 1/2; bin 1: w = 2.5, |1 − 1| = 0 → RD = 0.75 / 4 = 0.1875.
         // (Had 0.5 gone to bin 1: w 1 · 1 + w 3 · 1/3 → 2/4 = 0.5.)
         let labels = [0, 0, 1, 2];
-        let r = preds(
-            3,
-            &[0.9, 0.05, 0.05, 0.6, 0.2, 0.2, 0.3, 0.4, 0.3, 0.5, 0.3, 0.2],
-            &labels,
-        );
-        let m = preds(
-            3,
-            &[
-                0.9, 0.05, 0.05, 0.8, 0.1, 0.1, 0.45, 0.3, 0.25, 0.05, 0.0, 0.95,
-            ],
-            &labels,
-        );
+        let r = preds(3, &[0.9, 0.05, 0.05, 0.6, 0.2, 0.2, 0.3, 0.4, 0.3, 0.5, 0.3, 0.2], &labels);
+        let m = preds(3, &[0.9, 0.05, 0.05, 0.8, 0.1, 0.1, 0.45, 0.3, 0.25, 0.05, 0.0, 0.95], &labels);
         assert_close(rd(&r, &m, &all_rows(&r), 2), 0.1875, "B = 2");
         // B = 1: ref acc 3/4, model acc 3/4 → 0.
         assert_eq!(rd(&r, &m, &all_rows(&r), 1), 0.0);

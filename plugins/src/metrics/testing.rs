@@ -38,11 +38,7 @@ pub fn all_rows(p: &Predictions) -> Vec<usize> {
 /// Asserts `|got − want| ≤ TOL`.
 #[track_caller]
 pub fn assert_close(got: f64, want: f64, what: &str) {
-    assert!(
-        (got - want).abs() <= TOL,
-        "{what}: got {got:.17}, want {want:.17} (diff {:e})",
-        got - want
-    );
+    assert!((got - want).abs() <= TOL, "{what}: got {got:.17}, want {want:.17} (diff {:e})", got - want);
 }
 
 /// The equal-width bin of `c` among `bins` bins, by explicit comparison with the edges
@@ -84,9 +80,7 @@ fn random_row(rng: &mut ChaCha8Rng, c: usize) -> Vec<f64> {
     match rng.random_range(0..10) {
         0..=4 => {
             let power = [1.0, 3.0, 8.0][rng.random_range(0..3)];
-            let w: Vec<f64> = (0..c)
-                .map(|_| rng.random::<f64>().powf(power) + 1e-300)
-                .collect();
+            let w: Vec<f64> = (0..c).map(|_| rng.random::<f64>().powf(power) + 1e-300).collect();
             let s: f64 = w.iter().sum();
             w.iter().map(|x| x / s).collect()
         }
@@ -108,11 +102,7 @@ fn random_row(rng: &mut ChaCha8Rng, c: usize) -> Vec<f64> {
 
 /// A gold label for `row`: its top label half the time, otherwise uniform.
 fn random_label(rng: &mut ChaCha8Rng, row: &[f64]) -> usize {
-    if rng.random_range(0..2) == 0 {
-        oracle_top(row).0
-    } else {
-        rng.random_range(0..row.len())
-    }
+    if rng.random_range(0..2) == 0 { oracle_top(row).0 } else { rng.random_range(0..row.len()) }
 }
 
 /// Rows for a case: all rows once, a bootstrap resample of size n, or a resample of random size.
@@ -153,19 +143,12 @@ pub fn cases(seed: u64) -> Vec<Case> {
         for &n in &SIZES {
             for kind in 0..4 {
                 let rows_p: Vec<Vec<f64>> = (0..n).map(|_| random_row(&mut rng, c)).collect();
-                let labels: Vec<usize> = if kind == 3 {
-                    vec![0; n]
-                } else {
-                    rows_p.iter().map(|r| random_label(&mut rng, r)).collect()
-                };
+                let labels: Vec<usize> =
+                    if kind == 3 { vec![0; n] } else { rows_p.iter().map(|r| random_label(&mut rng, r)).collect() };
                 let p = preds(c, &rows_p.concat(), &labels);
                 let rows = random_rows(&mut rng, n, kind);
                 let bins = BINS[rng.random_range(0..BINS.len())];
-                out.push(Case {
-                    preds: p,
-                    rows,
-                    bins,
-                });
+                out.push(Case { preds: p, rows, bins });
             }
         }
     }
@@ -194,26 +177,14 @@ pub fn pair_cases(seed: u64) -> Vec<PairCase> {
                 let ref_rows: Vec<Vec<f64>> = (0..n).map(|_| random_row(&mut rng, c)).collect();
                 let model_rows: Vec<Vec<f64>> = ref_rows
                     .iter()
-                    .map(|r| {
-                        if rng.random_range(0..2) == 0 {
-                            r.clone()
-                        } else {
-                            random_row(&mut rng, c)
-                        }
-                    })
+                    .map(|r| if rng.random_range(0..2) == 0 { r.clone() } else { random_row(&mut rng, c) })
                     .collect();
-                let labels: Vec<usize> =
-                    ref_rows.iter().map(|r| random_label(&mut rng, r)).collect();
+                let labels: Vec<usize> = ref_rows.iter().map(|r| random_label(&mut rng, r)).collect();
                 let reference = preds(c, &ref_rows.concat(), &labels);
                 let model = preds(c, &model_rows.concat(), &labels);
                 let rows = random_rows(&mut rng, n, kind);
                 let bins = BINS[rng.random_range(0..BINS.len())];
-                out.push(PairCase {
-                    reference,
-                    model,
-                    rows,
-                    bins,
-                });
+                out.push(PairCase { reference, model, rows, bins });
             }
         }
     }
@@ -235,21 +206,13 @@ pub fn assert_bins_setting<S: DeserializeOwned + Serialize + JsonSchema + std::f
 ) {
     assert_settings_basics::<S>();
     assert_eq!(bins_of(&parse_settings::<S>(&json!({})).unwrap()), None);
-    assert_eq!(
-        bins_of(&parse_settings::<S>(&json!({"bins": null})).unwrap()),
-        None
-    );
-    assert_eq!(
-        bins_of(&parse_settings::<S>(&json!({"bins": 15})).unwrap()),
-        Some(15)
-    );
+    assert_eq!(bins_of(&parse_settings::<S>(&json!({"bins": null})).unwrap()), None);
+    assert_eq!(bins_of(&parse_settings::<S>(&json!({"bins": 15})).unwrap()), Some(15));
     for bad in [json!(0), json!(-1), json!(2.5), json!("10")] {
         let e = parse_settings::<S>(&json!({ "bins": bad })).expect_err("bad bins rejected");
         assert_eq!(e.path, vec!["bins"], "{}", e.message);
     }
     let schema = schemars::schema_for!(S).to_value();
-    let doc = schema["properties"]["bins"]["description"]
-        .as_str()
-        .unwrap_or("");
+    let doc = schema["properties"]["bins"]["description"].as_str().unwrap_or("");
     assert!(doc.contains("calibration"), "bins is documented: {schema}");
 }

@@ -37,9 +37,7 @@ use trustx_framework::plugin::SettingsError;
 use trustx_framework::plugin::model_source::{ModelSource, ModelSourceEntry, PredictRequest};
 use trustx_framework::polars::prelude::DataFrame;
 use trustx_framework::predictions::{Predictions, SUM_TOLERANCE, check_row};
-use trustx_framework::tables::io::{
-    column_f64, column_f64_lists, column_strings, read_csv, read_jsonl, read_parquet,
-};
+use trustx_framework::tables::io::{column_f64, column_f64_lists, column_strings, read_csv, read_jsonl, read_parquet};
 
 /// The placeholder in `path` that is replaced by the node's seed.
 const SEED_PLACEHOLDER: &str = "{seed}";
@@ -82,17 +80,14 @@ impl ModelSource for PredictionsSource {
     type Settings = PredictionsSettings;
     const NAME: &'static str = "predictions";
     const VERSION: &'static str = "1";
-    const SUMMARY: &'static str = "Class probabilities read from a Parquet, CSV or JSONL file (from any framework), matched to the dataset by id";
+    const SUMMARY: &'static str =
+        "Class probabilities read from a Parquet, CSV or JSONL file (from any framework), matched to the dataset by id";
 
     fn seeded(settings: &Self::Settings) -> bool {
         settings.path.contains(SEED_PLACEHOLDER)
     }
 
-    fn validate(
-        settings: &Self::Settings,
-        base_dir: &Path,
-        seeds: &[u64],
-    ) -> Result<(), SettingsError> {
+    fn validate(settings: &Self::Settings, base_dir: &Path, seeds: &[u64]) -> Result<(), SettingsError> {
         if settings.columns.is_some() && settings.list_column.is_some() {
             return Err(SettingsError::at(
                 "list_column",
@@ -106,43 +101,25 @@ impl ModelSource for PredictionsSource {
                     "is empty; name one probability column per class, in class order",
                 ));
             }
-            if let Some(dup) = columns
-                .iter()
-                .enumerate()
-                .find_map(|(i, c)| columns[..i].contains(c).then_some(c))
-            {
-                return Err(SettingsError::at(
-                    "columns",
-                    format!("names the column `{dup}` twice"),
-                ));
+            if let Some(dup) = columns.iter().enumerate().find_map(|(i, c)| columns[..i].contains(c).then_some(c)) {
+                return Err(SettingsError::at("columns", format!("names the column `{dup}` twice")));
             }
         }
         if settings.id_column.is_empty() {
-            return Err(SettingsError::at(
-                "id_column",
-                "is empty; name the column that holds the example ids",
-            ));
+            return Err(SettingsError::at("id_column", "is empty; name the column that holds the example ids"));
         }
         Format::of(Path::new(&settings.path)).map_err(|e| SettingsError::at("path", e))?;
         let check = |path: PathBuf, seed: Option<u64>| -> Result<(), SettingsError> {
             if path.is_file() {
                 return Ok(());
             }
-            let what = if path.exists() {
-                "is not a file"
-            } else {
-                "does not exist"
-            };
+            let what = if path.exists() { "is not a file" } else { "does not exist" };
             let message = match seed {
                 Some(seed) => format!(
                     "{} {what} (seed {seed}); `{SEED_PLACEHOLDER}` in `path` is replaced by each experiment seed \
                      ({}), so there must be one predictions file per seed; relative paths resolve against {}",
                     path.display(),
-                    seeds
-                        .iter()
-                        .map(u64::to_string)
-                        .collect::<Vec<_>>()
-                        .join(", "),
+                    seeds.iter().map(u64::to_string).collect::<Vec<_>>().join(", "),
                     base_dir.display()
                 ),
                 None => format!(
@@ -157,31 +134,24 @@ impl ModelSource for PredictionsSource {
         if Self::seeded(settings) {
             for &seed in seeds {
                 check(
-                    resolve_path(&settings.path, base_dir, Some(seed))
-                        .map_err(|e| SettingsError::at("path", e))?,
+                    resolve_path(&settings.path, base_dir, Some(seed)).map_err(|e| SettingsError::at("path", e))?,
                     Some(seed),
                 )?;
             }
             Ok(())
         } else {
-            check(
-                resolve_path(&settings.path, base_dir, None)
-                    .map_err(|e| SettingsError::at("path", e))?,
-                None,
-            )
+            check(resolve_path(&settings.path, base_dir, None).map_err(|e| SettingsError::at("path", e))?, None)
         }
     }
 
     fn fingerprint(settings: &Self::Settings, base_dir: &Path, seed: Option<u64>) -> Result<Value> {
         let path = resolve_path(&settings.path, base_dir, seed).map_err(|e| anyhow!(e))?;
-        let bytes = std::fs::read(&path)
-            .with_context(|| format!("reading {} to fingerprint it", path.display()))?;
+        let bytes = std::fs::read(&path).with_context(|| format!("reading {} to fingerprint it", path.display()))?;
         Ok(Value::String(blake3::hash(&bytes).to_hex().to_string()))
     }
 
     fn predict(settings: &Self::Settings, request: &PredictRequest) -> Result<Predictions> {
-        let path =
-            resolve_path(&settings.path, request.base_dir, request.seed).map_err(|e| anyhow!(e))?;
+        let path = resolve_path(&settings.path, request.base_dir, request.seed).map_err(|e| anyhow!(e))?;
         let file = PredictionsFile::read(&path)?;
         file.predictions(settings, request.dataset)
     }
@@ -216,19 +186,11 @@ enum Format {
 
 impl Format {
     fn of(path: &Path) -> Result<Format, String> {
-        match path
-            .extension()
-            .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase)
-            .as_deref()
-        {
+        match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
             Some("parquet") | Some("pq") => Ok(Format::Parquet),
             Some("csv") => Ok(Format::Csv),
             Some("jsonl") | Some("ndjson") => Ok(Format::Jsonl),
-            _ => Err(format!(
-                "{}: unknown table format; use a .parquet, .csv or .jsonl file",
-                path.display()
-            )),
+            _ => Err(format!("{}: unknown table format; use a .parquet, .csv or .jsonl file", path.display())),
         }
     }
 }
@@ -273,8 +235,7 @@ impl PredictionsFile {
         };
         let csv_lines = match format {
             Format::Csv => {
-                let bytes =
-                    std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+                let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
                 Some(csv_record_lines(&bytes)).filter(|lines| lines.len() == df.height())
             }
             _ => None,
@@ -289,35 +250,19 @@ impl PredictionsFile {
                 }
             }
         }
-        Ok(PredictionsFile {
-            path: path.to_path_buf(),
-            format,
-            df,
-            csv_lines,
-            blank,
-        })
+        Ok(PredictionsFile { path: path.to_path_buf(), format, df, csv_lines, blank })
     }
 
     /// `file: row N (line L), id `x``, for errors about data row `row` (0-based).
     fn at(&self, row: usize, id: &str) -> String {
-        match (
-            self.format,
-            self.csv_lines.as_ref().and_then(|l| l.get(row)),
-        ) {
-            (Format::Csv, Some(line)) => format!(
-                "{}: row {} (line {line}), id `{id}`",
-                self.path.display(),
-                row + 1
-            ),
+        match (self.format, self.csv_lines.as_ref().and_then(|l| l.get(row))) {
+            (Format::Csv, Some(line)) => format!("{}: row {} (line {line}), id `{id}`", self.path.display(), row + 1),
             _ => format!("{}: row {}, id `{id}`", self.path.display(), row + 1),
         }
     }
 
     fn row_only(&self, row: usize) -> String {
-        match (
-            self.format,
-            self.csv_lines.as_ref().and_then(|l| l.get(row)),
-        ) {
+        match (self.format, self.csv_lines.as_ref().and_then(|l| l.get(row))) {
             (Format::Csv, Some(line)) => {
                 format!("{}: row {} (line {line})", self.path.display(), row + 1)
             }
@@ -326,18 +271,11 @@ impl PredictionsFile {
     }
 
     fn column_names(&self) -> Vec<String> {
-        self.df
-            .get_column_names()
-            .iter()
-            .map(|n| n.to_string())
-            .collect()
+        self.df.get_column_names().iter().map(|n| n.to_string()).collect()
     }
 
     fn has_column(&self, name: &str) -> bool {
-        self.df
-            .get_column_names()
-            .iter()
-            .any(|n| n.as_str() == name)
+        self.df.get_column_names().iter().any(|n| n.as_str() == name)
     }
 
     fn no_column(&self, name: &str, setting: &str) -> anyhow::Error {
@@ -357,19 +295,11 @@ impl PredictionsFile {
         let dtype = self.df.column(id_column)?.dtype().clone();
         if dtype.is_float() {
             let values = column_f64(&self.df, id_column)?;
-            if values
-                .iter()
-                .flatten()
-                .all(|v| v.fract() == 0.0 && v.abs() < 9.0e15)
-            {
-                return Ok(values
-                    .into_iter()
-                    .map(|v| v.map(|v| format!("{}", v as i64)))
-                    .collect());
+            if values.iter().flatten().all(|v| v.fract() == 0.0 && v.abs() < 9.0e15) {
+                return Ok(values.into_iter().map(|v| v.map(|v| format!("{}", v as i64))).collect());
             }
         }
-        column_strings(&self.df, id_column)
-            .with_context(|| format!("{}: reading the id column", self.path.display()))
+        column_strings(&self.df, id_column).with_context(|| format!("{}: reading the id column", self.path.display()))
     }
 
     /// Decides where the probabilities are.
@@ -416,19 +346,13 @@ impl PredictionsFile {
         if !prob_columns.is_empty() {
             let contiguous = prob_columns.iter().enumerate().all(|(i, (k, _))| i == *k);
             if contiguous && prob_columns.len() == classes {
-                return Ok(Layout::Columns(
-                    prob_columns.into_iter().map(|(_, n)| n).collect(),
-                ));
+                return Ok(Layout::Columns(prob_columns.into_iter().map(|(_, n)| n).collect()));
             }
             bail!(
                 "{}: the file's probability columns are {} but the dataset `{}` has {classes} labels ({}), \
                  which needs prob_0 … prob_{}; or name the columns with `columns`",
                 self.path.display(),
-                prob_columns
-                    .iter()
-                    .map(|(_, n)| n.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                prob_columns.iter().map(|(_, n)| n.as_str()).collect::<Vec<_>>().join(", "),
                 dataset.name,
                 names.join(", "),
                 classes.saturating_sub(1)
@@ -460,15 +384,9 @@ impl PredictionsFile {
                 })
                 .collect())
         } else if dtype.is_primitive_numeric() || dtype.is_null() || dtype.is_bool() {
-            Ok(column_f64(&self.df, name)?
-                .into_iter()
-                .map(|v| v.map_or(Cell::Null, Cell::Number))
-                .collect())
+            Ok(column_f64(&self.df, name)?.into_iter().map(|v| v.map_or(Cell::Null, Cell::Number)).collect())
         } else {
-            bail!(
-                "{}: column `{name}` holds {dtype}, not probabilities (numbers)",
-                self.path.display()
-            )
+            bail!("{}: column `{name}` holds {dtype}, not probabilities (numbers)", self.path.display())
         }
     }
 
@@ -477,22 +395,12 @@ impl PredictionsFile {
     fn lists(&self, name: &str) -> Result<Vec<Option<Vec<Cell>>>> {
         let dtype = self.df.column(name)?.dtype().clone();
         if dtype.is_string() {
-            Ok(column_strings(&self.df, name)?
-                .into_iter()
-                .map(|v| v.map(|t| parse_list(&t)))
-                .collect())
+            Ok(column_strings(&self.df, name)?.into_iter().map(|v| v.map(|t| parse_list(&t))).collect())
         } else if dtype.is_list() {
-            let lists = column_f64_lists(&self.df, name)
-                .with_context(|| format!("{}", self.path.display()))?;
+            let lists = column_f64_lists(&self.df, name).with_context(|| format!("{}", self.path.display()))?;
             Ok(lists
                 .into_iter()
-                .map(|l| {
-                    l.map(|l| {
-                        l.into_iter()
-                            .map(|v| v.map_or(Cell::Null, Cell::Number))
-                            .collect()
-                    })
-                })
+                .map(|l| l.map(|l| l.into_iter().map(|v| v.map_or(Cell::Null, Cell::Number)).collect()))
                 .collect())
         } else {
             bail!(
@@ -503,11 +411,7 @@ impl PredictionsFile {
     }
 
     /// The predictions for the dataset's eval split.
-    fn predictions(
-        &self,
-        settings: &PredictionsSettings,
-        dataset: &Dataset,
-    ) -> Result<Predictions> {
+    fn predictions(&self, settings: &PredictionsSettings, dataset: &Dataset) -> Result<Predictions> {
         let classes = dataset.label_names.len();
         if classes == 0 {
             bail!("the dataset `{}` has no label names", dataset.name);
@@ -520,11 +424,7 @@ impl PredictionsFile {
                 continue;
             }
             let Some(id) = id else {
-                bail!(
-                    "{}: no id (column `{}` is empty)",
-                    self.row_only(row),
-                    settings.id_column
-                );
+                bail!("{}: no id (column `{}` is empty)", self.row_only(row), settings.id_column);
             };
             if let Some(first) = row_of.insert(id, row) {
                 bail!(
@@ -535,11 +435,7 @@ impl PredictionsFile {
             }
         }
         let eval = &dataset.eval.examples;
-        let missing: Vec<&str> = eval
-            .iter()
-            .map(|e| e.id.as_str())
-            .filter(|id| !row_of.contains_key(id))
-            .collect();
+        let missing: Vec<&str> = eval.iter().map(|e| e.id.as_str()).filter(|id| !row_of.contains_key(id)).collect();
         if !missing.is_empty() {
             let mut msg = format!(
                 "{}: {} of the dataset's {} eval ids are not in column `{}`: {}",
@@ -551,11 +447,7 @@ impl PredictionsFile {
             );
             if missing.len() == eval.len() {
                 let first: Vec<&str> = ids.iter().flatten().map(String::as_str).collect();
-                let _ = write!(
-                    msg,
-                    "; none matches: the file's ids are {} (ids are compared as text)",
-                    quoted(&first)
-                );
+                let _ = write!(msg, "; none matches: the file's ids are {} (ids are compared as text)", quoted(&first));
             }
             bail!(msg);
         }
@@ -563,10 +455,7 @@ impl PredictionsFile {
         let mut row_probs = Vec::with_capacity(classes);
         match &layout {
             Layout::Columns(columns) => {
-                let cells = columns
-                    .iter()
-                    .map(|c| self.cells(c))
-                    .collect::<Result<Vec<_>>>()?;
+                let cells = columns.iter().map(|c| self.cells(c)).collect::<Result<Vec<_>>>()?;
                 for example in eval {
                     let row = row_of[example.id.as_str()];
                     row_probs.clear();
@@ -592,10 +481,7 @@ impl PredictionsFile {
                 for example in eval {
                     let row = row_of[example.id.as_str()];
                     let Some(list) = &lists[row] else {
-                        bail!(
-                            "{}: no probabilities (column `{column}` is empty)",
-                            self.at(row, &example.id)
-                        );
+                        bail!("{}: no probabilities (column `{column}` is empty)", self.at(row, &example.id));
                     };
                     if list.len() != classes {
                         bail!(
@@ -631,9 +517,7 @@ impl PredictionsFile {
             num_classes: classes,
             probs,
         };
-        predictions
-            .check()
-            .map_err(|e| anyhow!("{}: {e}", self.path.display()))?;
+        predictions.check().map_err(|e| anyhow!("{}: {e}", self.path.display()))?;
         Ok(predictions)
     }
 
@@ -651,12 +535,7 @@ impl PredictionsFile {
 
 /// The first few ids, quoted, and how many in all when there are more.
 fn quoted(ids: &[&str]) -> String {
-    let mut out = ids
-        .iter()
-        .take(SHOWN_IDS)
-        .map(|id| format!("`{id}`"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let mut out = ids.iter().take(SHOWN_IDS).map(|id| format!("`{id}`")).collect::<Vec<_>>().join(", ");
     if ids.len() > SHOWN_IDS {
         let _ = write!(out, ", … ({} in all)", ids.len());
     }
@@ -672,10 +551,7 @@ fn parse_number(text: &str) -> Option<f64> {
 /// A list written as text: `[0.1, 0.9]`, `[0.1 0.9]` or `0.1,0.9`.
 fn parse_list(text: &str) -> Vec<Cell> {
     let inner = text.trim();
-    let inner = inner
-        .strip_prefix('[')
-        .and_then(|t| t.strip_suffix(']'))
-        .unwrap_or(inner);
+    let inner = inner.strip_prefix('[').and_then(|t| t.strip_suffix(']')).unwrap_or(inner);
     inner
         .split(|c: char| c == ',' || c.is_whitespace())
         .filter(|t| !t.is_empty())
@@ -761,11 +637,7 @@ mod tests {
                 examples: ids
                     .iter()
                     .zip(labels)
-                    .map(|(id, &label)| Example {
-                        id: id.to_string(),
-                        segments: vec![format!("text {id}")],
-                        label,
-                    })
+                    .map(|(id, &label)| Example { id: id.to_string(), segments: vec![format!("text {id}")], label })
                     .collect(),
                 counts: Default::default(),
             },
@@ -780,21 +652,8 @@ mod tests {
         serde_json::from_value(serde_json::json!({ "path": path })).unwrap()
     }
 
-    fn predict_with(
-        dir: &TempDir,
-        s: &PredictionsSettings,
-        ds: &Dataset,
-        seed: Option<u64>,
-    ) -> Result<Predictions> {
-        PredictionsSource::predict(
-            s,
-            &PredictRequest {
-                model: "m",
-                dataset: ds,
-                seed,
-                base_dir: &dir.0,
-            },
-        )
+    fn predict_with(dir: &TempDir, s: &PredictionsSettings, ds: &Dataset, seed: Option<u64>) -> Result<Predictions> {
+        PredictionsSource::predict(s, &PredictRequest { model: "m", dataset: ds, seed, base_dir: &dir.0 })
     }
 
     fn predict(dir: &TempDir, file: &str, ds: &Dataset) -> Result<Predictions> {
@@ -818,44 +677,31 @@ mod tests {
     fn sources_predictions_csv_label_name_columns_any_order() {
         let dir = TempDir::new("csv");
         // File order differs from dataset order; an extra id (capped dataset) is ignored.
-        dir.write(
-            "p.csv",
-            "positive,id,negative\n0.875,2,0.125\n0.75,0,0.25\n0.3,99,0.7\n0.5,1,0.5\n",
-        );
+        dir.write("p.csv", "positive,id,negative\n0.875,2,0.125\n0.75,0,0.25\n0.3,99,0.7\n0.5,1,0.5\n");
         check_sst(&predict(&dir, "p.csv", &sst()).unwrap());
     }
 
     #[test]
     fn sources_predictions_csv_prob_k_columns() {
         let dir = TempDir::new("probk");
-        dir.write(
-            "p.csv",
-            "id,prob_0,prob_1\n0,0.25,0.75\n1,0.5,0.5\n2,0.125,0.875\n",
-        );
+        dir.write("p.csv", "id,prob_0,prob_1\n0,0.25,0.75\n1,0.5,0.5\n2,0.125,0.875\n");
         check_sst(&predict(&dir, "p.csv", &sst()).unwrap());
     }
 
     #[test]
     fn sources_predictions_csv_list_text_from_pandas_and_numpy() {
         let dir = TempDir::new("csvlist");
-        dir.write(
-            "p.csv",
-            "id,probs\n0,\"[0.25, 0.75]\"\n1,[0.5 0.5]\n2,\"[0.125, 0.875]\"\n",
-        );
+        dir.write("p.csv", "id,probs\n0,\"[0.25, 0.75]\"\n1,[0.5 0.5]\n2,\"[0.125, 0.875]\"\n");
         check_sst(&predict(&dir, "p.csv", &sst()).unwrap());
     }
 
     #[test]
     fn sources_predictions_explicit_columns_and_id_column() {
         let dir = TempDir::new("explicit");
-        dir.write(
-            "p.csv",
-            "guid,a,b,c\n0,0.25,0.75,9\n1,0.5,0.5,9\n2,0.125,0.875,9\n",
-        );
-        let s: PredictionsSettings = serde_json::from_value(
-            serde_json::json!({"path": "p.csv", "id_column": "guid", "columns": ["a", "b"]}),
-        )
-        .unwrap();
+        dir.write("p.csv", "guid,a,b,c\n0,0.25,0.75,9\n1,0.5,0.5,9\n2,0.125,0.875,9\n");
+        let s: PredictionsSettings =
+            serde_json::from_value(serde_json::json!({"path": "p.csv", "id_column": "guid", "columns": ["a", "b"]}))
+                .unwrap();
         check_sst(&predict_with(&dir, &s, &sst(), None).unwrap());
     }
 
@@ -864,10 +710,7 @@ mod tests {
         let dir = TempDir::new("textids");
         dir.write("p.csv", "id,negative,positive\n007,0.25,0.75\n7,0.5,0.5\n");
         let ds = dataset(&["007", "7"], &[1, 0], &["negative", "positive"]);
-        assert_eq!(
-            predict(&dir, "p.csv", &ds).unwrap().probs,
-            [0.25, 0.75, 0.5, 0.5]
-        );
+        assert_eq!(predict(&dir, "p.csv", &ds).unwrap().probs, [0.25, 0.75, 0.5, 0.5]);
     }
 
     #[test]
@@ -906,8 +749,7 @@ mod tests {
             "{\"id\": \"0\", \"scores\": [0.25, 0.75]}\n{\"id\": \"1\", \"scores\": [0.5, 0.5]}\n{\"id\": \"2\", \"scores\": [0.125, 0.875]}\n",
         );
         let s: PredictionsSettings =
-            serde_json::from_value(serde_json::json!({"path": "q.jsonl", "list_column": "scores"}))
-                .unwrap();
+            serde_json::from_value(serde_json::json!({"path": "q.jsonl", "list_column": "scores"})).unwrap();
         check_sst(&predict_with(&dir, &s, &sst(), None).unwrap());
     }
 
@@ -919,10 +761,7 @@ mod tests {
         let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
         let ds = dataset(&ids, &[0; 10], &["negative", "positive"]);
         let e = err(&dir, "p.csv", &ds);
-        assert!(
-            e.contains("p.csv") && e.contains("9 of the dataset's 10 eval ids"),
-            "{e}"
-        );
+        assert!(e.contains("p.csv") && e.contains("9 of the dataset's 10 eval ids"), "{e}");
         assert!(e.contains("`0`, `2`, `3`, `4`, `5`, … (9 in all)"), "{e}");
 
         // No id matches at all: show both sides.
@@ -934,15 +773,9 @@ mod tests {
     #[test]
     fn sources_predictions_repeated_id_names_both_rows() {
         let dir = TempDir::new("dup");
-        dir.write(
-            "p.csv",
-            "id,negative,positive\n0,0.25,0.75\n1,0.5,0.5\n0,0.25,0.75\n2,0.1,0.9\n",
-        );
+        dir.write("p.csv", "id,negative,positive\n0,0.25,0.75\n1,0.5,0.5\n0,0.25,0.75\n2,0.1,0.9\n");
         let e = err(&dir, "p.csv", &sst());
-        assert!(
-            e.contains("p.csv: row 3 (line 4), id `0`") && e.contains("repeated (first on row 1)"),
-            "{e}"
-        );
+        assert!(e.contains("p.csv: row 3 (line 4), id `0`") && e.contains("repeated (first on row 1)"), "{e}");
     }
 
     #[test]
@@ -954,15 +787,9 @@ mod tests {
             ("inf", "inf, not a finite number"),
             ("abc", "`abc`, not a number"),
         ] {
-            dir.write(
-                "p.csv",
-                format!("id,negative,positive\n0,0.25,0.75\n1,{value},0.5\n2,0.125,0.875\n"),
-            );
+            dir.write("p.csv", format!("id,negative,positive\n0,0.25,0.75\n1,{value},0.5\n2,0.125,0.875\n"));
             let e = err(&dir, "p.csv", &sst());
-            assert!(
-                e.contains("p.csv: row 2 (line 3), id `1`") && e.contains(wanted),
-                "{value}: {e}"
-            );
+            assert!(e.contains("p.csv: row 2 (line 3), id `1`") && e.contains(wanted), "{value}: {e}");
         }
         // Null in a Parquet column, NaN in a JSONL list.
         let mut df = DataFrame::new_infer_height(vec![
@@ -973,51 +800,23 @@ mod tests {
         .unwrap();
         dir.write("p.parquet", parquet_bytes(&mut df).unwrap());
         let e = err(&dir, "p.parquet", &sst());
-        assert!(
-            e.contains("p.parquet: row 3, id `2`") && e.contains("missing (null)"),
-            "{e}"
-        );
-        dir.write(
-            "p.jsonl",
-            "{\"id\": 0, \"probs\": [0.25, 0.75]}\n{\"id\": 1, \"probs\": [0.5, null]}\n",
-        );
-        let e = err(
-            &dir,
-            "p.jsonl",
-            &dataset(&["0", "1"], &[0, 0], &["negative", "positive"]),
-        );
-        assert!(
-            e.contains("p.jsonl: row 2, id `1`") && e.contains("item 1") && e.contains("null"),
-            "{e}"
-        );
+        assert!(e.contains("p.parquet: row 3, id `2`") && e.contains("missing (null)"), "{e}");
+        dir.write("p.jsonl", "{\"id\": 0, \"probs\": [0.25, 0.75]}\n{\"id\": 1, \"probs\": [0.5, null]}\n");
+        let e = err(&dir, "p.jsonl", &dataset(&["0", "1"], &[0, 0], &["negative", "positive"]));
+        assert!(e.contains("p.jsonl: row 2, id `1`") && e.contains("item 1") && e.contains("null"), "{e}");
     }
 
     #[test]
     fn sources_predictions_negative_and_bad_sum() {
         let dir = TempDir::new("sum");
-        dir.write(
-            "p.csv",
-            "id,negative,positive\n0,0.25,0.75\n1,0.5,0.5\n2,-0.125,1.125\n",
-        );
+        dir.write("p.csv", "id,negative,positive\n0,0.25,0.75\n1,0.5,0.5\n2,-0.125,1.125\n");
         let e = err(&dir, "p.csv", &sst());
-        assert!(
-            e.contains("p.csv: row 3 (line 4), id `2`") && e.contains("negative (-0.125)"),
-            "{e}"
-        );
-        dir.write(
-            "p.csv",
-            "id,negative,positive\n0,0.25,0.75\n1,0.5,0.6\n2,0.125,0.875\n",
-        );
+        assert!(e.contains("p.csv: row 3 (line 4), id `2`") && e.contains("negative (-0.125)"), "{e}");
+        dir.write("p.csv", "id,negative,positive\n0,0.25,0.75\n1,0.5,0.6\n2,0.125,0.875\n");
         let e = err(&dir, "p.csv", &sst());
-        assert!(
-            e.contains("p.csv: row 2 (line 3), id `1`") && e.contains("sum to 1.1"),
-            "{e}"
-        );
+        assert!(e.contains("p.csv: row 2 (line 3), id `1`") && e.contains("sum to 1.1"), "{e}");
         // Within the tolerance is fine.
-        dir.write(
-            "p.csv",
-            "id,negative,positive\n0,0.25,0.75005\n1,0.5,0.5\n2,0.125,0.875\n",
-        );
+        dir.write("p.csv", "id,negative,positive\n0,0.25,0.75005\n1,0.5,0.5\n2,0.125,0.875\n");
         assert!(predict(&dir, "p.csv", &sst()).is_ok());
     }
 
@@ -1025,35 +824,18 @@ mod tests {
     fn sources_predictions_class_count_mismatch_names_both() {
         let dir = TempDir::new("classes");
         let three = &["a", "b", "c"];
-        dir.write(
-            "p.csv",
-            "id,prob_0,prob_1\n0,0.25,0.75\n1,0.5,0.5\n2,0.125,0.875\n",
-        );
+        dir.write("p.csv", "id,prob_0,prob_1\n0,0.25,0.75\n1,0.5,0.5\n2,0.125,0.875\n");
         let e = err(&dir, "p.csv", &dataset(&["0", "1", "2"], &[0, 1, 2], three));
-        assert!(
-            e.contains("prob_0, prob_1") && e.contains("3 labels (a, b, c)"),
-            "{e}"
-        );
+        assert!(e.contains("prob_0, prob_1") && e.contains("3 labels (a, b, c)"), "{e}");
 
         dir.write("p.jsonl", "{\"id\": 0, \"probs\": [0.25, 0.75]}\n");
         let e = err(&dir, "p.jsonl", &dataset(&["0"], &[0], three));
-        assert!(
-            e.contains("row 1, id `0`") && e.contains("2 probabilities") && e.contains("3 labels"),
-            "{e}"
-        );
+        assert!(e.contains("row 1, id `0`") && e.contains("2 probabilities") && e.contains("3 labels"), "{e}");
 
-        let s: PredictionsSettings = serde_json::from_value(
-            serde_json::json!({"path": "p.csv", "columns": ["prob_0", "prob_1"]}),
-        )
-        .unwrap();
-        let e = format!(
-            "{:#}",
-            predict_with(&dir, &s, &dataset(&["0"], &[0], three), None).unwrap_err()
-        );
-        assert!(
-            e.contains("2 probability columns") && e.contains("3 labels"),
-            "{e}"
-        );
+        let s: PredictionsSettings =
+            serde_json::from_value(serde_json::json!({"path": "p.csv", "columns": ["prob_0", "prob_1"]})).unwrap();
+        let e = format!("{:#}", predict_with(&dir, &s, &dataset(&["0"], &[0], three), None).unwrap_err());
+        assert!(e.contains("2 probability columns") && e.contains("3 labels"), "{e}");
     }
 
     #[test]
@@ -1061,21 +843,13 @@ mod tests {
         let dir = TempDir::new("nocols");
         dir.write("p.csv", "id,score\n0,0.7\n1,0.5\n2,0.1\n");
         let e = err(&dir, "p.csv", &sst());
-        assert!(
-            e.contains("negative, positive")
-                && e.contains("prob_0 … prob_1")
-                && e.contains("`probs`"),
-            "{e}"
-        );
+        assert!(e.contains("negative, positive") && e.contains("prob_0 … prob_1") && e.contains("`probs`"), "{e}");
         assert!(e.contains("columns are: id, score"), "{e}");
         let e = err(&dir, "p.csv", &sst());
         assert!(e.contains("p.csv"), "{e}");
         dir.write("q.csv", "idx,negative,positive\n0,0.5,0.5\n");
         let e = err(&dir, "q.csv", &sst());
-        assert!(
-            e.contains("no column `id`") && e.contains("id_column"),
-            "{e}"
-        );
+        assert!(e.contains("no column `id`") && e.contains("id_column"), "{e}");
     }
 
     #[test]
@@ -1083,10 +857,7 @@ mod tests {
         let dir = TempDir::new("nullid");
         dir.write("p.csv", "id,negative,positive\n0,0.25,0.75\n,0.5,0.5\n");
         let e = err(&dir, "p.csv", &sst());
-        assert!(
-            e.contains("p.csv: row 2 (line 3)") && e.contains("no id"),
-            "{e}"
-        );
+        assert!(e.contains("p.csv: row 2 (line 3)") && e.contains("no id"), "{e}");
     }
 
     #[test]
@@ -1095,31 +866,22 @@ mod tests {
         let s = settings("nope.csv");
         let e = PredictionsSource::validate(&s, &dir.0, &[]).unwrap_err();
         assert_eq!(e.path, ["path"]);
-        assert!(
-            e.message.contains("nope.csv does not exist"),
-            "{}",
-            e.message
-        );
+        assert!(e.message.contains("nope.csv does not exist"), "{}", e.message);
         dir.write("p.csv", "id,prob_0\n");
         assert!(PredictionsSource::validate(&settings("p.csv"), &dir.0, &[]).is_ok());
         let e = PredictionsSource::validate(&settings("p.tsv"), &dir.0, &[]).unwrap_err();
         assert!(e.message.contains("unknown table format"), "{}", e.message);
-        let both: PredictionsSettings = serde_json::from_value(
-            serde_json::json!({"path": "p.csv", "columns": ["a", "b"], "list_column": "probs"}),
-        )
-        .unwrap();
+        let both: PredictionsSettings =
+            serde_json::from_value(serde_json::json!({"path": "p.csv", "columns": ["a", "b"], "list_column": "probs"}))
+                .unwrap();
         let e = PredictionsSource::validate(&both, &dir.0, &[]).unwrap_err();
         assert_eq!(e.path, ["list_column"]);
         assert!(e.message.contains("not both"), "{}", e.message);
         // Registered, with defaults filled and unknown keys rejected.
         let entry = ModelSourceEntry::find("predictions").expect("registered");
         let resolved = (entry.info.resolve)(&serde_json::json!({"path": "p.csv"})).unwrap();
-        assert_eq!(
-            resolved,
-            serde_json::json!({"path": "p.csv", "id_column": "id"})
-        );
-        let e = (entry.info.resolve)(&serde_json::json!({"path": "p.csv", "colums": ["a"]}))
-            .unwrap_err();
+        assert_eq!(resolved, serde_json::json!({"path": "p.csv", "id_column": "id"}));
+        let e = (entry.info.resolve)(&serde_json::json!({"path": "p.csv", "colums": ["a"]})).unwrap_err();
         assert_eq!(e.path, ["colums"]);
     }
 
@@ -1129,43 +891,27 @@ mod tests {
         let s = settings("m-seed{seed}.csv");
         assert!(PredictionsSource::seeded(&s));
         assert!(!PredictionsSource::seeded(&settings("m.csv")));
-        dir.write(
-            "m-seed1.csv",
-            "id,negative,positive\n0,0.25,0.75\n1,0.5,0.5\n2,0.125,0.875\n",
-        );
-        dir.write(
-            "m-seed2.csv",
-            "id,negative,positive\n0,0.5,0.5\n1,0.5,0.5\n2,0.5,0.5\n",
-        );
+        dir.write("m-seed1.csv", "id,negative,positive\n0,0.25,0.75\n1,0.5,0.5\n2,0.125,0.875\n");
+        dir.write("m-seed2.csv", "id,negative,positive\n0,0.5,0.5\n1,0.5,0.5\n2,0.5,0.5\n");
         assert!(PredictionsSource::validate(&s, &dir.0, &[1, 2]).is_ok());
         let e = PredictionsSource::validate(&s, &dir.0, &[1, 2, 3]).unwrap_err();
         assert_eq!(e.path, ["path"]);
         assert!(
-            e.message.contains("m-seed3.csv does not exist (seed 3)")
-                && e.message.contains("1, 2, 3"),
+            e.message.contains("m-seed3.csv does not exist (seed 3)") && e.message.contains("1, 2, 3"),
             "{}",
             e.message
         );
 
         check_sst(&predict_with(&dir, &s, &sst(), Some(1)).unwrap());
-        assert_eq!(
-            predict_with(&dir, &s, &sst(), Some(2)).unwrap().probs,
-            [0.5; 6]
-        );
+        assert_eq!(predict_with(&dir, &s, &sst(), Some(2)).unwrap().probs, [0.5; 6]);
         let e = format!("{:#}", predict_with(&dir, &s, &sst(), None).unwrap_err());
         assert!(e.contains("no seed"), "{e}");
 
         let f1 = PredictionsSource::fingerprint(&s, &dir.0, Some(1)).unwrap();
         let f2 = PredictionsSource::fingerprint(&s, &dir.0, Some(2)).unwrap();
         assert_ne!(f1, f2);
-        assert_eq!(
-            f1,
-            PredictionsSource::fingerprint(&s, &dir.0, Some(1)).unwrap()
-        );
-        dir.write(
-            "m-seed1.csv",
-            "id,negative,positive\n0,0.25,0.75\n1,0.5,0.5\n2,0.25,0.75\n",
-        );
+        assert_eq!(f1, PredictionsSource::fingerprint(&s, &dir.0, Some(1)).unwrap());
+        dir.write("m-seed1.csv", "id,negative,positive\n0,0.25,0.75\n1,0.5,0.5\n2,0.25,0.75\n");
         let changed = PredictionsSource::fingerprint(&s, &dir.0, Some(1)).unwrap();
         assert_ne!(f1, changed);
         assert_eq!(changed.as_str().map(str::len), Some(64));
@@ -1175,20 +921,12 @@ mod tests {
     #[test]
     fn sources_predictions_absolute_path_ignores_base_dir() {
         let dir = TempDir::new("abs");
-        let path = dir.write(
-            "p.csv",
-            "id,negative,positive\n0,0.25,0.75\n1,0.5,0.5\n2,0.125,0.875\n",
-        );
+        let path = dir.write("p.csv", "id,negative,positive\n0,0.25,0.75\n1,0.5,0.5\n2,0.125,0.875\n");
         let s = settings(path.to_str().unwrap());
         let ds = sst();
         let p = PredictionsSource::predict(
             &s,
-            &PredictRequest {
-                model: "m",
-                dataset: &ds,
-                seed: None,
-                base_dir: Path::new("/nonexistent"),
-            },
+            &PredictRequest { model: "m", dataset: &ds, seed: None, base_dir: Path::new("/nonexistent") },
         )
         .unwrap();
         check_sst(&p);
@@ -1217,42 +955,26 @@ mod tests {
     fn sources_predictions_reads_bundled_bow_baselines_with_glue_ids() {
         use trustx_framework::data::BadRows;
         use trustx_framework::plugin::dataset::{DatasetLoaderEntry, LoadRequest};
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .unwrap()
-            .to_path_buf();
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
         let glue = DatasetLoaderEntry::find("glue").expect("glue loader registered");
         let paths = [root.join("data/sst2/dev.tsv")];
         let loaded = (glue.load)(
             &serde_json::json!({"task": "sst2"}),
             &root,
-            &LoadRequest {
-                split: "eval",
-                paths: &paths,
-                on_bad_rows: BadRows::Error,
-            },
+            &LoadRequest { split: "eval", paths: &paths, on_bad_rows: BadRows::Error },
         )
         .unwrap();
         let ds = Dataset {
             name: "sst2".into(),
             label_names: loaded.label_names,
             train: None,
-            eval: Split {
-                examples: loaded.examples,
-                counts: Default::default(),
-            },
+            eval: Split { examples: loaded.examples, counts: Default::default() },
         };
         let entry = ModelSourceEntry::find("predictions").unwrap();
-        let settings =
-            serde_json::json!({"path": "data/predictions/sst2-bow/bow-reference-seed{seed}.csv"});
+        let settings = serde_json::json!({"path": "data/predictions/sst2-bow/bow-reference-seed{seed}.csv"});
         assert!((entry.seeded)(&settings).unwrap());
         (entry.validate)(&settings, &root, &[42, 43, 44]).unwrap();
-        let request = PredictRequest {
-            model: "bow-reference",
-            dataset: &ds,
-            seed: Some(42),
-            base_dir: &root,
-        };
+        let request = PredictRequest { model: "bow-reference", dataset: &ds, seed: Some(42), base_dir: &root };
         let p = (entry.predict)(&settings, &request).unwrap();
         assert_eq!(p.len(), 872);
         let correct = (0..p.len()).filter(|&i| p.correct(i)).count();
