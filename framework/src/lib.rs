@@ -8,6 +8,7 @@
 
 pub mod calibration;
 pub mod data;
+pub mod model;
 pub mod plugin;
 pub mod predictions;
 pub mod tables;
