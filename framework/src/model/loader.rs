@@ -317,6 +317,7 @@ impl NameRules {
     }
 
     /// Module path of a checkpoint name (what the store's remapping makes of it).
+    #[cfg(test)]
     pub(crate) fn to_module_path(&self, name: &str) -> String {
         apply_rules(&self.forward.patterns, name)
     }
