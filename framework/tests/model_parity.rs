@@ -130,7 +130,12 @@ fn check_parity(dir: &Path, reference: &Path, options: &LoadOptions) -> MaxDiff 
             .map(|k| (0..len).map(|t| h[t * hidden + k]).sum::<f32>() / len as f32)
             .collect();
         diffs.check("cls_last_hidden", name, cls, &case.cls_last_hidden);
-        diffs.check("mean_pooled_last_hidden", name, &mean, &case.mean_pooled_last_hidden);
+        diffs.check(
+            "mean_pooled_last_hidden",
+            name,
+            &mean,
+            &case.mean_pooled_last_hidden,
+        );
 
         // The padded batch: same hidden states on real tokens, same head outputs.
         let p = &padded_hidden[row * seq * hidden..(row * seq + len) * hidden];
@@ -140,22 +145,41 @@ fn check_parity(dir: &Path, reference: &Path, options: &LoadOptions) -> MaxDiff 
             let got = to_vec(single.pooler_output.clone().expect("BERT has a pooler"));
             diffs.check("pooler_output", name, &got, want);
             let pp = padded_pooler.as_ref().unwrap();
-            diffs.check("padded_pooler_output", name, &pp[row * hidden..(row + 1) * hidden], want);
+            diffs.check(
+                "padded_pooler_output",
+                name,
+                &pp[row * hidden..(row + 1) * hidden],
+                want,
+            );
         }
         if let Some(want) = &case.logits {
             let got = to_vec(single.logits);
             diffs.check("logits", name, &got, want);
-            diffs.check("padded_logits", name, &padded_logits[row * n..(row + 1) * n], want);
+            diffs.check(
+                "padded_logits",
+                name,
+                &padded_logits[row * n..(row + 1) * n],
+                want,
+            );
             diffs.check("probs", name, &softmax(&got), case.probs.as_ref().unwrap());
         }
     }
 
     // The public batched API agrees with the reference too.
     let preds = model.forward_batch(&encoded).unwrap();
-    for (case, (logits, probs)) in reference.cases.iter().zip(preds.logits.iter().zip(&preds.probs)) {
+    for (case, (logits, probs)) in reference
+        .cases
+        .iter()
+        .zip(preds.logits.iter().zip(&preds.probs))
+    {
         if let Some(want) = &case.logits {
             diffs.check("forward_batch_logits", &case.text, logits, want);
-            diffs.check("forward_batch_probs", &case.text, probs, case.probs.as_ref().unwrap());
+            diffs.check(
+                "forward_batch_probs",
+                &case.text,
+                probs,
+                case.probs.as_ref().unwrap(),
+            );
         }
     }
     diffs
@@ -214,7 +238,14 @@ fn model_fixture_tokenizer_mismatch_is_an_error_by_default() {
         let dir = fx.join(name);
         let err = HfModel::load(&dir, &LoadOptions::default(), &Device::flex()).unwrap_err();
         let msg = format!("{err:#}");
-        for needle in ["tokenizer/vocab mismatch", "tokenizer.json", "vocab.txt", "5 entries", "30522"] {
+        println!("{msg}");
+        for needle in [
+            "tokenizer/vocab mismatch",
+            "tokenizer.json",
+            "vocab.txt",
+            "5 entries",
+            "30522",
+        ] {
             assert!(msg.contains(needle), "{name}: {needle:?} not in {msg}");
         }
         assert!(msg.contains(name), "{msg}");
@@ -230,7 +261,10 @@ fn model_vocab_txt_tokenizer_is_the_fix() {
     };
     let model = HfModel::load(&fx.join("bert-tiny-random-bin"), &options, &Device::flex()).unwrap();
     let enc = model
-        .tokenize("unbelievably, it's 100% #1 — naïve café résumé!", Some("[MASK] me"))
+        .tokenize(
+            "unbelievably, it's 100% #1 — naïve café résumé!",
+            Some("[MASK] me"),
+        )
         .unwrap();
     assert_eq!(
         enc.tokens,
@@ -258,7 +292,9 @@ fn model_truncates_longest_first_to_max_len() {
     assert_eq!(enc.len(), 10);
     assert_eq!(
         enc.tokens,
-        ["[CLS]", "one", "two", "three", "four", "five", "[SEP]", "a", "b", "[SEP]"]
+        [
+            "[CLS]", "one", "two", "three", "four", "five", "[SEP]", "a", "b", "[SEP]"
+        ]
     );
 }
 
@@ -277,7 +313,10 @@ fn model_token_id_beyond_embedding_table_is_an_error() {
     .unwrap();
     let err = tok.encode("hello", None).unwrap_err();
     let msg = format!("{err:#}");
-    assert!(msg.contains("[SEP]") && msg.contains("id 3") && msg.contains("3 rows"), "{msg}");
+    assert!(
+        msg.contains("[SEP]") && msg.contains("id 3") && msg.contains("3 rows"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -292,10 +331,16 @@ fn model_padded_batch_equals_unpadded_runs() {
         let model = HfModel::load(&fx.join(name), &options, &Device::flex()).unwrap();
         let texts = [
             ("short", None),
-            ("a much longer sentence with many more words than the others", None),
+            (
+                "a much longer sentence with many more words than the others",
+                None,
+            ),
             ("a premise about dogs", Some("a hypothesis")),
             ("short", None),
-            ("mid length text here", Some("and a pair that is somewhat long too")),
+            (
+                "mid length text here",
+                Some("and a pair that is somewhat long too"),
+            ),
         ];
         let encoded: Vec<Encoded> = texts
             .iter()
@@ -337,7 +382,11 @@ fn model_gradients_reach_input_embeddings() {
         batch.attention_mask.clone(),
     );
     let grads = out.logits.narrow(1, 0, 1).sum().backward();
-    let g = to_vec(words.grad(&grads).expect("gradient w.r.t. the word embeddings"));
+    let g = to_vec(
+        words
+            .grad(&grads)
+            .expect("gradient w.r.t. the word embeddings"),
+    );
     assert_eq!(g.len(), enc.len() * model.spec().hidden_size);
     assert!(g.iter().all(|x| x.is_finite()));
     assert!(g.iter().any(|&x| x != 0.0));
@@ -389,6 +438,7 @@ fn modified_copy(
 
 fn load_err(dir: &Path) -> String {
     let err = HfModel::load(dir, &fixture_options(), &Device::flex()).unwrap_err();
+    println!("{err:#}");
     format!("{err:#}")
 }
 
@@ -402,7 +452,10 @@ fn model_loader_reports_a_renamed_tensor() {
     });
     let msg = load_err(&dir);
     assert!(msg.contains("model.safetensors"), "{msg}");
-    assert!(msg.contains(&format!("missing tensors (1): {key}")), "{msg}");
+    assert!(
+        msg.contains(&format!("missing tensors (1): {key}")),
+        "{msg}"
+    );
     assert!(
         msg.contains("unexpected tensors (1): distilbert.transformer.layer.1.ffn.linear1.weight"),
         "{msg}"
@@ -417,7 +470,10 @@ fn model_loader_reports_a_missing_tensor() {
         t.retain(|e| e.0 != key)
     });
     let msg = load_err(&dir);
-    assert!(msg.contains(&format!("missing tensors (1): {key} [32]")), "{msg}");
+    assert!(
+        msg.contains(&format!("missing tensors (1): {key} [32]")),
+        "{msg}"
+    );
     assert!(!msg.contains("unexpected"), "{msg}");
 }
 
@@ -452,7 +508,10 @@ fn model_loader_ignores_known_optional_tensors_only() {
         t.push(("distilbert.extra.weight".into(), vec![2], vec![0; 8]));
     });
     let msg = load_err(&dir);
-    assert!(msg.contains("unexpected tensors (1): distilbert.extra.weight [2]"), "{msg}");
+    assert!(
+        msg.contains("unexpected tensors (1): distilbert.extra.weight [2]"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -484,7 +543,10 @@ fn model_headless_checkpoint_gets_a_fresh_head_from_the_seed() {
     };
     let err = HfModel::load(&fx.join("distilbert-tiny-random"), &options, &device).unwrap_err();
     let msg = format!("{err:#}");
-    assert!(msg.contains("classifier.weight is [2, 32]") && msg.contains("HeadPolicy::Fresh"), "{msg}");
+    assert!(
+        msg.contains("classifier.weight is [2, 32]") && msg.contains("HeadPolicy::Fresh"),
+        "{msg}"
+    );
     let options = LoadOptions {
         head: HeadPolicy::Fresh,
         ..options
@@ -503,12 +565,23 @@ fn model_bad_folders_are_errors_not_panics() {
     let err = HfModel::load(&tmp.join("nope"), &LoadOptions::default(), &device).unwrap_err();
     assert!(format!("{err:#}").contains("nope"));
 
-    std::fs::write(tmp.join("config.json"), r#"{"model_type": "bert", "hidden_act": "relu"}"#).unwrap();
+    std::fs::write(
+        tmp.join("config.json"),
+        r#"{"model_type": "bert", "hidden_act": "relu"}"#,
+    )
+    .unwrap();
     let err = HfModel::load(&tmp, &LoadOptions::default(), &device).unwrap_err();
     let msg = format!("{err:#}");
-    assert!(msg.contains("\"relu\"") && msg.contains("config.json"), "{msg}");
+    assert!(
+        msg.contains("\"relu\"") && msg.contains("config.json"),
+        "{msg}"
+    );
 
-    std::fs::write(tmp.join("config.json"), r#"{"model_type": "bert", "hidden_size": 8, "num_attention_heads": 2}"#).unwrap();
+    std::fs::write(
+        tmp.join("config.json"),
+        r#"{"model_type": "bert", "hidden_size": 8, "num_attention_heads": 2}"#,
+    )
+    .unwrap();
     std::fs::write(tmp.join("vocab.txt"), "[PAD]\n[UNK]\n[CLS]\n[SEP]\n").unwrap();
     let options = LoadOptions {
         allow_vocab_mismatch: true,
@@ -516,7 +589,10 @@ fn model_bad_folders_are_errors_not_panics() {
     };
     let err = HfModel::load(&tmp, &options, &device).unwrap_err();
     let msg = format!("{err:#}");
-    assert!(msg.contains("no weights") && msg.contains("model.safetensors"), "{msg}");
+    assert!(
+        msg.contains("no weights") && msg.contains("model.safetensors"),
+        "{msg}"
+    );
 
     std::fs::write(tmp.join("model.safetensors"), b"not a safetensors file").unwrap();
     let err = HfModel::load(&tmp, &options, &device).unwrap_err();

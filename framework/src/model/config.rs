@@ -312,7 +312,7 @@ impl HfConfig {
                 bail!("{name} is 0 in config.json");
             }
         }
-        if s.hidden_size % s.num_heads != 0 {
+        if !s.hidden_size.is_multiple_of(s.num_heads) {
             bail!(
                 "hidden size {} is not a multiple of the number of attention heads {} in config.json",
                 s.hidden_size,
@@ -358,7 +358,10 @@ fn label_names(labels: &LabelFields) -> Result<Vec<String>> {
             }
             by_index[i] = Some(v.clone());
         }
-        let names: Vec<String> = by_index.into_iter().map(Option::unwrap_or_default).collect();
+        let names: Vec<String> = by_index
+            .into_iter()
+            .map(Option::unwrap_or_default)
+            .collect();
         if let Some(n) = labels.num_labels
             && n != names.len()
         {
@@ -448,9 +451,8 @@ mod tests {
         let err = HfConfig::from_json_str(r#"{"model_type": "bert", "hidden_act": "gelu_new"}"#)
             .unwrap_err();
         assert!(format!("{err:#}").contains("gelu_new"), "{err:#}");
-        let err =
-            HfConfig::from_json_str(r#"{"model_type": "distilbert", "activation": "relu"}"#)
-                .unwrap_err();
+        let err = HfConfig::from_json_str(r#"{"model_type": "distilbert", "activation": "relu"}"#)
+            .unwrap_err();
         assert!(format!("{err:#}").contains("\"relu\""), "{err:#}");
     }
 
@@ -463,8 +465,8 @@ mod tests {
         )
         .unwrap_err();
         assert!(format!("{err:#}").contains("multiple"));
-        let err = HfConfig::from_json_str(r#"{"model_type": "bert", "hidden_size": "big"}"#)
-            .unwrap_err();
+        let err =
+            HfConfig::from_json_str(r#"{"model_type": "bert", "hidden_size": "big"}"#).unwrap_err();
         assert!(format!("{err:#}").contains("hidden_size"), "{err:#}");
     }
 }

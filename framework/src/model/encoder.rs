@@ -51,11 +51,11 @@ impl TransformerLayer {
 
     /// `x`: `[batch, seq, hidden]`, `mask_bias`: `[batch, 1, 1, seq]`.
     pub fn forward(&self, x: Tensor<3>, mask_bias: Tensor<4>) -> Tensor<3> {
-        let attended = self.dropout.forward(self.attention.forward(x.clone(), mask_bias));
+        let attended = self
+            .dropout
+            .forward(self.attention.forward(x.clone(), mask_bias));
         let h = self.attention_norm.forward(x + attended);
-        let ff = self
-            .ffn_out
-            .forward(gelu(self.ffn_in.forward(h.clone())));
+        let ff = self.ffn_out.forward(gelu(self.ffn_in.forward(h.clone())));
         self.output_norm.forward(h + self.dropout.forward(ff))
     }
 }

@@ -96,9 +96,16 @@ impl DistilBertForSequenceClassification {
     }
 
     /// Forward from precomputed word vectors `[batch, seq, hidden]`.
-    pub fn forward_from_words(&self, words: Tensor<3>, attention_mask: Tensor<2>) -> ClassifierOutput {
+    pub fn forward_from_words(
+        &self,
+        words: Tensor<3>,
+        attention_mask: Tensor<2>,
+    ) -> ClassifierOutput {
         let last_hidden_state = self.distilbert.forward_from_words(words, attention_mask);
-        let pooled = relu(self.pre_classifier.forward(cls_token(last_hidden_state.clone())));
+        let pooled = relu(
+            self.pre_classifier
+                .forward(cls_token(last_hidden_state.clone())),
+        );
         let logits = self.classifier.forward(self.dropout.forward(pooled));
         ClassifierOutput {
             last_hidden_state,
@@ -187,7 +194,13 @@ impl SequenceClassifier {
     /// Replaces the classification head (and, with `with_pooler`, BERT's pooler) by fresh
     /// weights drawn from `seed`: normal(0, `initializer_range`) weights and zero biases, as
     /// `transformers` initialises them. Deterministic for a given seed on every backend.
-    pub fn reset_head(&mut self, spec: &EncoderSpec, seed: u64, with_pooler: bool, device: &Device) {
+    pub fn reset_head(
+        &mut self,
+        spec: &EncoderSpec,
+        seed: u64,
+        with_pooler: bool,
+        device: &Device,
+    ) {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let std = spec.initializer_range;
         let h = spec.hidden_size;
@@ -211,7 +224,13 @@ impl SequenceClassifier {
 }
 
 /// A `Linear` (burn layout `[d_in, d_out]`) with normal(0, std) weights and zero bias.
-fn fresh_linear(d_in: usize, d_out: usize, std: f64, rng: &mut ChaCha8Rng, device: &Device) -> Linear {
+fn fresh_linear(
+    d_in: usize,
+    d_out: usize,
+    std: f64,
+    rng: &mut ChaCha8Rng,
+    device: &Device,
+) -> Linear {
     let mut weights = Vec::with_capacity(d_in * d_out);
     while weights.len() < d_in * d_out {
         // Box–Muller: two independent standard normals from two uniforms in (0, 1].

@@ -21,8 +21,8 @@ use anyhow::{Result, anyhow, bail};
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::store::burn_pack::Tensor as PackTensor;
 use burn::store::{
-    FloatCastAdapter, KeyRemapper, ModuleAdapter, ModuleSnapshot, ModuleStore, PyTorchToBurnAdapter,
-    PytorchStore, SafetensorsStore,
+    FloatCastAdapter, KeyRemapper, ModuleAdapter, ModuleSnapshot, ModuleStore,
+    PyTorchToBurnAdapter, PytorchStore, SafetensorsStore,
 };
 use burn::tensor::{DType, Device, Tensor, TensorData};
 use regex::Regex;
@@ -68,7 +68,10 @@ pub fn weights_file(dir: &Path) -> Result<PathBuf> {
             return Ok(p);
         }
     }
-    for name in ["model.safetensors.index.json", "pytorch_model.bin.index.json"] {
+    for name in [
+        "model.safetensors.index.json",
+        "pytorch_model.bin.index.json",
+    ] {
         if dir.join(name).is_file() {
             bail!(
                 "{} holds a sharded checkpoint ({name}), which is not supported: save it as one file",
@@ -136,16 +139,20 @@ const NORM_RULES: [(&str, &str); 4] = [
     (r"^(.*)_norm\.bias$", "${1}_norm.beta"),
 ];
 
+/// Forward rules, reverse rules, prefix, head paths, pooler path, position table path.
+type RuleTable = (
+    Vec<(&'static str, &'static str)>,
+    Vec<(&'static str, &'static str)>,
+    &'static str,
+    &'static [&'static str],
+    Option<&'static str>,
+    &'static str,
+);
+
 impl NameRules {
+    /// The rules of one architecture.
     pub(crate) fn for_model(model_type: ModelType) -> Self {
-        let (forward, reverse, prefix, head, pooler, positions): (
-            Vec<(&str, &str)>,
-            Vec<(&str, &str)>,
-            _,
-            &'static [&'static str],
-            _,
-            _,
-        ) = match model_type {
+        let table: RuleTable = match model_type {
             ModelType::Bert => (
                 vec![
                     (r"^(embeddings|encoder|pooler)\.", "bert.${1}."),
@@ -175,7 +182,10 @@ impl NameRules {
                         r"^bert\.encoder\.layer\.(\d+)\.output\.LayerNorm\.",
                         "bert.encoder.layers.${1}.output_norm.",
                     ),
-                    (r"^bert\.embeddings\.LayerNorm\.", "bert.embeddings.layer_norm."),
+                    (
+                        r"^bert\.embeddings\.LayerNorm\.",
+                        "bert.embeddings.layer_norm.",
+                    ),
                     NORM_RULES[2],
                     NORM_RULES[3],
                 ],
@@ -204,7 +214,10 @@ impl NameRules {
                         r"^bert\.encoder\.layers\.(\d+)\.output_norm\.",
                         "bert.encoder.layer.${1}.output.LayerNorm.",
                     ),
-                    (r"^bert\.embeddings\.layer_norm\.", "bert.embeddings.LayerNorm."),
+                    (
+                        r"^bert\.embeddings\.layer_norm\.",
+                        "bert.embeddings.LayerNorm.",
+                    ),
                     (r"\.gamma$", ".weight"),
                     (r"\.beta$", ".bias"),
                 ],
@@ -303,6 +316,7 @@ impl NameRules {
                 "distilbert.embeddings.position_embeddings.weight",
             ),
         };
+        let (forward, reverse, prefix, head, pooler, positions) = table;
         Self {
             forward: KeyRemapper::from_patterns(forward).expect("valid remapping regexes"),
             reverse: reverse
@@ -416,7 +430,10 @@ fn checkpoint_shape(info: &ParamInfo) -> Vec<usize> {
 fn fmt_shape(s: &[usize]) -> String {
     format!(
         "[{}]",
-        s.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")
+        s.iter()
+            .map(|d| d.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
     )
 }
 
@@ -486,10 +503,7 @@ pub(crate) fn load_weights(
     for t in &tensors {
         let original = &originals[&t.name];
         match expected.get(&t.name) {
-            None => unexpected.push(format!(
-                "{original} {}",
-                fmt_shape(&file_shapes[&t.name])
-            )),
+            None => unexpected.push(format!("{original} {}", fmt_shape(&file_shapes[&t.name]))),
             Some(info) => {
                 let want = checkpoint_shape(info);
                 let got = &file_shapes[&t.name];
@@ -519,7 +533,11 @@ pub(crate) fn load_weights(
             )
         })
         .collect();
-    if !(missing.is_empty() && unexpected.is_empty() && wrong_shape.is_empty() && duplicates.is_empty()) {
+    if !(missing.is_empty()
+        && unexpected.is_empty()
+        && wrong_shape.is_empty()
+        && duplicates.is_empty())
+    {
         let mut msg = format!(
             "{file} does not fit the {} architecture of config.json:",
             spec.model_type.as_str()

@@ -144,7 +144,11 @@ impl HfTokenizer {
                     "tokenizer.json has {full_vocab} tokens (added tokens included) but config.json has vocab_size {embedding_rows}"
                 ));
             }
-            (tok, TokenizerSource::TokenizerJson(json_path.clone()), problems)
+            (
+                tok,
+                TokenizerSource::TokenizerJson(json_path.clone()),
+                problems,
+            )
         } else {
             let Some(lines) = vocab_lines else {
                 bail!(
@@ -217,7 +221,10 @@ impl HfTokenizer {
         }
         .map_err(|e| anyhow!("cannot tokenize {text:?}: {e}"))?;
         let ids = enc.get_ids().to_vec();
-        if let Some(pos) = ids.iter().position(|&id| id as usize >= self.embedding_rows) {
+        if let Some(pos) = ids
+            .iter()
+            .position(|&id| id as usize >= self.embedding_rows)
+        {
             bail!(
                 "token {:?} has id {} but the embedding table has only {} rows (config.json vocab_size): \
                  the tokenizer does not belong to this model",
@@ -326,9 +333,8 @@ fn bert_wordpiece(vocab_path: &Path, special: &SpecialTokens) -> Result<Tokenize
         .build()
         .map_err(|e| anyhow!("cannot read {}: {e}", vocab_path.display()))?;
     let id = |tok: &str| -> Result<u32> {
-        model_token_id(&model, tok).with_context(|| {
-            format!("special token {tok:?} is not in {}", vocab_path.display())
-        })
+        model_token_id(&model, tok)
+            .with_context(|| format!("special token {tok:?} is not in {}", vocab_path.display()))
     };
     let cls = (special.cls.clone(), id(&special.cls)?);
     let sep = (special.sep.clone(), id(&special.sep)?);
