@@ -599,3 +599,86 @@ fn model_bad_folders_are_errors_not_panics() {
     let msg = format!("{err:#}");
     assert!(msg.contains("model.safetensors"), "{msg}");
 }
+
+#[test]
+fn model_hand_made_inputs_are_checked() {
+    let Some(fx) = fixtures_dir() else { return };
+    let model = HfModel::load(
+        &fx.join("bert-tiny-random-bin"),
+        &fixture_options(),
+        &Device::flex(),
+    )
+    .unwrap();
+    let bad = |ids: Vec<u32>, type_ids: Vec<u32>| {
+        let e = Encoded {
+            tokens: vec![String::new(); ids.len()],
+            ids,
+            type_ids,
+        };
+        format!("{:#}", model.forward_batch(&[e]).unwrap_err())
+    };
+    assert!(bad(vec![2, 40_000, 3], vec![0; 3]).contains("token id 40000"));
+    assert!(bad(vec![2, 1, 3], vec![0, 2, 0]).contains("token type id 2"));
+    assert!(bad(vec![], vec![]).contains("0 tokens"));
+    assert!(bad(vec![1; 129], vec![0; 129]).contains("129 tokens"));
+}
+
+#[test]
+fn model_distilbert_sinusoidal_table_is_computed_when_absent() {
+    let Some(fx) = fixtures_dir() else { return };
+    let dir = modified_copy(&fx.join("distilbert-tiny-random"), "sinusoidal", |t| {
+        t.retain(|e| e.0 != "distilbert.embeddings.position_embeddings.weight")
+    });
+    // Without `sinusoidal_pos_embds` the table is a missing tensor.
+    let msg = load_err(&dir);
+    assert!(
+        msg.contains("missing tensors (1): distilbert.embeddings.position_embeddings.weight"),
+        "{msg}"
+    );
+
+    let config = std::fs::read_to_string(dir.join("config.json")).unwrap();
+    let config = config.replace(
+        "\"sinusoidal_pos_embds\": false",
+        "\"sinusoidal_pos_embds\": true",
+    );
+    std::fs::write(dir.join("config.json"), config).unwrap();
+    let model = HfModel::load(&dir, &fixture_options(), &Device::flex()).unwrap();
+    assert!(model.load_report().computed_positions);
+    let table = to_vec(
+        model
+            .network()
+            .embeddings()
+            .position_embeddings
+            .weight
+            .val(),
+    );
+    // Row 1: sin(1), cos(1), sin(1/10000^(2/32)), ...
+    assert!((table[32] - 1f32.sin()).abs() < 1e-6 && (table[33] - 1f32.cos()).abs() < 1e-6);
+    assert!((table[34] - (1.0f64 / 10000f64.powf(2.0 / 32.0)).sin() as f32).abs() < 1e-6);
+}
+
+/// Rough speed of batched prediction (run with `--ignored --nocapture`, ideally `--release`).
+#[test]
+#[ignore]
+fn model_minilm_throughput() {
+    let Some(dir) = minilm_dir() else { return };
+    let model = HfModel::load(&dir, &LoadOptions::default(), &Device::flex()).unwrap();
+    let encoded: Vec<Encoded> = (0..128)
+        .map(|i| {
+            let text = format!("sentence number {i} says something about {} things", i * 7);
+            model
+                .tokenize(&text, Some("and a second segment follows here"))
+                .unwrap()
+        })
+        .collect();
+    let _ = model.forward_batch(&encoded[..8]).unwrap();
+    let start = std::time::Instant::now();
+    model.forward_batch(&encoded).unwrap();
+    let secs = start.elapsed().as_secs_f64();
+    let tokens: usize = encoded.iter().map(|e| e.len()).sum();
+    println!(
+        "MiniLM: {} inputs ({tokens} tokens) in {secs:.2}s = {:.1} inputs/s",
+        encoded.len(),
+        encoded.len() as f64 / secs
+    );
+}

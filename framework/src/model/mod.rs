@@ -265,6 +265,10 @@ impl HfModel {
     /// run once; the rest are sorted by length and run `batch_size` at a time to keep
     /// padding low.
     pub fn forward_batch(&self, inputs: &[Encoded]) -> Result<Predictions> {
+        for (i, e) in inputs.iter().enumerate() {
+            self.check_input(e)
+                .with_context(|| format!("input {i} cannot be run"))?;
+        }
         // Deduplicate: the same masked text is never run twice.
         let mut unique: Vec<&Encoded> = Vec::new();
         let mut slot_of: HashMap<(&[u32], &[u32]), usize> = HashMap::new();
@@ -305,6 +309,37 @@ impl HfModel {
         let logits: Vec<Vec<f32>> = slots.iter().map(|&s| logits_unique[s].clone()).collect();
         let probs = logits.iter().map(|row| softmax(row)).collect();
         Ok(Predictions { logits, probs })
+    }
+
+    /// Checks that an encoding fits the model: 1 to `max_position_embeddings` tokens, ids
+    /// below `vocab_size`, token types below `type_vocab_size` (BERT). [`HfModel::tokenize`]
+    /// always produces such encodings; hand-made ones may not, and the forward pass would
+    /// index out of its tables.
+    pub fn check_input(&self, e: &Encoded) -> Result<()> {
+        let s = &self.spec;
+        if e.is_empty() || e.len() > s.max_positions {
+            bail!(
+                "{} tokens: the model takes 1 to {} (max_position_embeddings)",
+                e.len(),
+                s.max_positions
+            );
+        }
+        if e.type_ids.len() != e.ids.len() {
+            bail!(
+                "{} token ids but {} token type ids",
+                e.ids.len(),
+                e.type_ids.len()
+            );
+        }
+        if let Some(&id) = e.ids.iter().find(|&&id| id as usize >= s.vocab_size) {
+            bail!("token id {id} is not below vocab_size {}", s.vocab_size);
+        }
+        if let Some(types) = s.type_vocab_size
+            && let Some(&t) = e.type_ids.iter().find(|&&t| t as usize >= types)
+        {
+            bail!("token type id {t} is not below type_vocab_size {types}");
+        }
+        Ok(())
     }
 
     /// Turns dropout on (`true`, for fine-tuning on an autodiff device) or off (the
