@@ -3,16 +3,19 @@
 //! A manifest ([`manifest`]) is validated against the plugin registries ([`plugin`]) and
 //! expanded into a DAG of content-keyed nodes ([`plan`]). The executor ([`exec`]) runs the
 //! nodes the store ([`store`]) does not already hold, stage by stage ([`stages`]), and the
-//! results become polars tables ([`tables`]) and a report ([`report`]). This crate never
+//! results become polars tables ([`tables`]) and a report ([`report`]). BERT and DistilBERT
+//! classifiers loaded from Hugging Face folders live in [`model`]. This crate never
 //! names a plugin: built-in plugins live in `trustx-plugins` and register through `inventory`.
 
 pub mod calibration;
 pub mod data;
+pub mod model;
 pub mod plugin;
 pub mod predictions;
 pub mod tables;
 
 pub use anyhow;
+pub use burn;
 pub use inventory;
 pub use polars;
 pub use schemars;
