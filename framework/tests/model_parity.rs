@@ -11,9 +11,7 @@ use std::path::{Path, PathBuf};
 use burn::tensor::{Device, Tensor};
 use serde::Deserialize;
 use trustx_framework::model::tokenizer::TokenizerOptions;
-use trustx_framework::model::{
-    Encoded, HeadPolicy, HfModel, HfTokenizer, LoadOptions, TokenizerChoice, softmax,
-};
+use trustx_framework::model::{Encoded, HeadPolicy, HfModel, HfTokenizer, LoadOptions, TokenizerChoice, softmax};
 
 const TOL: f32 = 1e-4;
 
@@ -63,10 +61,7 @@ fn read_reference(path: &Path) -> Reference {
 
 /// The reference tokenizer of the tiny fixtures is their (5-entry) tokenizer.json.
 fn fixture_options() -> LoadOptions {
-    LoadOptions {
-        allow_vocab_mismatch: true,
-        ..LoadOptions::default()
-    }
+    LoadOptions { allow_vocab_mismatch: true, ..LoadOptions::default() }
 }
 
 fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
@@ -80,11 +75,7 @@ struct MaxDiff(HashMap<&'static str, f32>);
 impl MaxDiff {
     fn check(&mut self, field: &'static str, case: &str, got: &[f32], want: &[f32]) {
         assert_eq!(got.len(), want.len(), "{case}: {field} length");
-        let d = got
-            .iter()
-            .zip(want)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0f32, f32::max);
+        let d = got.iter().zip(want).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
         let e = self.0.entry(field).or_default();
         *e = e.max(d);
         assert!(d <= TOL, "{case}: {field} differs by {d:e} (> {TOL:e})");
@@ -98,11 +89,8 @@ fn check_parity(dir: &Path, reference: &Path, options: &LoadOptions) -> MaxDiff 
     let reference = read_reference(reference);
     let mut diffs = MaxDiff::default();
 
-    let encoded: Vec<Encoded> = reference
-        .cases
-        .iter()
-        .map(|c| model.tokenize(&c.text, c.pair.as_deref()).unwrap())
-        .collect();
+    let encoded: Vec<Encoded> =
+        reference.cases.iter().map(|c| model.tokenize(&c.text, c.pair.as_deref()).unwrap()).collect();
     for (case, enc) in reference.cases.iter().zip(&encoded) {
         assert_eq!(enc.tokens, case.tokens, "{}: tokens", case.text);
         assert_eq!(enc.ids, case.input_ids, "{}: ids", case.text);
@@ -126,16 +114,10 @@ fn check_parity(dir: &Path, reference: &Path, options: &LoadOptions) -> MaxDiff 
         let len = enc.len();
         let h = to_vec(single.last_hidden_state);
         let cls = &h[..hidden];
-        let mean: Vec<f32> = (0..hidden)
-            .map(|k| (0..len).map(|t| h[t * hidden + k]).sum::<f32>() / len as f32)
-            .collect();
+        let mean: Vec<f32> =
+            (0..hidden).map(|k| (0..len).map(|t| h[t * hidden + k]).sum::<f32>() / len as f32).collect();
         diffs.check("cls_last_hidden", name, cls, &case.cls_last_hidden);
-        diffs.check(
-            "mean_pooled_last_hidden",
-            name,
-            &mean,
-            &case.mean_pooled_last_hidden,
-        );
+        diffs.check("mean_pooled_last_hidden", name, &mean, &case.mean_pooled_last_hidden);
 
         // The padded batch: same hidden states on real tokens, same head outputs.
         let p = &padded_hidden[row * seq * hidden..(row * seq + len) * hidden];
@@ -145,41 +127,22 @@ fn check_parity(dir: &Path, reference: &Path, options: &LoadOptions) -> MaxDiff 
             let got = to_vec(single.pooler_output.clone().expect("BERT has a pooler"));
             diffs.check("pooler_output", name, &got, want);
             let pp = padded_pooler.as_ref().unwrap();
-            diffs.check(
-                "padded_pooler_output",
-                name,
-                &pp[row * hidden..(row + 1) * hidden],
-                want,
-            );
+            diffs.check("padded_pooler_output", name, &pp[row * hidden..(row + 1) * hidden], want);
         }
         if let Some(want) = &case.logits {
             let got = to_vec(single.logits);
             diffs.check("logits", name, &got, want);
-            diffs.check(
-                "padded_logits",
-                name,
-                &padded_logits[row * n..(row + 1) * n],
-                want,
-            );
+            diffs.check("padded_logits", name, &padded_logits[row * n..(row + 1) * n], want);
             diffs.check("probs", name, &softmax(&got), case.probs.as_ref().unwrap());
         }
     }
 
     // The public batched API agrees with the reference too.
     let preds = model.forward_batch(&encoded).unwrap();
-    for (case, (logits, probs)) in reference
-        .cases
-        .iter()
-        .zip(preds.logits.iter().zip(&preds.probs))
-    {
+    for (case, (logits, probs)) in reference.cases.iter().zip(preds.logits.iter().zip(&preds.probs)) {
         if let Some(want) = &case.logits {
             diffs.check("forward_batch_logits", &case.text, logits, want);
-            diffs.check(
-                "forward_batch_probs",
-                &case.text,
-                probs,
-                case.probs.as_ref().unwrap(),
-            );
+            diffs.check("forward_batch_probs", &case.text, probs, case.probs.as_ref().unwrap());
         }
     }
     diffs
@@ -205,11 +168,7 @@ fn model_parity_distilbert_tiny_safetensors() {
 fn model_parity_minilm() {
     let Some(fx) = fixtures_dir() else { return };
     let Some(dir) = minilm_dir() else { return };
-    let diffs = check_parity(
-        &dir,
-        &fx.join("all-minilm-l6-v2/reference.json"),
-        &LoadOptions::default(),
-    );
+    let diffs = check_parity(&dir, &fx.join("all-minilm-l6-v2/reference.json"), &LoadOptions::default());
     println!("all-MiniLM-L6-v2 max abs diff: {diffs:?}");
 }
 
@@ -222,13 +181,7 @@ fn model_minilm_gets_a_seeded_head() {
     assert!(!model.load_report().fresh_pooler);
     assert_eq!(model.label_names(), ["LABEL_0", "LABEL_1"]);
     assert_eq!(model.num_parameters(), 22_713_216 + 384 * 2 + 2);
-    assert!(
-        model
-            .load_report()
-            .ignored
-            .iter()
-            .any(|n| n == "embeddings.position_ids")
-    );
+    assert!(model.load_report().ignored.iter().any(|n| n == "embeddings.position_ids"));
 }
 
 #[test]
@@ -239,13 +192,7 @@ fn model_fixture_tokenizer_mismatch_is_an_error_by_default() {
         let err = HfModel::load(&dir, &LoadOptions::default(), &Device::flex()).unwrap_err();
         let msg = format!("{err:#}");
         println!("{msg}");
-        for needle in [
-            "tokenizer/vocab mismatch",
-            "tokenizer.json",
-            "vocab.txt",
-            "5 entries",
-            "30522",
-        ] {
+        for needle in ["tokenizer/vocab mismatch", "tokenizer.json", "vocab.txt", "5 entries", "30522"] {
             assert!(msg.contains(needle), "{name}: {needle:?} not in {msg}");
         }
         assert!(msg.contains(name), "{msg}");
@@ -255,22 +202,14 @@ fn model_fixture_tokenizer_mismatch_is_an_error_by_default() {
 #[test]
 fn model_vocab_txt_tokenizer_is_the_fix() {
     let Some(fx) = fixtures_dir() else { return };
-    let options = LoadOptions {
-        tokenizer: TokenizerChoice::VocabTxt,
-        ..LoadOptions::default()
-    };
+    let options = LoadOptions { tokenizer: TokenizerChoice::VocabTxt, ..LoadOptions::default() };
     let model = HfModel::load(&fx.join("bert-tiny-random-bin"), &options, &Device::flex()).unwrap();
-    let enc = model
-        .tokenize(
-            "unbelievably, it's 100% #1 — naïve café résumé!",
-            Some("[MASK] me"),
-        )
-        .unwrap();
+    let enc = model.tokenize("unbelievably, it's 100% #1 — naïve café résumé!", Some("[MASK] me")).unwrap();
     assert_eq!(
         enc.tokens,
         [
-            "[CLS]", "un", "##bel", "##ie", "##va", "##bly", ",", "it", "'", "s", "100", "%", "#",
-            "1", "—", "naive", "cafe", "resume", "!", "[SEP]", "[MASK]", "me", "[SEP]"
+            "[CLS]", "un", "##bel", "##ie", "##va", "##bly", ",", "it", "'", "s", "100", "%", "#", "1", "—", "naive",
+            "cafe", "resume", "!", "[SEP]", "[MASK]", "me", "[SEP]"
         ]
     );
     assert_eq!(&enc.ids[..3], [101, 4895, 8671]);
@@ -280,22 +219,11 @@ fn model_vocab_txt_tokenizer_is_the_fix() {
 #[test]
 fn model_truncates_longest_first_to_max_len() {
     let Some(fx) = fixtures_dir() else { return };
-    let options = LoadOptions {
-        tokenizer: TokenizerChoice::VocabTxt,
-        max_len: 10,
-        ..LoadOptions::default()
-    };
+    let options = LoadOptions { tokenizer: TokenizerChoice::VocabTxt, max_len: 10, ..LoadOptions::default() };
     let model = HfModel::load(&fx.join("bert-tiny-random-bin"), &options, &Device::flex()).unwrap();
-    let enc = model
-        .tokenize("one two three four five six seven eight", Some("a b"))
-        .unwrap();
+    let enc = model.tokenize("one two three four five six seven eight", Some("a b")).unwrap();
     assert_eq!(enc.len(), 10);
-    assert_eq!(
-        enc.tokens,
-        [
-            "[CLS]", "one", "two", "three", "four", "five", "[SEP]", "a", "b", "[SEP]"
-        ]
-    );
+    assert_eq!(enc.tokens, ["[CLS]", "one", "two", "three", "four", "five", "[SEP]", "a", "b", "[SEP]"]);
 }
 
 #[test]
@@ -304,56 +232,32 @@ fn model_token_id_beyond_embedding_table_is_an_error() {
     let tok = HfTokenizer::load(
         &fx.join("distilbert-tiny-random"),
         3,
-        &TokenizerOptions {
-            choice: TokenizerChoice::TokenizerJson,
-            max_len: 16,
-            allow_vocab_mismatch: true,
-        },
+        &TokenizerOptions { choice: TokenizerChoice::TokenizerJson, max_len: 16, allow_vocab_mismatch: true },
     )
     .unwrap();
     let err = tok.encode("hello", None).unwrap_err();
     let msg = format!("{err:#}");
-    assert!(
-        msg.contains("[SEP]") && msg.contains("id 3") && msg.contains("3 rows"),
-        "{msg}"
-    );
+    assert!(msg.contains("[SEP]") && msg.contains("id 3") && msg.contains("3 rows"), "{msg}");
 }
 
 #[test]
 fn model_padded_batch_equals_unpadded_runs() {
     let Some(fx) = fixtures_dir() else { return };
     for name in ["bert-tiny-random-bin", "distilbert-tiny-random"] {
-        let options = LoadOptions {
-            tokenizer: TokenizerChoice::VocabTxt,
-            batch_size: 3,
-            ..LoadOptions::default()
-        };
+        let options = LoadOptions { tokenizer: TokenizerChoice::VocabTxt, batch_size: 3, ..LoadOptions::default() };
         let model = HfModel::load(&fx.join(name), &options, &Device::flex()).unwrap();
         let texts = [
             ("short", None),
-            (
-                "a much longer sentence with many more words than the others",
-                None,
-            ),
+            ("a much longer sentence with many more words than the others", None),
             ("a premise about dogs", Some("a hypothesis")),
             ("short", None),
-            (
-                "mid length text here",
-                Some("and a pair that is somewhat long too"),
-            ),
+            ("mid length text here", Some("and a pair that is somewhat long too")),
         ];
-        let encoded: Vec<Encoded> = texts
-            .iter()
-            .map(|(a, b)| model.tokenize(a, *b).unwrap())
-            .collect();
+        let encoded: Vec<Encoded> = texts.iter().map(|(a, b)| model.tokenize(a, *b).unwrap()).collect();
         let batched = model.forward_batch(&encoded).unwrap();
         for (i, enc) in encoded.iter().enumerate() {
             let single = to_vec(model.forward(&model.batch(&[enc])).logits);
-            let d = single
-                .iter()
-                .zip(&batched.logits[i])
-                .map(|(a, b)| (a - b).abs())
-                .fold(0f32, f32::max);
+            let d = single.iter().zip(&batched.logits[i]).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
             assert!(d < 1e-5, "{name} input {i}: padded differs by {d}");
         }
         assert_eq!(batched.logits[0], batched.logits[3]);
@@ -364,29 +268,15 @@ fn model_padded_batch_equals_unpadded_runs() {
 fn model_gradients_reach_input_embeddings() {
     let Some(fx) = fixtures_dir() else { return };
     let device = Device::flex().autodiff();
-    let options = LoadOptions {
-        tokenizer: TokenizerChoice::VocabTxt,
-        ..LoadOptions::default()
-    };
+    let options = LoadOptions { tokenizer: TokenizerChoice::VocabTxt, ..LoadOptions::default() };
     let model = HfModel::load(&fx.join("bert-tiny-random-bin"), &options, &device).unwrap();
     let enc = model.tokenize("a man plays guitar", None).unwrap();
     let batch = model.batch(&[&enc]);
-    let words = model
-        .network()
-        .embed_words(batch.input_ids.clone())
-        .detach()
-        .require_grad();
-    let out = model.network().forward_from_words(
-        words.clone(),
-        batch.token_type_ids.clone(),
-        batch.attention_mask.clone(),
-    );
+    let words = model.network().embed_words(batch.input_ids.clone()).detach().require_grad();
+    let out =
+        model.network().forward_from_words(words.clone(), batch.token_type_ids.clone(), batch.attention_mask.clone());
     let grads = out.logits.narrow(1, 0, 1).sum().backward();
-    let g = to_vec(
-        words
-            .grad(&grads)
-            .expect("gradient w.r.t. the word embeddings"),
-    );
+    let g = to_vec(words.grad(&grads).expect("gradient w.r.t. the word embeddings"));
     assert_eq!(g.len(), enc.len() * model.spec().hidden_size);
     assert!(g.iter().all(|x| x.is_finite()));
     assert!(g.iter().any(|&x| x != 0.0));
@@ -399,11 +289,7 @@ fn model_gradients_reach_input_embeddings() {
 // --- Loader errors: a copy of the DistilBERT fixture with a modified model.safetensors ---
 
 /// Copies a fixture folder into a fresh temp folder, rewriting its tensors with `edit`.
-fn modified_copy(
-    fixture: &Path,
-    name: &str,
-    edit: impl Fn(&mut Vec<(String, Vec<usize>, Vec<u8>)>),
-) -> PathBuf {
+fn modified_copy(fixture: &Path, name: &str, edit: impl Fn(&mut Vec<(String, Vec<usize>, Vec<u8>)>)) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("model-loader-{name}"));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -415,20 +301,13 @@ fn modified_copy(
     }
     let bytes = std::fs::read(fixture.join("model.safetensors")).unwrap();
     let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
-    let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = st
-        .tensors()
-        .into_iter()
-        .map(|(n, v)| (n, v.shape().to_vec(), v.data().to_vec()))
-        .collect();
+    let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> =
+        st.tensors().into_iter().map(|(n, v)| (n, v.shape().to_vec(), v.data().to_vec())).collect();
     edit(&mut tensors);
     let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = tensors
         .iter()
         .map(|(n, s, d)| {
-            (
-                n.clone(),
-                safetensors::tensor::TensorView::new(safetensors::Dtype::F32, s.clone(), d)
-                    .unwrap(),
-            )
+            (n.clone(), safetensors::tensor::TensorView::new(safetensors::Dtype::F32, s.clone(), d).unwrap())
         })
         .collect();
     let out = safetensors::serialize(views, None).unwrap();
@@ -452,28 +331,17 @@ fn model_loader_reports_a_renamed_tensor() {
     });
     let msg = load_err(&dir);
     assert!(msg.contains("model.safetensors"), "{msg}");
-    assert!(
-        msg.contains(&format!("missing tensors (1): {key}")),
-        "{msg}"
-    );
-    assert!(
-        msg.contains("unexpected tensors (1): distilbert.transformer.layer.1.ffn.linear1.weight"),
-        "{msg}"
-    );
+    assert!(msg.contains(&format!("missing tensors (1): {key}")), "{msg}");
+    assert!(msg.contains("unexpected tensors (1): distilbert.transformer.layer.1.ffn.linear1.weight"), "{msg}");
 }
 
 #[test]
 fn model_loader_reports_a_missing_tensor() {
     let Some(fx) = fixtures_dir() else { return };
     let key = "distilbert.embeddings.LayerNorm.bias";
-    let dir = modified_copy(&fx.join("distilbert-tiny-random"), "missing", |t| {
-        t.retain(|e| e.0 != key)
-    });
+    let dir = modified_copy(&fx.join("distilbert-tiny-random"), "missing", |t| t.retain(|e| e.0 != key));
     let msg = load_err(&dir);
-    assert!(
-        msg.contains(&format!("missing tensors (1): {key} [32]")),
-        "{msg}"
-    );
+    assert!(msg.contains(&format!("missing tensors (1): {key} [32]")), "{msg}");
     assert!(!msg.contains("unexpected"), "{msg}");
 }
 
@@ -486,12 +354,7 @@ fn model_loader_reports_a_misshaped_tensor() {
         e.1 = vec![16, 64];
     });
     let msg = load_err(&dir);
-    assert!(
-        msg.contains(&format!(
-            "{key} is [16, 64] in the file but config.json implies [32, 32]"
-        )),
-        "{msg}"
-    );
+    assert!(msg.contains(&format!("{key} is [16, 64] in the file but config.json implies [32, 32]")), "{msg}");
 }
 
 #[test]
@@ -508,10 +371,7 @@ fn model_loader_ignores_known_optional_tensors_only() {
         t.push(("distilbert.extra.weight".into(), vec![2], vec![0; 8]));
     });
     let msg = load_err(&dir);
-    assert!(
-        msg.contains("unexpected tensors (1): distilbert.extra.weight [2]"),
-        "{msg}"
-    );
+    assert!(msg.contains("unexpected tensors (1): distilbert.extra.weight [2]"), "{msg}");
 }
 
 #[test]
@@ -522,11 +382,7 @@ fn model_headless_checkpoint_gets_a_fresh_head_from_the_seed() {
     });
     let device = Device::flex();
     let run = |seed: u64, num_labels: Option<usize>| {
-        let options = LoadOptions {
-            seed,
-            num_labels,
-            ..fixture_options()
-        };
+        let options = LoadOptions { seed, num_labels, ..fixture_options() };
         let model = HfModel::load(&dir, &options, &device).unwrap();
         assert!(model.load_report().fresh_head);
         let enc = model.tokenize("some text", None).unwrap();
@@ -537,20 +393,11 @@ fn model_headless_checkpoint_gets_a_fresh_head_from_the_seed() {
     assert_eq!(run(7, Some(3)).len(), 3);
 
     // A head of the wrong size is an error unless a fresh head is asked for.
-    let options = LoadOptions {
-        num_labels: Some(3),
-        ..fixture_options()
-    };
+    let options = LoadOptions { num_labels: Some(3), ..fixture_options() };
     let err = HfModel::load(&fx.join("distilbert-tiny-random"), &options, &device).unwrap_err();
     let msg = format!("{err:#}");
-    assert!(
-        msg.contains("classifier.weight is [2, 32]") && msg.contains("HeadPolicy::Fresh"),
-        "{msg}"
-    );
-    let options = LoadOptions {
-        head: HeadPolicy::Fresh,
-        ..options
-    };
+    assert!(msg.contains("classifier.weight is [2, 32]") && msg.contains("HeadPolicy::Fresh"), "{msg}");
+    let options = LoadOptions { head: HeadPolicy::Fresh, ..options };
     let model = HfModel::load(&fx.join("distilbert-tiny-random"), &options, &device).unwrap();
     assert_eq!(model.num_labels(), 3);
 }
@@ -565,34 +412,18 @@ fn model_bad_folders_are_errors_not_panics() {
     let err = HfModel::load(&tmp.join("nope"), &LoadOptions::default(), &device).unwrap_err();
     assert!(format!("{err:#}").contains("nope"));
 
-    std::fs::write(
-        tmp.join("config.json"),
-        r#"{"model_type": "bert", "hidden_act": "relu"}"#,
-    )
-    .unwrap();
+    std::fs::write(tmp.join("config.json"), r#"{"model_type": "bert", "hidden_act": "relu"}"#).unwrap();
     let err = HfModel::load(&tmp, &LoadOptions::default(), &device).unwrap_err();
     let msg = format!("{err:#}");
-    assert!(
-        msg.contains("\"relu\"") && msg.contains("config.json"),
-        "{msg}"
-    );
+    assert!(msg.contains("\"relu\"") && msg.contains("config.json"), "{msg}");
 
-    std::fs::write(
-        tmp.join("config.json"),
-        r#"{"model_type": "bert", "hidden_size": 8, "num_attention_heads": 2}"#,
-    )
-    .unwrap();
+    std::fs::write(tmp.join("config.json"), r#"{"model_type": "bert", "hidden_size": 8, "num_attention_heads": 2}"#)
+        .unwrap();
     std::fs::write(tmp.join("vocab.txt"), "[PAD]\n[UNK]\n[CLS]\n[SEP]\n").unwrap();
-    let options = LoadOptions {
-        allow_vocab_mismatch: true,
-        ..LoadOptions::default()
-    };
+    let options = LoadOptions { allow_vocab_mismatch: true, ..LoadOptions::default() };
     let err = HfModel::load(&tmp, &options, &device).unwrap_err();
     let msg = format!("{err:#}");
-    assert!(
-        msg.contains("no weights") && msg.contains("model.safetensors"),
-        "{msg}"
-    );
+    assert!(msg.contains("no weights") && msg.contains("model.safetensors"), "{msg}");
 
     std::fs::write(tmp.join("model.safetensors"), b"not a safetensors file").unwrap();
     let err = HfModel::load(&tmp, &options, &device).unwrap_err();
@@ -603,18 +434,9 @@ fn model_bad_folders_are_errors_not_panics() {
 #[test]
 fn model_hand_made_inputs_are_checked() {
     let Some(fx) = fixtures_dir() else { return };
-    let model = HfModel::load(
-        &fx.join("bert-tiny-random-bin"),
-        &fixture_options(),
-        &Device::flex(),
-    )
-    .unwrap();
+    let model = HfModel::load(&fx.join("bert-tiny-random-bin"), &fixture_options(), &Device::flex()).unwrap();
     let bad = |ids: Vec<u32>, type_ids: Vec<u32>| {
-        let e = Encoded {
-            tokens: vec![String::new(); ids.len()],
-            ids,
-            type_ids,
-        };
+        let e = Encoded { tokens: vec![String::new(); ids.len()], ids, type_ids };
         format!("{:#}", model.forward_batch(&[e]).unwrap_err())
     };
     assert!(bad(vec![2, 40_000, 3], vec![0; 3]).contains("token id 40000"));
@@ -631,27 +453,14 @@ fn model_distilbert_sinusoidal_table_is_computed_when_absent() {
     });
     // Without `sinusoidal_pos_embds` the table is a missing tensor.
     let msg = load_err(&dir);
-    assert!(
-        msg.contains("missing tensors (1): distilbert.embeddings.position_embeddings.weight"),
-        "{msg}"
-    );
+    assert!(msg.contains("missing tensors (1): distilbert.embeddings.position_embeddings.weight"), "{msg}");
 
     let config = std::fs::read_to_string(dir.join("config.json")).unwrap();
-    let config = config.replace(
-        "\"sinusoidal_pos_embds\": false",
-        "\"sinusoidal_pos_embds\": true",
-    );
+    let config = config.replace("\"sinusoidal_pos_embds\": false", "\"sinusoidal_pos_embds\": true");
     std::fs::write(dir.join("config.json"), config).unwrap();
     let model = HfModel::load(&dir, &fixture_options(), &Device::flex()).unwrap();
     assert!(model.load_report().computed_positions);
-    let table = to_vec(
-        model
-            .network()
-            .embeddings()
-            .position_embeddings
-            .weight
-            .val(),
-    );
+    let table = to_vec(model.network().embeddings().position_embeddings.weight.val());
     // Row 1: sin(1), cos(1), sin(1/10000^(2/32)), ...
     assert!((table[32] - 1f32.sin()).abs() < 1e-6 && (table[33] - 1f32.cos()).abs() < 1e-6);
     assert!((table[34] - (1.0f64 / 10000f64.powf(2.0 / 32.0)).sin() as f32).abs() < 1e-6);
@@ -666,9 +475,7 @@ fn model_minilm_throughput() {
     let encoded: Vec<Encoded> = (0..128)
         .map(|i| {
             let text = format!("sentence number {i} says something about {} things", i * 7);
-            model
-                .tokenize(&text, Some("and a second segment follows here"))
-                .unwrap()
+            model.tokenize(&text, Some("and a second segment follows here")).unwrap()
         })
         .collect();
     let _ = model.forward_batch(&encoded[..8]).unwrap();

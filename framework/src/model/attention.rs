@@ -50,10 +50,7 @@ impl SelfAttention {
     /// [`attention_bias`]. Returns `[batch, seq, hidden]` (before the residual).
     pub fn forward(&self, x: Tensor<3>, mask_bias: Tensor<4>) -> Tensor<3> {
         let [batch, seq, hidden] = x.dims();
-        let heads = |t: Tensor<3>| {
-            t.reshape([batch, seq, self.num_heads, self.head_dim])
-                .swap_dims(1, 2)
-        };
+        let heads = |t: Tensor<3>| t.reshape([batch, seq, self.num_heads, self.head_dim]).swap_dims(1, 2);
         // Scaling the queries (as DistilBERT does) touches seq·head_dim values instead of
         // seq² scores; the result equals BERT's scaled scores up to rounding.
         let scale = 1.0 / (self.head_dim as f64).sqrt();
@@ -62,10 +59,7 @@ impl SelfAttention {
         let v = heads(self.value.forward(x));
         let scores = q.matmul(k.swap_dims(2, 3)) + mask_bias;
         let probs = self.dropout.forward(softmax(scores, 3));
-        let context = probs
-            .matmul(v)
-            .swap_dims(1, 2)
-            .reshape([batch, seq, hidden]);
+        let context = probs.matmul(v).swap_dims(1, 2).reshape([batch, seq, hidden]);
         self.output.forward(context)
     }
 }
@@ -74,8 +68,5 @@ impl SelfAttention {
 /// token) and 0 (padding): `(1 - mask) · f32::MIN`.
 pub fn attention_bias(mask: Tensor<2>) -> Tensor<4> {
     let [batch, seq] = mask.dims();
-    mask.neg()
-        .add_scalar(1.0)
-        .mul_scalar(f32::MIN)
-        .reshape([batch, 1, 1, seq])
+    mask.neg().add_scalar(1.0).mul_scalar(f32::MIN).reshape([batch, 1, 1, seq])
 }

@@ -20,9 +20,7 @@ pub struct Pooler {
 impl Pooler {
     /// Builds the pooler with lazily initialised weights.
     pub fn init(spec: &EncoderSpec, device: &Device) -> Self {
-        Self {
-            dense: LinearConfig::new(spec.hidden_size, spec.hidden_size).init(device),
-        }
+        Self { dense: LinearConfig::new(spec.hidden_size, spec.hidden_size).init(device) }
     }
 
     /// `[batch, seq, hidden]` → `[batch, hidden]`.
@@ -89,9 +87,6 @@ impl BertModel {
         let x = self.embeddings.forward_from_words(words, token_type_ids);
         let last_hidden_state = self.encoder.forward(x, attention_bias(attention_mask));
         let pooler_output = self.pooler.forward(last_hidden_state.clone());
-        BertOutput {
-            last_hidden_state,
-            pooler_output,
-        }
+        BertOutput { last_hidden_state, pooler_output }
     }
 }

@@ -199,15 +199,13 @@ impl HfConfig {
     /// activation other than exact GELU (naming the value), relative position embeddings,
     /// or sizes that do not fit (hidden size not divisible by the number of heads).
     pub fn from_file(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
         Self::from_json_str(&text).with_context(|| format!("in {}", path.display()))
     }
 
     /// Parses and validates the text of a `config.json`.
     pub fn from_json_str(text: &str) -> Result<Self> {
-        let value: serde_json::Value =
-            serde_json::from_str(text).context("config.json is not valid JSON")?;
+        let value: serde_json::Value = serde_json::from_str(text).context("config.json is not valid JSON")?;
         let model_type = value
             .get("model_type")
             .and_then(|v| v.as_str())
@@ -216,9 +214,7 @@ impl HfConfig {
         let arch = match model_type.as_str() {
             "bert" => ArchConfig::Bert(parse_fields(&value)?),
             "distilbert" => ArchConfig::DistilBert(parse_fields(&value)?),
-            other => bail!(
-                "unsupported model_type \"{other}\" in config.json (supported: \"bert\", \"distilbert\")"
-            ),
+            other => bail!("unsupported model_type \"{other}\" in config.json (supported: \"bert\", \"distilbert\")"),
         };
         let labels: LabelFields = parse_fields(&value)?;
         let label_names = label_names(&labels)?;
@@ -287,9 +283,7 @@ impl HfConfig {
             ArchConfig::DistilBert(c) => ("activation", &c.activation),
         };
         if act != "gelu" {
-            bail!(
-                "unsupported {act_field} \"{act}\" in config.json: only \"gelu\" (exact erf GELU) is implemented"
-            );
+            bail!("unsupported {act_field} \"{act}\" in config.json: only \"gelu\" (exact erf GELU) is implemented");
         }
         if let ArchConfig::Bert(c) = &self.arch
             && c.position_embedding_type != "absolute"
@@ -323,11 +317,7 @@ impl HfConfig {
             bail!("type_vocab_size is 0 in config.json");
         }
         if s.pad_token_id as usize >= s.vocab_size {
-            bail!(
-                "pad_token_id {} is not below vocab_size {} in config.json",
-                s.pad_token_id,
-                s.vocab_size
-            );
+            bail!("pad_token_id {} is not below vocab_size {} in config.json", s.pad_token_id, s.vocab_size);
         }
         Ok(())
     }
@@ -346,29 +336,17 @@ fn label_names(labels: &LabelFields) -> Result<Vec<String>> {
     {
         let mut by_index: Vec<Option<String>> = vec![None; map.len()];
         for (k, v) in map {
-            let i: usize = k
-                .parse()
-                .with_context(|| format!("id2label key \"{k}\" is not a class index"))?;
+            let i: usize = k.parse().with_context(|| format!("id2label key \"{k}\" is not a class index"))?;
             if i >= map.len() {
-                bail!(
-                    "id2label has {} entries but index {i}: class indices must be 0..{}",
-                    map.len(),
-                    map.len()
-                );
+                bail!("id2label has {} entries but index {i}: class indices must be 0..{}", map.len(), map.len());
             }
             by_index[i] = Some(v.clone());
         }
-        let names: Vec<String> = by_index
-            .into_iter()
-            .map(Option::unwrap_or_default)
-            .collect();
+        let names: Vec<String> = by_index.into_iter().map(Option::unwrap_or_default).collect();
         if let Some(n) = labels.num_labels
             && n != names.len()
         {
-            bail!(
-                "num_labels {n} disagrees with id2label, which has {} entries",
-                names.len()
-            );
+            bail!("num_labels {n} disagrees with id2label, which has {} entries", names.len());
         }
         return Ok(names);
     }
@@ -438,21 +416,17 @@ mod tests {
 
     #[test]
     fn id2label_orders_names() {
-        let c = HfConfig::from_json_str(
-            r#"{"model_type": "distilbert", "id2label": {"1": "pos", "0": "neg"}}"#,
-        )
-        .unwrap();
+        let c =
+            HfConfig::from_json_str(r#"{"model_type": "distilbert", "id2label": {"1": "pos", "0": "neg"}}"#).unwrap();
         assert_eq!(c.label_names, vec!["neg", "pos"]);
         assert_eq!(c.spec().type_vocab_size, None);
     }
 
     #[test]
     fn rejects_other_activations_by_name() {
-        let err = HfConfig::from_json_str(r#"{"model_type": "bert", "hidden_act": "gelu_new"}"#)
-            .unwrap_err();
+        let err = HfConfig::from_json_str(r#"{"model_type": "bert", "hidden_act": "gelu_new"}"#).unwrap_err();
         assert!(format!("{err:#}").contains("gelu_new"), "{err:#}");
-        let err = HfConfig::from_json_str(r#"{"model_type": "distilbert", "activation": "relu"}"#)
-            .unwrap_err();
+        let err = HfConfig::from_json_str(r#"{"model_type": "distilbert", "activation": "relu"}"#).unwrap_err();
         assert!(format!("{err:#}").contains("\"relu\""), "{err:#}");
     }
 
@@ -460,13 +434,10 @@ mod tests {
     fn rejects_unknown_model_type_and_bad_sizes() {
         let err = HfConfig::from_json_str(r#"{"model_type": "roberta"}"#).unwrap_err();
         assert!(format!("{err:#}").contains("roberta"));
-        let err = HfConfig::from_json_str(
-            r#"{"model_type": "bert", "hidden_size": 30, "num_attention_heads": 4}"#,
-        )
-        .unwrap_err();
+        let err = HfConfig::from_json_str(r#"{"model_type": "bert", "hidden_size": 30, "num_attention_heads": 4}"#)
+            .unwrap_err();
         assert!(format!("{err:#}").contains("multiple"));
-        let err =
-            HfConfig::from_json_str(r#"{"model_type": "bert", "hidden_size": "big"}"#).unwrap_err();
+        let err = HfConfig::from_json_str(r#"{"model_type": "bert", "hidden_size": "big"}"#).unwrap_err();
         assert!(format!("{err:#}").contains("hidden_size"), "{err:#}");
     }
 }

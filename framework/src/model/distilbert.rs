@@ -21,10 +21,7 @@ pub struct DistilBertModel {
 impl DistilBertModel {
     /// Builds the model with lazily initialised weights.
     pub fn init(spec: &EncoderSpec, device: &Device) -> Self {
-        Self {
-            embeddings: Embeddings::init(spec, device),
-            transformer: Encoder::init(spec, device),
-        }
+        Self { embeddings: Embeddings::init(spec, device), transformer: Encoder::init(spec, device) }
     }
 
     /// `input_ids`: `[batch, seq]`; `attention_mask`: `[batch, seq]` of 1 / 0. Returns the

@@ -29,14 +29,9 @@ impl Embeddings {
     pub fn init(spec: &EncoderSpec, device: &Device) -> Self {
         Self {
             word_embeddings: EmbeddingConfig::new(spec.vocab_size, spec.hidden_size).init(device),
-            position_embeddings: EmbeddingConfig::new(spec.max_positions, spec.hidden_size)
-                .init(device),
-            token_type_embeddings: spec
-                .type_vocab_size
-                .map(|n| EmbeddingConfig::new(n, spec.hidden_size).init(device)),
-            layer_norm: LayerNormConfig::new(spec.hidden_size)
-                .with_epsilon(spec.layer_norm_eps)
-                .init(device),
+            position_embeddings: EmbeddingConfig::new(spec.max_positions, spec.hidden_size).init(device),
+            token_type_embeddings: spec.type_vocab_size.map(|n| EmbeddingConfig::new(n, spec.hidden_size).init(device)),
+            layer_norm: LayerNormConfig::new(spec.hidden_size).with_epsilon(spec.layer_norm_eps).init(device),
             dropout: DropoutConfig::new(spec.hidden_dropout).init(),
         }
     }
@@ -48,22 +43,14 @@ impl Embeddings {
     }
 
     /// Full embedding of token ids.
-    pub fn forward(
-        &self,
-        input_ids: Tensor<2, Int>,
-        token_type_ids: Option<Tensor<2, Int>>,
-    ) -> Tensor<3> {
+    pub fn forward(&self, input_ids: Tensor<2, Int>, token_type_ids: Option<Tensor<2, Int>>) -> Tensor<3> {
         let words = self.words(input_ids);
         self.forward_from_words(words, token_type_ids)
     }
 
     /// Embedding from precomputed word vectors (`[batch, seq, hidden]`): adds positions and
     /// token types, normalises. Token types default to 0 when `None`.
-    pub fn forward_from_words(
-        &self,
-        words: Tensor<3>,
-        token_type_ids: Option<Tensor<2, Int>>,
-    ) -> Tensor<3> {
+    pub fn forward_from_words(&self, words: Tensor<3>, token_type_ids: Option<Tensor<2, Int>>) -> Tensor<3> {
         let [batch, seq, _] = words.dims();
         let device = words.device();
         let mut x = words;

@@ -34,11 +34,7 @@ pub struct TransformerLayer {
 impl TransformerLayer {
     /// Builds a layer with lazily initialised weights.
     pub fn init(spec: &EncoderSpec, device: &Device) -> Self {
-        let norm = || {
-            LayerNormConfig::new(spec.hidden_size)
-                .with_epsilon(spec.layer_norm_eps)
-                .init(device)
-        };
+        let norm = || LayerNormConfig::new(spec.hidden_size).with_epsilon(spec.layer_norm_eps).init(device);
         Self {
             attention: SelfAttention::init(spec, device),
             attention_norm: norm(),
@@ -51,9 +47,7 @@ impl TransformerLayer {
 
     /// `x`: `[batch, seq, hidden]`, `mask_bias`: `[batch, 1, 1, seq]`.
     pub fn forward(&self, x: Tensor<3>, mask_bias: Tensor<4>) -> Tensor<3> {
-        let attended = self
-            .dropout
-            .forward(self.attention.forward(x.clone(), mask_bias));
+        let attended = self.dropout.forward(self.attention.forward(x.clone(), mask_bias));
         let h = self.attention_norm.forward(x + attended);
         let ff = self.ffn_out.forward(gelu(self.ffn_in.forward(h.clone())));
         self.output_norm.forward(h + self.dropout.forward(ff))
@@ -70,11 +64,7 @@ pub struct Encoder {
 impl Encoder {
     /// Builds `spec.num_layers` layers with lazily initialised weights.
     pub fn init(spec: &EncoderSpec, device: &Device) -> Self {
-        Self {
-            layers: (0..spec.num_layers)
-                .map(|_| TransformerLayer::init(spec, device))
-                .collect(),
-        }
+        Self { layers: (0..spec.num_layers).map(|_| TransformerLayer::init(spec, device)).collect() }
     }
 
     /// Runs every layer.

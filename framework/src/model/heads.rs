@@ -57,17 +57,9 @@ impl BertForSequenceClassification {
         token_type_ids: Option<Tensor<2, Int>>,
         attention_mask: Tensor<2>,
     ) -> ClassifierOutput {
-        let out = self
-            .bert
-            .forward_from_words(words, token_type_ids, attention_mask);
-        let logits = self
-            .classifier
-            .forward(self.dropout.forward(out.pooler_output.clone()));
-        ClassifierOutput {
-            last_hidden_state: out.last_hidden_state,
-            pooler_output: Some(out.pooler_output),
-            logits,
-        }
+        let out = self.bert.forward_from_words(words, token_type_ids, attention_mask);
+        let logits = self.classifier.forward(self.dropout.forward(out.pooler_output.clone()));
+        ClassifierOutput { last_hidden_state: out.last_hidden_state, pooler_output: Some(out.pooler_output), logits }
     }
 }
 
@@ -96,22 +88,11 @@ impl DistilBertForSequenceClassification {
     }
 
     /// Forward from precomputed word vectors `[batch, seq, hidden]`.
-    pub fn forward_from_words(
-        &self,
-        words: Tensor<3>,
-        attention_mask: Tensor<2>,
-    ) -> ClassifierOutput {
+    pub fn forward_from_words(&self, words: Tensor<3>, attention_mask: Tensor<2>) -> ClassifierOutput {
         let last_hidden_state = self.distilbert.forward_from_words(words, attention_mask);
-        let pooled = relu(
-            self.pre_classifier
-                .forward(cls_token(last_hidden_state.clone())),
-        );
+        let pooled = relu(self.pre_classifier.forward(cls_token(last_hidden_state.clone())));
         let logits = self.classifier.forward(self.dropout.forward(pooled));
-        ClassifierOutput {
-            last_hidden_state,
-            pooler_output: None,
-            logits,
-        }
+        ClassifierOutput { last_hidden_state, pooler_output: None, logits }
     }
 }
 
@@ -128,12 +109,10 @@ impl SequenceClassifier {
     /// Builds the architecture of `spec` with lazily initialised weights.
     pub fn init(spec: &EncoderSpec, num_labels: usize, device: &Device) -> Self {
         match spec.model_type {
-            ModelType::Bert => Self::Bert(BertForSequenceClassification::init(
-                spec, num_labels, device,
-            )),
-            ModelType::DistilBert => Self::DistilBert(DistilBertForSequenceClassification::init(
-                spec, num_labels, device,
-            )),
+            ModelType::Bert => Self::Bert(BertForSequenceClassification::init(spec, num_labels, device)),
+            ModelType::DistilBert => {
+                Self::DistilBert(DistilBertForSequenceClassification::init(spec, num_labels, device))
+            }
         }
     }
 
@@ -194,22 +173,14 @@ impl SequenceClassifier {
     /// Replaces the classification head (and, with `with_pooler`, BERT's pooler) by fresh
     /// weights drawn from `seed`: normal(0, `initializer_range`) weights and zero biases, as
     /// `transformers` initialises them. Deterministic for a given seed on every backend.
-    pub fn reset_head(
-        &mut self,
-        spec: &EncoderSpec,
-        seed: u64,
-        with_pooler: bool,
-        device: &Device,
-    ) {
+    pub fn reset_head(&mut self, spec: &EncoderSpec, seed: u64, with_pooler: bool, device: &Device) {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let std = spec.initializer_range;
         let h = spec.hidden_size;
         match self {
             Self::Bert(m) => {
                 if with_pooler {
-                    m.bert.pooler = Pooler {
-                        dense: fresh_linear(h, h, std, &mut rng, device),
-                    };
+                    m.bert.pooler = Pooler { dense: fresh_linear(h, h, std, &mut rng, device) };
                 }
                 let n = m.classifier.weight.lazy_shape().dims::<2>()[1];
                 m.classifier = fresh_linear(h, n, std, &mut rng, device);
@@ -224,13 +195,7 @@ impl SequenceClassifier {
 }
 
 /// A `Linear` (burn layout `[d_in, d_out]`) with normal(0, std) weights and zero bias.
-fn fresh_linear(
-    d_in: usize,
-    d_out: usize,
-    std: f64,
-    rng: &mut ChaCha8Rng,
-    device: &Device,
-) -> Linear {
+fn fresh_linear(d_in: usize, d_out: usize, std: f64, rng: &mut ChaCha8Rng, device: &Device) -> Linear {
     let mut weights = Vec::with_capacity(d_in * d_out);
     while weights.len() < d_in * d_out {
         // Box–Muller: two independent standard normals from two uniforms in (0, 1].
@@ -244,8 +209,5 @@ fn fresh_linear(
     weights.truncate(d_in * d_out);
     let weight = Tensor::<2>::from_data(TensorData::new(weights, [d_in, d_out]), device);
     let bias = Tensor::<1>::zeros([d_out], device);
-    Linear {
-        weight: Param::from_tensor(weight),
-        bias: Some(Param::from_tensor(bias)),
-    }
+    Linear { weight: Param::from_tensor(weight), bias: Some(Param::from_tensor(bias)) }
 }

@@ -21,8 +21,8 @@ use anyhow::{Result, anyhow, bail};
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::store::burn_pack::Tensor as PackTensor;
 use burn::store::{
-    FloatCastAdapter, KeyRemapper, ModuleAdapter, ModuleSnapshot, ModuleStore,
-    PyTorchToBurnAdapter, PytorchStore, SafetensorsStore,
+    FloatCastAdapter, KeyRemapper, ModuleAdapter, ModuleSnapshot, ModuleStore, PyTorchToBurnAdapter, PytorchStore,
+    SafetensorsStore,
 };
 use burn::tensor::{DType, Device, Tensor, TensorData};
 use regex::Regex;
@@ -68,21 +68,12 @@ pub fn weights_file(dir: &Path) -> Result<PathBuf> {
             return Ok(p);
         }
     }
-    for name in [
-        "model.safetensors.index.json",
-        "pytorch_model.bin.index.json",
-    ] {
+    for name in ["model.safetensors.index.json", "pytorch_model.bin.index.json"] {
         if dir.join(name).is_file() {
-            bail!(
-                "{} holds a sharded checkpoint ({name}), which is not supported: save it as one file",
-                dir.display()
-            );
+            bail!("{} holds a sharded checkpoint ({name}), which is not supported: save it as one file", dir.display());
         }
     }
-    bail!(
-        "no weights in {}: expected model.safetensors or pytorch_model.bin",
-        dir.display()
-    )
+    bail!("no weights in {}: expected model.safetensors or pytorch_model.bin", dir.display())
 }
 
 /// Reads every tensor of a weights file (lazily: the data is read when applied).
@@ -90,16 +81,10 @@ fn read_tensors(path: &Path) -> Result<Vec<PackTensor>> {
     let is_safetensors = path.extension().is_some_and(|e| e == "safetensors");
     let map = if is_safetensors {
         let mut store = SafetensorsStore::from_file(path);
-        store
-            .get_all_tensors()
-            .map_err(|e| anyhow!("cannot read {}: {e}", path.display()))?
-            .clone()
+        store.get_all_tensors().map_err(|e| anyhow!("cannot read {}: {e}", path.display()))?.clone()
     } else {
         let mut store = PytorchStore::from_file(path).map_indices_contiguous(false);
-        store
-            .get_all_tensors()
-            .map_err(|e| anyhow!("cannot read {}: {e}", path.display()))?
-            .clone()
+        store.get_all_tensors().map_err(|e| anyhow!("cannot read {}: {e}", path.display()))?.clone()
     };
     Ok(map.into_values().collect())
 }
@@ -158,10 +143,7 @@ impl NameRules {
                     (r"^(embeddings|encoder|pooler)\.", "bert.${1}."),
                     NORM_RULES[0],
                     NORM_RULES[1],
-                    (
-                        r"^bert\.encoder\.layer\.(\d+)\.attention\.self\.",
-                        "bert.encoder.layers.${1}.attention.",
-                    ),
+                    (r"^bert\.encoder\.layer\.(\d+)\.attention\.self\.", "bert.encoder.layers.${1}.attention."),
                     (
                         r"^bert\.encoder\.layer\.(\d+)\.attention\.output\.dense\.",
                         "bert.encoder.layers.${1}.attention.output.",
@@ -170,22 +152,10 @@ impl NameRules {
                         r"^bert\.encoder\.layer\.(\d+)\.attention\.output\.LayerNorm\.",
                         "bert.encoder.layers.${1}.attention_norm.",
                     ),
-                    (
-                        r"^bert\.encoder\.layer\.(\d+)\.intermediate\.dense\.",
-                        "bert.encoder.layers.${1}.ffn_in.",
-                    ),
-                    (
-                        r"^bert\.encoder\.layer\.(\d+)\.output\.dense\.",
-                        "bert.encoder.layers.${1}.ffn_out.",
-                    ),
-                    (
-                        r"^bert\.encoder\.layer\.(\d+)\.output\.LayerNorm\.",
-                        "bert.encoder.layers.${1}.output_norm.",
-                    ),
-                    (
-                        r"^bert\.embeddings\.LayerNorm\.",
-                        "bert.embeddings.layer_norm.",
-                    ),
+                    (r"^bert\.encoder\.layer\.(\d+)\.intermediate\.dense\.", "bert.encoder.layers.${1}.ffn_in."),
+                    (r"^bert\.encoder\.layer\.(\d+)\.output\.dense\.", "bert.encoder.layers.${1}.ffn_out."),
+                    (r"^bert\.encoder\.layer\.(\d+)\.output\.LayerNorm\.", "bert.encoder.layers.${1}.output_norm."),
+                    (r"^bert\.embeddings\.LayerNorm\.", "bert.embeddings.layer_norm."),
                     NORM_RULES[2],
                     NORM_RULES[3],
                 ],
@@ -202,22 +172,10 @@ impl NameRules {
                         r"^bert\.encoder\.layers\.(\d+)\.attention_norm\.",
                         "bert.encoder.layer.${1}.attention.output.LayerNorm.",
                     ),
-                    (
-                        r"^bert\.encoder\.layers\.(\d+)\.ffn_in\.",
-                        "bert.encoder.layer.${1}.intermediate.dense.",
-                    ),
-                    (
-                        r"^bert\.encoder\.layers\.(\d+)\.ffn_out\.",
-                        "bert.encoder.layer.${1}.output.dense.",
-                    ),
-                    (
-                        r"^bert\.encoder\.layers\.(\d+)\.output_norm\.",
-                        "bert.encoder.layer.${1}.output.LayerNorm.",
-                    ),
-                    (
-                        r"^bert\.embeddings\.layer_norm\.",
-                        "bert.embeddings.LayerNorm.",
-                    ),
+                    (r"^bert\.encoder\.layers\.(\d+)\.ffn_in\.", "bert.encoder.layer.${1}.intermediate.dense."),
+                    (r"^bert\.encoder\.layers\.(\d+)\.ffn_out\.", "bert.encoder.layer.${1}.output.dense."),
+                    (r"^bert\.encoder\.layers\.(\d+)\.output_norm\.", "bert.encoder.layer.${1}.output.LayerNorm."),
+                    (r"^bert\.embeddings\.layer_norm\.", "bert.embeddings.LayerNorm."),
                     (r"\.gamma$", ".weight"),
                     (r"\.beta$", ".bias"),
                 ],
@@ -263,10 +221,7 @@ impl NameRules {
                         r"^distilbert\.transformer\.layer\.(\d+)\.output_layer_norm\.",
                         "distilbert.transformer.layers.${1}.output_norm.",
                     ),
-                    (
-                        r"^distilbert\.embeddings\.LayerNorm\.",
-                        "distilbert.embeddings.layer_norm.",
-                    ),
+                    (r"^distilbert\.embeddings\.LayerNorm\.", "distilbert.embeddings.layer_norm."),
                     NORM_RULES[2],
                     NORM_RULES[3],
                 ],
@@ -303,10 +258,7 @@ impl NameRules {
                         r"^distilbert\.transformer\.layers\.(\d+)\.output_norm\.",
                         "distilbert.transformer.layer.${1}.output_layer_norm.",
                     ),
-                    (
-                        r"^distilbert\.embeddings\.layer_norm\.",
-                        "distilbert.embeddings.LayerNorm.",
-                    ),
+                    (r"^distilbert\.embeddings\.layer_norm\.", "distilbert.embeddings.LayerNorm."),
                     (r"\.gamma$", ".weight"),
                     (r"\.beta$", ".bias"),
                 ],
@@ -319,10 +271,7 @@ impl NameRules {
         let (forward, reverse, prefix, head, pooler, positions) = table;
         Self {
             forward: KeyRemapper::from_patterns(forward).expect("valid remapping regexes"),
-            reverse: reverse
-                .into_iter()
-                .map(|(r, s)| (Regex::new(r).expect("valid regex"), s.to_string()))
-                .collect(),
+            reverse: reverse.into_iter().map(|(r, s)| (Regex::new(r).expect("valid regex"), s.to_string())).collect(),
             prefix,
             head,
             pooler,
@@ -393,11 +342,7 @@ impl ModuleVisitor for Inventory {
     }
 
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        let module_type = self
-            .containers
-            .iter()
-            .rev()
-            .find(|c| c.starts_with("Struct:") || c.starts_with("Enum:"));
+        let module_type = self.containers.iter().rev().find(|c| c.starts_with("Struct:") || c.starts_with("Enum:"));
         self.params.insert(
             self.path.join("."),
             ParamInfo {
@@ -420,21 +365,11 @@ pub(crate) fn inventory(model: &SequenceClassifier) -> BTreeMap<String, ParamInf
 
 /// The shape a checkpoint stores a parameter in (PyTorch transposes `Linear` weights).
 fn checkpoint_shape(info: &ParamInfo) -> Vec<usize> {
-    if info.in_linear && info.shape.len() == 2 {
-        vec![info.shape[1], info.shape[0]]
-    } else {
-        info.shape.clone()
-    }
+    if info.in_linear && info.shape.len() == 2 { vec![info.shape[1], info.shape[0]] } else { info.shape.clone() }
 }
 
 fn fmt_shape(s: &[usize]) -> String {
-    format!(
-        "[{}]",
-        s.iter()
-            .map(|d| d.to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    )
+    format!("[{}]", s.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", "))
 }
 
 /// Settings of [`load_weights`].
@@ -456,9 +391,8 @@ pub(crate) fn load_weights(
     let file = path.display().to_string();
     let rules = NameRules::for_model(spec.model_type);
 
-    let (ignored, tensors): (Vec<PackTensor>, Vec<PackTensor>) = read_tensors(&path)?
-        .into_iter()
-        .partition(|t| is_known_optional(&t.name));
+    let (ignored, tensors): (Vec<PackTensor>, Vec<PackTensor>) =
+        read_tensors(&path)?.into_iter().partition(|t| is_known_optional(&t.name));
     let ignored: Vec<String> = ignored.into_iter().map(|t| t.name).collect();
     let with_prefix = tensors.iter().any(|t| t.name.starts_with(rules.prefix));
 
@@ -471,10 +405,8 @@ pub(crate) fn load_weights(
             duplicates.push(format!("{first} and {old} (both are {new})"));
         }
     }
-    let file_shapes: BTreeMap<String, Vec<usize>> = tensors
-        .iter()
-        .map(|t| (t.name.clone(), t.shape.to_vec()))
-        .collect();
+    let file_shapes: BTreeMap<String, Vec<usize>> =
+        tensors.iter().map(|t| (t.name.clone(), t.shape.to_vec())).collect();
 
     let expected = inventory(model);
     let head_in_file = originals.keys().any(|p| rules.is_head(p));
@@ -484,10 +416,7 @@ pub(crate) fn load_weights(
     if head_in_file && fresh_head {
         tracing::info!(file = %file, "ignoring the checkpoint's classification head (HeadPolicy::Fresh)");
     }
-    let tensors: Vec<PackTensor> = tensors
-        .into_iter()
-        .filter(|t| !(fresh_head && rules.is_head(&t.name)))
-        .collect();
+    let tensors: Vec<PackTensor> = tensors.into_iter().filter(|t| !(fresh_head && rules.is_head(&t.name))).collect();
     let positions_missing = !originals.contains_key(rules.positions);
     let computed_positions = spec.sinusoidal_positions && positions_missing;
 
@@ -533,15 +462,8 @@ pub(crate) fn load_weights(
             )
         })
         .collect();
-    if !(missing.is_empty()
-        && unexpected.is_empty()
-        && wrong_shape.is_empty()
-        && duplicates.is_empty())
-    {
-        let mut msg = format!(
-            "{file} does not fit the {} architecture of config.json:",
-            spec.model_type.as_str()
-        );
+    if !(missing.is_empty() && unexpected.is_empty() && wrong_shape.is_empty() && duplicates.is_empty()) {
+        let mut msg = format!("{file} does not fit the {} architecture of config.json:", spec.model_type.as_str());
         for (what, list) in [
             ("missing tensors", &missing),
             ("unexpected tensors", &unexpected),
@@ -556,19 +478,13 @@ pub(crate) fn load_weights(
     }
 
     // Apply: transpose Linear weights from PyTorch's layout, store floats as f32.
-    let adapter: Box<dyn ModuleAdapter> =
-        Box::new(PyTorchToBurnAdapter.chain(FloatCastAdapter::to(DType::F32)));
+    let adapter: Box<dyn ModuleAdapter> = Box::new(PyTorchToBurnAdapter.chain(FloatCastAdapter::to(DType::F32)));
     let count = tensors.len();
     let result = match model {
         SequenceClassifier::Bert(m) => m.apply(tensors, None, Some(adapter), false),
         SequenceClassifier::DistilBert(m) => m.apply(tensors, None, Some(adapter), false),
     };
-    let missing_after: Vec<&String> = result
-        .missing
-        .iter()
-        .map(|(p, _)| p)
-        .filter(|p| !allowed_missing(p))
-        .collect();
+    let missing_after: Vec<&String> = result.missing.iter().map(|(p, _)| p).filter(|p| !allowed_missing(p)).collect();
     if !result.errors.is_empty() || !result.unused.is_empty() || !missing_after.is_empty() {
         bail!("{file}: burn's store could not apply every tensor:\n{result}");
     }
@@ -584,24 +500,14 @@ pub(crate) fn load_weights(
     }
     if computed_positions {
         let table = sinusoidal_table(spec.max_positions, spec.hidden_size);
-        let weight = Tensor::<2>::from_data(
-            TensorData::new(table, [spec.max_positions, spec.hidden_size]),
-            device,
-        );
+        let weight = Tensor::<2>::from_data(TensorData::new(table, [spec.max_positions, spec.hidden_size]), device);
         model.embeddings_mut().position_embeddings.weight = Param::from_tensor(weight);
         tracing::info!(file = %file, "computed the sinusoidal position table");
     }
     if !ignored.is_empty() {
         tracing::debug!(file = %file, ignored = ?ignored, "skipped optional tensors");
     }
-    Ok(LoadReport {
-        weights_file: path,
-        tensors_loaded: count,
-        ignored,
-        fresh_head,
-        fresh_pooler,
-        computed_positions,
-    })
+    Ok(LoadReport { weights_file: path, tensors_loaded: count, ignored, fresh_head, fresh_pooler, computed_positions })
 }
 
 /// The module paths of the model and the names they have in a checkpoint, for
@@ -611,10 +517,7 @@ pub fn checkpoint_names(model: &SequenceClassifier, with_prefix: bool) -> Vec<St
         SequenceClassifier::Bert(_) => ModelType::Bert,
         SequenceClassifier::DistilBert(_) => ModelType::DistilBert,
     });
-    inventory(model)
-        .keys()
-        .map(|p| rules.to_checkpoint_name(p, with_prefix || rules.is_head(p)))
-        .collect()
+    inventory(model).keys().map(|p| rules.to_checkpoint_name(p, with_prefix || rules.is_head(p))).collect()
 }
 
 #[cfg(test)]
@@ -684,10 +587,7 @@ mod tests {
     #[test]
     fn legacy_and_optional_names() {
         let rules = NameRules::for_model(ModelType::Bert);
-        assert_eq!(
-            rules.to_module_path("bert.embeddings.LayerNorm.gamma"),
-            "bert.embeddings.layer_norm.gamma"
-        );
+        assert_eq!(rules.to_module_path("bert.embeddings.LayerNorm.gamma"), "bert.embeddings.layer_norm.gamma");
         assert_eq!(
             rules.to_module_path("encoder.layer.3.output.LayerNorm.beta"),
             "bert.encoder.layers.3.output_norm.beta"

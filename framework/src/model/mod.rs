@@ -131,8 +131,7 @@ impl Batch {
         }
         Self {
             input_ids: Tensor::from_data(TensorData::new(ids, [rows, seq]), device),
-            token_type_ids: with_token_types
-                .then(|| Tensor::from_data(TensorData::new(types, [rows, seq]), device)),
+            token_type_ids: with_token_types.then(|| Tensor::from_data(TensorData::new(types, [rows, seq]), device)),
             attention_mask: Tensor::from_data(TensorData::new(mask, [rows, seq]), device),
             lengths: inputs.iter().map(|e| e.len()).collect(),
         }
@@ -208,10 +207,7 @@ impl HfModel {
             &mut network,
             &spec,
             dir,
-            &loader::WeightOptions {
-                seed: options.seed,
-                head: options.head,
-            },
+            &loader::WeightOptions { seed: options.seed, head: options.head },
             device,
         )?;
         let network = set_training(network, false);
@@ -244,21 +240,12 @@ impl HfModel {
 
     /// Pads encodings into one [`Batch`] on the model's device.
     pub fn batch(&self, inputs: &[&Encoded]) -> Batch {
-        Batch::new(
-            inputs,
-            self.spec.pad_token_id,
-            self.spec.model_type == ModelType::Bert,
-            &self.device,
-        )
+        Batch::new(inputs, self.spec.pad_token_id, self.spec.model_type == ModelType::Bert, &self.device)
     }
 
     /// One forward pass over a padded batch, returning the tensors.
     pub fn forward(&self, batch: &Batch) -> ClassifierOutput {
-        self.network.forward(
-            batch.input_ids.clone(),
-            batch.token_type_ids.clone(),
-            batch.attention_mask.clone(),
-        )
+        self.network.forward(batch.input_ids.clone(), batch.token_type_ids.clone(), batch.attention_mask.clone())
     }
 
     /// Logits and probabilities for every input, in input order. Identical encodings are
@@ -266,8 +253,7 @@ impl HfModel {
     /// padding low.
     pub fn forward_batch(&self, inputs: &[Encoded]) -> Result<Predictions> {
         for (i, e) in inputs.iter().enumerate() {
-            self.check_input(e)
-                .with_context(|| format!("input {i} cannot be run"))?;
+            self.check_input(e).with_context(|| format!("input {i} cannot be run"))?;
         }
         // Deduplicate: the same masked text is never run twice.
         let mut unique: Vec<&Encoded> = Vec::new();
@@ -275,12 +261,10 @@ impl HfModel {
         let slots: Vec<usize> = inputs
             .iter()
             .map(|e| {
-                *slot_of
-                    .entry((e.ids.as_slice(), e.type_ids.as_slice()))
-                    .or_insert_with(|| {
-                        unique.push(e);
-                        unique.len() - 1
-                    })
+                *slot_of.entry((e.ids.as_slice(), e.type_ids.as_slice())).or_insert_with(|| {
+                    unique.push(e);
+                    unique.len() - 1
+                })
             })
             .collect();
         let mut order: Vec<usize> = (0..unique.len()).collect();
@@ -296,11 +280,7 @@ impl HfModel {
                 .try_into_vec_as::<f32>()
                 .map_err(|e| anyhow!("cannot read logits from the device: {e:?}"))?;
             if flat.len() != rows.len() * n {
-                bail!(
-                    "model returned {} logits for {} inputs of {n} labels",
-                    flat.len(),
-                    rows.len()
-                );
+                bail!("model returned {} logits for {} inputs of {n} labels", flat.len(), rows.len());
             }
             for (k, &i) in chunk.iter().enumerate() {
                 logits_unique[i] = flat[k * n..(k + 1) * n].to_vec();
@@ -318,18 +298,10 @@ impl HfModel {
     pub fn check_input(&self, e: &Encoded) -> Result<()> {
         let s = &self.spec;
         if e.is_empty() || e.len() > s.max_positions {
-            bail!(
-                "{} tokens: the model takes 1 to {} (max_position_embeddings)",
-                e.len(),
-                s.max_positions
-            );
+            bail!("{} tokens: the model takes 1 to {} (max_position_embeddings)", e.len(), s.max_positions);
         }
         if e.type_ids.len() != e.ids.len() {
-            bail!(
-                "{} token ids but {} token type ids",
-                e.ids.len(),
-                e.type_ids.len()
-            );
+            bail!("{} token ids but {} token type ids", e.ids.len(), e.type_ids.len());
         }
         if let Some(&id) = e.ids.iter().find(|&&id| id as usize >= s.vocab_size) {
             bail!("token id {id} is not below vocab_size {}", s.vocab_size);
@@ -417,8 +389,6 @@ fn set_training(network: SequenceClassifier, training: bool) -> SequenceClassifi
     }
     match network {
         SequenceClassifier::Bert(m) => SequenceClassifier::Bert(m.map(&mut Mapper(training))),
-        SequenceClassifier::DistilBert(m) => {
-            SequenceClassifier::DistilBert(m.map(&mut Mapper(training)))
-        }
+        SequenceClassifier::DistilBert(m) => SequenceClassifier::DistilBert(m.map(&mut Mapper(training))),
     }
 }

@@ -20,9 +20,7 @@ use tokenizers::models::wordpiece::WordPiece;
 use tokenizers::normalizers::BertNormalizer;
 use tokenizers::pre_tokenizers::bert::BertPreTokenizer;
 use tokenizers::processors::bert::BertProcessing;
-use tokenizers::{
-    AddedToken, Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy,
-};
+use tokenizers::{AddedToken, Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
 
 /// Which file the tokenizer is built from.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -51,11 +49,7 @@ pub struct TokenizerOptions {
 
 impl Default for TokenizerOptions {
     fn default() -> Self {
-        Self {
-            choice: TokenizerChoice::Auto,
-            max_len: 128,
-            allow_vocab_mismatch: false,
-        }
+        Self { choice: TokenizerChoice::Auto, max_len: 128, allow_vocab_mismatch: false }
     }
 }
 
@@ -127,8 +121,8 @@ impl HfTokenizer {
         };
 
         let (mut inner, source, mismatch) = if use_json {
-            let tok = Tokenizer::from_file(&json_path)
-                .map_err(|e| anyhow!("cannot load {}: {e}", json_path.display()))?;
+            let tok =
+                Tokenizer::from_file(&json_path).map_err(|e| anyhow!("cannot load {}: {e}", json_path.display()))?;
             let model_vocab = tok.get_vocab_size(false);
             let full_vocab = tok.get_vocab_size(true);
             let mut problems = Vec::new();
@@ -144,24 +138,15 @@ impl HfTokenizer {
                     "tokenizer.json has {full_vocab} tokens (added tokens included) but config.json has vocab_size {embedding_rows}"
                 ));
             }
-            (
-                tok,
-                TokenizerSource::TokenizerJson(json_path.clone()),
-                problems,
-            )
+            (tok, TokenizerSource::TokenizerJson(json_path.clone()), problems)
         } else {
             let Some(lines) = vocab_lines else {
-                bail!(
-                    "no tokenizer in {}: neither tokenizer.json nor vocab.txt is there",
-                    dir.display()
-                );
+                bail!("no tokenizer in {}: neither tokenizer.json nor vocab.txt is there", dir.display());
             };
             let tok = bert_wordpiece(&vocab_path, &special)?;
             let mut problems = Vec::new();
             if lines != embedding_rows {
-                problems.push(format!(
-                    "vocab.txt has {lines} lines but config.json has vocab_size {embedding_rows}"
-                ));
+                problems.push(format!("vocab.txt has {lines} lines but config.json has vocab_size {embedding_rows}"));
             }
             (tok, TokenizerSource::VocabTxt(vocab_path.clone()), problems)
         };
@@ -203,13 +188,7 @@ impl HfTokenizer {
             .map_err(|e| anyhow!("cannot set truncation to {max_len}: {e}"))?;
         inner.with_padding(None);
 
-        Ok(Self {
-            inner,
-            source,
-            max_len,
-            embedding_rows,
-            mask_token: special.mask,
-        })
+        Ok(Self { inner, source, max_len, embedding_rows, mask_token: special.mask })
     }
 
     /// Encodes one text, or a pair (`[CLS] a [SEP] b [SEP]`), truncated to `max_len`.
@@ -221,10 +200,7 @@ impl HfTokenizer {
         }
         .map_err(|e| anyhow!("cannot tokenize {text:?}: {e}"))?;
         let ids = enc.get_ids().to_vec();
-        if let Some(pos) = ids
-            .iter()
-            .position(|&id| id as usize >= self.embedding_rows)
-        {
+        if let Some(pos) = ids.iter().position(|&id| id as usize >= self.embedding_rows) {
             bail!(
                 "token {:?} has id {} but the embedding table has only {} rows (config.json vocab_size): \
                  the tokenizer does not belong to this model",
@@ -233,11 +209,7 @@ impl HfTokenizer {
                 self.embedding_rows
             );
         }
-        Ok(Encoded {
-            ids,
-            type_ids: enc.get_type_ids().to_vec(),
-            tokens: enc.get_tokens().to_vec(),
-        })
+        Ok(Encoded { ids, type_ids: enc.get_type_ids().to_vec(), tokens: enc.get_tokens().to_vec() })
     }
 
     /// The file the tokenizer was built from.
@@ -283,10 +255,8 @@ impl SpecialTokens {
     fn read(dir: &Path) -> Result<Self> {
         let path = dir.join("tokenizer_config.json");
         let value: serde_json::Value = if path.is_file() {
-            let text = std::fs::read_to_string(&path)
-                .with_context(|| format!("cannot read {}", path.display()))?;
-            serde_json::from_str(&text)
-                .with_context(|| format!("{} is not valid JSON", path.display()))?
+            let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", path.display()))?
         } else {
             serde_json::Value::Null
         };
@@ -294,11 +264,7 @@ impl SpecialTokens {
         let token = |key: &str, default: &str| -> String {
             match value.get(key) {
                 Some(serde_json::Value::String(s)) => s.clone(),
-                Some(obj) => obj
-                    .get("content")
-                    .and_then(|c| c.as_str())
-                    .unwrap_or(default)
-                    .to_string(),
+                Some(obj) => obj.get("content").and_then(|c| c.as_str()).unwrap_or(default).to_string(),
                 None => default.to_string(),
             }
         };
@@ -308,24 +274,16 @@ impl SpecialTokens {
             sep: token("sep_token", "[SEP]"),
             pad: token("pad_token", "[PAD]"),
             mask: token("mask_token", "[MASK]"),
-            lowercase: value
-                .get("do_lower_case")
-                .and_then(|v| v.as_bool())
-                .unwrap_or(true),
+            lowercase: value.get("do_lower_case").and_then(|v| v.as_bool()).unwrap_or(true),
             strip_accents: value.get("strip_accents").and_then(|v| v.as_bool()),
-            chinese_chars: value
-                .get("tokenize_chinese_chars")
-                .and_then(|v| v.as_bool())
-                .unwrap_or(true),
+            chinese_chars: value.get("tokenize_chinese_chars").and_then(|v| v.as_bool()).unwrap_or(true),
         })
     }
 }
 
 /// `BertTokenizerFast` from a `vocab.txt`, as `transformers` converts it.
 fn bert_wordpiece(vocab_path: &Path, special: &SpecialTokens) -> Result<Tokenizer> {
-    let path_str = vocab_path
-        .to_str()
-        .with_context(|| format!("path {} is not UTF-8", vocab_path.display()))?;
+    let path_str = vocab_path.to_str().with_context(|| format!("path {} is not UTF-8", vocab_path.display()))?;
     let model = WordPiece::from_file(path_str)
         .unk_token(special.unk.clone())
         .continuing_subword_prefix("##".into())
@@ -333,8 +291,7 @@ fn bert_wordpiece(vocab_path: &Path, special: &SpecialTokens) -> Result<Tokenize
         .build()
         .map_err(|e| anyhow!("cannot read {}: {e}", vocab_path.display()))?;
     let id = |tok: &str| -> Result<u32> {
-        model_token_id(&model, tok)
-            .with_context(|| format!("special token {tok:?} is not in {}", vocab_path.display()))
+        model_token_id(&model, tok).with_context(|| format!("special token {tok:?} is not in {}", vocab_path.display()))
     };
     let cls = (special.cls.clone(), id(&special.cls)?);
     let sep = (special.sep.clone(), id(&special.sep)?);
@@ -348,17 +305,11 @@ fn bert_wordpiece(vocab_path: &Path, special: &SpecialTokens) -> Result<Tokenize
     )));
     tok.with_pre_tokenizer(Some(BertPreTokenizer));
     tok.with_post_processor(Some(BertProcessing::new(sep, cls)));
-    let specials: Vec<AddedToken> = [
-        &special.pad,
-        &special.unk,
-        &special.cls,
-        &special.sep,
-        &special.mask,
-    ]
-    .into_iter()
-    .filter(|t| model_token_id_in(&tok, t).is_some())
-    .map(|t| AddedToken::from(t.clone(), true))
-    .collect();
+    let specials: Vec<AddedToken> = [&special.pad, &special.unk, &special.cls, &special.sep, &special.mask]
+        .into_iter()
+        .filter(|t| model_token_id_in(&tok, t).is_some())
+        .map(|t| AddedToken::from(t.clone(), true))
+        .collect();
     tok.add_special_tokens(&specials);
     Ok(tok)
 }
