@@ -1,4 +1,4 @@
-//! The command line: `trustx validate | plan | run | plugins`.
+//! The command line: `trustx validate | plan | run | model inspect | model export | plugins`.
 //!
 //! Exit codes: 0 success; 1 a run finished with failed nodes, or another error; 2 the
 //! manifest (or the command line) is wrong.
@@ -58,12 +58,87 @@ pub enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Look into a model folder, or export a trained model from the store.
+    Model {
+        /// What to do with it.
+        #[command(subcommand)]
+        action: ModelCommand,
+    },
+    /// Measure the model runtime's forward speed on this machine (sequences/s, GFLOP/s).
+    #[command(after_help = "Example:\n  cargo run --release -- bench")]
+    Bench {
+        /// The all-MiniLM-L6-v2 folder (skipped when absent).
+        #[arg(long, default_value = "models/all-MiniLM-L6-v2")]
+        minilm: PathBuf,
+        /// Sequences per batch.
+        #[arg(long, default_value_t = 32)]
+        batch: usize,
+        /// Tokens per sequence.
+        #[arg(long, default_value_t = 64)]
+        length: usize,
+        /// Timed repetitions (the median is reported).
+        #[arg(long, default_value_t = 5)]
+        reps: usize,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// List the registered plugins with their settings, types and defaults.
     #[command(after_help = "Examples:\n  trustx plugins\n  trustx plugins --kind metric")]
     Plugins {
         /// Only this kind: dataset, model-source, trainer, compressor, explainer, metric, similarity.
         #[arg(long)]
         kind: Option<String>,
+    },
+}
+
+/// `trustx model ...`.
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// Run a Hugging Face folder on one input: tokens, ids, [CLS] and mean-pooled vectors,
+    /// pooler output, logits and probabilities, parameters and size on disk.
+    #[command(
+        after_help = "Examples:\n  trustx model inspect models/all-MiniLM-L6-v2 --text \"A man plays a guitar.\"\n  trustx model inspect DIR --text \"A dog runs.\" --pair \"An animal moves.\" --json"
+    )]
+    Inspect {
+        /// The checkpoint folder (config.json, weights, tokenizer files).
+        dir: PathBuf,
+        /// The input text.
+        #[arg(long)]
+        text: String,
+        /// The second text of a pair.
+        #[arg(long)]
+        pair: Option<String>,
+        /// Print every value as JSON (full vectors).
+        #[arg(long)]
+        json: bool,
+        /// Longest encoding in tokens.
+        #[arg(long, default_value_t = 128)]
+        max_len: usize,
+        /// Tokenize with vocab.txt even when tokenizer.json exists.
+        #[arg(long)]
+        vocab_txt: bool,
+        /// Accept a tokenizer whose vocabulary size disagrees with the model.
+        #[arg(long)]
+        allow_vocab_mismatch: bool,
+    },
+    /// Copy a trained model out of the store as a Hugging Face folder.
+    #[command(
+        after_help = "Examples:\n  trustx model export minilm --manifest experiments/quickstart.toml --out exported/minilm\n  trustx model export train/minilm@seed42 --manifest experiments/quickstart.toml --out exported/minilm\n  trustx model export results/quickstart/nodes/0123456789abcdef --out exported/minilm"
+    )]
+    Export {
+        /// A train node (`train/NAME@seedS`), a model name, a key prefix (with --manifest),
+        /// or a train node's folder.
+        node_or_model: String,
+        /// The folder to write (must not exist, or be empty).
+        #[arg(long)]
+        out: PathBuf,
+        /// The manifest that trained it.
+        #[arg(long)]
+        manifest: Option<PathBuf>,
+        /// The training seed, when the model was trained with several.
+        #[arg(long)]
+        seed: Option<u64>,
     },
 }
 
@@ -94,6 +169,16 @@ pub fn main() -> ExitCode {
 
 fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
     match command {
+        Command::Model { action } => model_command(action),
+        Command::Bench { minilm, batch, length, reps, json } => {
+            let results = crate::commands::bench::run(&minilm, batch, length, reps)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&results)?);
+            } else {
+                print!("{}", crate::commands::bench::render(&results));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Validate { manifest } => {
             let r = manifest::load(&manifest)?;
             let seeds = r.manifest.experiment.seeds.len();
@@ -190,6 +275,28 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                     println!("    {}: {}{}  {}", s.key, s.ty, default, s.description);
                 }
             }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn model_command(action: ModelCommand) -> anyhow::Result<ExitCode> {
+    use crate::commands::{export, inspect};
+    match action {
+        ModelCommand::Inspect { dir, text, pair, json, max_len, vocab_txt, allow_vocab_mismatch } => {
+            let opts = inspect::InspectOptions { max_len, vocab_txt, allow_vocab_mismatch };
+            let result = inspect::inspect(&dir, &text, pair.as_deref(), &opts)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&result)?);
+            } else {
+                print!("{}", inspect::render(&result));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ModelCommand::Export { node_or_model, out, manifest, seed } => {
+            let node_dir = export::locate(&node_or_model, manifest.as_deref(), seed)?;
+            export::export(&node_dir, &out)?;
+            println!("exported {} to {}", node_dir.display(), out.display());
             Ok(ExitCode::SUCCESS)
         }
     }

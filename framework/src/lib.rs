@@ -22,6 +22,7 @@ pub use schemars;
 pub use serde;
 pub use serde_json;
 pub mod cli;
+pub mod commands;
 pub mod exec;
 pub mod manifest;
 pub mod plan;

@@ -44,8 +44,8 @@ pub fn run(r: &Resolved, opts: &RunOptions) -> Result<RunRecord> {
         force.extend(hits);
     }
     let previous = previous_run(&r.results_dir, &store);
-    let ctx = RunContext { resolved: r, plan: &plan, store: &store };
     let progress = Progress::new(&plan, opts.progress);
+    let ctx = RunContext { resolved: r, plan: &plan, store: &store, progress: &progress };
     let jobs = opts.jobs.unwrap_or(r.jobs);
     let reports = execute(&plan, &store, jobs, &force, &previous, &progress, &|i, w| run_node(&ctx, i, w));
     publish(&plan, &store, &r.results_dir)?;

@@ -6,6 +6,7 @@
 pub mod datasets;
 pub mod metrics;
 pub mod sources;
+pub mod trainers;
 
 /// Forces the linker to keep this crate (and so its `inventory` registrations).
 pub fn link() {}

@@ -4,11 +4,13 @@ use crate::plan::{Plan, Stage};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
+use std::sync::Mutex;
 
 /// The bars of a run.
 pub struct Progress {
     bars: BTreeMap<Stage, ProgressBar>,
-    _multi: MultiProgress,
+    tasks: Mutex<BTreeMap<String, ProgressBar>>,
+    multi: MultiProgress,
 }
 
 impl Progress {
@@ -33,7 +35,7 @@ impl Progress {
                 bars.insert(stage, bar);
             }
         }
-        Progress { bars, _multi: multi }
+        Progress { bars, tasks: Mutex::new(BTreeMap::new()), multi }
     }
 
     /// Marks a node of `stage` as started (shows its name).
@@ -50,6 +52,29 @@ impl Progress {
             if b.position() >= b.length().unwrap_or(0) {
                 b.finish_with_message("done");
             }
+        }
+    }
+
+    /// A bar of its own for a long node (e.g. training steps), under the stage bars; the
+    /// node sets its length, position and message.
+    pub fn task_bar(&self, name: &str) -> ProgressBar {
+        let style = ProgressStyle::with_template("{prefix:>12} [{bar:30}] {pos}/{len} {msg} ({eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> ");
+        let bar = self.multi.add(ProgressBar::new(0));
+        bar.set_style(style);
+        bar.set_prefix(name.split('/').next().unwrap_or(name).to_string());
+        if let Ok(mut tasks) = self.tasks.lock() {
+            tasks.insert(name.to_string(), bar.clone());
+        }
+        bar
+    }
+
+    /// Removes the bar of [`Progress::task_bar`].
+    pub fn clear_task_bar(&self, name: &str) {
+        if let Some(bar) = self.tasks.lock().ok().and_then(|mut t| t.remove(name)) {
+            bar.finish_and_clear();
+            self.multi.remove(&bar);
         }
     }
 }

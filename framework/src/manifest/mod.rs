@@ -7,10 +7,12 @@
 pub mod error;
 pub mod load;
 pub mod locate;
+pub mod models;
 pub mod schema;
 pub mod validate;
 
 pub use error::{ManifestError, ManifestErrors};
 pub use load::load;
+pub use models::{ModelKind, NeuralInit, NeuralModel, ResolvedModel};
 pub use schema::Manifest;
-pub use validate::{Resolved, ResolvedMetric, ResolvedModel};
+pub use validate::{Resolved, ResolvedMetric};

@@ -132,15 +132,36 @@ pub struct DatasetSpec {
     pub settings: Map<String, Value>,
 }
 
-/// `[models.NAME]`.
+/// `[models.NAME]`: a neural model run by trustx (`checkpoint = "DIR"` or
+/// `architecture = {..}`), or a model source plugin (`source = "..."`) whose own settings
+/// are the remaining keys.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ModelSpec {
-    /// Model source plugin (`trustx plugins --kind model-source`).
-    pub source: String,
+    /// Model source plugin (`trustx plugins --kind model-source`); leave it out for a
+    /// neural model given by `checkpoint` or `architecture`.
+    #[serde(default)]
+    pub source: Option<String>,
     /// The model every other is compared with (exactly one).
     #[serde(default)]
     pub reference: bool,
-    /// The source's own settings.
+    /// A Hugging Face checkpoint folder (BERT or DistilBERT).
+    #[serde(default)]
+    pub checkpoint: Option<PathBuf>,
+    /// The checkpoint already carries a head trained for this task: predict with it as is,
+    /// without the `train` stage.
+    #[serde(default)]
+    pub finetuned: bool,
+    /// A small model built from scratch and trained by the `train` stage:
+    /// `{ type = "bert", layers, hidden, heads, ffn, vocab = "vocab.txt or folder" }`.
+    #[serde(default)]
+    pub architecture: Option<Value>,
+    /// Longest input in tokens for training, prediction and explanation (default 128).
+    #[serde(default)]
+    pub max_len: Option<NonZeroUsize>,
+    /// Batch size of prediction and explanation (default 32).
+    #[serde(default)]
+    pub batch_size: Option<NonZeroUsize>,
+    /// The source's own settings (for `source = "..."` only).
     #[serde(flatten)]
     pub settings: Map<String, Value>,
 }

@@ -4,30 +4,16 @@
 use super::error::{ManifestError, ManifestErrors};
 use super::load::ENV_PREFIX;
 use super::locate::SourceMap;
+use super::models::{ResolvedModel, resolve_model, train_spec};
 use super::schema::{Manifest, MetricRef};
 use crate::plugin::dataset::DatasetLoaderEntry;
 use crate::plugin::metric::CalibrationMetricEntry;
-use crate::plugin::model_source::ModelSourceEntry;
 use crate::plugin::similarity::SimilarityMetricEntry;
+use crate::plugin::training::TrainerEntry;
 use crate::plugin::{self, PluginKind, SettingsError};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-
-/// A model after validation.
-#[derive(Clone)]
-pub struct ResolvedModel {
-    /// Its name in the manifest.
-    pub name: String,
-    /// Whether it is the reference.
-    pub reference: bool,
-    /// Its source plugin.
-    pub source: &'static ModelSourceEntry,
-    /// The source's settings, defaults filled.
-    pub settings: Value,
-    /// Whether it has one prediction per experiment seed.
-    pub seeded: bool,
-}
 
 /// A metric after validation.
 #[derive(Clone)]
@@ -54,6 +40,8 @@ pub struct Resolved {
     pub loader_settings: Value,
     /// Models, the reference first, then by name.
     pub models: Vec<ResolvedModel>,
+    /// The trainer of models that need training, with its settings (defaults filled).
+    pub trainer: Option<(&'static TrainerEntry, Value)>,
     /// Calibration metrics, in manifest order.
     pub metrics: Vec<ResolvedMetric>,
     /// Similarity metrics, in manifest order.
@@ -75,14 +63,14 @@ impl Resolved {
 }
 
 /// Collects errors with their lines.
-struct Checker<'a> {
+pub(super) struct Checker<'a> {
     file: &'a Path,
     source: &'a SourceMap,
     errors: Vec<ManifestError>,
 }
 
 impl Checker<'_> {
-    fn error(&mut self, key: &[&str], message: impl Into<String>) {
+    pub(super) fn error(&mut self, key: &[&str], message: impl Into<String>) {
         let key: Vec<String> = key.iter().flat_map(|k| k.split('.')).map(String::from).collect();
         let line = self.source.line_of(&key);
         let mut message = message.into();
@@ -95,7 +83,7 @@ impl Checker<'_> {
         self.errors.push(ManifestError { file: self.file.to_path_buf(), line, key: key.join("."), message });
     }
 
-    fn settings_error(&mut self, section: &[&str], e: SettingsError) {
+    pub(super) fn settings_error(&mut self, section: &[&str], e: SettingsError) {
         let mut key: Vec<&str> = section.to_vec();
         key.extend(e.path.iter().map(String::as_str));
         let message = if e.message.starts_with("unknown field") {
@@ -106,7 +94,7 @@ impl Checker<'_> {
         self.error(&key, message);
     }
 
-    fn unknown_plugin(&mut self, key: &[&str], kind: PluginKind, name: &str) {
+    pub(super) fn unknown_plugin(&mut self, key: &[&str], kind: PluginKind, name: &str) {
         let hint = match plugin::nearest(kind, name) {
             Some(n) => format!("did you mean `{n}`?"),
             None if plugin::names(kind).is_empty() => {
@@ -206,23 +194,8 @@ pub fn validate(file: &Path, manifest: Manifest, source: &SourceMap) -> Result<R
         if !name.chars().all(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(ch)) {
             c.error(&["models", name], "model names use letters, digits, `-`, `_` and `.` only");
         }
-        let Some(src) = ModelSourceEntry::find(&spec.source) else {
-            c.unknown_plugin(&["models", name, "source"], PluginKind::ModelSource, &spec.source);
-            continue;
-        };
-        let raw = Value::Object(spec.settings.clone());
-        let resolved = (src.info.resolve)(&raw)
-            .and_then(|v| (src.validate)(&raw, &base_dir, &m.experiment.seeds).map(|_| v))
-            .and_then(|v| (src.seeded)(&raw).map(|s| (v, s)));
-        match resolved {
-            Ok((settings, seeded)) => models.push(ResolvedModel {
-                name: name.clone(),
-                reference: spec.reference,
-                source: src,
-                settings,
-                seeded,
-            }),
-            Err(e) => c.settings_error(&["models", name], e),
+        if let Some(model) = resolve_model(&mut c, m, name, spec, &base_dir) {
+            models.push(model);
         }
     }
     models.sort_by(|a, b| (!a.reference, &a.name).cmp(&(!b.reference, &b.name)));
@@ -246,15 +219,26 @@ pub fn validate(file: &Path, manifest: Manifest, source: &SourceMap) -> Result<R
         }
     }
 
-    // [train]
-    if let Some(train) = &m.train {
-        match plugin::find(PluginKind::Trainer, &train.trainer) {
-            None => c.unknown_plugin(&["train", "trainer"], PluginKind::Trainer, &train.trainer),
-            Some(p) => {
-                if let Err(e) = (p.resolve)(&Value::Object(train.settings.clone())) {
-                    c.settings_error(&["train"], e);
-                }
+    // [train]: the manifest's section, or the default trainer when a model needs training
+    let needs_training = models.iter().any(|m| m.neural().is_some_and(|n| !n.finetuned));
+    let mut trainer = None;
+    if m.train.is_some() || needs_training {
+        let train = train_spec(m);
+        match TrainerEntry::find(&train.trainer) {
+            None if m.train.is_some() => {
+                c.unknown_plugin(&["train", "trainer"], PluginKind::Trainer, &train.trainer)
             }
+            None => c.error(
+                &["models"],
+                format!(
+                    "a model needs training but the default trainer `{}` is not registered in this build; add a [train] section naming one",
+                    train.trainer
+                ),
+            ),
+            Some(t) => match (t.info.resolve)(&Value::Object(train.settings.clone())) {
+                Ok(v) => trainer = Some((t, v)),
+                Err(e) => c.settings_error(&["train"], e),
+            },
         }
         if train.seeds.as_ref().is_some_and(Vec::is_empty) {
             c.error(
@@ -325,6 +309,7 @@ pub fn validate(file: &Path, manifest: Manifest, source: &SourceMap) -> Result<R
         loader,
         loader_settings,
         models,
+        trainer,
         metrics,
         similarity,
         jobs,

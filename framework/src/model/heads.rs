@@ -97,7 +97,7 @@ impl DistilBertForSequenceClassification {
 }
 
 /// A BERT or DistilBERT sequence classifier.
-#[derive(Debug, Clone)]
+#[derive(Module, Debug)]
 pub enum SequenceClassifier {
     /// BERT with pooler and `classifier`.
     Bert(BertForSequenceClassification),

@@ -46,7 +46,10 @@ pub mod embeddings;
 pub mod encoder;
 pub mod heads;
 pub mod loader;
+pub mod save;
+pub mod scratch;
 pub mod tokenizer;
+pub mod train;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -147,10 +150,26 @@ pub struct Predictions {
     pub probs: Vec<Vec<f32>>,
 }
 
+/// Where a model's files came from (what [`HfModel::save_hf`] copies the tokenizer from).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Origin {
+    /// A Hugging Face folder.
+    Folder(PathBuf),
+    /// Built from scratch with this word-piece vocabulary file.
+    Scratch {
+        /// The `vocab.txt`-format file.
+        vocab: PathBuf,
+        /// Lower-case inputs.
+        lower_case: bool,
+    },
+}
+
 /// A loaded Hugging Face sequence classifier with its tokenizer.
 #[derive(Debug, Clone)]
 pub struct HfModel {
     dir: PathBuf,
+    origin: Origin,
+    config_json: serde_json::Value,
     config: HfConfig,
     spec: EncoderSpec,
     network: SequenceClassifier,
@@ -173,6 +192,11 @@ impl HfModel {
             bail!("{} is not a folder", dir.display());
         }
         let config = HfConfig::from_file(&dir.join("config.json"))?;
+        let config_json: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(dir.join("config.json"))
+                .with_context(|| format!("cannot read {}/config.json", dir.display()))?,
+        )
+        .with_context(|| format!("{}/config.json is not valid JSON", dir.display()))?;
         let spec = config.spec();
         let label_names = match options.num_labels {
             Some(0) => bail!("num_labels must be at least 1"),
@@ -222,6 +246,8 @@ impl HfModel {
         );
         Ok(Self {
             dir: dir.to_path_buf(),
+            origin: Origin::Folder(dir.to_path_buf()),
+            config_json,
             config,
             spec,
             network,
@@ -325,6 +351,27 @@ impl HfModel {
         self.network.num_params()
     }
 
+    /// Where the model's files came from.
+    pub fn origin(&self) -> &Origin {
+        &self.origin
+    }
+
+    /// The `config.json` as read (or as built for a model from scratch).
+    pub fn config_json(&self) -> &serde_json::Value {
+        &self.config_json
+    }
+
+    /// Prediction batch size.
+    pub fn batch_size(&self) -> usize {
+        self.batch_size
+    }
+
+    /// The same model with another network of the same architecture (e.g. after training).
+    pub fn with_network(mut self, network: SequenceClassifier) -> Self {
+        self.network = network;
+        self
+    }
+
     /// The parsed `config.json`.
     pub fn config(&self) -> &HfConfig {
         &self.config
@@ -380,7 +427,7 @@ pub fn softmax(row: &[f32]) -> Vec<f32> {
 }
 
 /// Sets every dropout's training flag.
-fn set_training(network: SequenceClassifier, training: bool) -> SequenceClassifier {
+pub fn set_training(network: SequenceClassifier, training: bool) -> SequenceClassifier {
     struct Mapper(bool);
     impl ModuleMapper for Mapper {
         fn map_flag(&mut self, flag: Param<Flag>) -> Param<Flag> {

@@ -191,6 +191,52 @@ impl HfTokenizer {
         Ok(Self { inner, source, max_len, embedding_rows, mask_token: special.mask })
     }
 
+    /// Builds a BERT word-piece tokenizer from a `vocab.txt`-format file (one token per
+    /// line, with `[PAD]`, `[UNK]`, `[CLS]`, `[SEP]` and `[MASK]`), for a model built from
+    /// scratch whose embedding table has one row per line.
+    pub fn from_vocab_file(vocab: &Path, lower_case: bool, max_len: usize) -> Result<Self> {
+        let text = std::fs::read_to_string(vocab).with_context(|| format!("cannot read {}", vocab.display()))?;
+        let rows = text.lines().count();
+        for token in ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] {
+            if !text.lines().any(|l| l == token) {
+                bail!(
+                    "{} has no line `{token}`; a BERT vocabulary needs [PAD], [UNK], [CLS], [SEP] and [MASK]",
+                    vocab.display()
+                );
+            }
+        }
+        let special = SpecialTokens {
+            unk: "[UNK]".into(),
+            cls: "[CLS]".into(),
+            sep: "[SEP]".into(),
+            pad: "[PAD]".into(),
+            mask: "[MASK]".into(),
+            lowercase: lower_case,
+            strip_accents: None,
+            chinese_chars: true,
+        };
+        if max_len < 3 {
+            bail!("max_len {max_len} is too short: a pair needs 3 special tokens");
+        }
+        let mut inner = bert_wordpiece(vocab, &special)?;
+        inner
+            .with_truncation(Some(TruncationParams {
+                direction: TruncationDirection::Right,
+                max_length: max_len,
+                strategy: TruncationStrategy::LongestFirst,
+                stride: 0,
+            }))
+            .map_err(|e| anyhow!("cannot set truncation to {max_len}: {e}"))?;
+        inner.with_padding(None);
+        Ok(Self {
+            inner,
+            source: TokenizerSource::VocabTxt(vocab.to_path_buf()),
+            max_len,
+            embedding_rows: rows,
+            mask_token: special.mask,
+        })
+    }
+
     /// Encodes one text, or a pair (`[CLS] a [SEP] b [SEP]`), truncated to `max_len`.
     /// Errors when a token id is not below the number of rows of the embedding table.
     pub fn encode(&self, text: &str, pair: Option<&str>) -> Result<Encoded> {

@@ -4,8 +4,9 @@
 
 use super::key::node_key;
 use super::node::{Node, Plan, Stage, Task};
-use crate::manifest::{Resolved, ResolvedMetric};
+use crate::manifest::{ModelKind, NeuralInit, NeuralModel, Resolved, ResolvedMetric};
 use crate::report::template_fingerprint;
+use crate::stages::neural::{checkpoint_fingerprint, vocab_fingerprint};
 use anyhow::{Context, Result};
 use serde_json::{Value, json};
 
@@ -51,22 +52,69 @@ pub fn build(r: &Resolved) -> Result<Plan> {
     let loader = Some((r.loader.info.name.to_string(), r.loader.info.version.to_string()));
     let data = add(&mut nodes, "data".into(), Stage::Data, Task::Data, loader, data_config, vec![], None);
 
-    // predict
+    // train and predict
     let seeds = &r.manifest.experiment.seeds;
+    let backend = r.manifest.experiment.backend;
     let mut predict: Vec<Vec<(Option<u64>, usize)>> = Vec::new();
     for (mi, m) in r.models.iter().enumerate() {
-        let model_seeds: Vec<Option<u64>> =
-            if m.seeded { seeds.iter().map(|&s| Some(s)).collect() } else { vec![None] };
         let mut per_seed = Vec::new();
-        for seed in model_seeds {
-            let fingerprint = (m.source.fingerprint)(&m.settings, &r.base_dir, seed)
-                .with_context(|| format!("reading model `{}`", m.name))?;
-            let config = json!({"model": m.name, "settings": m.settings, "fingerprint": fingerprint});
-            let plugin = Some((m.source.info.name.to_string(), m.source.info.version.to_string()));
-            let name = format!("predict/{}{}", m.name, seed_suffix(seed));
-            let i =
-                add(&mut nodes, name, Stage::Predict, Task::Predict { model: mi }, plugin, config, vec![data], seed);
-            per_seed.push((seed, i));
+        match &m.kind {
+            ModelKind::Source { source, settings, seeded } => {
+                let model_seeds: Vec<Option<u64>> =
+                    if *seeded { seeds.iter().map(|&s| Some(s)).collect() } else { vec![None] };
+                for seed in model_seeds {
+                    let fingerprint = (source.fingerprint)(settings, &r.base_dir, seed)
+                        .with_context(|| format!("reading model `{}`", m.name))?;
+                    let config = json!({"model": m.name, "settings": settings, "fingerprint": fingerprint});
+                    let plugin = Some((source.info.name.to_string(), source.info.version.to_string()));
+                    let name = format!("predict/{}{}", m.name, seed_suffix(seed));
+                    let task = Task::Predict { model: mi };
+                    per_seed
+                        .push((seed, add(&mut nodes, name, Stage::Predict, task, plugin, config, vec![data], seed)));
+                }
+            }
+            ModelKind::Neural(n) => {
+                let init = init_config(n).with_context(|| format!("reading model `{}`", m.name))?;
+                let predict_config = |trained: bool| {
+                    json!({
+                        "model": m.name,
+                        "init": if trained { Value::Null } else { init.clone() },
+                        "max_len": n.max_len,
+                        "batch_size": n.batch_size,
+                        "backend": backend,
+                    })
+                };
+                if n.finetuned {
+                    let name = format!("predict/{}", m.name);
+                    let task = Task::Predict { model: mi };
+                    let config = predict_config(false);
+                    per_seed.push((None, add(&mut nodes, name, Stage::Predict, task, None, config, vec![data], None)));
+                    predict.push(per_seed);
+                    continue;
+                }
+                let Some((trainer, trainer_settings)) = &r.trainer else {
+                    anyhow::bail!("model `{}` needs training but no trainer was resolved (internal error)", m.name);
+                };
+                for &s in &n.train_seeds {
+                    let config = json!({
+                        "model": m.name,
+                        "init": init,
+                        "settings": trainer_settings,
+                        "max_len": n.max_len,
+                        "backend": backend,
+                    });
+                    let plugin = Some((trainer.info.name.to_string(), trainer.info.version.to_string()));
+                    let name = format!("train/{}@seed{s}", m.name);
+                    let task = Task::Train { model: mi };
+                    let t = add(&mut nodes, name, Stage::Train, task, plugin, config, vec![data], Some(s));
+                    let seed = if n.seeded { Some(s) } else { None };
+                    let name = format!("predict/{}{}", m.name, seed_suffix(seed));
+                    let task = Task::Predict { model: mi };
+                    let config = predict_config(true);
+                    per_seed
+                        .push((seed, add(&mut nodes, name, Stage::Predict, task, None, config, vec![data, t], seed)));
+                }
+            }
         }
         predict.push(per_seed);
     }
@@ -109,6 +157,20 @@ pub fn build(r: &Resolved) -> Result<Plan> {
     });
     add(&mut nodes, "report".into(), Stage::Report, Task::Report, None, report_config, vec![data, aggregate], None);
     Ok(Plan { nodes })
+}
+
+/// What a neural model starts from, for the keys: the checkpoint's file hashes, or the
+/// architecture with its vocabulary's hashes.
+fn init_config(n: &NeuralModel) -> Result<Value> {
+    Ok(match &n.init {
+        NeuralInit::Checkpoint(dir) => json!({"checkpoint": checkpoint_fingerprint(dir)?}),
+        NeuralInit::Architecture(arch) => {
+            let vocab = arch.get("vocab").and_then(Value::as_str).unwrap_or_default();
+            let mut arch = arch.clone();
+            arch["vocab"] = vocab_fingerprint(std::path::Path::new(vocab))?;
+            json!({"architecture": arch})
+        }
+    })
 }
 
 /// The dataset's display name: `[dataset] name`, else the loader's `task`, else the loader.

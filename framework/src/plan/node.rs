@@ -9,6 +9,8 @@ use serde_json::Value;
 pub enum Stage {
     /// Load and subsample the dataset.
     Data,
+    /// Train (fine-tune) a neural model with one seed.
+    Train,
     /// Produce a model's predictions on the eval split.
     Predict,
     /// Calibration metrics of one model (one seed).
@@ -23,13 +25,21 @@ pub enum Stage {
 
 impl Stage {
     /// Every stage, in order.
-    pub const ALL: [Stage; 6] =
-        [Stage::Data, Stage::Predict, Stage::Calibration, Stage::Similarity, Stage::Aggregate, Stage::Report];
+    pub const ALL: [Stage; 7] = [
+        Stage::Data,
+        Stage::Train,
+        Stage::Predict,
+        Stage::Calibration,
+        Stage::Similarity,
+        Stage::Aggregate,
+        Stage::Report,
+    ];
 
     /// Lower-case name.
     pub fn as_str(self) -> &'static str {
         match self {
             Stage::Data => "data",
+            Stage::Train => "train",
             Stage::Predict => "predict",
             Stage::Calibration => "calibration",
             Stage::Similarity => "similarity",
@@ -45,7 +55,13 @@ impl Stage {
 pub enum Task {
     /// Load the dataset.
     Data,
-    /// Predictions of a model (index into `Resolved::models`).
+    /// Train a neural model (index into `Resolved::models`); input: the data node.
+    Train {
+        /// Model index.
+        model: usize,
+    },
+    /// Predictions of a model (index into `Resolved::models`); inputs: the data node, then
+    /// the train node when the model was trained.
     Predict {
         /// Model index.
         model: usize,

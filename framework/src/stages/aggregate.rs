@@ -4,6 +4,7 @@
 
 use super::RunContext;
 use super::evaluate::{EvalConfig, MetricValue, bootstrap_rows, calibration_values, similarity_values};
+use super::neural::ModelCard;
 use crate::calibration::ReliabilityCurve;
 use crate::plan::{Stage, Task};
 use crate::predictions::Predictions;
@@ -16,8 +17,16 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The names of the tables the aggregate node writes (each as `.parquet` and `.csv`).
-pub const TABLES: [&str; 7] =
-    ["calibration", "calibration_by_seed", "similarity", "similarity_by_seed", "reliability", "predictions", "rows"];
+pub const TABLES: [&str; 8] = [
+    "models",
+    "calibration",
+    "calibration_by_seed",
+    "similarity",
+    "similarity_by_seed",
+    "reliability",
+    "predictions",
+    "rows",
+];
 
 /// A metric aggregated over seeds.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -51,6 +60,8 @@ pub struct ModelSummary {
     pub seeds: Vec<u64>,
     /// Reliability curve per seed (`None` key for unseeded), for charts.
     pub reliability: Vec<(Option<u64>, ReliabilityCurve)>,
+    /// The model card of a neural model (milliseconds per example: mean over seeds).
+    pub card: Option<ModelCard>,
 }
 
 /// What the report renders.
@@ -144,6 +155,41 @@ fn across_seeds(model: &str, per_seed: &[Vec<MetricValue>], joint: &[MetricValue
         .collect()
 }
 
+/// The card of model `mi` from its predict nodes among `inputs` (neural models only): the
+/// first seed's card with milliseconds per example averaged over seeds.
+fn model_card(ctx: &RunContext, inputs: &[usize], mi: usize) -> Result<Option<ModelCard>> {
+    let mut cards = Vec::new();
+    for &k in inputs {
+        let n = &ctx.plan.nodes[k];
+        if n.task != (Task::Predict { model: mi }) {
+            continue;
+        }
+        let path = ctx.store.artifact_path(&n.key, super::predict::MODEL_CARD);
+        if path.is_file() {
+            cards.push(serde_json::from_slice::<ModelCard>(&ctx.store.read(&n.key, super::predict::MODEL_CARD)?)?);
+        }
+    }
+    let Some(mut card) = cards.first().cloned() else { return Ok(None) };
+    card.ms_per_example = cards.iter().map(|c| c.ms_per_example).sum::<f64>() / cards.len() as f64;
+    Ok(Some(card))
+}
+
+/// One row per model: the paper's Table 1 (parameters, size, speed) with accuracy.
+fn models_frame(models: &[ModelSummary], calibration: &[AggregateRow]) -> Result<DataFrame> {
+    let accuracy = |m: &str| calibration.iter().find(|r| r.model == m && r.metric == "accuracy").map(|r| r.mean);
+    let card =
+        |f: &dyn Fn(&ModelCard) -> f64| -> Vec<Option<f64>> { models.iter().map(|m| m.card.as_ref().map(f)).collect() };
+    Ok(DataFrame::new_infer_height(vec![
+        Column::new("model".into(), models.iter().map(|m| m.name.clone()).collect::<Vec<_>>()),
+        Column::new("reference".into(), models.iter().map(|m| m.reference).collect::<Vec<_>>()),
+        Column::new("source".into(), models.iter().map(|m| m.source.clone()).collect::<Vec<_>>()),
+        Column::new("parameters".into(), card(&|c| c.parameters as f64)),
+        Column::new("size_mb".into(), card(&|c| c.size_mb)),
+        Column::new("ms_per_example".into(), card(&|c| c.ms_per_example)),
+        Column::new("accuracy".into(), models.iter().map(|m| accuracy(&m.name)).collect::<Vec<_>>()),
+    ])?)
+}
+
 /// Builds every table and the summary.
 pub fn run(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
     let node = &ctx.plan.nodes[i];
@@ -210,10 +256,12 @@ pub fn run(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
         let boot = bootstrap_rows(n_rows, &cfg, &[node.key.as_bytes(), m.name.as_bytes(), b"calibration"]);
         let joint = calibration_values(&seed_preds, &cfg, &boot)?;
         calibration.extend(across_seeds(&m.name, &per_seed, &joint));
+        let card = model_card(ctx, &node.inputs, mi)?;
         models.push(ModelSummary {
+            card,
             name: m.name.clone(),
             reference: m.reference,
-            source: m.source.info.name.into(),
+            source: m.origin(),
             seeds: preds.get(&mi).map(|v| v.iter().filter_map(|(s, _, _)| *s).collect()).unwrap_or_default(),
             reliability: curves,
         });
@@ -293,6 +341,7 @@ pub fn run(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
     ])?;
 
     let mut frames: Vec<(&str, DataFrame)> = vec![
+        ("models", models_frame(&models, &calibration)?),
         ("calibration", aggregate_frame(&calibration)?),
         ("calibration_by_seed", by_seed.frame()?),
         ("similarity", aggregate_frame(&similarity)?),

@@ -4,10 +4,13 @@ pub mod aggregate;
 pub mod calibration;
 pub mod data;
 pub mod evaluate;
+pub mod neural;
 pub mod predict;
 pub mod report;
 pub mod similarity;
+pub mod train;
 
+use crate::exec::progress::Progress;
 use crate::manifest::Resolved;
 use crate::plan::{Plan, Task};
 use crate::store::{NodeWriter, Store};
@@ -21,6 +24,8 @@ pub struct RunContext<'a> {
     pub plan: &'a Plan,
     /// The store (inputs are read from it).
     pub store: &'a Store,
+    /// The run's progress bars (long nodes add their own).
+    pub progress: &'a Progress,
 }
 
 impl RunContext<'_> {
@@ -34,6 +39,7 @@ impl RunContext<'_> {
 pub fn run_node(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
     match &ctx.plan.nodes[i].task {
         Task::Data => data::run(ctx, w),
+        Task::Train { model } => train::run(ctx, i, *model, w),
         Task::Predict { model } => predict::run(ctx, i, *model, w),
         Task::Calibration { .. } => calibration::run(ctx, i, w),
         Task::Similarity { .. } => similarity::run(ctx, i, w),

@@ -1,7 +1,10 @@
 //! The `predict` stage: a model source's probabilities on the eval split, checked and
-//! stored as `predictions.parquet` (example_id, label, pred, confidence, probs).
+//! stored as `predictions.parquet` (example_id, label, pred, confidence, probs). A neural
+//! model (a fine-tuned checkpoint, or the output of its `train` node) is run in batches
+//! sorted by length, duplicates once, and its card (`model_card.json`) is written beside.
 
-use super::RunContext;
+use super::{RunContext, neural};
+use crate::manifest::{ModelKind, NeuralInit};
 use crate::plugin::model_source::PredictRequest;
 use crate::predictions::Predictions;
 use crate::store::{NodeWriter, Store};
@@ -9,22 +12,55 @@ use crate::tables::io::{column_f64, column_f64_lists, column_strings, parquet_by
 use anyhow::{Context, Result, anyhow, bail};
 use polars::prelude::{Column, DataFrame, DataType, IntoSeries, ListChunked, NamedFrom, Series};
 
-/// Predicts with model `model` and stores the table.
+/// Predicts with model `model` and stores the table (and, for a neural model, its card).
 pub fn run(ctx: &RunContext, i: usize, model: usize, w: &mut NodeWriter) -> Result<()> {
     let r = ctx.resolved;
     let m = &r.models[model];
     let dataset = super::data::read(ctx.store, ctx.input_key(i, 0))?;
-    let request =
-        PredictRequest { model: &m.name, dataset: &dataset, seed: ctx.plan.nodes[i].seed, base_dir: &r.base_dir };
-    let preds = (m.source.predict)(&m.settings, &request).with_context(|| format!("model `{}`", m.name))?;
-    let expected: Vec<&str> = dataset.eval.examples.iter().map(|e| e.id.as_str()).collect();
-    if preds.ids.iter().map(String::as_str).ne(expected.iter().copied()) {
-        bail!(
-            "model `{}`: source `{}` returned predictions not in the dataset's order (internal error)",
-            m.name,
-            m.source.info.name
-        );
-    }
+    let preds = match &m.kind {
+        ModelKind::Source { source, settings, .. } => {
+            let request = PredictRequest {
+                model: &m.name,
+                dataset: &dataset,
+                seed: ctx.plan.nodes[i].seed,
+                base_dir: &r.base_dir,
+            };
+            let preds = (source.predict)(settings, &request).with_context(|| format!("model `{}`", m.name))?;
+            let expected: Vec<&str> = dataset.eval.examples.iter().map(|e| e.id.as_str()).collect();
+            if preds.ids.iter().map(String::as_str).ne(expected.iter().copied()) {
+                bail!(
+                    "model `{}`: source `{}` returned predictions not in the dataset's order (internal error)",
+                    m.name,
+                    source.info.name
+                );
+            }
+            preds
+        }
+        ModelKind::Neural(n) => {
+            let dir = match (&n.init, ctx.plan.nodes[i].inputs.len()) {
+                (_, 2) => ctx.store.dir(ctx.input_key(i, 1)).join(super::train::MODEL_DIR),
+                (NeuralInit::Checkpoint(dir), _) => dir.clone(),
+                (NeuralInit::Architecture(_), _) => bail!("model `{}` was not trained (internal error)", m.name),
+            };
+            let device = neural::device(r.manifest.experiment.backend)?;
+            let classes = dataset.label_names.len();
+            let net = neural::load_for_prediction_on(&dir, classes, n.max_len, n.batch_size, &device)
+                .with_context(|| format!("model `{}`", m.name))?;
+            let (preds, seconds) = neural::predict_examples(&net, &dataset.eval.examples)
+                .with_context(|| format!("model `{}`", m.name))?;
+            let card = neural::ModelCard::measure(
+                &m.name,
+                &net,
+                preds.len(),
+                seconds,
+                n.max_len,
+                n.batch_size,
+                r.manifest.experiment.backend,
+            )?;
+            w.write_json(MODEL_CARD, &card)?;
+            preds
+        }
+    };
     if preds.num_classes != dataset.label_names.len() {
         bail!(
             "model `{}` predicts {} classes but the dataset has {}",
@@ -36,6 +72,9 @@ pub fn run(ctx: &RunContext, i: usize, model: usize, w: &mut NodeWriter) -> Resu
     preds.check().map_err(|e| anyhow!("model `{}`: {e}", m.name))?;
     w.write("predictions.parquet", &parquet_bytes(&mut predictions_frame(&preds)?)?)
 }
+
+/// The file name of a neural model's card.
+pub const MODEL_CARD: &str = "model_card.json";
 
 /// The predictions table.
 pub fn predictions_frame(p: &Predictions) -> Result<DataFrame> {

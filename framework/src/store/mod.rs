@@ -118,6 +118,30 @@ impl NodeWriter {
         Ok(())
     }
 
+    /// Records every file under the sub-folder `name` of the node's folder (written there by
+    /// someone else, e.g. a model saved as a Hugging Face folder) as artifacts
+    /// `name/<file>`, with their hashes.
+    pub fn adopt_dir(&mut self, name: &str) -> Result<()> {
+        let dir = self.dir.join(name);
+        let mut entries: Vec<_> = std::fs::read_dir(&dir)
+            .with_context(|| format!("reading {}", dir.display()))?
+            .collect::<std::io::Result<_>>()
+            .with_context(|| format!("reading {}", dir.display()))?;
+        entries.sort_by_key(|e| e.file_name());
+        for entry in entries {
+            let file = entry.file_name().to_string_lossy().into_owned();
+            if !entry.path().is_file() || file.starts_with('.') {
+                continue;
+            }
+            let bytes = std::fs::read(entry.path()).with_context(|| format!("reading {}", entry.path().display()))?;
+            self.artifacts.insert(
+                format!("{name}/{file}"),
+                ArtifactRecord { blake3: blake3::hash(&bytes).to_hex().to_string(), bytes: bytes.len() as u64 },
+            );
+        }
+        Ok(())
+    }
+
     /// Writes a JSON artifact (pretty, stable key order).
     pub fn write_json<T: serde::Serialize>(&mut self, name: &str, value: &T) -> Result<()> {
         let bytes = serde_json::to_vec_pretty(value)?;

@@ -7,6 +7,10 @@
 //! 0-based row indices (counted across the split's files, malformed rows included, so they
 //! do not depend on `on_bad_rows`). Labels: `negative`, `positive`, as GLUE SST-2.
 //!
+//! A file whose first line is GLUE's header `sentence<TAB>label` is read as GLUE's SST-2
+//! TSV instead (`<sentence><TAB><0|1>` rows, header not counted), so a manifest can train
+//! on `stsa.binary.train` and evaluate on GLUE's `dev.tsv` with one loader.
+//!
 //! These files write round brackets as PTB escapes (`-lrb-`, `-rrb-`), whereas GLUE's
 //! SST-2 TSV files write `(` and `)`. With `normalize_brackets` (the default) the escapes
 //! become brackets, so a model fine-tuned on one form and evaluated on the other sees the
@@ -52,9 +56,8 @@ pub struct Sst;
 impl DatasetLoader for Sst {
     type Settings = SstSettings;
     const NAME: &'static str = "sst";
-    const VERSION: &'static str = "1";
-    const SUMMARY: &'static str =
-        "Binary SST sentence files `stsa.binary.*` (`<0|1> <sentence>` per line), PTB brackets normalised";
+    const VERSION: &'static str = "2";
+    const SUMMARY: &'static str = "Binary SST sentence files `stsa.binary.*` (`<0|1> <sentence>` per line) or GLUE SST-2 TSV, PTB brackets normalised";
 
     fn load(settings: &SstSettings, _base_dir: &Path, request: &LoadRequest) -> anyhow::Result<Loaded> {
         let mut gate = BadRowGate::new(request.on_bad_rows);
@@ -62,11 +65,14 @@ impl DatasetLoader for Sst {
         let mut examples = Vec::new();
         for path in request.paths {
             let bytes = read_file(path)?;
-            for (line_no, line) in lines(&bytes) {
+            let rows = lines(&bytes);
+            let glue = matches!(rows.first(), Some((_, Ok(h))) if h.trim_end() == "sentence\tlabel");
+            for (line_no, line) in rows.into_iter().skip(usize::from(glue)) {
                 let row_index = counts.read;
                 counts.read += 1;
                 let loc = Loc::Line(line_no);
                 let parsed = match line {
+                    Ok(line) if glue => parse_glue_line(line),
                     Ok(line) => parse_line(line),
                     Err(e) => Err(format!("not valid UTF-8 ({e})")),
                 };
@@ -110,6 +116,23 @@ fn parse_line(line: &str) -> Result<(usize, &str), String> {
     Ok((label, sentence))
 }
 
+/// Splits a GLUE row `<sentence><TAB><label>`.
+fn parse_glue_line(line: &str) -> Result<(usize, &str), String> {
+    let Some((sentence, label)) = line.rsplit_once('\t') else {
+        return Err("expected `<sentence><TAB><label>` (GLUE SST-2 TSV)".to_string());
+    };
+    let label = match label.trim() {
+        "0" => 0,
+        "1" => 1,
+        other => return Err(format!("unknown label `{other}` (expected 0 = negative or 1 = positive)")),
+    };
+    let sentence = sentence.trim_end();
+    if sentence.trim().is_empty() {
+        return Err("empty sentence".to_string());
+    }
+    Ok((label, sentence))
+}
+
 fn normalize(sentence: &str) -> String {
     BRACKETS.iter().fold(sentence.to_string(), |s, (from, to)| if s.contains(from) { s.replace(from, to) } else { s })
 }
@@ -125,6 +148,18 @@ mod tests {
 
     fn load(normalize_brackets: bool, paths: &[PathBuf], policy: BadRows) -> anyhow::Result<Loaded> {
         Sst::load(&SstSettings { normalize_brackets }, Path::new("."), &request(paths, policy))
+    }
+
+    #[test]
+    fn reads_glue_tsv_too() {
+        let dir = TempDir::new("sst-glue");
+        let path = dir.file("dev.tsv", "sentence\tlabel\nit 's -lrb- very -rrb- good . \t1\nbad \t0\n");
+        let settings = parse_settings::<SstSettings>(&json!({})).unwrap();
+        let loaded = Sst::load(&settings, &dir.0, &request(&[path], BadRows::Error)).unwrap();
+        assert_eq!(loaded.counts.read, 2);
+        assert_eq!(loaded.examples[0].segments, vec!["it 's ( very ) good .".to_string()]);
+        assert_eq!((loaded.examples[0].label, loaded.examples[1].label), (1, 0));
+        assert_eq!(loaded.examples[1].id, "1");
     }
 
     #[test]

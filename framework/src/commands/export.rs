@@ -1,0 +1,104 @@
+//! `trustx model export NODE_OR_MODEL --out DIR`: copies a trained model out of the store as
+//! a Hugging Face folder (config.json, model.safetensors, tokenizer files) that
+//! `transformers` and trustx load.
+//!
+//! With `--manifest`, NODE_OR_MODEL is a train node (`train/bert@seed42`), a model name
+//! (with `--seed` when it was trained with several) or a key prefix. Without it,
+//! NODE_OR_MODEL is the path of a train node's folder under `results/<experiment>/nodes/`.
+
+use crate::manifest;
+use crate::plan::{Stage, build};
+use crate::stages::train::MODEL_DIR;
+use crate::store::{NodeState, Store};
+use anyhow::{Context, Result, bail};
+use std::path::{Path, PathBuf};
+
+/// Finds the train node folder `selector` names.
+pub fn locate(selector: &str, manifest_file: Option<&Path>, seed: Option<u64>) -> Result<PathBuf> {
+    let Some(file) = manifest_file else {
+        let dir = PathBuf::from(selector);
+        if dir.join(MODEL_DIR).join("config.json").is_file() {
+            return Ok(dir);
+        }
+        bail!(
+            "{selector} is not a train node's folder (no {MODEL_DIR}/config.json in it); give the manifest with --manifest to name a model or node"
+        );
+    };
+    let r = manifest::load(file)?;
+    let plan = build(&r)?;
+    let store = Store::new(&r.results_dir);
+    let mut hits: Vec<_> = plan
+        .nodes
+        .iter()
+        .filter(|n| n.stage == Stage::Train)
+        .filter(|n| {
+            let model = n.name.trim_start_matches("train/").split('@').next().unwrap_or("");
+            n.name == selector || model == selector || (selector.len() >= 4 && n.key.starts_with(selector))
+        })
+        .filter(|n| seed.is_none() || n.seed == seed)
+        .collect();
+    if hits.is_empty() {
+        let names: Vec<&str> = plan.nodes.iter().filter(|n| n.stage == Stage::Train).map(|n| n.name.as_str()).collect();
+        bail!(
+            "`{selector}` names no trained model of {}; its train nodes: {}",
+            file.display(),
+            if names.is_empty() { "none".to_string() } else { names.join(", ") }
+        );
+    }
+    if hits.len() > 1 {
+        let names: Vec<&str> = hits.iter().map(|n| n.name.as_str()).collect();
+        bail!(
+            "`{selector}` names {} trained models ({}); add --seed or give the node name",
+            hits.len(),
+            names.join(", ")
+        );
+    }
+    let node = hits.remove(0);
+    match store.state(&node.key) {
+        NodeState::Done(_) => Ok(store.dir(&node.key)),
+        NodeState::Missing => {
+            bail!("{} has not been trained yet; run `trustx run {}` first", node.name, file.display())
+        }
+        NodeState::Corrupt(why) => {
+            bail!("{} is corrupt in the store ({why}); run `trustx run {}` to redo it", node.name, file.display())
+        }
+    }
+}
+
+/// Copies the model of the train node folder `node_dir` to `out` (which must not exist or
+/// be empty), through a temporary folder renamed into place.
+pub fn export(node_dir: &Path, out: &Path) -> Result<()> {
+    let src = node_dir.join(MODEL_DIR);
+    if out.exists() && std::fs::read_dir(out).map(|mut d| d.next().is_some()).unwrap_or(true) {
+        bail!("{} already exists and is not empty; choose another --out or remove it", out.display());
+    }
+    let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+    let tmp = parent.join(format!(
+        ".{}.tmp-{}",
+        out.file_name().and_then(|n| n.to_str()).unwrap_or("export"),
+        std::process::id()
+    ));
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).ok();
+    }
+    std::fs::create_dir_all(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+    let copy = || -> Result<()> {
+        for entry in std::fs::read_dir(&src).with_context(|| format!("reading {}", src.display()))? {
+            let entry = entry?;
+            if entry.path().is_file() && !entry.file_name().to_string_lossy().starts_with('.') {
+                std::fs::copy(entry.path(), tmp.join(entry.file_name()))
+                    .with_context(|| format!("copying {}", entry.path().display()))?;
+            }
+        }
+        if out.exists() {
+            std::fs::remove_dir(out).with_context(|| format!("replacing the empty folder {}", out.display()))?;
+        }
+        std::fs::rename(&tmp, out).with_context(|| format!("moving the export to {}", out.display()))
+    };
+    let result = copy();
+    if result.is_err() {
+        std::fs::remove_dir_all(&tmp).ok();
+    }
+    result
+}

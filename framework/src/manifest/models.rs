@@ -1,0 +1,266 @@
+//! Resolving `[models.NAME]`: a model source plugin, or a neural model trustx runs itself
+//! (a Hugging Face checkpoint, fine-tuned by the `train` stage unless `finetuned = true`,
+//! or a small architecture built from scratch and trained).
+
+use super::schema::{Manifest, ModelSpec, TrainSpec};
+use super::validate::Checker;
+use crate::model::scratch::Architecture;
+use crate::plugin::model_source::ModelSourceEntry;
+use crate::plugin::{PluginKind, parse_settings};
+use serde_json::{Map, Value};
+use std::path::{Path, PathBuf};
+
+/// Default longest input in tokens.
+pub const DEFAULT_MAX_LEN: usize = 128;
+/// Default prediction batch size.
+pub const DEFAULT_BATCH_SIZE: usize = 32;
+
+/// A model after validation.
+#[derive(Clone)]
+pub struct ResolvedModel {
+    /// Its name in the manifest.
+    pub name: String,
+    /// Whether it is the reference.
+    pub reference: bool,
+    /// What it is.
+    pub kind: ModelKind,
+}
+
+/// A source plugin or a neural model.
+#[derive(Clone)]
+pub enum ModelKind {
+    /// Predictions come from a model source plugin.
+    Source {
+        /// The plugin.
+        source: &'static ModelSourceEntry,
+        /// Its settings, defaults filled.
+        settings: Value,
+        /// Whether it has one prediction per experiment seed.
+        seeded: bool,
+    },
+    /// A BERT-family model run by trustx.
+    Neural(NeuralModel),
+}
+
+/// Where a neural model's weights start from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NeuralInit {
+    /// A Hugging Face checkpoint folder (resolved against the manifest's folder).
+    Checkpoint(PathBuf),
+    /// An architecture built from scratch: the manifest's table, with its `vocab` path
+    /// resolved against the manifest's folder.
+    Architecture(Value),
+}
+
+/// A neural model of the manifest.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NeuralModel {
+    /// Its starting weights.
+    pub init: NeuralInit,
+    /// Whether it is used as is (no `train` stage).
+    pub finetuned: bool,
+    /// Longest input in tokens.
+    pub max_len: usize,
+    /// Prediction batch size.
+    pub batch_size: usize,
+    /// Training seeds (empty when `finetuned`).
+    pub train_seeds: Vec<u64>,
+    /// Whether its predictions are per experiment seed (trained with every experiment
+    /// seed); otherwise one prediction is compared with every seed of the others.
+    pub seeded: bool,
+}
+
+impl ResolvedModel {
+    /// Whether it has one prediction per experiment seed.
+    pub fn seeded(&self) -> bool {
+        match &self.kind {
+            ModelKind::Source { seeded, .. } => *seeded,
+            ModelKind::Neural(n) => n.seeded,
+        }
+    }
+
+    /// The neural model, if it is one.
+    pub fn neural(&self) -> Option<&NeuralModel> {
+        match &self.kind {
+            ModelKind::Neural(n) => Some(n),
+            ModelKind::Source { .. } => None,
+        }
+    }
+
+    /// A short description of where it comes from, for tables: the source plugin's name,
+    /// `checkpoint`, `checkpoint+train` or `architecture+train`.
+    pub fn origin(&self) -> String {
+        match &self.kind {
+            ModelKind::Source { source, .. } => source.info.name.to_string(),
+            ModelKind::Neural(n) => match (&n.init, n.finetuned) {
+                (NeuralInit::Checkpoint(_), true) => "checkpoint".into(),
+                (NeuralInit::Checkpoint(_), false) => "checkpoint+train".into(),
+                (NeuralInit::Architecture(_), _) => "architecture+train".into(),
+            },
+        }
+    }
+}
+
+/// The `[train]` section in force: the manifest's, or the default `finetune` trainer.
+pub fn train_spec(m: &Manifest) -> TrainSpec {
+    m.train.clone().unwrap_or_else(|| TrainSpec { trainer: "finetune".into(), seeds: None, settings: Map::new() })
+}
+
+/// Resolves one `[models.NAME]` section; errors go to `c`.
+pub(super) fn resolve_model(
+    c: &mut Checker,
+    m: &Manifest,
+    name: &str,
+    spec: &ModelSpec,
+    base_dir: &Path,
+) -> Option<ResolvedModel> {
+    let neural_keys = [
+        ("checkpoint", spec.checkpoint.is_some()),
+        ("finetuned", spec.finetuned),
+        ("architecture", spec.architecture.is_some()),
+        ("max_len", spec.max_len.is_some()),
+        ("batch_size", spec.batch_size.is_some()),
+    ];
+    if let Some(source) = &spec.source {
+        for (key, present) in neural_keys {
+            if present {
+                c.error(
+                    &["models", name, key],
+                    format!("`{key}` belongs to neural models; a model with `source = \"{source}\"` takes the source's own settings only"),
+                );
+            }
+        }
+        let Some(src) = ModelSourceEntry::find(source) else {
+            c.unknown_plugin(&["models", name, "source"], PluginKind::ModelSource, source);
+            return None;
+        };
+        let raw = Value::Object(spec.settings.clone());
+        let resolved = (src.info.resolve)(&raw)
+            .and_then(|v| (src.validate)(&raw, base_dir, &m.experiment.seeds).map(|_| v))
+            .and_then(|v| (src.seeded)(&raw).map(|s| (v, s)));
+        return match resolved {
+            Ok((settings, seeded)) => Some(ResolvedModel {
+                name: name.into(),
+                reference: spec.reference,
+                kind: ModelKind::Source { source: src, settings, seeded },
+            }),
+            Err(e) => {
+                c.settings_error(&["models", name], e);
+                None
+            }
+        };
+    }
+
+    for key in spec.settings.keys() {
+        c.error(
+            &["models", name, key],
+            format!(
+                "unknown key `{key}` of a neural model; its keys are checkpoint, finetuned, architecture, max_len, batch_size and reference (or set `source` for a model source plugin)"
+            ),
+        );
+    }
+    let init = match (&spec.checkpoint, &spec.architecture) {
+        (Some(_), Some(_)) => {
+            c.error(&["models", name, "architecture"], "give `checkpoint` or `architecture`, not both");
+            return None;
+        }
+        (None, None) => {
+            c.error(
+                &["models", name],
+                "say what the model is: `checkpoint = \"DIR\"` (a Hugging Face folder), `architecture = { .. }` (built from scratch), or `source = \"...\"` (a model source plugin)",
+            );
+            return None;
+        }
+        (Some(dir), None) => {
+            let full = base_dir.join(dir);
+            if !full.join("config.json").is_file() {
+                c.error(
+                    &["models", name, "checkpoint"],
+                    format!(
+                        "{} is not a Hugging Face checkpoint folder (no config.json there; paths resolve against the manifest's folder)",
+                        full.display()
+                    ),
+                );
+                return None;
+            }
+            NeuralInit::Checkpoint(full)
+        }
+        (None, Some(arch)) => {
+            if spec.finetuned {
+                c.error(
+                    &["models", name, "finetuned"],
+                    "a model built from `architecture` starts untrained; remove `finetuned`",
+                );
+            }
+            let mut arch = arch.clone();
+            match arch.get("vocab").and_then(Value::as_str) {
+                Some(v) => {
+                    let full = base_dir.join(v);
+                    if !full.exists() {
+                        c.error(
+                            &["models", name, "architecture", "vocab"],
+                            format!(
+                                "{} does not exist; give a vocab.txt file or a folder holding vocab.txt or tokenizer.json",
+                                full.display()
+                            ),
+                        );
+                    }
+                    arch["vocab"] = Value::String(full.to_string_lossy().into_owned());
+                }
+                None => c.error(
+                    &["models", name, "architecture", "vocab"],
+                    "missing: give a vocab.txt file or a folder holding vocab.txt or tokenizer.json",
+                ),
+            }
+            match parse_settings::<Architecture>(&arch) {
+                Err(e) => c.settings_error(&["models", name, "architecture"], e),
+                Ok(a) => {
+                    if let Err(e) = a.validate() {
+                        c.error(&["models", name, "architecture"], e.to_string());
+                    }
+                }
+            }
+            NeuralInit::Architecture(arch)
+        }
+    };
+
+    let finetuned = spec.finetuned && matches!(init, NeuralInit::Checkpoint(_));
+    let mut train_seeds = Vec::new();
+    let mut seeded = false;
+    if !finetuned {
+        let train = train_spec(m);
+        if m.dataset.train.is_none() {
+            c.error(
+                &["models", name],
+                "this model needs training (a checkpoint without `finetuned = true`, or an architecture) but [dataset.train] is not set; add a train split or mark the checkpoint `finetuned = true`",
+            );
+        }
+        match &train.seeds {
+            None => {
+                train_seeds = m.experiment.seeds.clone();
+                seeded = true;
+            }
+            Some(s) if s.len() == 1 => train_seeds = s.clone(),
+            Some(s) if *s == m.experiment.seeds => {
+                train_seeds = s.clone();
+                seeded = true;
+            }
+            Some(_) => c.error(
+                &["train", "seeds"],
+                "give one training seed (one model, explained with every experiment seed) or leave it out to train once per experiment seed",
+            ),
+        }
+    }
+    Some(ResolvedModel {
+        name: name.into(),
+        reference: spec.reference,
+        kind: ModelKind::Neural(NeuralModel {
+            init,
+            finetuned,
+            max_len: spec.max_len.map_or(DEFAULT_MAX_LEN, |n| n.get()),
+            batch_size: spec.batch_size.map_or(DEFAULT_BATCH_SIZE, |n| n.get()),
+            train_seeds,
+            seeded,
+        }),
+    })
+}

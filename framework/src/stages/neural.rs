@@ -1,0 +1,257 @@
+//! What the `train` and `predict` stages share about neural models: the compute device of
+//! the manifest's backend, the fingerprint of a checkpoint folder, loading a model for a
+//! node, predicting a dataset split in batches, and the model card (the columns of the
+//! paper's Table 1: parameters, size on disk, milliseconds per example).
+
+use crate::data::Example;
+use crate::manifest::schema::Backend;
+use crate::model::{HfModel, LoadOptions, loader};
+use crate::predictions::Predictions;
+use anyhow::{Context, Result, bail};
+use burn::tensor::Device;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::path::Path;
+use std::time::Instant;
+
+/// The device of a backend. `cuda` needs a build with the `cuda` cargo feature and a
+/// working CUDA driver; otherwise a clear error says what to do.
+pub fn device(backend: Backend) -> Result<Device> {
+    match backend {
+        Backend::Cpu => Ok(Device::flex()),
+        Backend::Cuda => cuda_device(),
+    }
+}
+
+#[cfg(feature = "cuda")]
+fn cuda_device() -> Result<Device> {
+    let probe = std::panic::catch_unwind(|| {
+        let device = Device::cuda(0);
+        let t = burn::tensor::Tensor::<1>::from_floats([1.0f32, 2.0], &device);
+        let _ = t.sum().into_data();
+        device
+    });
+    probe.map_err(|_| {
+        anyhow::anyhow!(
+            "backend = \"cuda\" but no usable CUDA device was found (driver or GPU missing); set backend = \"cpu\" in [experiment]"
+        )
+    })
+}
+
+#[cfg(not(feature = "cuda"))]
+fn cuda_device() -> Result<Device> {
+    bail!(
+        "backend = \"cuda\" but this trustx was built without CUDA; rebuild with `cargo build --release --features cuda` on a machine with a GPU, or set backend = \"cpu\" in [experiment]"
+    )
+}
+
+/// The files of a checkpoint folder that define a model: config, weights, tokenizer.
+const CHECKPOINT_FILES: [&str; 7] = [
+    "config.json",
+    "model.safetensors",
+    "pytorch_model.bin",
+    "tokenizer.json",
+    "vocab.txt",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+];
+
+/// blake3 of every defining file of a checkpoint folder (absent files are left out), so
+/// that a changed checkpoint reruns what depends on it.
+pub fn checkpoint_fingerprint(dir: &Path) -> Result<Value> {
+    let mut files = serde_json::Map::new();
+    for name in CHECKPOINT_FILES {
+        let p = dir.join(name);
+        if p.is_file() {
+            files.insert(name.into(), Value::String(crate::plan::build::file_hash(&p)?));
+        }
+    }
+    if !files.contains_key("model.safetensors") && !files.contains_key("pytorch_model.bin") {
+        bail!("{} holds neither model.safetensors nor pytorch_model.bin", dir.display());
+    }
+    Ok(Value::Object(files))
+}
+
+/// blake3 of a file or of a folder's vocabulary files (for `architecture.vocab`).
+pub fn vocab_fingerprint(path: &Path) -> Result<Value> {
+    if path.is_file() {
+        return Ok(json!({ "file": crate::plan::build::file_hash(path)? }));
+    }
+    let mut files = serde_json::Map::new();
+    for name in ["vocab.txt", "tokenizer.json", "tokenizer_config.json"] {
+        let p = path.join(name);
+        if p.is_file() {
+            files.insert(name.into(), Value::String(crate::plan::build::file_hash(&p)?));
+        }
+    }
+    if files.is_empty() {
+        bail!("{} holds neither vocab.txt nor tokenizer.json", path.display());
+    }
+    Ok(Value::Object(files))
+}
+
+/// Loads a checkpoint folder for prediction with the manifest's `max_len`/`batch_size`.
+/// A checkpoint without a classification head, or with one of another size, is an error:
+/// prediction needs a trained head.
+pub fn load_for_prediction(dir: &Path, num_labels: usize, max_len: usize, batch_size: usize) -> Result<HfModel> {
+    load_for_prediction_on(dir, num_labels, max_len, batch_size, &Device::flex())
+}
+
+/// [`load_for_prediction`] on a given device.
+pub fn load_for_prediction_on(
+    dir: &Path,
+    num_labels: usize,
+    max_len: usize,
+    batch_size: usize,
+    device: &Device,
+) -> Result<HfModel> {
+    let options = LoadOptions { num_labels: Some(num_labels), max_len, batch_size, ..LoadOptions::default() };
+    let model = HfModel::load(dir, &options, device)?;
+    if model.load_report().fresh_head {
+        bail!(
+            "{} has no classification head trained for this task; remove `finetuned = true` to fine-tune it, or point `checkpoint` at a fine-tuned folder",
+            dir.display()
+        );
+    }
+    Ok(model)
+}
+
+/// Predicts class probabilities for `examples` in batches sorted by length, duplicates
+/// run once. Returns the predictions and the wall-clock seconds spent in the model.
+pub fn predict_examples(model: &HfModel, examples: &[Example]) -> Result<(Predictions, f64)> {
+    let mut encoded = Vec::with_capacity(examples.len());
+    for e in examples {
+        let pair = e.segments.get(1).map(String::as_str);
+        let first = e.segments.first().map(String::as_str).unwrap_or("");
+        encoded.push(model.tokenize(first, pair).with_context(|| format!("tokenizing example `{}`", e.id))?);
+    }
+    let start = Instant::now();
+    let out = model.forward_batch(&encoded)?;
+    let seconds = start.elapsed().as_secs_f64();
+    let num_classes = model.num_labels();
+    let mut probs = Vec::with_capacity(examples.len() * num_classes);
+    for (row, e) in out.logits.iter().zip(examples) {
+        if let Some(bad) = row.iter().find(|v| !v.is_finite()) {
+            bail!("the model gave a non-finite logit ({bad}) for example `{}`", e.id);
+        }
+        probs.extend(softmax_f64(row));
+    }
+    let preds = Predictions {
+        ids: examples.iter().map(|e| e.id.clone()).collect(),
+        labels: examples.iter().map(|e| e.label).collect(),
+        num_classes,
+        probs,
+    };
+    Ok((preds, seconds))
+}
+
+/// Softmax in f64 of f32 logits (so rows sum to 1 to f64 precision).
+pub fn softmax_f64(logits: &[f32]) -> Vec<f64> {
+    let max = logits.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v as f64));
+    let exp: Vec<f64> = logits.iter().map(|&v| (v as f64 - max).exp()).collect();
+    let sum: f64 = exp.iter().sum();
+    exp.into_iter().map(|v| v / sum).collect()
+}
+
+/// A model's card: the columns of the paper's Table 1, and what the model is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelCard {
+    /// The model's name in the manifest.
+    pub model: String,
+    /// `bert` or `distilbert`.
+    pub model_type: String,
+    /// Encoder layers.
+    pub layers: usize,
+    /// Hidden size.
+    pub hidden: usize,
+    /// Attention heads.
+    pub heads: usize,
+    /// Parameters (all tensors, embeddings included).
+    pub parameters: usize,
+    /// Size of the weights file on disk, in MB (10^6 bytes).
+    pub size_mb: f64,
+    /// Measured milliseconds per example at `batch_size` (prediction on the eval split).
+    pub ms_per_example: f64,
+    /// Batch size of the measurement.
+    pub batch_size: usize,
+    /// Longest input in tokens.
+    pub max_len: usize,
+    /// The compute backend.
+    pub backend: String,
+    /// Examples predicted.
+    pub examples: usize,
+    /// Bits per weight (32 unless quantised).
+    pub weight_bits: u32,
+    /// Fraction of weights that are exactly zero.
+    pub sparsity: f64,
+}
+
+impl ModelCard {
+    #[allow(clippy::too_many_arguments)]
+    /// The card of `model` after predicting `examples` examples in `seconds`.
+    pub fn measure(
+        name: &str,
+        model: &HfModel,
+        examples: usize,
+        seconds: f64,
+        max_len: usize,
+        batch_size: usize,
+        backend: Backend,
+    ) -> Result<ModelCard> {
+        let spec = model.spec();
+        let weights = loader::weights_file(model.dir())?;
+        let bytes = std::fs::metadata(&weights).with_context(|| format!("reading {}", weights.display()))?.len();
+        Ok(ModelCard {
+            model: name.into(),
+            model_type: spec.model_type.as_str().into(),
+            layers: spec.num_layers,
+            hidden: spec.hidden_size,
+            heads: spec.num_heads,
+            parameters: model.num_parameters(),
+            size_mb: bytes as f64 / 1e6,
+            ms_per_example: if examples == 0 { 0.0 } else { seconds * 1000.0 / examples as f64 },
+            batch_size,
+            max_len,
+            backend: match backend {
+                Backend::Cpu => "cpu".into(),
+                Backend::Cuda => "cuda".into(),
+            },
+            examples,
+            weight_bits: 32,
+            sparsity: 0.0,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn softmax_rows_sum_to_one() {
+        let p = softmax_f64(&[1000.0, 1001.0, -5.0]);
+        assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-15);
+        assert!(p[1] > p[0] && p[0] > p[2]);
+    }
+
+    #[test]
+    fn cuda_without_the_feature_is_a_clear_error() {
+        if cfg!(feature = "cuda") {
+            return;
+        }
+        let e = device(Backend::Cuda).unwrap_err().to_string();
+        assert!(e.contains("--features cuda") && e.contains("backend = \"cpu\""), "{e}");
+    }
+
+    #[test]
+    fn checkpoint_fingerprint_needs_weights() {
+        let dir = std::env::temp_dir().join(format!("trustx-neural-fp-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("config.json"), "{}").unwrap();
+        assert!(checkpoint_fingerprint(&dir).unwrap_err().to_string().contains("model.safetensors"));
+        std::fs::write(dir.join("model.safetensors"), "x").unwrap();
+        let fp = checkpoint_fingerprint(&dir).unwrap();
+        assert!(fp.get("config.json").is_some() && fp.get("model.safetensors").is_some());
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}

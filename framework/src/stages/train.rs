@@ -1,0 +1,76 @@
+//! The `train` stage: build a neural model's starting point (a checkpoint with a fresh
+//! classification head, or an architecture from scratch), hand it to the trainer plugin
+//! with the node's seed, and store the result as a Hugging Face folder (`model/`) with the
+//! trainer's report (`train.json`). `trustx model export` copies that folder out.
+
+use super::{RunContext, neural};
+use crate::manifest::{NeuralInit, NeuralModel};
+use crate::model::scratch::Architecture;
+use crate::model::{HeadPolicy, HfModel, LoadOptions};
+use crate::plugin::parse_settings;
+use crate::plugin::training::{TrainRequest, TrainTick};
+use crate::store::NodeWriter;
+use anyhow::{Context, Result, anyhow, bail};
+use burn::tensor::Device;
+
+/// The sub-folder of a train node holding the trained model.
+pub const MODEL_DIR: &str = "model";
+
+/// Trains model `model` with the node's seed and stores it.
+pub fn run(ctx: &RunContext, i: usize, model: usize, w: &mut NodeWriter) -> Result<()> {
+    let r = ctx.resolved;
+    let m = &r.models[model];
+    let node = &ctx.plan.nodes[i];
+    let n = m.neural().ok_or_else(|| anyhow!("model `{}` is not a neural model (internal error)", m.name))?;
+    let Some((trainer, settings)) = &r.trainer else {
+        bail!("model `{}` needs training but no trainer was resolved (internal error)", m.name);
+    };
+    let seed = node.seed.unwrap_or(0);
+    let dataset = super::data::read(ctx.store, ctx.input_key(i, 0))?;
+    if dataset.train.as_ref().is_none_or(|t| t.examples.is_empty()) {
+        bail!("model `{}`: the train split is empty or missing; check [dataset.train]", m.name);
+    }
+    let device = neural::device(r.manifest.experiment.backend)?;
+    let start = initial_model(n, dataset.label_names.len(), seed, &device)
+        .with_context(|| format!("model `{}`: building the model to train", m.name))?;
+    let bar = ctx.progress.task_bar(&node.name);
+    let progress = move |t: &TrainTick| {
+        bar.set_length(t.total_steps as u64);
+        bar.set_position(t.step as u64);
+        bar.set_message(t.message.clone());
+    };
+    let request = TrainRequest {
+        model_name: &m.name,
+        model: start,
+        dataset: &dataset,
+        seed,
+        max_len: n.max_len,
+        progress: &progress,
+    };
+    let out = (trainer.train)(settings, request).with_context(|| format!("training model `{}`", m.name))?;
+    ctx.progress.clear_task_bar(&node.name);
+    let dir = w.dir().join(MODEL_DIR);
+    out.model.save_hf(&dir).with_context(|| format!("saving model `{}`", m.name))?;
+    w.adopt_dir(MODEL_DIR)?;
+    w.write_json("train.json", &out.report)
+}
+
+/// The model a train node starts from: the checkpoint with a fresh head of the dataset's
+/// classes drawn from `seed`, or the architecture built from scratch with `seed`.
+pub fn initial_model(n: &NeuralModel, num_labels: usize, seed: u64, device: &Device) -> Result<HfModel> {
+    let options = LoadOptions {
+        seed,
+        num_labels: Some(num_labels),
+        max_len: n.max_len,
+        batch_size: n.batch_size,
+        head: HeadPolicy::Fresh,
+        ..LoadOptions::default()
+    };
+    match &n.init {
+        NeuralInit::Checkpoint(dir) => HfModel::load(dir, &options, device),
+        NeuralInit::Architecture(arch) => {
+            let arch: Architecture = parse_settings(arch).map_err(|e| anyhow!("architecture: {e}"))?;
+            HfModel::from_architecture(&arch, &options, device)
+        }
+    }
+}

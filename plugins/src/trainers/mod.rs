@@ -1,0 +1,3 @@
+//! Trainer plugins (`[train] trainer = "..."`).
+
+pub mod finetune;
