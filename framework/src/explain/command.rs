@@ -1,0 +1,1 @@
+//! `trustx explain` (filled in below).
