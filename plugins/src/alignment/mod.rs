@@ -1,0 +1,1 @@
+//! Alignment metric plugins (filled below).
