@@ -17,6 +17,7 @@ pub struct Additive {
     pub segments: Option<usize>,
     /// Every input seen, for inspection.
     pub seen: Mutex<Vec<Vec<String>>>,
+    split: WordSplitter,
 }
 
 impl Additive {
@@ -26,15 +27,15 @@ impl Additive {
             weights: weights.iter().map(|(w, v)| (w.to_string(), *v)).collect(),
             segments: None,
             seen: Mutex::new(Vec::new()),
+            split: WordSplitter::default(),
         }
     }
 
     /// The log-odds of class 1 for some segments.
     pub fn log_odds(&self, segments: &[String]) -> f64 {
-        let split = WordSplitter::default();
         let mut z = self.bias;
         for s in segments {
-            for (a, b) in split.spans(s) {
+            for (a, b) in self.split.spans(s) {
                 z += self.weights.get(&s[a..b]).copied().unwrap_or(0.0);
             }
         }
