@@ -57,7 +57,11 @@ pub(crate) mod testing {
         Attribution {
             example_id: "e".into(),
             class: 0,
-            features: words.iter().enumerate().map(|(i, w)| FeatureRef { segment: 0, position: i, text: w.to_string() }).collect(),
+            features: words
+                .iter()
+                .enumerate()
+                .map(|(i, w)| FeatureRef { segment: 0, position: i, text: w.to_string() })
+                .collect(),
             weights: weights.to_vec(),
         }
     }
@@ -75,8 +79,7 @@ mod tests {
 
     #[test]
     fn every_metric_is_registered_and_checks_examples() {
-        for name in
-            ["top-k-jaccard", "rbo", "rank-agreement", "sign-agreement", "signed-rank-agreement", "kendall-tau"]
+        for name in ["top-k-jaccard", "rbo", "rank-agreement", "sign-agreement", "signed-rank-agreement", "kendall-tau"]
         {
             let e = AlignmentMetricEntry::find(name).unwrap_or_else(|| panic!("{name} registered"));
             assert_eq!(e.info.kind, PluginKind::Alignment);

@@ -156,7 +156,8 @@ mod shared_tests {
                     scope.spawn(move || {
                         let engine = ExampleEngine::new(model, *t, vec![t.to_string()]).unwrap();
                         let inner: Vec<Explanation> = std::thread::scope(|s2| {
-                            let hs: Vec<_> = PERTURBATION.iter().rev().map(|n| s2.spawn(|| run(&engine, n, 42))).collect();
+                            let hs: Vec<_> =
+                                PERTURBATION.iter().rev().map(|n| s2.spawn(|| run(&engine, n, 42))).collect();
                             hs.into_iter().map(|h| h.join().unwrap()).collect()
                         });
                         inner.into_iter().rev().collect::<Vec<_>>()
