@@ -1,4 +1,4 @@
-//! The command line: `trustx validate | plan | run | model inspect | model export | plugins`.
+//! The command line: `trustx validate | plan | run | model inspect | model export | explain | bench | plugins`.
 //!
 //! Exit codes: 0 success; 1 a run finished with failed nodes, or another error; 2 the
 //! manifest (or the command line) is wrong.
@@ -86,10 +86,15 @@ pub enum Command {
     /// List the registered plugins with their settings, types and defaults.
     #[command(after_help = "Examples:\n  trustx plugins\n  trustx plugins --kind metric")]
     Plugins {
-        /// Only this kind: dataset, model-source, trainer, compressor, explainer, metric, similarity.
+        /// Only this kind: dataset, model-source, trainer, compressor, explainer, metric, similarity, alignment.
         #[arg(long)]
         kind: Option<String>,
     },
+    /// Explain one prediction of a Hugging Face model: the words it rests on.
+    #[command(
+        after_help = "Examples:\n  trustx explain models/all-MiniLM-L6-v2 --text \"a great film\" --explainer lime\n  trustx explain DIR --text \"A man plays.\" --pair \"A person plays.\" --explainer partition-shap --json"
+    )]
+    Explain(crate::explain::command::ExplainArgs),
 }
 
 /// `trustx model ...`.
@@ -252,6 +257,7 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             println!("{}", record.counts.summary(record.seconds));
             Ok(if record.counts.failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
         }
+        Command::Explain(args) => crate::explain::command::run(&args),
         Command::Plugins { kind } => {
             let kind = match kind.as_deref().map(PluginKind::parse) {
                 Some(None) => {

@@ -9,6 +9,7 @@
 
 pub mod calibration;
 pub mod data;
+pub mod explain;
 pub mod model;
 pub mod plugin;
 pub mod predictions;

@@ -3,7 +3,9 @@
 //! Every plugin registers itself with `inventory`; linking this crate is enough for the
 //! engine to find them. [`link`] exists so a binary can make sure the crate is linked.
 
+pub mod alignment;
 pub mod datasets;
+pub mod explainers;
 pub mod metrics;
 pub mod sources;
 pub mod trainers;

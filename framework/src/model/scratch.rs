@@ -168,11 +168,15 @@ impl HfModel {
             path: Vec::new(),
             pad_row: pad as usize,
         };
+        // burn's lazy initialisers draw from its process-wide generator: hold the training
+        // lock so that building a model never shifts a running training's dropout stream.
+        let _guard = super::train::TRAINING.lock().unwrap_or_else(|p| p.into_inner());
         let network = match SequenceClassifier::init(&spec, labels.len(), device) {
             SequenceClassifier::Bert(m) => SequenceClassifier::Bert(m.map(&mut init)),
             SequenceClassifier::DistilBert(m) => SequenceClassifier::DistilBert(m.map(&mut init)),
         };
         let network = set_training(network, false);
+        drop(_guard);
         let dir = vocab_file.parent().map(Path::to_path_buf).unwrap_or_default();
         Ok(HfModel {
             dir,

@@ -26,7 +26,7 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 /// Trainings run one at a time: burn's random generator (dropout) is process-wide.
-static TRAINING: Mutex<()> = Mutex::new(());
+pub(crate) static TRAINING: Mutex<()> = Mutex::new(());
 
 /// Fine-tuning settings; the defaults follow the paper (AdamW, lr 1e-5, batch 32, no weight
 /// decay).

@@ -22,11 +22,13 @@ pub enum PluginKind {
     Metric,
     /// A similarity between a model and the reference (`[calibration] similarity = [...]`).
     Similarity,
+    /// An agreement between two attributions of one example (top-K Jaccard, RBO, …).
+    Alignment,
 }
 
 impl PluginKind {
     /// Every kind, in listing order.
-    pub const ALL: [PluginKind; 7] = [
+    pub const ALL: [PluginKind; 8] = [
         PluginKind::Dataset,
         PluginKind::ModelSource,
         PluginKind::Trainer,
@@ -34,6 +36,7 @@ impl PluginKind {
         PluginKind::Explainer,
         PluginKind::Metric,
         PluginKind::Similarity,
+        PluginKind::Alignment,
     ];
 
     /// The kebab-case name used on the command line (`trustx plugins --kind dataset`).
@@ -46,6 +49,7 @@ impl PluginKind {
             PluginKind::Explainer => "explainer",
             PluginKind::Metric => "metric",
             PluginKind::Similarity => "similarity",
+            PluginKind::Alignment => "alignment",
         }
     }
 

@@ -1,14 +1,139 @@
-//! Registry of the explainer kind (`[[explainers]] explainer = "..."`).
+//! Explainer plugins (`[[explainers]] explainer = "..."`): attribute one prediction of one
+//! model to the input's words.
 //!
-//! Explainers run models; their stage arrives with the explainers issue. The registry
-//! exists now so manifests naming explainers are validated against it.
+//! The engine's explain stage calls an explainer once per (model, example, explainer,
+//! seed): it builds one [`ExampleEngine`] per (model, example), shared by every explainer
+//! and seed so that equal masked texts run once, picks the explained class, derives the RNG
+//! ([`crate::explain::rng_for`]) and calls [`ExplainerEntry::explain`]. The result's
+//! [`Explanation::rows`] go to the attributions table. A deterministic explainer
+//! ([`Explainer::DETERMINISTIC`]) ignores its RNG: its node key should leave the seed out and
+//! its rows carry no seed.
 
-use super::PluginInfo;
+use super::dataset::schema_of;
+use super::{PluginInfo, PluginKind, parse_settings, resolve_settings};
+use crate::explain::{
+    Attribution, AttributionRow, EvalCounts, ExampleEngine, ExplainRng, Features, GradientClassifier, WordSplitter,
+};
+use anyhow::Context;
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// What an explainer is asked to explain.
+#[derive(Clone, Copy)]
+pub struct ExplainInput<'e, 'a> {
+    /// The cached predictor of the (model, example).
+    pub engine: &'e ExampleEngine<'a>,
+    /// The explained class (gold label or prediction: the caller's choice).
+    pub class: usize,
+    /// White-box access, for explainers with [`Explainer::NEEDS_GRADIENTS`].
+    pub gradients: Option<&'e dyn GradientClassifier>,
+}
+
+/// An explainer's answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Explanation {
+    /// A weight per feature.
+    pub attribution: Attribution,
+    /// Evaluations this explanation asked for and caused.
+    pub counts: EvalCounts,
+    /// Explainer-specific numbers (lime's intercept and R², shap's base value, IG's
+    /// completeness error), by name.
+    pub diagnostics: BTreeMap<String, f64>,
+}
+
+/// An explainer. Register with `inventory::submit! { ExplainerEntry::of::<E>() }`.
+pub trait Explainer: 'static {
+    /// Settings (`deny_unknown_fields`, documented defaults).
+    type Settings: Serialize + DeserializeOwned + JsonSchema;
+    /// Name used in `[[explainers]] explainer`.
+    const NAME: &'static str;
+    /// Version; part of the explain node's key.
+    const VERSION: &'static str;
+    /// One-line description.
+    const SUMMARY: &'static str;
+    /// Whether the result ignores the RNG (then the seed is left out of node keys).
+    const DETERMINISTIC: bool;
+    /// Whether [`ExplainInput::gradients`] is required.
+    const NEEDS_GRADIENTS: bool = false;
+    /// Explains `input.class` of `input.engine`'s example. Errors name the example.
+    fn explain(settings: &Self::Settings, input: &ExplainInput, rng: &mut ExplainRng) -> anyhow::Result<Explanation>;
+}
 
 /// Registry entry of an explainer.
 pub struct ExplainerEntry {
     /// Self-description.
     pub info: PluginInfo,
+    /// See [`Explainer::DETERMINISTIC`].
+    pub deterministic: bool,
+    /// See [`Explainer::NEEDS_GRADIENTS`].
+    pub needs_gradients: bool,
+    /// See [`Explainer::explain`]; settings are the plugin's JSON table.
+    pub explain: fn(&Value, &ExplainInput, &mut ExplainRng) -> anyhow::Result<Explanation>,
 }
 
 inventory::collect!(ExplainerEntry);
+
+impl ExplainerEntry {
+    /// The registry entry for explainer `E`.
+    pub const fn of<E: Explainer>() -> Self {
+        ExplainerEntry {
+            info: PluginInfo {
+                kind: PluginKind::Explainer,
+                name: E::NAME,
+                version: E::VERSION,
+                summary: E::SUMMARY,
+                schema: schema_of::<E::Settings>,
+                resolve: resolve_settings::<E::Settings>,
+            },
+            deterministic: E::DETERMINISTIC,
+            needs_gradients: E::NEEDS_GRADIENTS,
+            explain: explain_erased::<E>,
+        }
+    }
+
+    /// Looks an explainer up by name.
+    pub fn find(name: &str) -> Option<&'static ExplainerEntry> {
+        inventory::iter::<ExplainerEntry>().find(|e| e.info.name == name)
+    }
+
+    /// The seed to record in rows: `None` for a deterministic explainer.
+    pub fn row_seed(&self, seed: u64) -> Option<u64> {
+        (!self.deterministic).then_some(seed)
+    }
+}
+
+fn explain_erased<E: Explainer>(
+    settings: &Value,
+    input: &ExplainInput,
+    rng: &mut ExplainRng,
+) -> anyhow::Result<Explanation> {
+    let settings: E::Settings =
+        parse_settings(settings).with_context(|| format!("explainer `{}`: bad settings", E::NAME))?;
+    if E::NEEDS_GRADIENTS && input.gradients.is_none() {
+        anyhow::bail!("explainer `{}` needs a gradient-capable model (load it on an autodiff device)", E::NAME);
+    }
+    E::explain(&settings, input, rng)
+        .with_context(|| format!("explainer `{}` on example {}", E::NAME, input.engine.example_id()))
+}
+
+impl Explanation {
+    /// The attribution as table rows (seed `None` for a deterministic explainer).
+    pub fn rows(&self, seed: Option<u64>) -> Vec<AttributionRow> {
+        self.attribution.rows(seed)
+    }
+}
+
+/// The features of the engine's example for the common settings `token_pattern` and
+/// `bow`; a bad pattern is an error naming the setting.
+pub fn example_features(engine: &ExampleEngine, token_pattern: &str, bow: bool) -> anyhow::Result<Features> {
+    let splitter = WordSplitter::new(token_pattern).context("setting `token_pattern`")?;
+    Features::new(engine.segments(), &splitter, bow)
+}
+
+/// Default of the common `token_pattern` setting.
+pub fn default_token_pattern() -> String {
+    crate::explain::DEFAULT_WORD_PATTERN.to_string()
+}

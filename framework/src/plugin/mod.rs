@@ -5,6 +5,7 @@
 //! line registers it; the engine finds it by name and never names it in code. The settings
 //! documentation `trustx plugins` prints comes from the same struct's JSON schema.
 
+pub mod alignment;
 pub mod dataset;
 pub mod descriptor;
 pub mod explainer;
@@ -27,6 +28,7 @@ pub fn all() -> Vec<&'static PluginInfo> {
     out.extend(inventory::iter::<explainer::ExplainerEntry>().map(|e| &e.info));
     out.extend(inventory::iter::<metric::CalibrationMetricEntry>().map(|e| &e.info));
     out.extend(inventory::iter::<similarity::SimilarityMetricEntry>().map(|e| &e.info));
+    out.extend(inventory::iter::<alignment::AlignmentMetricEntry>().map(|e| &e.info));
     out.sort_by(|a, b| (a.kind, a.name).cmp(&(b.kind, b.name)));
     out
 }

@@ -1,0 +1,195 @@
+//! Words and features of an example.
+//!
+//! The words of each segment come from a regex (default [`DEFAULT_WORD_PATTERN`],
+//! `\w+|[^\w\s]`: runs of word characters, and every other non-space character on its own).
+//! Each word knows its segment, its position among the words of that segment and its byte
+//! span. Features are what explainers switch on and off: one per word (positional), or with
+//! `bow = true` one per distinct word text *within a segment* (lime's bag-of-words default,
+//! kept per segment so that premise and hypothesis stay apart). A bag-of-words feature
+//! covers every occurrence of its text; its position is that of the first occurrence.
+//! The pair separator is not a word, so it is never a feature.
+
+use anyhow::{Context, Result, bail};
+use regex::Regex;
+use std::collections::HashMap;
+
+/// The default word pattern: runs of word characters, or single non-space characters.
+pub const DEFAULT_WORD_PATTERN: &str = r"\w+|[^\w\s]";
+
+/// Splits segment text into words with a regex.
+#[derive(Debug, Clone)]
+pub struct WordSplitter {
+    regex: Regex,
+}
+
+impl WordSplitter {
+    /// A splitter from a regex pattern; an invalid pattern is an error naming it.
+    pub fn new(pattern: &str) -> Result<Self> {
+        let regex = Regex::new(pattern).with_context(|| format!("invalid word pattern {pattern:?}"))?;
+        Ok(Self { regex })
+    }
+
+    /// The non-empty matches of the pattern in `text`, as byte spans.
+    pub fn spans<'t>(&'t self, text: &'t str) -> impl Iterator<Item = (usize, usize)> + 't {
+        self.regex.find_iter(text).filter(|m| !m.is_empty()).map(|m| (m.start(), m.end()))
+    }
+}
+
+impl Default for WordSplitter {
+    fn default() -> Self {
+        Self::new(DEFAULT_WORD_PATTERN).unwrap_or_else(|_| unreachable!("the default pattern is valid"))
+    }
+}
+
+/// One word of a segment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Word {
+    /// Segment index (0 = text or premise, 1 = hypothesis).
+    pub segment: usize,
+    /// Index among the words of its segment.
+    pub position: usize,
+    /// Byte offset of the first byte in the segment text.
+    pub start: usize,
+    /// Byte offset one past the last byte.
+    pub end: usize,
+    /// Index of the feature that covers this word.
+    pub feature: usize,
+}
+
+/// One feature: a word (positional) or every occurrence of a word text in a segment (bow).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Feature {
+    /// Segment index.
+    pub segment: usize,
+    /// Position of the (first) word in its segment.
+    pub position: usize,
+    /// The word text.
+    pub text: String,
+    /// Indices into [`Features::words`] of the words this feature covers.
+    pub words: Vec<usize>,
+}
+
+/// The words and features of one example.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Features {
+    segments: Vec<String>,
+    words: Vec<Word>,
+    features: Vec<Feature>,
+    bow: bool,
+}
+
+impl Features {
+    /// Splits every segment into words and groups them into features. At least one segment
+    /// is required; a segment without words is allowed (it renders as an empty segment).
+    pub fn new(segments: &[String], splitter: &WordSplitter, bow: bool) -> Result<Self> {
+        if segments.is_empty() {
+            bail!("an example needs at least one segment");
+        }
+        let mut words = Vec::new();
+        let mut features: Vec<Feature> = Vec::new();
+        for (segment, text) in segments.iter().enumerate() {
+            let mut by_text: HashMap<&str, usize> = HashMap::new();
+            for (position, (start, end)) in splitter.spans(text).enumerate() {
+                let word_text = &text[start..end];
+                let existing = if bow { by_text.get(word_text).copied() } else { None };
+                let feature = match existing {
+                    Some(f) => f,
+                    None => {
+                        features.push(Feature { segment, position, text: word_text.to_string(), words: Vec::new() });
+                        by_text.insert(word_text, features.len() - 1);
+                        features.len() - 1
+                    }
+                };
+                features[feature].words.push(words.len());
+                words.push(Word { segment, position, start, end, feature });
+            }
+        }
+        Ok(Self { segments: segments.to_vec(), words, features, bow })
+    }
+
+    /// The example's segments, unmodified.
+    pub fn segments(&self) -> &[String] {
+        &self.segments
+    }
+
+    /// Every word, segment by segment, in text order.
+    pub fn words(&self) -> &[Word] {
+        &self.words
+    }
+
+    /// The text of a word.
+    pub fn word_text(&self, word: &Word) -> &str {
+        &self.segments[word.segment][word.start..word.end]
+    }
+
+    /// The features, in order of first occurrence.
+    pub fn features(&self) -> &[Feature] {
+        &self.features
+    }
+
+    /// Number of features (the M or d of the explainers).
+    pub fn len(&self) -> usize {
+        self.features.len()
+    }
+
+    /// Whether the example has no word at all.
+    pub fn is_empty(&self) -> bool {
+        self.features.is_empty()
+    }
+
+    /// Whether features are distinct words per segment (`true`) or word positions.
+    pub fn is_bow(&self) -> bool {
+        self.bow
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn segs(s: &[&str]) -> Vec<String> {
+        s.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn default_pattern_splits_words_and_punctuation() {
+        let f = Features::new(&segs(&["A man's dog, running."]), &WordSplitter::default(), false).unwrap();
+        let texts: Vec<&str> = f.features().iter().map(|x| x.text.as_str()).collect();
+        assert_eq!(texts, ["A", "man", "'", "s", "dog", ",", "running", "."]);
+        assert_eq!(f.words()[4].position, 4);
+        assert_eq!(f.word_text(&f.words()[4]), "dog");
+    }
+
+    #[test]
+    fn bow_groups_per_segment_and_keeps_segments_apart() {
+        let s = segs(&["the dog saw the cat", "the cat"]);
+        let f = Features::new(&s, &WordSplitter::default(), true).unwrap();
+        let got: Vec<(usize, usize, &str, usize)> =
+            f.features().iter().map(|x| (x.segment, x.position, x.text.as_str(), x.words.len())).collect();
+        assert_eq!(
+            got,
+            [
+                (0, 0, "the", 2),
+                (0, 1, "dog", 1),
+                (0, 2, "saw", 1),
+                (0, 4, "cat", 1),
+                (1, 0, "the", 1),
+                (1, 1, "cat", 1)
+            ]
+        );
+        let p = Features::new(&s, &WordSplitter::default(), false).unwrap();
+        assert_eq!(p.len(), 7);
+        assert_eq!(p.words()[5].segment, 1);
+    }
+
+    #[test]
+    fn bad_inputs_are_errors() {
+        assert!(WordSplitter::new("(").is_err());
+        assert!(Features::new(&[], &WordSplitter::default(), false).is_err());
+        // An empty-matching pattern yields no empty words.
+        let f = Features::new(&segs(&["ab"]), &WordSplitter::new(r"\w*").unwrap(), false).unwrap();
+        assert_eq!(f.len(), 1);
+        let e = Features::new(&segs(&["", "x"]), &WordSplitter::default(), false).unwrap();
+        assert_eq!(e.len(), 1);
+    }
+}

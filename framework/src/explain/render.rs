@@ -1,0 +1,103 @@
+//! Rendering a mask: the example's segments with absent features removed or replaced.
+//!
+//! Each segment is rendered on its own, so a pair stays a pair: the separator between
+//! premise and hypothesis is added by the model's tokenizer and is never a feature.
+//!
+//! - [`MaskMode::Remove`] drops absent words. Kept words are joined with the original text
+//!   between them when the two were neighbours, and with one space where words were removed
+//!   in between (so `"a dog ran."` without `dog` renders `"a ran."`).
+//! - [`MaskMode::MaskToken`] replaces every absent word by the model's mask token
+//!   (`[MASK]`) and keeps the original text between words (`"a [MASK] ran."`).
+//!
+//! Text before the first word and after the last one (leading/trailing spaces) is dropped.
+
+use super::features::Features;
+use super::mask::Mask;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// What happens to an absent feature's words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MaskMode {
+    /// Remove the word (lime's default).
+    Remove,
+    /// Replace the word by the model's mask token (shap's text masker default).
+    MaskToken,
+}
+
+/// Renders `mask` over `features` into `out` (cleared first), one string per segment.
+pub fn render_into(features: &Features, mask: &Mask, mode: MaskMode, mask_token: &str, out: &mut Vec<String>) {
+    out.clear();
+    out.resize(features.segments().len(), String::new());
+    let words = features.words();
+    let mut prev: Option<(usize, usize, bool)> = None; // (segment, end, kept) of the previous word
+    for w in words {
+        let text = &features.segments()[w.segment];
+        let seg = &mut out[w.segment];
+        let same_segment = prev.filter(|p| p.0 == w.segment);
+        let kept = mask.get(w.feature);
+        match mode {
+            MaskMode::Remove => {
+                if kept {
+                    if !seg.is_empty() {
+                        match same_segment {
+                            Some((_, end, true)) => seg.push_str(&text[end..w.start]),
+                            _ => seg.push(' '),
+                        }
+                    }
+                    seg.push_str(&text[w.start..w.end]);
+                }
+            }
+            MaskMode::MaskToken => {
+                if let Some((_, end, _)) = same_segment {
+                    seg.push_str(&text[end..w.start]);
+                }
+                seg.push_str(if kept { &text[w.start..w.end] } else { mask_token });
+            }
+        }
+        prev = Some((w.segment, w.end, kept));
+    }
+}
+
+/// Renders `mask` into a new vector of segments.
+pub fn render(features: &Features, mask: &Mask, mode: MaskMode, mask_token: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    render_into(features, mask, mode, mask_token, &mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::explain::features::WordSplitter;
+
+    fn feats(s: &[&str], bow: bool) -> Features {
+        let segs: Vec<String> = s.iter().map(|x| x.to_string()).collect();
+        Features::new(&segs, &WordSplitter::default(), bow).unwrap()
+    }
+
+    #[test]
+    fn remove_and_mask_token() {
+        let f = feats(&["  a dog ran.", "Two  cats"], false);
+        // a dog ran . | Two cats
+        let full = Mask::full(f.len());
+        assert_eq!(render(&f, &full, MaskMode::Remove, "[MASK]"), ["a dog ran.", "Two  cats"]);
+        let no_dog = Mask::from_fn(f.len(), |i| i != 1);
+        assert_eq!(render(&f, &no_dog, MaskMode::Remove, "[MASK]"), ["a ran.", "Two  cats"]);
+        assert_eq!(render(&f, &no_dog, MaskMode::MaskToken, "[MASK]"), ["a [MASK] ran.", "Two  cats"]);
+        let no_ran = Mask::from_fn(f.len(), |i| i != 2);
+        assert_eq!(render(&f, &no_ran, MaskMode::Remove, "[MASK]"), ["a dog .", "Two  cats"]);
+        let empty = Mask::empty(f.len());
+        assert_eq!(render(&f, &empty, MaskMode::Remove, "[MASK]"), ["", ""]);
+        assert_eq!(render(&f, &empty, MaskMode::MaskToken, "[M]"), ["[M] [M] [M][M]", "[M]  [M]"]);
+    }
+
+    #[test]
+    fn bow_masks_every_occurrence() {
+        let f = feats(&["the cat saw the dog"], true);
+        let no_the = Mask::from_fn(f.len(), |i| i != 0);
+        assert_eq!(render(&f, &no_the, MaskMode::Remove, "[MASK]"), ["cat saw dog"]);
+        assert_eq!(render(&f, &no_the, MaskMode::MaskToken, "_"), ["_ cat saw _ dog"]);
+    }
+}

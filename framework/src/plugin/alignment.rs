@@ -1,0 +1,79 @@
+//! Alignment metric plugins: one number per example comparing two attributions of it
+//! (model A vs model B, or one model under two seeds for the noise floor).
+//!
+//! Aggregation over examples and seeds (means, bootstrap intervals) is the engine's job;
+//! a metric sees one pair of attributions of the same example.
+
+use super::dataset::schema_of;
+use super::{PluginInfo, PluginKind, parse_settings, resolve_settings};
+use crate::explain::Attribution;
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+/// An alignment metric. Register with `inventory::submit! { AlignmentMetricEntry::of::<A>() }`.
+pub trait AlignmentMetric: 'static {
+    /// Settings (`deny_unknown_fields`, documented defaults).
+    type Settings: Serialize + DeserializeOwned + JsonSchema;
+    /// Name used in the manifest.
+    const NAME: &'static str;
+    /// Version; part of the alignment node's key.
+    const VERSION: &'static str;
+    /// One-line description.
+    const SUMMARY: &'static str;
+    /// The precise definition, printed in the report.
+    const DEFINITION: &'static str;
+    /// The value for two attributions of the same example.
+    fn compute(settings: &Self::Settings, a: &Attribution, b: &Attribution) -> f64;
+}
+
+/// Registry entry of an alignment metric.
+pub struct AlignmentMetricEntry {
+    /// Self-description.
+    pub info: PluginInfo,
+    /// See [`AlignmentMetric::DEFINITION`].
+    pub definition: &'static str,
+    /// See [`AlignmentMetric::compute`]; an error when the attributions are of different
+    /// examples or the settings are bad.
+    pub compute: fn(&Value, &Attribution, &Attribution) -> anyhow::Result<f64>,
+}
+
+inventory::collect!(AlignmentMetricEntry);
+
+impl AlignmentMetricEntry {
+    /// The registry entry for metric `A`.
+    pub const fn of<A: AlignmentMetric>() -> Self {
+        AlignmentMetricEntry {
+            info: PluginInfo {
+                kind: PluginKind::Alignment,
+                name: A::NAME,
+                version: A::VERSION,
+                summary: A::SUMMARY,
+                schema: schema_of::<A::Settings>,
+                resolve: resolve_settings::<A::Settings>,
+            },
+            definition: A::DEFINITION,
+            compute: compute_erased::<A>,
+        }
+    }
+
+    /// Looks an alignment metric up by name.
+    pub fn find(name: &str) -> Option<&'static AlignmentMetricEntry> {
+        inventory::iter::<AlignmentMetricEntry>().find(|e| e.info.name == name)
+    }
+}
+
+fn compute_erased<A: AlignmentMetric>(settings: &Value, a: &Attribution, b: &Attribution) -> anyhow::Result<f64> {
+    if a.example_id != b.example_id {
+        anyhow::bail!(
+            "alignment `{}`: attributions of examples {} and {} compared",
+            A::NAME,
+            a.example_id,
+            b.example_id
+        );
+    }
+    let settings: A::Settings = parse_settings(settings)
+        .map_err(|e| anyhow::anyhow!("alignment `{}`: setting `{}`: {}", A::NAME, e.path.join("."), e.message))?;
+    Ok(A::compute(&settings, a, b))
+}

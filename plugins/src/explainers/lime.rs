@@ -1,0 +1,298 @@
+//! `lime`: the algorithm of lime's `LimeTextExplainer` (Ribeiro et al. 2016).
+//!
+//! With d features (by default one per distinct word of a segment, lime's bag of words):
+//! 1. Sample `num_samples` binary vectors z: the first is the original (all ones); each
+//!    other removes k distinct features, k uniform in 1..d (1 ≤ k ≤ d − 1, as numpy's
+//!    `randint(1, d)`; k = 1 when d = 1), the features uniform among all.
+//! 2. Distance to the original: cosine distance × 100. With m features kept,
+//!    cos(z, 1) = m / (√m √d) = √(m/d), so dist = 100 (1 − √(m/d)) (1 when m = 0).
+//! 3. Sample weight: the exponential kernel √(exp(−dist² / w²)), w = `kernel_width` (25).
+//! 4. Label: F(z), the explained class's probability (or log-odds) of the rendered text.
+//! 5. Feature selection (`auto`: `forward_selection` when `num_features` ≤ 6, otherwise
+//!    `highest_weights`): `highest_weights` fits a weighted ridge (α = 0.01, intercept) on
+//!    all features and keeps the `num_features` largest |coefficients| (ties: feature order);
+//!    `forward_selection` adds, one at a time, the feature whose addition gives the best
+//!    weighted R² of such a ridge (ties: lowest index); `none` keeps every feature.
+//!    (lime's `lasso_path` is not implemented.)
+//! 6. The explanation: a weighted ridge regression (α = `alpha`, 1, unpenalised intercept)
+//!    of F on the selected features; their coefficients are the weights, every other
+//!    feature gets 0. The intercept, the weighted R² (`score`) and the surrogate's value at
+//!    the original (`local_pred`) are reported as diagnostics.
+
+use super::{prepare, remove, view, yes};
+use rand::RngExt;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use trustx_framework::anyhow::{Result, bail};
+use trustx_framework::explain::linalg::{RidgeFit, weighted_ridge};
+use trustx_framework::explain::{Attribution, ExplainRng, Mask, MaskMode, Output};
+use trustx_framework::plugin::explainer::{
+    ExplainInput, Explainer, ExplainerEntry, Explanation, default_token_pattern,
+};
+
+/// How lime picks the features of its surrogate.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FeatureSelection {
+    /// `forward_selection` when `num_features` ≤ 6, otherwise `highest_weights`.
+    #[default]
+    Auto,
+    /// The largest |coefficients| of a ridge on all features.
+    HighestWeights,
+    /// Greedy forward selection on weighted R².
+    ForwardSelection,
+    /// Every feature.
+    None,
+}
+
+/// Settings of `lime`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LimeSettings {
+    /// Perturbed samples, the original included (the paper's NLI runs used 1000).
+    #[serde(default = "default_samples")]
+    pub num_samples: usize,
+    /// Features given a non-zero weight.
+    #[serde(default = "default_features")]
+    pub num_features: usize,
+    /// `auto`, `highest_weights`, `forward_selection` or `none`.
+    #[serde(default)]
+    pub feature_selection: FeatureSelection,
+    /// Width w of the kernel √(exp(−d²/w²)) on the cosine distance × 100.
+    #[serde(default = "default_width")]
+    pub kernel_width: f64,
+    /// Ridge penalty of the surrogate (sklearn's `Ridge(alpha=1)`).
+    #[serde(default = "default_alpha")]
+    pub alpha: f64,
+    /// Regex that splits each segment into words.
+    #[serde(default = "default_token_pattern")]
+    pub token_pattern: String,
+    /// One feature per distinct word of a segment (true, lime's default) or per position.
+    #[serde(default = "yes")]
+    pub bow: bool,
+    /// What happens to an absent word: `remove` (lime) or `mask_token`.
+    #[serde(default = "remove")]
+    pub masking: MaskMode,
+    /// Attributed quantity: `probability` of the explained class or its `log-odds`.
+    #[serde(default)]
+    pub output: Output,
+}
+
+fn default_samples() -> usize {
+    5000
+}
+fn default_features() -> usize {
+    10
+}
+fn default_width() -> f64 {
+    25.0
+}
+fn default_alpha() -> f64 {
+    1.0
+}
+
+impl Default for LimeSettings {
+    fn default() -> Self {
+        Self {
+            num_samples: default_samples(),
+            num_features: default_features(),
+            feature_selection: FeatureSelection::Auto,
+            kernel_width: default_width(),
+            alpha: default_alpha(),
+            token_pattern: default_token_pattern(),
+            bow: true,
+            masking: remove(),
+            output: Output::default(),
+        }
+    }
+}
+
+/// The `lime` explainer.
+pub struct Lime;
+
+/// The sampled neighbourhood: masks, as a dense 0/1 matrix, and kernel weights.
+struct Neighbourhood {
+    masks: Vec<Mask>,
+    data: Vec<f64>,
+    weights: Vec<f64>,
+}
+
+fn neighbourhood(d: usize, n: usize, width: f64, rng: &mut ExplainRng) -> Neighbourhood {
+    let mut masks = Vec::with_capacity(n);
+    let mut data = vec![1.0; n * d];
+    let mut weights = Vec::with_capacity(n);
+    let mut pool: Vec<usize> = (0..d).collect();
+    let kernel = |kept: usize| {
+        let dist = if kept == 0 { 100.0 } else { 100.0 * (1.0 - (kept as f64 / d as f64).sqrt()) };
+        (-(dist * dist) / (width * width)).exp().sqrt()
+    };
+    masks.push(Mask::full(d));
+    weights.push(kernel(d));
+    for row in 1..n {
+        let k = if d > 1 { rng.random_range(1..d) } else { 1 };
+        let mut mask = Mask::full(d);
+        for i in 0..k {
+            let j = rng.random_range(i..d);
+            pool.swap(i, j);
+            mask.set(pool[i], false);
+            data[row * d + pool[i]] = 0.0;
+        }
+        weights.push(kernel(d - k));
+        masks.push(mask);
+    }
+    Neighbourhood { masks, data, weights }
+}
+
+/// The columns `cols` of the n × d matrix `data`.
+fn columns(data: &[f64], n: usize, d: usize, cols: &[usize], out: &mut Vec<f64>) {
+    out.clear();
+    for r in 0..n {
+        out.extend(cols.iter().map(|&c| data[r * d + c]));
+    }
+}
+
+fn select(s: &LimeSettings, nb: &Neighbourhood, y: &[f64], d: usize) -> Result<Vec<usize>> {
+    let n = y.len();
+    let k = s.num_features.min(d);
+    let method = match s.feature_selection {
+        FeatureSelection::Auto if s.num_features <= 6 => FeatureSelection::ForwardSelection,
+        FeatureSelection::Auto => FeatureSelection::HighestWeights,
+        other => other,
+    };
+    Ok(match method {
+        FeatureSelection::None => (0..d).collect(),
+        FeatureSelection::HighestWeights => {
+            let fit = weighted_ridge(&nb.data, n, d, y, &nb.weights, 0.01)?;
+            let mut order: Vec<usize> = (0..d).collect();
+            order.sort_by(|&a, &b| fit.coef[b].abs().total_cmp(&fit.coef[a].abs()).then(a.cmp(&b)));
+            let mut chosen: Vec<usize> = order.into_iter().take(k).collect();
+            chosen.sort_unstable();
+            chosen
+        }
+        _ => {
+            let mut chosen: Vec<usize> = Vec::with_capacity(k);
+            let mut x = Vec::new();
+            for _ in 0..k {
+                let mut best: Option<(f64, usize)> = None;
+                for f in 0..d {
+                    if chosen.contains(&f) {
+                        continue;
+                    }
+                    chosen.push(f);
+                    columns(&nb.data, n, d, &chosen, &mut x);
+                    let r2 = weighted_ridge(&x, n, chosen.len(), y, &nb.weights, 0.01)?.r2;
+                    chosen.pop();
+                    if best.is_none_or(|(b, _)| r2 > b) {
+                        best = Some((r2, f));
+                    }
+                }
+                match best {
+                    Some((_, f)) => chosen.push(f),
+                    None => break,
+                }
+            }
+            chosen.sort_unstable();
+            chosen
+        }
+    })
+}
+
+impl Explainer for Lime {
+    type Settings = LimeSettings;
+    const NAME: &'static str = "lime";
+    const VERSION: &'static str = "1";
+    const SUMMARY: &'static str = "LIME for text: word-removal samples, cosine kernel, weighted ridge surrogate";
+    const DETERMINISTIC: bool = false;
+
+    fn explain(s: &LimeSettings, input: &ExplainInput, rng: &mut ExplainRng) -> Result<Explanation> {
+        if s.num_samples < 2 {
+            bail!("setting `num_samples` must be at least 2, not {}", s.num_samples);
+        }
+        if !(s.kernel_width > 0.0 && s.kernel_width.is_finite()) {
+            bail!("setting `kernel_width` must be positive, not {}", s.kernel_width);
+        }
+        if !(s.alpha >= 0.0 && s.alpha.is_finite()) {
+            bail!("setting `alpha` must be 0 or more, not {}", s.alpha);
+        }
+        let features = prepare(input, &s.token_pattern, s.bow)?;
+        let d = features.len();
+        let mut model = view(input, &features, s.masking, s.output)?;
+        let mut weights = vec![0.0; d];
+        let mut diagnostics = BTreeMap::new();
+        if d == 0 {
+            diagnostics.insert("output".to_string(), model.eval_one(&Mask::full(0))?);
+        } else {
+            let nb = neighbourhood(d, s.num_samples, s.kernel_width, rng);
+            let y = model.eval(&nb.masks)?;
+            let chosen = select(s, &nb, &y, d)?;
+            let mut x = Vec::new();
+            columns(&nb.data, y.len(), d, &chosen, &mut x);
+            let RidgeFit { coef, intercept, r2 } = weighted_ridge(&x, y.len(), chosen.len(), &y, &nb.weights, s.alpha)?;
+            for (&f, c) in chosen.iter().zip(&coef) {
+                weights[f] = *c;
+            }
+            diagnostics.insert("intercept".to_string(), intercept);
+            diagnostics.insert("score".to_string(), r2);
+            diagnostics.insert("local_pred".to_string(), intercept + coef.iter().sum::<f64>());
+            diagnostics.insert("output".to_string(), y[0]);
+        }
+        let attribution = Attribution::new(input.engine.example_id(), input.class, &features, weights)?;
+        Ok(Explanation { attribution, counts: model.counts, diagnostics })
+    }
+}
+
+inventory::submit! { ExplainerEntry::of::<Lime>() }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::explainers::testing::*;
+    use rand::SeedableRng;
+    use trustx_framework::explain::FeatureKey;
+
+    #[test]
+    fn ranks_the_words_in_the_true_order() {
+        let (model, text, _) = five_words();
+        for selection in ["auto", "highest_weights", "none", "forward_selection"] {
+            let s = settings::<Lime>(serde_json::json!({"num_samples": 1000, "feature_selection": selection}));
+            let e = explain::<Lime>(&model, &[text], &s, 3);
+            let top = e.attribution.top_k(5, FeatureKey::Word);
+            assert_eq!(top, ["great", "film", "truly", "boring", "plot"], "{selection}: {:?}", e.attribution.weights);
+            let w = &e.attribution.weights;
+            assert!(w[1] > 0.0 && w[2] < 0.0 && w[4] < 0.0, "{selection}: signs {w:?}");
+        }
+    }
+
+    #[test]
+    fn num_features_limits_the_nonzero_weights_and_seed_matters() {
+        let (model, text, _) = five_words();
+        let s = settings::<Lime>(serde_json::json!({"num_samples": 500, "num_features": 2}));
+        let a = explain::<Lime>(&model, &[text], &s, 1);
+        assert_eq!(a.attribution.weights.iter().filter(|w| **w != 0.0).count(), 2);
+        assert_eq!(a.attribution.top_k(10, FeatureKey::Word), ["great", "film"]);
+        assert_eq!(a.counts.requested, 500);
+        assert!(a.counts.run < 500, "dedup: {:?}", a.counts);
+        let b = explain::<Lime>(&model, &[text], &s, 1);
+        assert_eq!(a, b);
+        let c = explain::<Lime>(&model, &[text], &s, 2);
+        assert_ne!(a.diagnostics["score"], c.diagnostics["score"]);
+    }
+
+    #[test]
+    fn sampling_follows_lime() {
+        let mut rng = ExplainRng::seed_from_u64(9);
+        let nb = neighbourhood(4, 200, 25.0, &mut rng);
+        assert_eq!(nb.masks[0], Mask::full(4));
+        assert!((nb.weights[0] - 1.0).abs() < 1e-12);
+        for (r, m) in nb.masks.iter().enumerate().skip(1) {
+            let kept = m.count();
+            assert!((1..=3).contains(&kept), "row {r} keeps {kept}");
+            let dist = 100.0 * (1.0 - (kept as f64 / 4.0).sqrt());
+            assert!((nb.weights[r] - (-dist * dist / 625.0).exp().sqrt()).abs() < 1e-12);
+            for f in 0..4 {
+                assert_eq!(nb.data[r * 4 + f] == 1.0, m.get(f));
+            }
+        }
+    }
+}
