@@ -62,6 +62,12 @@ pub struct ModelSummary {
     pub reliability: Vec<(Option<u64>, ReliabilityCurve)>,
     /// The model card of a neural model (milliseconds per example: mean over seeds).
     pub card: Option<ModelCard>,
+    /// For a compressed variant: the model it was derived from.
+    #[serde(default)]
+    pub derived_from: Option<String>,
+    /// For a compressed variant: its compressor plugin.
+    #[serde(default)]
+    pub compressor: Option<String>,
 }
 
 /// What the report renders.
@@ -85,6 +91,12 @@ pub struct Summary {
     pub bootstrap: usize,
     /// Interval level.
     pub confidence: f64,
+    /// Alignment of each model's explanations with the reference's, beside the noise floor.
+    #[serde(default)]
+    pub alignment: Vec<super::alignment_summary::AlignmentAggregate>,
+    /// Example inputs with every model's top-K words (the paper's Table 2).
+    #[serde(default)]
+    pub highlights: Vec<super::alignment_summary::ExampleHighlight>,
 }
 
 #[derive(Default)]
@@ -264,6 +276,8 @@ pub fn run(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
             source: m.origin(),
             seeds: preds.get(&mi).map(|v| v.iter().filter_map(|(s, _, _)| *s).collect()).unwrap_or_default(),
             reliability: curves,
+            derived_from: None,
+            compressor: None,
         });
     }
 
@@ -382,6 +396,8 @@ pub fn run(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
         bins: cfg.bins,
         bootstrap: cfg.bootstrap,
         confidence: cfg.confidence,
+        alignment: Vec::new(),
+        highlights: Vec::new(),
     };
     w.write_json("summary.json", &summary)
 }

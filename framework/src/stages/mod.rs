@@ -1,6 +1,7 @@
 //! Stage implementations: what each kind of node computes from its inputs.
 
 pub mod aggregate;
+pub mod alignment_summary;
 pub mod calibration;
 pub mod data;
 pub mod evaluate;

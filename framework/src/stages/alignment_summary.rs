@@ -1,0 +1,99 @@
+//! The alignment part of the run's summary (`summary.json`): what the report and the
+//! verdict read about explanations. The explain and alignment stages fill it; the report
+//! renders it.
+//!
+//! Values are means over examples of a per-example alignment metric (Jaccard of top-K
+//! sets, rank-biased overlap, …), then mean and spread over seeds. Every value sits beside
+//! its noise floor: the same metric between one model's explanations under two seeds.
+
+use serde::{Deserialize, Serialize};
+
+/// A noise floor: the metric between one model's own explanations under two seeds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FloorValue {
+    /// Mean over seed pairs of the mean over examples.
+    pub mean: f64,
+    /// Bootstrap interval (over examples) of that mean.
+    pub ci_low: Option<f64>,
+    /// Bootstrap interval (over examples) of that mean.
+    pub ci_high: Option<f64>,
+    /// Seed pairs compared (0 for a deterministic explainer on one fixed model: the floor
+    /// is then exact, 1 for similarity metrics).
+    pub pairs: usize,
+}
+
+/// One alignment metric of one model's explanations against the reference's, across seeds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlignmentAggregate {
+    /// Model (or variant) name.
+    pub model: String,
+    /// Explainer plugin name.
+    pub explainer: String,
+    /// Display label of the metric: `top-k-jaccard@10`, `rbo`, ….
+    pub metric: String,
+    /// The alignment metric plugin.
+    pub plugin: String,
+    /// K, for top-K metrics.
+    pub k: Option<usize>,
+    /// Mean over seeds of the mean over examples.
+    pub mean: f64,
+    /// Sample standard deviation over seeds (`None` for one seed).
+    pub std: Option<f64>,
+    /// Bootstrap interval of the seed mean (examples resampled).
+    pub ci_low: Option<f64>,
+    /// Bootstrap interval of the seed mean (examples resampled).
+    pub ci_high: Option<f64>,
+    /// Seeds (paired runs) compared.
+    pub seeds: usize,
+    /// Examples explained per seed.
+    pub examples: usize,
+    /// The model's own noise floor for this explainer and metric.
+    pub floor: Option<FloorValue>,
+    /// The reference's noise floor for this explainer and metric.
+    pub reference_floor: Option<FloorValue>,
+}
+
+/// One word of an example as a model's explanation sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HighlightedWord {
+    /// Segment (0 premise / text, 1 hypothesis).
+    pub segment: usize,
+    /// The word.
+    pub text: String,
+    /// Its attribution weight for the explained class.
+    pub weight: f64,
+    /// 1-based rank by |weight| when it is in the top K, else `None`.
+    pub rank: Option<usize>,
+}
+
+/// One model's explanation of an example, for the side-by-side table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelHighlight {
+    /// Model name.
+    pub model: String,
+    /// Its predicted label.
+    pub predicted: String,
+    /// Every word of the example in reading order.
+    pub words: Vec<HighlightedWord>,
+    /// Jaccard@K of its top-K with the reference's (`None` for the reference).
+    pub jaccard: Option<f64>,
+}
+
+/// An example with the top-K words of every model highlighted (the paper's Table 2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExampleHighlight {
+    /// Example id.
+    pub example_id: String,
+    /// Its text (or premise and hypothesis).
+    pub segments: Vec<String>,
+    /// Gold label name.
+    pub label: String,
+    /// Explainer shown.
+    pub explainer: String,
+    /// Explanation seed shown (`None` for a deterministic explainer).
+    pub seed: Option<u64>,
+    /// K of the highlighted sets.
+    pub k: usize,
+    /// Reference first.
+    pub models: Vec<ModelHighlight>,
+}
