@@ -154,6 +154,7 @@ pub fn build(r: &Resolved) -> Result<Plan> {
         "seeds": seeds,
         "templates": template_fingerprint(r)?,
         "version": env!("CARGO_PKG_VERSION"),
+        "meta": crate::report::meta(r),
     });
     add(&mut nodes, "report".into(), Stage::Report, Task::Report, None, report_config, vec![data, aggregate], None);
     Ok(Plan { nodes })
