@@ -2,7 +2,7 @@
 //! agreement, verdict), the full alignment table, and the highlighted examples, formatted for
 //! the templates.
 
-use super::context::num;
+use super::context::{Cell, num};
 use super::figures::{explainers, jaccard};
 use super::verdict::{Verdict, VerdictRules};
 use crate::stages::aggregate::{AggregateRow, Summary};
@@ -19,17 +19,17 @@ pub struct OverviewRow {
     /// Whether it is the reference.
     pub reference: bool,
     /// Accuracy (mean over seeds) with interval.
-    pub accuracy: String,
+    pub accuracy: Cell,
     /// Size on disk in MB, `–` when unknown.
     pub size_mb: String,
     /// Milliseconds per example, `–` when unknown.
     pub ms_per_example: String,
-    /// Per explainer: `lime 0.82 [0.79, 0.85] · floor 0.84`.
-    pub alignment: Vec<String>,
+    /// Per explainer: `lime 0.82 · floor 0.84` with the interval `[0.79, 0.85]`.
+    pub alignment: Vec<Cell>,
     /// ΔECE with interval.
-    pub delta_ece: String,
+    pub delta_ece: Cell,
     /// Agreement with interval.
-    pub agreement: String,
+    pub agreement: Cell,
     /// Verdict badge text (empty for the reference).
     pub verdict: String,
     /// Verdict CSS class: `pass`, `fail`, `open` (empty for the reference).
@@ -106,12 +106,19 @@ pub struct ExampleView {
     pub models: Vec<ModelView>,
 }
 
-fn with_ci(r: Option<&AggregateRow>) -> String {
+fn dash() -> Cell {
+    Cell { text: "–".into(), interval: String::new() }
+}
+
+fn with_ci(r: Option<&AggregateRow>) -> Cell {
     match r {
-        None => "–".into(),
-        Some(r) => match (r.ci_low, r.ci_high) {
-            (Some(a), Some(b)) => format!("{} [{}, {}]", num(r.mean), num(a), num(b)),
-            _ => num(r.mean),
+        None => dash(),
+        Some(r) => Cell {
+            text: format!("{:.3}", r.mean),
+            interval: match (r.ci_low, r.ci_high) {
+                (Some(a), Some(b)) => format!("[{a:.3}, {b:.3}]"),
+                _ => String::new(),
+            },
         },
     }
 }
@@ -132,16 +139,17 @@ pub fn overview(s: &Summary, rules: &VerdictRules, verdict: &Verdict) -> Vec<Ove
                 explainers
                     .iter()
                     .map(|e| match jaccard(s, &m.name, e, rules.k) {
-                        None => format!("{e}: not measured"),
+                        None => Cell { text: format!("{e}: not measured"), interval: String::new() },
                         Some(a) => {
-                            let mut t = format!("{e} {:.2}", a.mean);
-                            if let (Some(lo), Some(hi)) = (a.ci_low, a.ci_high) {
-                                t.push_str(&format!(" [{lo:.2}, {hi:.2}]"));
-                            }
+                            let mut text = format!("{e} {:.2}", a.mean);
                             if let Some(f) = a.reference_floor.as_ref().or(a.floor.as_ref()) {
-                                t.push_str(&format!(" · floor {:.2}", f.mean));
+                                text.push_str(&format!(" · floor {:.2}", f.mean));
                             }
-                            t
+                            let interval = match (a.ci_low, a.ci_high) {
+                                (Some(lo), Some(hi)) => format!("[{lo:.2}, {hi:.2}]"),
+                                _ => String::new(),
+                            };
+                            Cell { text, interval }
                         }
                     })
                     .collect()
@@ -167,12 +175,12 @@ pub fn overview(s: &Summary, rules: &VerdictRules, verdict: &Verdict) -> Vec<Ove
                     .unwrap_or_else(|| "–".into()),
                 alignment,
                 delta_ece: if m.reference {
-                    "–".into()
+                    dash()
                 } else {
                     with_ci(find(&s.similarity, &m.name, "delta-ece").as_ref())
                 },
                 agreement: if m.reference {
-                    "–".into()
+                    dash()
                 } else {
                     with_ci(find(&s.similarity, &m.name, "agreement").as_ref())
                 },
@@ -305,8 +313,9 @@ mod tests {
         assert_eq!(rows[1].size_mb, "132.1");
         assert_eq!(rows[1].status, "pass");
         assert_eq!(rows[2].status, "fail");
-        assert_eq!(rows[2].alignment[0], "lime 0.38 [0.35, 0.41] · floor 0.84");
-        assert_eq!(rows[2].agreement, "0.8600 [0.8520, 0.8680]");
+        assert_eq!(rows[2].alignment[0].text, "lime 0.38 · floor 0.84");
+        assert_eq!(rows[2].alignment[0].interval, "[0.35, 0.41]");
+        assert_eq!((rows[2].agreement.text.as_str(), rows[2].agreement.interval.as_str()), ("0.860", "[0.852, 0.868]"));
     }
 
     #[test]

@@ -402,7 +402,7 @@ fn names(models: &[ModelVerdict], status: Status) -> Vec<&str> {
 
 fn answer(reference: &str, models: &[ModelVerdict]) -> String {
     if models.is_empty() {
-        return format!("Only the reference `{reference}` is declared: there is nothing to compare it with.");
+        return format!("Only the reference {reference} is declared: there is nothing to compare it with.");
     }
     let yes = names(models, Status::TrustEquivalent);
     let no = names(models, Status::NotTrustEquivalent);
@@ -418,11 +418,11 @@ fn answer(reference: &str, models: &[ModelVerdict]) -> String {
         parts.push(format!("not established (a test could not be run): {}", open.join(", ")));
     }
     let lead = if yes.len() == models.len() {
-        format!("Every compared model is trust-equivalent to `{reference}`")
+        format!("Every compared model is trust-equivalent to {reference}")
     } else if yes.is_empty() {
-        format!("No compared model is shown to be trust-equivalent to `{reference}`")
+        format!("No compared model is shown to be trust-equivalent to {reference}")
     } else {
-        format!("{} of {} compared models are trust-equivalent to `{reference}`", yes.len(), models.len())
+        format!("{} of {} compared models are trust-equivalent to {reference}", yes.len(), models.len())
     };
     format!("{lead} — {}.", parts.join("; "))
 }
@@ -547,7 +547,7 @@ mod tests {
         assert_eq!(v.models.len(), 2);
         assert_eq!(
             v.answer,
-            "1 of 2 compared models are trust-equivalent to `bert-base` — trust-equivalent: bert-int8; not trust-equivalent: bert-tiny."
+            "1 of 2 compared models are trust-equivalent to bert-base — trust-equivalent: bert-int8; not trust-equivalent: bert-tiny."
         );
         let mut only = s.clone();
         only.models.retain(|m| m.reference);

@@ -38,8 +38,8 @@ pub fn alignment_heatmap(
     threshold: f64,
 ) -> String {
     let (left, top, cw, ch) = (140.0, 46.0, 150.0, 56.0);
-    let width = left + cw * explainers.len() as f64 + 16.0;
-    let height = top + ch * models.len() as f64 + 40.0;
+    let width = (left + cw * explainers.len() as f64 + 16.0).max(380.0);
+    let height = top + ch * models.len() as f64 + 44.0;
     let mut out = open("heatmap", width, height, &format!("Alignment with the reference: Jaccard@{k}"));
     out.push_str(&text(
         left,
@@ -106,12 +106,14 @@ pub fn alignment_heatmap(
             }
         }
     }
+    let note = " fill=\"#5b6475\" font-size=\"10\"";
+    out.push_str(&text(16.0, height - 22.0, "start", note, &format!("✗ below the threshold {threshold:.2}.")));
     out.push_str(&text(
-        left,
-        height - 14.0,
+        16.0,
+        height - 9.0,
         "start",
-        " fill=\"#5b6475\" font-size=\"10\"",
-        &format!("✗ below the threshold {threshold:.2}; dashed outline: the interval overlaps the noise floor's (indistinguishable from explainer noise)"),
+        note,
+        "Dashed outline: interval overlaps the noise floor's (explainer noise).",
     ));
     out.push_str("</svg>");
     out

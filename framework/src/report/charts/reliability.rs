@@ -5,10 +5,10 @@
 use super::pool::Pooled;
 use super::{REFERENCE_COLOUR, c, esc, legend, open, text, y_axis};
 
-const W: f64 = 380.0;
-const H: f64 = 340.0;
+const W: f64 = 316.0;
+const H: f64 = 350.0;
 const LEFT: f64 = 48.0;
-const TOP: f64 = 30.0;
+const TOP: f64 = 40.0;
 const PLOT: f64 = 300.0 - LEFT;
 
 fn x(v: f64) -> f64 {
@@ -83,7 +83,10 @@ pub fn reliability_diagram(reference: (&str, &Pooled), model: Option<(&str, &str
         out.push_str(&series(name, "model", colour, p));
         entries.push((name.to_string(), colour.to_string()));
     }
-    out.push_str(&legend(LEFT, 16.0, &entries));
+    // One legend row per model: names can be long and the chart is narrow.
+    for (row, entry) in entries.iter().enumerate() {
+        out.push_str(&legend(LEFT, 12.0 + 14.0 * row as f64, std::slice::from_ref(entry)));
+    }
     out.push_str(&text(
         LEFT,
         y(0.0) + 44.0,
