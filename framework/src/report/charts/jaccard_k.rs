@@ -18,7 +18,7 @@ pub struct Line<'a> {
 }
 
 const W: f64 = 420.0;
-const H: f64 = 300.0;
+const H: f64 = 276.0;
 const LEFT: f64 = 48.0;
 const TOP: f64 = 36.0;
 const PW: f64 = 330.0;
