@@ -8,7 +8,7 @@
 //!
 //! ```text
 //! cargo run --example custom_alignment -- plugins --kind alignment
-//! cargo run --example custom_alignment -- run experiments/my-audit.toml
+//! cargo run --example custom_alignment -- validate experiments/sst2-bow.toml
 //! ```
 //!
 //! Every argument goes to the ordinary `trustx` command line. A project of its own would be

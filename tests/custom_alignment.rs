@@ -194,6 +194,15 @@ fn the_example_binary_lists_it_and_plain_trustx_does_not() {
     assert!(listing.contains("alignment weighted-jaccard (v1): Weighted Jaccard index"), "{listing}");
     assert!(listing.contains("normalize: boolean = true  Divide each side's |weights|"), "{listing}");
     assert!(listing.contains("alignment top-k-jaccard (v1)"), "the built-in metrics stay linked: {listing}");
+    // The README's "Writing a plugin" quotes this block of the listing: keep them the same.
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let block: Vec<&str> = listing
+        .lines()
+        .skip_while(|l| !l.starts_with("alignment weighted-jaccard "))
+        .take_while(|l| l.starts_with("alignment weighted-jaccard ") || l.starts_with("    "))
+        .collect();
+    assert_eq!(block.len(), 4, "{listing}");
+    assert!(readme.contains(&block.join("\n")), "README.md should quote the listing:\n{}", block.join("\n"));
 
     let out = Command::new(env!("CARGO_BIN_EXE_trustx")).args(["plugins", "--kind", "alignment"]).output().unwrap();
     assert!(out.status.success());
