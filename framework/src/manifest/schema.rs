@@ -301,7 +301,7 @@ impl MetricRef {
 }
 
 /// Tolerances a variant's calibration must stay within to be trust-equivalent.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Tolerances {
     /// Largest allowed |ECE(variant) − ECE(reference)|.

@@ -154,6 +154,7 @@ pub fn build(r: &Resolved) -> Result<Plan> {
         "seeds": seeds,
         "templates": template_fingerprint(r)?,
         "version": env!("CARGO_PKG_VERSION"),
+        "meta": crate::report::meta(r),
     });
     add(&mut nodes, "report".into(), Stage::Report, Task::Report, None, report_config, vec![data, aggregate], None);
     Ok(Plan { nodes })
@@ -183,7 +184,9 @@ pub fn dataset_name(r: &Resolved) -> String {
         .unwrap_or_else(|| r.loader.info.name.to_string())
 }
 
-/// The config shared by calibration, similarity and aggregate nodes.
+/// The config shared by calibration, similarity and aggregate nodes. The verdict's
+/// tolerances are not in it: they reach only the report node (through its `meta`), so
+/// changing one re-renders the report without recomputing any metric.
 fn calibration_config(r: &Resolved) -> Value {
     let c = &r.manifest.calibration;
     let metric_list = |list: &[ResolvedMetric], version: &dyn Fn(&str) -> &'static str| -> Value {
@@ -199,7 +202,6 @@ fn calibration_config(r: &Resolved) -> Value {
         "similarity": metric_list(&r.similarity, &similarity_version),
         "bootstrap": c.bootstrap,
         "confidence": c.confidence,
-        "tolerances": c.tolerances,
     })
 }
 

@@ -1,8 +1,13 @@
 //! The report's template context: the summary with numbers formatted and tables pivoted
-//! (rows = models, columns = metrics), so templates stay simple.
+//! (rows = models, columns = metrics), the verdict, the charts and the highlighted examples,
+//! so templates stay simple.
 
+use super::figures::{Figures, figures};
+use super::overview::{AlignmentLine, ExampleView, OverviewRow, alignment_lines, examples, overview};
+use super::provenance::Provenance;
+use super::verdict::{Verdict, VerdictRules, verdict};
 use crate::stages::aggregate::{AggregateRow, Summary};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One formatted cell.
 #[derive(Debug, Clone, Serialize)]
@@ -73,6 +78,32 @@ pub fn pivot(rows: &[AggregateRow], models: &[(String, bool)]) -> Table {
     Table { columns, rows: table_rows }
 }
 
+/// What the report node knows besides the summary (all of it enters the node's key, except
+/// the provenance, which is read from the upstream nodes' records).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReportMeta {
+    /// Title.
+    pub title: String,
+    /// Experiment name.
+    pub experiment: String,
+    /// Description, if any.
+    pub description: Option<String>,
+    /// Experiment seeds.
+    pub seeds: Vec<u64>,
+    /// Training seeds, when `[train] seeds` differs from the experiment's.
+    #[serde(default)]
+    pub train_seeds: Option<Vec<u64>>,
+    /// The verdict's thresholds.
+    pub rules: VerdictRules,
+    /// `words` or `positions`: what the top-K sets hold.
+    pub features: String,
+    /// `gold` or `predicted`: the class explained.
+    pub class: String,
+    /// Timings and versions of the upstream nodes.
+    #[serde(skip)]
+    pub provenance: Provenance,
+}
+
 /// Everything the templates see.
 #[derive(Debug, Clone, Serialize)]
 pub struct ReportContext {
@@ -84,6 +115,8 @@ pub struct ReportContext {
     pub description: Option<String>,
     /// Experiment seeds.
     pub seeds: Vec<u64>,
+    /// Training seeds, when they differ from the experiment's.
+    pub train_seeds: Option<Vec<u64>>,
     /// trustx version.
     pub version: String,
     /// The summary (dataset, models, raw rows, definitions).
@@ -94,35 +127,64 @@ pub struct ReportContext {
     pub similarity: Table,
     /// The conventions every number follows.
     pub conventions: Vec<String>,
+    /// The verdict of every compared model.
+    pub verdict: Verdict,
+    /// The first screen.
+    pub overview: Vec<OverviewRow>,
+    /// Charts and the numbers behind them.
+    pub figures: Figures,
+    /// Every alignment row.
+    pub alignment: Vec<AlignmentLine>,
+    /// Definitions of the alignment quantities (name, text).
+    pub alignment_definitions: Vec<(String, String)>,
+    /// The highlighted examples.
+    pub examples: Vec<ExampleView>,
+    /// Timings and versions.
+    pub provenance: Provenance,
+    /// Number of compared (non-reference) models.
+    pub compared: usize,
 }
 
 impl ReportContext {
     /// Builds the context.
-    pub fn new(
-        title: String,
-        experiment: String,
-        description: Option<String>,
-        seeds: Vec<u64>,
-        summary: Summary,
-    ) -> Self {
+    pub fn new(meta: ReportMeta, summary: Summary) -> Self {
         let models: Vec<(String, bool)> = summary.models.iter().map(|m| (m.name.clone(), m.reference)).collect();
+        let k = meta.rules.k;
         let conventions = vec![
             "Calibration is top-label: confidence = the largest probability, correct = arg max equals the gold label (ties go to the lowest class index).".to_string(),
             format!("Equal-width bins: {} bins over [0, 1]; bin i is (i/B, (i+1)/B], the first closed at 0, so a confidence on an edge belongs to the lower bin.", summary.bins),
             "Brier (multiclass) = mean over examples of Σ_c (p_c − y_c)², in [0, 2]; for two classes the positive-class form (p_1 − y)², in [0, 1], is reported separately as positive-brier.".to_string(),
             format!("Values are means over seeds ± sample standard deviation; intervals are {:.0}% percentile bootstrap intervals of that mean over {} resamples of the examples (the same resample for every seed).", summary.confidence * 100.0, summary.bootstrap),
             "delta-X = X(model) − X(reference) on the same examples and seed.".to_string(),
+            format!("Top-K: the K words with the largest |attribution| for the {} class; ties are broken by feature order (the earlier word wins). Sets hold word {}.", meta.class, if meta.features == "positions" { "positions" } else { "strings (a repeated word counts once)" }),
+            "Jaccard of two top-K sets = |A ∩ B| / |A ∪ B|; when both sets are empty it is defined as 1.".to_string(),
+            "Explanations of run i of a model are compared with run i of the reference (same seed); mean over examples, then mean and spread over seeds.".to_string(),
+            format!("Verdict: trust-equivalent only if Jaccard@{k} ≥ {:.2} for every explainer, |delta-ece| ≤ {}, confidence-tv ≤ {} and agreement ≥ {}; a test that could not be run makes the verdict \"not established\", never a pass.", meta.rules.threshold, meta.rules.tolerances.ece, meta.rules.tolerances.confidence_tv, meta.rules.tolerances.agreement),
         ];
+        let alignment_definitions = vec![
+            (format!("top-k-jaccard@{k}"), format!("Jaccard index of the two models' top-{k} word sets for the same example, averaged over examples.")),
+            ("noise floor".to_string(), "The same metric between one model's own explanations under two different explainer seeds: the agreement expected from explainer randomness alone. A value whose interval overlaps the floor's cannot be told apart from explainer noise.".to_string()),
+        ];
+        let v = verdict(&summary, &meta.rules);
         ReportContext {
             calibration: pivot(&summary.calibration, &models),
             similarity: pivot(&summary.similarity, &models),
-            title,
-            experiment,
-            description,
-            seeds,
+            overview: overview(&summary, &meta.rules, &v),
+            figures: figures(&summary, &meta.rules),
+            alignment: alignment_lines(&summary),
+            examples: examples(&summary),
+            compared: summary.models.iter().filter(|m| !m.reference).count(),
+            verdict: v,
+            alignment_definitions,
+            title: meta.title,
+            experiment: meta.experiment,
+            description: meta.description,
+            seeds: meta.seeds,
+            train_seeds: meta.train_seeds,
             version: env!("CARGO_PKG_VERSION").to_string(),
             summary,
             conventions,
+            provenance: meta.provenance,
         }
     }
 }

@@ -1,7 +1,16 @@
 //! The report: `report.html` (self-contained) and `report.md`, rendered with minijinja from
 //! `templates/` (built in; `[report] templates` overrides them) and the aggregate summary.
 
+pub mod charts;
 pub mod context;
+pub mod figures;
+pub mod overview;
+pub mod provenance;
+#[cfg(test)]
+mod render_tests;
+#[doc(hidden)]
+pub mod sample;
+pub mod verdict;
 
 use crate::manifest::Resolved;
 use anyhow::{Context, Result};
@@ -57,4 +66,56 @@ pub fn render<C: Serialize>(templates: &[(String, String)], name: &str, context:
     }
     let t = env.get_template(name)?;
     t.render(minijinja::value::Serde(context)).with_context(|| format!("rendering {name}"))
+}
+
+/// The report node's metadata from a manifest (goes into its config, hence its key).
+pub fn meta(r: &Resolved) -> context::ReportMeta {
+    let m = &r.manifest;
+    let train_seeds = m.train.as_ref().and_then(|t| t.seeds.clone()).filter(|s| *s != m.experiment.seeds);
+    let label = |v: &dyn erased::Label| v.label();
+    context::ReportMeta {
+        title: m.report.title.clone().unwrap_or_else(|| m.experiment.name.clone()),
+        experiment: m.experiment.name.clone(),
+        description: m.experiment.description.clone(),
+        seeds: m.experiment.seeds.clone(),
+        train_seeds,
+        rules: verdict::VerdictRules::from_manifest(m),
+        features: label(&m.alignment.features),
+        class: label(&m.alignment.class),
+        provenance: Default::default(),
+    }
+}
+
+mod erased {
+    //! The serde name of a unit enum value (`words`, `gold`).
+
+    /// A value serialising to a plain string.
+    pub trait Label {
+        /// Its serde name.
+        fn label(&self) -> String;
+    }
+
+    impl<T: serde::Serialize> Label for T {
+        fn label(&self) -> String {
+            serde_json::to_value(self).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
+        }
+    }
+}
+
+/// Renders every format of `formats` with `context`: (file name, text) pairs.
+pub fn render_formats(
+    templates: &[(String, String)],
+    formats: &[crate::manifest::schema::ReportFormat],
+    context: &context::ReportContext,
+) -> Result<Vec<(&'static str, String)>> {
+    formats
+        .iter()
+        .map(|f| {
+            let (template, out) = match f {
+                crate::manifest::schema::ReportFormat::Html => ("report.html.j2", "report.html"),
+                crate::manifest::schema::ReportFormat::Md => ("report.md.j2", "report.md"),
+            };
+            Ok((out, render(templates, template, context)?))
+        })
+        .collect()
 }

@@ -1,0 +1,335 @@
+//! The report's first screen (one row per model: accuracy, size, speed, alignment, ΔECE,
+//! agreement, verdict), the full alignment table, and the highlighted examples, formatted for
+//! the templates.
+
+use super::context::{Cell, num};
+use super::figures::{explainers, jaccard};
+use super::verdict::{Verdict, VerdictRules};
+use crate::stages::aggregate::{AggregateRow, Summary};
+use crate::stages::alignment_summary::ExampleHighlight;
+use serde::Serialize;
+
+/// One row of the first screen.
+#[derive(Debug, Clone, Serialize)]
+pub struct OverviewRow {
+    /// Model name.
+    pub model: String,
+    /// `reference`, `variant of X (compressor)` or `compared`.
+    pub role: String,
+    /// Whether it is the reference.
+    pub reference: bool,
+    /// Accuracy (mean over seeds) with interval.
+    pub accuracy: Cell,
+    /// Size on disk in MB, `–` when unknown.
+    pub size_mb: String,
+    /// Milliseconds per example, `–` when unknown.
+    pub ms_per_example: String,
+    /// Per explainer: `lime 0.82 · floor 0.84` with the interval `[0.79, 0.85]`.
+    pub alignment: Vec<Cell>,
+    /// ΔECE with interval.
+    pub delta_ece: Cell,
+    /// Agreement with interval.
+    pub agreement: Cell,
+    /// Verdict badge text (empty for the reference).
+    pub verdict: String,
+    /// Verdict CSS class: `pass`, `fail`, `open` (empty for the reference).
+    pub status: String,
+}
+
+/// One line of the full alignment table.
+#[derive(Debug, Clone, Serialize)]
+pub struct AlignmentLine {
+    /// Model.
+    pub model: String,
+    /// Explainer.
+    pub explainer: String,
+    /// Metric label.
+    pub metric: String,
+    /// `mean ± std`.
+    pub value: String,
+    /// Interval.
+    pub interval: String,
+    /// The model's own noise floor.
+    pub floor: String,
+    /// The reference's noise floor.
+    pub reference_floor: String,
+    /// Seeds and examples.
+    pub seeds: usize,
+    /// Examples per seed.
+    pub examples: usize,
+}
+
+/// A highlighted word for the templates.
+#[derive(Debug, Clone, Serialize)]
+pub struct Word {
+    /// The word.
+    pub text: String,
+    /// Its rank in the top K.
+    pub rank: Option<usize>,
+    /// `pos` or `neg` (sign of the weight).
+    pub sign: String,
+    /// Weight, four decimals.
+    pub weight: String,
+    /// Highlight strength 1 (rank 1) … 4, 0 when not in the top K.
+    pub level: usize,
+}
+
+/// One model's view of an example.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelView {
+    /// Model.
+    pub model: String,
+    /// Predicted label.
+    pub predicted: String,
+    /// Jaccard with the reference, formatted.
+    pub jaccard: String,
+    /// Words of each segment.
+    pub segments: Vec<Vec<Word>>,
+    /// The segments as Markdown, top-K words in bold with their rank.
+    pub markdown: String,
+}
+
+/// An example with every model's top-K words.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExampleView {
+    /// Example id.
+    pub example_id: String,
+    /// Gold label.
+    pub label: String,
+    /// Explainer.
+    pub explainer: String,
+    /// Seed, formatted (`–` when deterministic).
+    pub seed: String,
+    /// K.
+    pub k: usize,
+    /// Reference first.
+    pub models: Vec<ModelView>,
+}
+
+fn dash() -> Cell {
+    Cell { text: "–".into(), interval: String::new() }
+}
+
+fn with_ci(r: Option<&AggregateRow>) -> Cell {
+    match r {
+        None => dash(),
+        Some(r) => Cell {
+            text: format!("{:.3}", r.mean),
+            interval: match (r.ci_low, r.ci_high) {
+                (Some(a), Some(b)) => format!("[{a:.3}, {b:.3}]"),
+                _ => String::new(),
+            },
+        },
+    }
+}
+
+/// The first screen's rows, reference first.
+pub fn overview(s: &Summary, rules: &VerdictRules, verdict: &Verdict) -> Vec<OverviewRow> {
+    let find = |rows: &[AggregateRow], m: &str, metric: &str| {
+        rows.iter().find(|r| r.model == m && r.metric == metric).cloned()
+    };
+    let explainers = explainers(s);
+    s.models
+        .iter()
+        .map(|m| {
+            let v = verdict.models.iter().find(|v| v.model == m.name);
+            let alignment = if m.reference {
+                Vec::new()
+            } else {
+                explainers
+                    .iter()
+                    .map(|e| match jaccard(s, &m.name, e, rules.k) {
+                        None => Cell { text: format!("{e}: not measured"), interval: String::new() },
+                        Some(a) => {
+                            let mut text = format!("{e} {:.2}", a.mean);
+                            if let Some(f) = a.reference_floor.as_ref().or(a.floor.as_ref()) {
+                                text.push_str(&format!(" · floor {:.2}", f.mean));
+                            }
+                            let interval = match (a.ci_low, a.ci_high) {
+                                (Some(lo), Some(hi)) => format!("[{lo:.2}, {hi:.2}]"),
+                                _ => String::new(),
+                            };
+                            Cell { text, interval }
+                        }
+                    })
+                    .collect()
+            };
+            OverviewRow {
+                model: m.name.clone(),
+                role: if m.reference {
+                    "reference".into()
+                } else {
+                    match (&m.derived_from, &m.compressor) {
+                        (Some(f), Some(c)) => format!("variant of {f} ({c})"),
+                        (Some(f), None) => format!("variant of {f}"),
+                        _ => "compared".into(),
+                    }
+                },
+                reference: m.reference,
+                accuracy: with_ci(find(&s.calibration, &m.name, "accuracy").as_ref()),
+                size_mb: m.card.as_ref().map(|c| format!("{:.1}", c.size_mb)).unwrap_or_else(|| "–".into()),
+                ms_per_example: m
+                    .card
+                    .as_ref()
+                    .map(|c| format!("{:.2}", c.ms_per_example))
+                    .unwrap_or_else(|| "–".into()),
+                alignment,
+                delta_ece: if m.reference {
+                    dash()
+                } else {
+                    with_ci(find(&s.similarity, &m.name, "delta-ece").as_ref())
+                },
+                agreement: if m.reference {
+                    dash()
+                } else {
+                    with_ci(find(&s.similarity, &m.name, "agreement").as_ref())
+                },
+                verdict: v.map(|v| v.label.clone()).unwrap_or_default(),
+                status: v
+                    .map(|v| match v.status {
+                        super::verdict::Status::TrustEquivalent => "pass",
+                        super::verdict::Status::NotTrustEquivalent => "fail",
+                        super::verdict::Status::NotEstablished => "open",
+                    })
+                    .unwrap_or_default()
+                    .to_string(),
+            }
+        })
+        .collect()
+}
+
+/// Every alignment row, formatted.
+pub fn alignment_lines(s: &Summary) -> Vec<AlignmentLine> {
+    let floor = |f: &Option<crate::stages::alignment_summary::FloorValue>| match f {
+        None => "–".to_string(),
+        Some(f) => match (f.ci_low, f.ci_high) {
+            (Some(a), Some(b)) => format!("{} [{}, {}]", num(f.mean), num(a), num(b)),
+            _ => num(f.mean),
+        },
+    };
+    s.alignment
+        .iter()
+        .map(|a| AlignmentLine {
+            model: a.model.clone(),
+            explainer: a.explainer.clone(),
+            metric: a.metric.clone(),
+            value: match a.std {
+                Some(sd) => format!("{} ± {}", num(a.mean), num(sd)),
+                None => num(a.mean),
+            },
+            interval: match (a.ci_low, a.ci_high) {
+                (Some(x), Some(y)) => format!("[{}, {}]", num(x), num(y)),
+                _ => String::new(),
+            },
+            floor: floor(&a.floor),
+            reference_floor: floor(&a.reference_floor),
+            seeds: a.seeds,
+            examples: a.examples,
+        })
+        .collect()
+}
+
+fn md_escape(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if matches!(c, '\\' | '*' | '_' | '`' | '|' | '[' | ']' | '<' | '>' | '#') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The highlighted examples, formatted.
+pub fn examples(s: &Summary) -> Vec<ExampleView> {
+    s.highlights.iter().map(example).collect()
+}
+
+fn example(h: &ExampleHighlight) -> ExampleView {
+    let segments = h.segments.len().max(1);
+    ExampleView {
+        example_id: h.example_id.clone(),
+        label: h.label.clone(),
+        explainer: h.explainer.clone(),
+        seed: h.seed.map(|s| s.to_string()).unwrap_or_else(|| "–".into()),
+        k: h.k,
+        models: h
+            .models
+            .iter()
+            .map(|m| {
+                let mut segs: Vec<Vec<Word>> = vec![Vec::new(); segments];
+                for w in &m.words {
+                    let seg = w.segment.min(segments - 1);
+                    segs[seg].push(Word {
+                        text: w.text.clone(),
+                        rank: w.rank,
+                        sign: if w.weight < 0.0 { "neg".into() } else { "pos".into() },
+                        weight: format!("{:.4}", w.weight),
+                        level: w.rank.map(|r| (1 + 4 * (r - 1) / h.k.max(1)).min(4)).unwrap_or(0),
+                    });
+                }
+                let markdown = segs
+                    .iter()
+                    .map(|seg| {
+                        seg.iter()
+                            .map(|w| match w.rank {
+                                Some(r) => format!("**{}**<sup>{r}</sup>", md_escape(&w.text)),
+                                None => md_escape(&w.text),
+                            })
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" ‖ ");
+                ModelView {
+                    model: m.model.clone(),
+                    predicted: m.predicted.clone(),
+                    jaccard: m.jaccard.map(|j| format!("{j:.2}")).unwrap_or_else(|| "reference".into()),
+                    segments: segs,
+                    markdown,
+                }
+            })
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::schema::Tolerances;
+    use crate::report::sample::full_summary;
+    use crate::report::verdict::verdict;
+
+    #[test]
+    fn first_screen_rows() {
+        let s = full_summary();
+        let rules = VerdictRules { threshold: 0.7, k: 10, tolerances: Tolerances::default(), explainers: vec![] };
+        let v = verdict(&s, &rules);
+        let rows = overview(&s, &rules, &v);
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[0].role, "reference");
+        assert_eq!(rows[0].verdict, "");
+        assert_eq!(rows[1].role, "variant of bert-base (int8-quantize)");
+        assert_eq!(rows[1].size_mb, "132.1");
+        assert_eq!(rows[1].status, "pass");
+        assert_eq!(rows[2].status, "fail");
+        assert_eq!(rows[2].alignment[0].text, "lime 0.38 · floor 0.84");
+        assert_eq!(rows[2].alignment[0].interval, "[0.35, 0.41]");
+        assert_eq!((rows[2].agreement.text.as_str(), rows[2].agreement.interval.as_str()), ("0.860", "[0.852, 0.868]"));
+    }
+
+    #[test]
+    fn examples_mark_top_k_and_escape_markdown() {
+        let s = full_summary();
+        let ex = examples(&s);
+        assert_eq!(ex.len(), 2);
+        let m = &ex[1].models[0];
+        assert_eq!(m.segments.len(), 2);
+        let ranked: usize = m.segments.iter().flatten().filter(|w| w.rank.is_some()).count();
+        assert_eq!(ranked, 10);
+        assert!(m.markdown.contains(" ‖ "));
+        assert!(m.markdown.contains("\\<upstairs\\>"), "{}", m.markdown);
+        assert!(m.segments.iter().flatten().any(|w| w.level == 1 && w.rank == Some(1)));
+        assert_eq!(ex[0].models[1].jaccard, "0.82");
+    }
+}

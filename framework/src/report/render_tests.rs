@@ -1,0 +1,111 @@
+//! Rendering both built-in templates from the synthetic full summary and from degenerate ones
+//! (no explainers, no variants): the key content is there, sections without data say so.
+
+use super::context::{ReportContext, ReportMeta};
+use super::render;
+use super::sample::full_summary;
+use super::verdict::VerdictRules;
+use super::{BUILTIN_TEMPLATES, templates};
+use crate::manifest::schema::Tolerances;
+use crate::stages::aggregate::Summary;
+
+fn meta(explainers: &[&str]) -> ReportMeta {
+    ReportMeta {
+        title: "SNLI <audit>".into(),
+        experiment: "paper-snli".into(),
+        description: Some("BERT-base against two compressed variants.".into()),
+        seeds: vec![42, 43, 44],
+        train_seeds: Some(vec![42]),
+        rules: VerdictRules {
+            threshold: 0.7,
+            k: 10,
+            tolerances: Tolerances::default(),
+            explainers: explainers.iter().map(|s| s.to_string()).collect(),
+        },
+        features: "words".into(),
+        class: "gold".into(),
+        provenance: super::provenance::from_records(&[]),
+    }
+}
+
+fn both(summary: Summary, explainers: &[&str]) -> (String, String) {
+    let t = templates(None).unwrap();
+    let ctx = ReportContext::new(meta(explainers), summary);
+    (render(&t, "report.html.j2", &ctx).unwrap(), render(&t, "report.md.j2", &ctx).unwrap())
+}
+
+#[test]
+fn full_report_has_every_section() {
+    let (html, md) = both(full_summary(), &["lime", "partition-shap"]);
+    for s in [&html, &md] {
+        assert!(s.contains("1 of 2 compared models are trust-equivalent to bert-base"), "answer");
+        assert!(s.contains("variant of bert-base (int8-quantize)"));
+        assert!(s.contains("lime 0.38 · floor 0.84") && s.contains("[0.35, 0.41]"));
+        assert!(s.contains("agreement = 0.860 (needs ≥ 0.950; missed by 0.090)"));
+        assert!(s.contains("within the noise floor"));
+        assert!(s.contains("both sets are empty it is defined as 1"));
+        assert!(s.contains("ties are broken by feature order"));
+        assert!(s.contains("the first closed at 0"));
+        assert!(s.contains("Σ_c (p_c − y_c)²"));
+        assert!(s.contains("training seeds 42"));
+        assert!(s.contains("snli-dev-203"));
+        assert!(s.contains("No node records were available"));
+    }
+    // The HTML escapes text and embeds the charts as inline SVG.
+    assert!(html.contains("<title>SNLI &lt;audit&gt; · trustx</title>"));
+    assert!(html.contains("&lt;upstairs&gt;"));
+    for class in ["chart reliability", "chart histogram", "chart heatmap", "chart jaccard-k"] {
+        assert!(html.contains(class), "{class}");
+    }
+    assert_eq!(html.matches("<svg ").count(), 2 + 1 + 1 + 2);
+    assert!(html.contains("<span class=\"badge pass\">trust-equivalent</span>"));
+    assert!(html.contains("<span class=\"badge fail\">not trust-equivalent</span>"));
+    // Self-contained: no script, and the only URL is the SVG namespace.
+    assert!(!html.contains("<script"));
+    assert_eq!(html.matches("http").count(), html.matches("http://www.w3.org/2000/svg").count());
+    // The Markdown carries the same numbers as tables.
+    assert!(md.contains("| (0.9, 1.0] | 1710 (57.0%) | 1719 (57.3%) | 2490 (83.0%) |"), "{md}");
+    assert!(md.contains("**not trust-equivalent**"));
+    assert!(md.contains("| bert-tiny | 0.380 [0.350, 0.410] (floor 0.840) |"));
+    assert!(md.contains("\\<upstairs\\>"));
+}
+
+#[test]
+fn no_explainers_reads_not_established() {
+    let mut s = full_summary();
+    s.alignment.clear();
+    s.highlights.clear();
+    s.similarity.retain(|r| r.model == "bert-int8");
+    s.models.retain(|m| m.name != "bert-tiny");
+    let (html, md) = both(s, &[]);
+    for t in [&html, &md] {
+        assert!(t.contains("not established (a test could not be run): bert-int8"), "answer");
+        assert!(t.contains("Alignment not measured: no explainers are configured"));
+        assert!(t.contains("No highlighted examples"));
+        assert!(!t.contains("every test passed"));
+    }
+    assert!(html.contains("<span class=\"badge open\">not established</span>"));
+    assert!(!html.contains("chart heatmap"));
+}
+
+#[test]
+fn reference_only_says_nothing_to_compare() {
+    let mut s = full_summary();
+    s.models.retain(|m| m.reference);
+    s.similarity.clear();
+    s.alignment.clear();
+    s.highlights.clear();
+    let (html, md) = both(s, &[]);
+    for t in [&html, &md] {
+        assert!(t.contains("there is nothing to compare it with"));
+        assert!(t.contains("No variant or compared model is declared"));
+        assert!(t.contains("Only the reference model is declared: nothing to compare."));
+    }
+    assert_eq!(html.matches("chart reliability").count(), 1);
+}
+
+#[test]
+fn rendering_is_deterministic() {
+    assert_eq!(both(full_summary(), &["lime"]), both(full_summary(), &["lime"]));
+    assert_eq!(BUILTIN_TEMPLATES.len(), 2);
+}

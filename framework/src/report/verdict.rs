@@ -1,0 +1,589 @@
+//! The trust-equivalence verdict of each compared model, from the summary and the manifest's
+//! thresholds: pure, so the rules are tested here and the report only renders the result.
+//!
+//! A model is trust-equivalent only when every test passes: Jaccard@K (the first K of
+//! `[alignment] k`) of every explainer ≥ `[alignment] threshold`, |ΔECE| ≤ `ece`,
+//! confidence-histogram distance ≤ `confidence_tv`, prediction agreement ≥ `agreement`.
+//! One failed test makes it "not trust-equivalent"; a test that could not be run (no
+//! explainers, a metric not computed) without any failure makes it "not established" —
+//! never a pass.
+
+use crate::manifest::schema::{Manifest, Tolerances};
+use crate::stages::aggregate::{AggregateRow, Summary};
+use crate::stages::alignment_summary::{AlignmentAggregate, FloorValue};
+use serde::{Deserialize, Serialize};
+
+/// The alignment metric plugin the verdict reads.
+pub const JACCARD: &str = "top-k-jaccard";
+
+/// What the verdict is decided against (part of the report node's config, hence its key).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VerdictRules {
+    /// Smallest Jaccard@K a model must reach with every explainer.
+    pub threshold: f64,
+    /// The K whose Jaccard is tested (the first of `[alignment] k`).
+    pub k: usize,
+    /// Calibration tolerances.
+    pub tolerances: Tolerances,
+    /// The explainers configured (`[[explainers]]`), in manifest order.
+    pub explainers: Vec<String>,
+}
+
+impl VerdictRules {
+    /// The rules of a manifest.
+    pub fn from_manifest(m: &Manifest) -> Self {
+        VerdictRules {
+            threshold: m.alignment.threshold,
+            k: m.alignment.k.first().copied().unwrap_or(10),
+            tolerances: m.calibration.tolerances.clone(),
+            explainers: m.explainers.iter().map(|e| e.explainer.clone()).collect(),
+        }
+    }
+}
+
+/// How a value is compared with its threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Comparison {
+    /// value ≥ threshold.
+    AtLeast,
+    /// value ≤ threshold.
+    AtMost,
+    /// |value| ≤ threshold.
+    AbsAtMost,
+}
+
+impl Comparison {
+    /// The symbol a passing value satisfies: `≥`, `≤`, `|·| ≤`.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Comparison::AtLeast => "≥",
+            Comparison::AtMost => "≤",
+            Comparison::AbsAtMost => "|x| ≤",
+        }
+    }
+
+    /// By how much `value` misses `threshold` (positive: missed; zero or negative: passed).
+    pub fn miss(self, value: f64, threshold: f64) -> f64 {
+        match self {
+            Comparison::AtLeast => threshold - value,
+            Comparison::AtMost => value - threshold,
+            Comparison::AbsAtMost => value.abs() - threshold,
+        }
+    }
+}
+
+/// The result of one test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// The value satisfies the threshold.
+    Pass,
+    /// The value misses the threshold.
+    Fail,
+    /// The test could not be run (the reason is in the test's note).
+    NotRun,
+}
+
+/// One test of one model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Test {
+    /// What is tested: `alignment lime top-k-jaccard@10`, `|delta-ece|`, `confidence-tv`, `agreement`.
+    pub name: String,
+    /// The summary metric it reads.
+    pub metric: String,
+    /// Its value (mean over seeds), `None` when not run.
+    pub value: Option<f64>,
+    /// Its bootstrap interval, when known.
+    pub ci: Option<(f64, f64)>,
+    /// The threshold.
+    pub threshold: f64,
+    /// How value and threshold compare.
+    pub comparison: Comparison,
+    /// Pass, fail or not run.
+    pub outcome: Outcome,
+    /// By how much the value missed the threshold (failed tests only).
+    pub missed_by: Option<f64>,
+    /// For alignment: the noise floor compared with, and whether the value lies within it
+    /// (its interval overlaps the floor's).
+    pub floor: Option<FloorCheck>,
+    /// Why it was not run, or a remark.
+    pub note: Option<String>,
+}
+
+/// An alignment value beside its noise floor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FloorCheck {
+    /// Whose floor: `reference` or `model`.
+    pub of: String,
+    /// The floor's mean.
+    pub mean: f64,
+    /// The floor's interval, when known.
+    pub ci: Option<(f64, f64)>,
+    /// The value's interval overlaps the floor's (or, without intervals, equals it).
+    pub within: bool,
+}
+
+/// The verdict of one model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// Every test passed.
+    TrustEquivalent,
+    /// At least one test failed.
+    NotTrustEquivalent,
+    /// No test failed but at least one could not be run.
+    NotEstablished,
+}
+
+impl Status {
+    /// The badge text.
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::TrustEquivalent => "trust-equivalent",
+            Status::NotTrustEquivalent => "not trust-equivalent",
+            Status::NotEstablished => "not established",
+        }
+    }
+}
+
+/// One compared model's verdict with every test.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelVerdict {
+    /// Model name.
+    pub model: String,
+    /// The verdict.
+    pub status: Status,
+    /// Its badge text.
+    pub label: String,
+    /// Every test, alignment first.
+    pub tests: Vec<Test>,
+    /// One sentence: which tests failed and by how much, or what was not measured.
+    pub explanation: String,
+}
+
+/// The verdicts of every compared model and the one-sentence answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Verdict {
+    /// The reference model.
+    pub reference: String,
+    /// The rules applied.
+    pub rules: VerdictRules,
+    /// One per non-reference model, in summary order.
+    pub models: Vec<ModelVerdict>,
+    /// The overall answer in one sentence.
+    pub answer: String,
+}
+
+fn interval(low: Option<f64>, high: Option<f64>) -> Option<(f64, f64)> {
+    low.zip(high)
+}
+
+fn floor_check(row: &AlignmentAggregate) -> Option<FloorCheck> {
+    let (of, f): (&str, &FloorValue) = match (&row.reference_floor, &row.floor) {
+        (Some(f), _) => ("reference", f),
+        (None, Some(f)) => ("model", f),
+        (None, None) => return None,
+    };
+    let value = interval(row.ci_low, row.ci_high).unwrap_or((row.mean, row.mean));
+    let floor = interval(f.ci_low, f.ci_high).unwrap_or((f.mean, f.mean));
+    let within = value.0 <= floor.1 && floor.0 <= value.1;
+    Some(FloorCheck { of: of.into(), mean: f.mean, ci: interval(f.ci_low, f.ci_high), within })
+}
+
+fn judged(
+    name: String,
+    metric: &str,
+    value: f64,
+    ci: Option<(f64, f64)>,
+    threshold: f64,
+    comparison: Comparison,
+) -> Test {
+    let miss = comparison.miss(value, threshold);
+    let pass = value.is_finite() && miss <= 0.0;
+    Test {
+        name,
+        metric: metric.into(),
+        value: Some(value),
+        ci,
+        threshold,
+        comparison,
+        outcome: if pass { Outcome::Pass } else { Outcome::Fail },
+        missed_by: (!pass).then_some(miss),
+        floor: None,
+        note: (!value.is_finite()).then(|| "the value is not a number".to_string()),
+    }
+}
+
+fn not_run(name: String, metric: &str, threshold: f64, comparison: Comparison, note: String) -> Test {
+    Test {
+        name,
+        metric: metric.into(),
+        value: None,
+        ci: None,
+        threshold,
+        comparison,
+        outcome: Outcome::NotRun,
+        missed_by: None,
+        floor: None,
+        note: Some(note),
+    }
+}
+
+fn alignment_tests(summary: &Summary, rules: &VerdictRules, model: &str) -> Vec<Test> {
+    let mut explainers = rules.explainers.clone();
+    for a in &summary.alignment {
+        if !explainers.contains(&a.explainer) {
+            explainers.push(a.explainer.clone());
+        }
+    }
+    let metric = format!("{JACCARD}@{}", rules.k);
+    if explainers.is_empty() {
+        return vec![not_run(
+            "alignment".into(),
+            &metric,
+            rules.threshold,
+            Comparison::AtLeast,
+            "alignment not measured: no explainers configured ([[explainers]])".into(),
+        )];
+    }
+    explainers
+        .iter()
+        .map(|e| {
+            let name = format!("alignment {e} {metric}");
+            let row = summary
+                .alignment
+                .iter()
+                .find(|a| a.model == model && &a.explainer == e && a.plugin == JACCARD && a.k == Some(rules.k));
+            match row {
+                None => not_run(
+                    name,
+                    &metric,
+                    rules.threshold,
+                    Comparison::AtLeast,
+                    format!("alignment not measured: no {metric} value for explainer `{e}`"),
+                ),
+                Some(r) => {
+                    let mut t = judged(
+                        name,
+                        &metric,
+                        r.mean,
+                        interval(r.ci_low, r.ci_high),
+                        rules.threshold,
+                        Comparison::AtLeast,
+                    );
+                    t.floor = floor_check(r);
+                    t
+                }
+            }
+        })
+        .collect()
+}
+
+fn similarity_test(
+    rows: &[AggregateRow],
+    model: &str,
+    metric: &str,
+    name: &str,
+    threshold: f64,
+    comparison: Comparison,
+    missing: &str,
+) -> Test {
+    match rows.iter().find(|r| r.model == model && r.metric == metric) {
+        Some(r) => judged(name.into(), metric, r.mean, interval(r.ci_low, r.ci_high), threshold, comparison),
+        None => not_run(name.into(), metric, threshold, comparison, format!("{metric} not computed: {missing}")),
+    }
+}
+
+fn fmt(x: f64) -> String {
+    format!("{x:.3}")
+}
+
+fn explain(tests: &[Test], status: Status) -> String {
+    let failed: Vec<String> = tests
+        .iter()
+        .filter(|t| t.outcome == Outcome::Fail)
+        .map(|t| {
+            let mut s = format!(
+                "{} = {} (needs {} {}; missed by {})",
+                t.name,
+                t.value.map(fmt).unwrap_or_default(),
+                t.comparison.symbol(),
+                fmt(t.threshold),
+                t.missed_by.map(fmt).unwrap_or_default()
+            );
+            if t.floor.as_ref().is_some_and(|f| f.within) {
+                s.push_str(", within the noise floor");
+            }
+            s
+        })
+        .collect();
+    let missing: Vec<String> =
+        tests.iter().filter(|t| t.outcome == Outcome::NotRun).filter_map(|t| t.note.clone()).collect();
+    let mut missing_dedup: Vec<String> = Vec::new();
+    for m in missing {
+        if !missing_dedup.contains(&m) {
+            missing_dedup.push(m);
+        }
+    }
+    match status {
+        Status::TrustEquivalent => "every test passed".into(),
+        Status::NotTrustEquivalent => {
+            let mut s = format!("failed: {}", failed.join("; "));
+            if !missing_dedup.is_empty() {
+                s.push_str(&format!("; also {}", missing_dedup.join("; ")));
+            }
+            s
+        }
+        Status::NotEstablished => missing_dedup.join("; "),
+    }
+}
+
+/// The verdict of one compared model.
+pub fn model_verdict(summary: &Summary, rules: &VerdictRules, model: &str) -> ModelVerdict {
+    let tol = &rules.tolerances;
+    let sim = &summary.similarity;
+    let mut tests = alignment_tests(summary, rules, model);
+    tests.push(similarity_test(
+        sim,
+        model,
+        "delta-ece",
+        "|delta-ece|",
+        tol.ece,
+        Comparison::AbsAtMost,
+        "add `ece` to [calibration] metrics",
+    ));
+    tests.push(similarity_test(
+        sim,
+        model,
+        "confidence-tv",
+        "confidence-tv",
+        tol.confidence_tv,
+        Comparison::AtMost,
+        "add `confidence-tv` to [calibration] similarity",
+    ));
+    tests.push(similarity_test(
+        sim,
+        model,
+        "agreement",
+        "agreement",
+        tol.agreement,
+        Comparison::AtLeast,
+        "add `agreement` to [calibration] similarity",
+    ));
+    let status = if tests.iter().any(|t| t.outcome == Outcome::Fail) {
+        Status::NotTrustEquivalent
+    } else if tests.iter().any(|t| t.outcome == Outcome::NotRun) {
+        Status::NotEstablished
+    } else {
+        Status::TrustEquivalent
+    };
+    ModelVerdict {
+        model: model.into(),
+        status,
+        label: status.label().into(),
+        explanation: explain(&tests, status),
+        tests,
+    }
+}
+
+/// The verdicts of every non-reference model and the one-sentence answer.
+pub fn verdict(summary: &Summary, rules: &VerdictRules) -> Verdict {
+    let reference = summary.models.iter().find(|m| m.reference).map(|m| m.name.clone()).unwrap_or_default();
+    let models: Vec<ModelVerdict> =
+        summary.models.iter().filter(|m| !m.reference).map(|m| model_verdict(summary, rules, &m.name)).collect();
+    let answer = answer(&reference, &models);
+    Verdict { reference, rules: rules.clone(), models, answer }
+}
+
+fn names(models: &[ModelVerdict], status: Status) -> Vec<&str> {
+    models.iter().filter(|m| m.status == status).map(|m| m.model.as_str()).collect()
+}
+
+fn answer(reference: &str, models: &[ModelVerdict]) -> String {
+    if models.is_empty() {
+        return format!("Only the reference {reference} is declared: there is nothing to compare it with.");
+    }
+    let yes = names(models, Status::TrustEquivalent);
+    let no = names(models, Status::NotTrustEquivalent);
+    let open = names(models, Status::NotEstablished);
+    let mut parts = Vec::new();
+    if !yes.is_empty() {
+        parts.push(format!("trust-equivalent: {}", yes.join(", ")));
+    }
+    if !no.is_empty() {
+        parts.push(format!("not trust-equivalent: {}", no.join(", ")));
+    }
+    if !open.is_empty() {
+        parts.push(format!("not established (a test could not be run): {}", open.join(", ")));
+    }
+    let lead = if yes.len() == models.len() {
+        format!("Every compared model is trust-equivalent to {reference}")
+    } else if yes.is_empty() {
+        format!("No compared model is shown to be trust-equivalent to {reference}")
+    } else {
+        format!("{} of {} compared models are trust-equivalent to {reference}", yes.len(), models.len())
+    };
+    format!("{lead} — {}.", parts.join("; "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::sample::full_summary;
+
+    fn rules() -> VerdictRules {
+        VerdictRules {
+            threshold: 0.7,
+            k: 10,
+            tolerances: Tolerances::default(),
+            explainers: vec!["lime".into(), "partition-shap".into()],
+        }
+    }
+
+    fn test<'a>(v: &'a ModelVerdict, name: &str) -> &'a Test {
+        v.tests.iter().find(|t| t.name == name).unwrap_or_else(|| panic!("no test {name} in {:?}", v.tests))
+    }
+
+    #[test]
+    fn passing_model_is_trust_equivalent() {
+        let s = full_summary();
+        let v = model_verdict(&s, &rules(), "bert-int8");
+        assert_eq!(v.status, Status::TrustEquivalent, "{v:?}");
+        assert!(v.tests.iter().all(|t| t.outcome == Outcome::Pass));
+        assert_eq!(v.tests.len(), 5);
+        assert_eq!(v.explanation, "every test passed");
+    }
+
+    #[test]
+    fn failing_tests_are_listed_with_their_miss() {
+        let s = full_summary();
+        let v = model_verdict(&s, &rules(), "bert-tiny");
+        assert_eq!(v.status, Status::NotTrustEquivalent);
+        let lime = test(&v, "alignment lime top-k-jaccard@10");
+        assert_eq!(lime.outcome, Outcome::Fail);
+        assert!((lime.missed_by.unwrap() - (0.7 - 0.38)).abs() < 1e-12);
+        let (lo, hi) = lime.ci.unwrap();
+        assert!((lo - 0.35).abs() < 1e-12 && (hi - 0.41).abs() < 1e-12);
+        assert!(!lime.floor.as_ref().unwrap().within);
+        let ece = test(&v, "|delta-ece|");
+        assert_eq!(ece.outcome, Outcome::Fail);
+        assert!((ece.missed_by.unwrap() - (0.061 - 0.02)).abs() < 1e-12);
+        let agreement = test(&v, "agreement");
+        assert!((agreement.missed_by.unwrap() - (0.95 - 0.86)).abs() < 1e-12);
+        assert!(v.explanation.contains("agreement = 0.860 (needs ≥ 0.950; missed by 0.090)"), "{}", v.explanation);
+    }
+
+    #[test]
+    fn negative_delta_ece_is_tested_by_magnitude() {
+        let mut s = full_summary();
+        for r in s.similarity.iter_mut().filter(|r| r.metric == "delta-ece" && r.model == "bert-int8") {
+            r.mean = -0.03;
+        }
+        let v = model_verdict(&s, &rules(), "bert-int8");
+        let t = test(&v, "|delta-ece|");
+        assert_eq!(t.outcome, Outcome::Fail);
+        assert!((t.missed_by.unwrap() - 0.01).abs() < 1e-12);
+        r_pass(&mut s, -0.015);
+        assert_eq!(model_verdict(&s, &rules(), "bert-int8").status, Status::TrustEquivalent);
+    }
+
+    fn r_pass(s: &mut Summary, value: f64) {
+        for r in s.similarity.iter_mut().filter(|r| r.metric == "delta-ece" && r.model == "bert-int8") {
+            r.mean = value;
+        }
+    }
+
+    #[test]
+    fn no_explainers_is_not_established_never_a_pass() {
+        let mut s = full_summary();
+        s.alignment.clear();
+        let mut r = rules();
+        r.explainers.clear();
+        let v = model_verdict(&s, &r, "bert-int8");
+        assert_eq!(v.status, Status::NotEstablished);
+        assert_eq!(v.tests[0].outcome, Outcome::NotRun);
+        assert!(v.explanation.contains("alignment not measured"), "{}", v.explanation);
+        // A calibration failure still decides the verdict.
+        assert_eq!(model_verdict(&s, &r, "bert-tiny").status, Status::NotTrustEquivalent);
+        assert!(model_verdict(&s, &r, "bert-tiny").explanation.contains("also alignment not measured"));
+    }
+
+    #[test]
+    fn a_configured_explainer_without_rows_is_not_run() {
+        let s = full_summary();
+        let mut r = rules();
+        r.explainers.push("occlusion".into());
+        let v = model_verdict(&s, &r, "bert-int8");
+        assert_eq!(v.status, Status::NotEstablished);
+        assert_eq!(test(&v, "alignment occlusion top-k-jaccard@10").outcome, Outcome::NotRun);
+    }
+
+    #[test]
+    fn a_value_overlapping_the_floor_is_flagged() {
+        let s = full_summary();
+        let v = model_verdict(&s, &rules(), "bert-int8");
+        let shap = test(&v, "alignment partition-shap top-k-jaccard@10");
+        let f = shap.floor.as_ref().unwrap();
+        assert_eq!(f.of, "reference");
+        assert!(f.within, "{f:?}");
+    }
+
+    #[test]
+    fn missing_similarity_metrics_are_not_run_and_name_the_fix() {
+        let mut s = full_summary();
+        s.similarity.retain(|r| r.metric != "confidence-tv");
+        let v = model_verdict(&s, &rules(), "bert-int8");
+        let t = test(&v, "confidence-tv");
+        assert_eq!(t.outcome, Outcome::NotRun);
+        assert!(t.note.as_ref().unwrap().contains("[calibration] similarity"));
+    }
+
+    #[test]
+    fn answer_names_every_group() {
+        let s = full_summary();
+        let v = verdict(&s, &rules());
+        assert_eq!(v.reference, "bert-base");
+        assert_eq!(v.models.len(), 2);
+        assert_eq!(
+            v.answer,
+            "1 of 2 compared models are trust-equivalent to bert-base — trust-equivalent: bert-int8; not trust-equivalent: bert-tiny."
+        );
+        let mut only = s.clone();
+        only.models.retain(|m| m.reference);
+        assert!(verdict(&only, &rules()).answer.contains("nothing to compare"));
+    }
+
+    #[test]
+    fn nan_fails() {
+        let t = judged("x".into(), "x", f64::NAN, None, 0.5, Comparison::AtLeast);
+        assert_eq!(t.outcome, Outcome::Fail);
+    }
+
+    #[test]
+    fn rules_come_from_the_manifest_first_k() {
+        let text = r#"
+[experiment]
+name = "x"
+seeds = [1]
+[dataset]
+loader = "glue"
+[dataset.eval]
+path = "a"
+[models.a]
+source = "predictions"
+reference = true
+[[explainers]]
+explainer = "lime"
+[alignment]
+k = [5, 10]
+threshold = 0.6
+[calibration.tolerances]
+ece = 0.05
+"#;
+        let m: Manifest = toml::from_str(text).unwrap();
+        let r = VerdictRules::from_manifest(&m);
+        assert_eq!((r.k, r.threshold, r.tolerances.ece), (5, 0.6, 0.05));
+        assert_eq!(r.explainers, vec!["lime".to_string()]);
+    }
+}
