@@ -119,18 +119,22 @@ fn in_linear(containers: &[String]) -> bool {
         .is_some_and(|c| c == "Struct:Linear")
 }
 
+/// An edit of one tensor: (full path, dims, values) → new values, or `None` to keep it.
+pub type TensorEdit<'a> = dyn FnMut(&str, &[usize], &[f32]) -> Option<Vec<f32>> + 'a;
+
+/// An edit of one Linear weight: (module path, `[d_in, d_out]`, values) → new values, or
+/// `None` to keep it.
+pub type LinearEdit<'a> = dyn FnMut(&str, [usize; 2], &[f32]) -> Option<Vec<f32>> + 'a;
+
 /// Replaces float tensors of `network`: `f(path, values)` gets the full tensor path
 /// (`….value.weight`) and its row-major values and returns new values of the same length,
 /// or `None` to keep the tensor.
-pub fn map_tensors(
-    network: SequenceClassifier,
-    f: &mut dyn FnMut(&str, &[usize], &[f32]) -> Option<Vec<f32>>,
-) -> SequenceClassifier {
-    struct Mapper<'a> {
+pub fn map_tensors(network: SequenceClassifier, f: &mut TensorEdit) -> SequenceClassifier {
+    struct Mapper<'a, 'b> {
         path: Vec<String>,
-        f: &'a mut dyn FnMut(&str, &[usize], &[f32]) -> Option<Vec<f32>>,
+        f: &'a mut TensorEdit<'b>,
     }
-    impl ModuleMapper for Mapper<'_> {
+    impl ModuleMapper for Mapper<'_, '_> {
         fn enter_module(&mut self, name: &str, _container_type: &str) {
             self.path.push(name.to_string());
         }
@@ -160,10 +164,7 @@ pub fn map_tensors(
 
 /// Replaces the Linear weight matrices whose module path `f` answers for: `f(path,
 /// [d_in, d_out], values)` returns new values or `None`.
-pub fn map_linear_weights(
-    network: SequenceClassifier,
-    f: &mut dyn FnMut(&str, [usize; 2], &[f32]) -> Option<Vec<f32>>,
-) -> SequenceClassifier {
+pub fn map_linear_weights(network: SequenceClassifier, f: &mut LinearEdit) -> SequenceClassifier {
     let linears: Vec<String> = linear_weights(&network).into_iter().map(|w| format!("{}.weight", w.path)).collect();
     map_tensors(network, &mut |path, dims, values| {
         if dims.len() != 2 || !linears.iter().any(|l| l == path) {
