@@ -166,6 +166,17 @@ fn variants_compress_predict_cache_and_rerun_alone() {
     let student = report("student");
     assert!(student["report"]["train_kl_after"].is_number(), "{student}");
 
+    // Variants export like trained models: the layer-dropped one has 2 layers, and a
+    // fine-tuned variant exports its train node's model.
+    for (variant, layers) in [("dropped", 2), ("int8", 4)] {
+        let out_dir = dir.join(format!("export-{variant}"));
+        let out = run(&["model", "export", variant, "--manifest", m, "--out", out_dir.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", text(&out));
+        let config: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out_dir.join("config.json")).unwrap()).unwrap();
+        assert_eq!(config["num_hidden_layers"], layers, "{variant}");
+    }
+
     // A second run computes nothing.
     let out = run(&["run", m, "--quiet"]);
     assert!(out.status.success(), "{}", text(&out));
@@ -223,6 +234,19 @@ fn variant_errors_name_the_variant_and_key() {
         assert!(t.contains(key) && t.contains(message), "expected `{key}` … `{message}`:\n{t}");
         assert!(t.contains("variants.toml:"), "{t}");
     }
+    // A variant of a variant: the layer count is known only when it is compressed.
+    let m = manifest(
+        &dir,
+        "per-channel",
+        "[variants.deep]\nfrom = \"int8\"\ncompressor = \"layer-drop\"\nlayers = [0, 9]\n",
+    );
+    let out = run(&["validate", m.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = run(&["run", m.to_str().unwrap(), "--quiet", "--force", "compress/deep"]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(t.contains("variant `deep`") && t.contains("variants.deep.layers") && t.contains("out of range"), "{t}");
+
     // A variant of a predictions model.
     let data = repo().join("data");
     let m = dir.join("pred.toml");
