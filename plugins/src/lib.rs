@@ -4,6 +4,7 @@
 //! engine to find them. [`link`] exists so a binary can make sure the crate is linked.
 
 pub mod alignment;
+pub mod compressors;
 pub mod datasets;
 pub mod explainers;
 pub mod metrics;

@@ -2,7 +2,8 @@
 //! a Hugging Face folder (config.json, model.safetensors, tokenizer files) that
 //! `transformers` and trustx load.
 //!
-//! With `--manifest`, NODE_OR_MODEL is a train node (`train/bert@seed42`), a model name
+//! With `--manifest`, NODE_OR_MODEL is a train or compress node (`train/bert@seed42`,
+//! `compress/bert-int8@seed42`), a model or variant name
 //! (with `--seed` when it was trained with several) or a key prefix. Without it,
 //! NODE_OR_MODEL is the path of a train node's folder under `results/<experiment>/nodes/`.
 
@@ -30,20 +31,29 @@ pub fn locate(selector: &str, manifest_file: Option<&Path>, seed: Option<u64>) -
     let mut hits: Vec<_> = plan
         .nodes
         .iter()
-        .filter(|n| n.stage == Stage::Train)
+        .filter(|n| matches!(n.stage, Stage::Train | Stage::Compress))
         .filter(|n| {
-            let model = n.name.trim_start_matches("train/").split('@').next().unwrap_or("");
+            let model = n.name.split_once('/').map_or("", |(_, rest)| rest).split('@').next().unwrap_or("");
             n.name == selector || model == selector || (selector.len() >= 4 && n.key.starts_with(selector))
         })
         .filter(|n| seed.is_none() || n.seed == seed)
         .collect();
     if hits.is_empty() {
-        let names: Vec<&str> = plan.nodes.iter().filter(|n| n.stage == Stage::Train).map(|n| n.name.as_str()).collect();
+        let names: Vec<&str> = plan
+            .nodes
+            .iter()
+            .filter(|n| matches!(n.stage, Stage::Train | Stage::Compress))
+            .map(|n| n.name.as_str())
+            .collect();
         bail!(
             "`{selector}` names no trained model of {}; its train nodes: {}",
             file.display(),
             if names.is_empty() { "none".to_string() } else { names.join(", ") }
         );
+    }
+    // A fine-tuned variant: its train node holds the final model, not its compress node.
+    if hits.iter().any(|n| n.stage == Stage::Train) && hits.iter().all(|n| n.name != selector) {
+        hits.retain(|n| n.stage == Stage::Train);
     }
     if hits.len() > 1 {
         let names: Vec<&str> = hits.iter().map(|n| n.name.as_str()).collect();

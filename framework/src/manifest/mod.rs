@@ -10,6 +10,7 @@ pub mod locate;
 pub mod models;
 pub mod schema;
 pub mod validate;
+pub mod variants;
 
 pub use error::{ManifestError, ManifestErrors};
 pub use load::load;

@@ -50,6 +50,15 @@ pub enum NeuralInit {
     /// An architecture built from scratch: the manifest's table, with its `vocab` path
     /// resolved against the manifest's folder.
     Architecture(Value),
+    /// A compressed variant (`[variants.NAME]`) of another model of the manifest.
+    Variant {
+        /// The model (or variant) it is derived from.
+        from: String,
+        /// The compressor plugin's name.
+        compressor: String,
+        /// Its settings, defaults filled.
+        settings: Value,
+    },
 }
 
 /// A neural model of the manifest.
@@ -96,7 +105,19 @@ impl ResolvedModel {
                 (NeuralInit::Checkpoint(_), true) => "checkpoint".into(),
                 (NeuralInit::Checkpoint(_), false) => "checkpoint+train".into(),
                 (NeuralInit::Architecture(_), _) => "architecture+train".into(),
+                (NeuralInit::Variant { compressor, .. }, true) => compressor.clone(),
+                (NeuralInit::Variant { compressor, .. }, false) => format!("{compressor}+train"),
             },
+        }
+    }
+
+    /// For a compressed variant: the model it derives from and its compressor.
+    pub fn variant(&self) -> Option<(&str, &str)> {
+        match &self.kind {
+            ModelKind::Neural(NeuralModel { init: NeuralInit::Variant { from, compressor, .. }, .. }) => {
+                Some((from.as_str(), compressor.as_str()))
+            }
+            _ => None,
         }
     }
 }

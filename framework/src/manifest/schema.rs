@@ -173,6 +173,9 @@ pub struct VariantSpec {
     pub from: String,
     /// Compressor plugin.
     pub compressor: String,
+    /// Fine-tune the compressed model with the manifest's `[train]` trainer. Default false.
+    #[serde(default)]
+    pub finetune: bool,
     /// The compressor's own settings.
     #[serde(flatten)]
     pub settings: Map<String, Value>,

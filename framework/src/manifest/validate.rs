@@ -199,25 +199,8 @@ pub fn validate(file: &Path, manifest: Manifest, source: &SourceMap) -> Result<R
         }
     }
     models.sort_by(|a, b| (!a.reference, &a.name).cmp(&(!b.reference, &b.name)));
-    for (name, spec) in &m.variants {
-        if m.models.contains_key(name) {
-            c.error(
-                &["variants", name],
-                format!("`{name}` is already a model name; names must be unique across [models] and [variants]"),
-            );
-        }
-        if !m.models.contains_key(&spec.from) && !m.variants.contains_key(&spec.from) {
-            c.error(&["variants", name, "from"], format!("`{}` is not a model or variant of this manifest", spec.from));
-        }
-        match plugin::find(PluginKind::Compressor, &spec.compressor) {
-            None => c.unknown_plugin(&["variants", name, "compressor"], PluginKind::Compressor, &spec.compressor),
-            Some(p) => {
-                if let Err(e) = (p.resolve)(&Value::Object(spec.settings.clone())) {
-                    c.settings_error(&["variants", name], e);
-                }
-            }
-        }
-    }
+    let variants = super::variants::resolve_variants(&mut c, m, &models);
+    models.extend(variants);
 
     // [train]: the manifest's section, or the default trainer when a model needs training
     let needs_training = models.iter().any(|m| m.neural().is_some_and(|n| !n.finetuned));

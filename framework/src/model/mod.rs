@@ -42,12 +42,14 @@ pub mod attention;
 pub mod bert;
 pub mod config;
 pub mod distilbert;
+pub mod distill;
 pub mod embeddings;
 pub mod encoder;
 pub mod heads;
 pub mod loader;
 pub mod save;
 pub mod scratch;
+pub mod surgery;
 pub mod tokenizer;
 pub mod train;
 

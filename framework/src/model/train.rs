@@ -16,7 +16,7 @@ use anyhow::{Context, Result, bail};
 use burn::module::{Module, ModuleVisitor, Param, ParamId};
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{AdamWConfig, GradientsParams};
-use burn::tensor::{Int, Tensor, TensorData};
+use burn::tensor::{Device, Int, Tensor, TensorData};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -191,6 +191,30 @@ pub fn finetune(
     seed: u64,
     progress: &mut dyn FnMut(&TrainProgress),
 ) -> Result<(HfModel, TrainReport)> {
+    let cross_entropy = |logits: Tensor<2>, rows: &[usize], device: &Device| -> Tensor<1> {
+        let targets: Vec<i64> = rows.iter().map(|&i| train[i].label as i64).collect();
+        let targets = Tensor::<1, Int>::from_data(TensorData::new(targets, [rows.len()]), device);
+        CrossEntropyLossConfig::new().init(device).forward(logits, targets)
+    };
+    train_with_loss(model, train, dev, config, seed, progress, &cross_entropy)
+}
+
+/// The loss of one batch: the logits `[batch, classes]` (on the autodiff device), the
+/// indices of the batch's rows in the training examples and the device; a one-element
+/// tensor to minimise.
+pub type BatchLoss<'a> = dyn Fn(Tensor<2>, &[usize], &Device) -> Tensor<1> + 'a;
+
+/// [`finetune`]'s loop (AdamW, warm-up/decay, clipping, per-epoch dev evaluation, best
+/// epoch) with another loss, e.g. distillation's.
+pub fn train_with_loss(
+    model: HfModel,
+    train: &[Example],
+    dev: &[Example],
+    config: &FinetuneConfig,
+    seed: u64,
+    progress: &mut dyn FnMut(&TrainProgress),
+    loss_of: &BatchLoss,
+) -> Result<(HfModel, TrainReport)> {
     config.validate()?;
     if train.is_empty() {
         bail!("the training set is empty");
@@ -229,7 +253,6 @@ pub fn finetune(
         .with_epsilon(config.eps as f32)
         .with_weight_decay(config.weight_decay as f32)
         .init();
-    let loss_fn = CrossEntropyLossConfig::new().init(&ad);
 
     let steps_per_epoch = train.len().div_ceil(config.batch_size);
     let schedule_total = steps_per_epoch * config.epochs;
@@ -257,10 +280,8 @@ pub fn finetune(
             }
             let rows: Vec<&Encoded> = chunk.iter().map(|&i| &train_enc[i]).collect();
             let batch = Batch::new(&rows, spec.pad_token_id, with_types, &ad);
-            let targets: Vec<i64> = chunk.iter().map(|&i| train[i].label as i64).collect();
-            let targets = Tensor::<1, Int>::from_data(TensorData::new(targets, [chunk.len()]), &ad);
             let out = net.forward(batch.input_ids, batch.token_type_ids, batch.attention_mask);
-            let loss = loss_fn.forward(out.logits, targets);
+            let loss = loss_of(out.logits, chunk, &ad);
             let value = loss.clone().into_scalar::<f32>() as f64;
             if !value.is_finite() {
                 bail!("the training loss became {value} at step {} (epoch {epoch}); lower lr", step + 1);

@@ -73,6 +73,10 @@ pub fn build(r: &Resolved) -> Result<Plan> {
                         .push((seed, add(&mut nodes, name, Stage::Predict, task, plugin, config, vec![data], seed)));
                 }
             }
+            ModelKind::Neural(n @ NeuralModel { init: NeuralInit::Variant { .. }, .. }) => {
+                let root = |pi: usize| root_init(r, pi);
+                per_seed = super::variants::variant_nodes(r, mi, n, &mut nodes, data, &root)?;
+            }
             ModelKind::Neural(n) => {
                 let init = init_config(n).with_context(|| format!("reading model `{}`", m.name))?;
                 let predict_config = |trained: bool| {
@@ -171,7 +175,22 @@ fn init_config(n: &NeuralModel) -> Result<Value> {
             arch["vocab"] = vocab_fingerprint(std::path::Path::new(vocab))?;
             json!({"architecture": arch})
         }
+        NeuralInit::Variant { .. } => anyhow::bail!("a variant has no initial weights of its own (internal error)"),
     })
+}
+
+/// The init config of the model a variant chain starting at model `pi` ends in.
+fn root_init(r: &Resolved, mut pi: usize) -> Result<Value> {
+    loop {
+        match r.models[pi].neural().map(|n| &n.init) {
+            Some(NeuralInit::Variant { from, .. }) => match r.models.iter().position(|m| &m.name == from) {
+                Some(p) => pi = p,
+                None => anyhow::bail!("variant source `{from}` is not resolved (internal error)"),
+            },
+            Some(_) => return init_config(r.models[pi].neural().expect("neural")),
+            None => anyhow::bail!("model `{}` is not neural (internal error)", r.models[pi].name),
+        }
+    }
 }
 
 /// The dataset's display name: `[dataset] name`, else the loader's `task`, else the loader.

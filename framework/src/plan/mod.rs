@@ -7,6 +7,7 @@
 pub mod build;
 pub mod key;
 pub mod node;
+pub mod variants;
 
 pub use build::build;
 pub use key::{canonical_json, node_key};

@@ -11,6 +11,8 @@ pub enum Stage {
     Data,
     /// Train (fine-tune) a neural model with one seed.
     Train,
+    /// Derive a compressed variant from its source model (one seed of it).
+    Compress,
     /// Produce a model's predictions on the eval split.
     Predict,
     /// Calibration metrics of one model (one seed).
@@ -25,9 +27,10 @@ pub enum Stage {
 
 impl Stage {
     /// Every stage, in order.
-    pub const ALL: [Stage; 7] = [
+    pub const ALL: [Stage; 8] = [
         Stage::Data,
         Stage::Train,
+        Stage::Compress,
         Stage::Predict,
         Stage::Calibration,
         Stage::Similarity,
@@ -40,6 +43,7 @@ impl Stage {
         match self {
             Stage::Data => "data",
             Stage::Train => "train",
+            Stage::Compress => "compress",
             Stage::Predict => "predict",
             Stage::Calibration => "calibration",
             Stage::Similarity => "similarity",
@@ -55,9 +59,17 @@ impl Stage {
 pub enum Task {
     /// Load the dataset.
     Data,
-    /// Train a neural model (index into `Resolved::models`); input: the data node.
+    /// Train a neural model (index into `Resolved::models`); input: the data node, then,
+    /// for a variant with `finetune = true`, its compress node.
     Train {
         /// Model index.
+        model: usize,
+    },
+    /// Compress a variant (index into `Resolved::models`); inputs: the data node, then the
+    /// node holding the source model (its train or compress node) unless the source is a
+    /// fine-tuned checkpoint used as is.
+    Compress {
+        /// Model index (the variant).
         model: usize,
     },
     /// Predictions of a model (index into `Resolved::models`); inputs: the data node, then

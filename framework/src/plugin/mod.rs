@@ -6,6 +6,7 @@
 //! documentation `trustx plugins` prints comes from the same struct's JSON schema.
 
 pub mod alignment;
+pub mod compressor;
 pub mod dataset;
 pub mod descriptor;
 pub mod explainer;
@@ -24,7 +25,7 @@ pub fn all() -> Vec<&'static PluginInfo> {
     out.extend(inventory::iter::<dataset::DatasetLoaderEntry>().map(|e| &e.info));
     out.extend(inventory::iter::<model_source::ModelSourceEntry>().map(|e| &e.info));
     out.extend(inventory::iter::<training::TrainerEntry>().map(|e| &e.info));
-    out.extend(inventory::iter::<training::CompressorEntry>().map(|e| &e.info));
+    out.extend(inventory::iter::<compressor::CompressorEntry>().map(|e| &e.info));
     out.extend(inventory::iter::<explainer::ExplainerEntry>().map(|e| &e.info));
     out.extend(inventory::iter::<metric::CalibrationMetricEntry>().map(|e| &e.info));
     out.extend(inventory::iter::<similarity::SimilarityMetricEntry>().map(|e| &e.info));

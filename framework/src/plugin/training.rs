@@ -1,4 +1,5 @@
-//! Trainer plugins (`[train] trainer = "..."`) and the compressor registry.
+//! Trainer plugins (`[train] trainer = "..."`); the compressor registry moved to
+//! [`super::compressor`] and is re-exported here.
 //!
 //! A trainer receives a neural model (a checkpoint with a fresh head, or an architecture
 //! built from scratch), the dataset and a seed, and returns the trained model plus a JSON
@@ -94,10 +95,4 @@ impl TrainerEntry {
     }
 }
 
-/// Registry entry of a compressor (`[variants.NAME] compressor = "..."`).
-pub struct CompressorEntry {
-    /// Self-description.
-    pub info: PluginInfo,
-}
-
-inventory::collect!(CompressorEntry);
+pub use super::compressor::CompressorEntry;

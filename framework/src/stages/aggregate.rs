@@ -199,6 +199,12 @@ fn models_frame(models: &[ModelSummary], calibration: &[AggregateRow]) -> Result
         Column::new("size_mb".into(), card(&|c| c.size_mb)),
         Column::new("ms_per_example".into(), card(&|c| c.ms_per_example)),
         Column::new("accuracy".into(), models.iter().map(|m| accuracy(&m.name)).collect::<Vec<_>>()),
+        Column::new("weight_bits".into(), card(&|c| c.weight_bits as f64)),
+        Column::new("sparsity".into(), card(&|c| c.sparsity)),
+        Column::new(
+            "deploy_size_mb".into(),
+            models.iter().map(|m| m.card.as_ref().and_then(|c| c.deploy_size_mb)).collect::<Vec<_>>(),
+        ),
     ])?)
 }
 
@@ -276,8 +282,8 @@ pub fn run(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
             source: m.origin(),
             seeds: preds.get(&mi).map(|v| v.iter().filter_map(|(s, _, _)| *s).collect()).unwrap_or_default(),
             reliability: curves,
-            derived_from: None,
-            compressor: None,
+            derived_from: m.variant().map(|(from, _)| from.to_string()),
+            compressor: m.variant().map(|(_, c)| c.to_string()),
         });
     }
 

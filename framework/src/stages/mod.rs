@@ -3,6 +3,7 @@
 pub mod aggregate;
 pub mod alignment_summary;
 pub mod calibration;
+pub mod compress;
 pub mod data;
 pub mod evaluate;
 pub mod neural;
@@ -41,6 +42,7 @@ pub fn run_node(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
     match &ctx.plan.nodes[i].task {
         Task::Data => data::run(ctx, w),
         Task::Train { model } => train::run(ctx, i, *model, w),
+        Task::Compress { model } => compress::run(ctx, i, *model, w),
         Task::Predict { model } => predict::run(ctx, i, *model, w),
         Task::Calibration { .. } => calibration::run(ctx, i, w),
         Task::Similarity { .. } => similarity::run(ctx, i, w),

@@ -180,10 +180,18 @@ pub struct ModelCard {
     pub backend: String,
     /// Examples predicted.
     pub examples: usize,
-    /// Bits per weight (32 unless quantised).
+    /// Bits per weight of the Linear layers (32 unless quantised).
     pub weight_bits: u32,
-    /// Fraction of weights that are exactly zero.
+    /// Fraction of the encoder layers' Linear weights that are exactly zero (measured).
     pub sparsity: f64,
+    /// How the weights are quantised (`None`: f32), e.g. `int8 simulated (per-channel):
+    /// int8-rounded weights stored as f32`.
+    #[serde(default)]
+    pub quantization: Option<String>,
+    /// Size in MB of the compressed format a deployment would ship (int8 weights + scales),
+    /// when smaller than the stored f32 folder (`size_mb`); `None` otherwise.
+    #[serde(default)]
+    pub deploy_size_mb: Option<f64>,
 }
 
 impl ModelCard {
@@ -218,8 +226,26 @@ impl ModelCard {
             },
             examples,
             weight_bits: 32,
-            sparsity: 0.0,
+            sparsity: {
+                let (zeros, total) = crate::model::surgery::encoder_zeros(model.network());
+                zeros as f64 / total.max(1) as f64
+            },
+            quantization: None,
+            deploy_size_mb: None,
         })
+    }
+
+    /// Sets the fields a compressor reported.
+    pub fn apply(&mut self, o: &crate::plugin::compressor::CardOverrides) {
+        if let Some(bits) = o.weight_bits {
+            self.weight_bits = bits;
+        }
+        if o.quantization.is_some() {
+            self.quantization = o.quantization.clone();
+        }
+        if let Some(bytes) = o.deploy_size_bytes {
+            self.deploy_size_mb = Some(bytes as f64 / 1e6);
+        }
     }
 }
 

@@ -40,7 +40,9 @@ pub fn run(ctx: &RunContext, i: usize, model: usize, w: &mut NodeWriter) -> Resu
             let dir = match (&n.init, ctx.plan.nodes[i].inputs.len()) {
                 (_, 2) => ctx.store.dir(ctx.input_key(i, 1)).join(super::train::MODEL_DIR),
                 (NeuralInit::Checkpoint(dir), _) => dir.clone(),
-                (NeuralInit::Architecture(_), _) => bail!("model `{}` was not trained (internal error)", m.name),
+                (NeuralInit::Architecture(_) | NeuralInit::Variant { .. }, _) => {
+                    bail!("model `{}` was not trained or compressed (internal error)", m.name)
+                }
             };
             let device = neural::device(r.manifest.experiment.backend)?;
             let classes = dataset.label_names.len();
@@ -48,7 +50,7 @@ pub fn run(ctx: &RunContext, i: usize, model: usize, w: &mut NodeWriter) -> Resu
                 .with_context(|| format!("model `{}`", m.name))?;
             let (preds, seconds) = neural::predict_examples(&net, &dataset.eval.examples)
                 .with_context(|| format!("model `{}`", m.name))?;
-            let card = neural::ModelCard::measure(
+            let mut card = neural::ModelCard::measure(
                 &m.name,
                 &net,
                 preds.len(),
@@ -57,6 +59,12 @@ pub fn run(ctx: &RunContext, i: usize, model: usize, w: &mut NodeWriter) -> Resu
                 n.batch_size,
                 r.manifest.experiment.backend,
             )?;
+            // A variant predicted straight from its compress node: the compressor's fields.
+            if let Some(&src) = ctx.plan.nodes[i].inputs.get(1)
+                && ctx.plan.nodes[src].stage == crate::plan::Stage::Compress
+            {
+                card.apply(&super::compress::read_card(ctx.store, &ctx.plan.nodes[src].key)?);
+            }
             w.write_json(MODEL_CARD, &card)?;
             preds
         }

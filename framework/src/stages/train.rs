@@ -31,8 +31,14 @@ pub fn run(ctx: &RunContext, i: usize, model: usize, w: &mut NodeWriter) -> Resu
         bail!("model `{}`: the train split is empty or missing; check [dataset.train]", m.name);
     }
     let device = neural::device(r.manifest.experiment.backend)?;
-    let start = initial_model(n, dataset.label_names.len(), seed, &device)
-        .with_context(|| format!("model `{}`: building the model to train", m.name))?;
+    let start = if node.inputs.len() == 2 {
+        // A variant with `finetune = true`: start from its compress node's model, head kept.
+        let dir = ctx.store.dir(ctx.input_key(i, 1)).join(MODEL_DIR);
+        neural::load_for_prediction_on(&dir, dataset.label_names.len(), n.max_len, n.batch_size, &device)
+    } else {
+        initial_model(n, dataset.label_names.len(), seed, &device)
+    }
+    .with_context(|| format!("model `{}`: building the model to train", m.name))?;
     let bar = ctx.progress.task_bar(&node.name);
     let progress = move |t: &TrainTick| {
         bar.set_length(t.total_steps as u64);
@@ -71,6 +77,9 @@ pub fn initial_model(n: &NeuralModel, num_labels: usize, seed: u64, device: &Dev
         NeuralInit::Architecture(arch) => {
             let arch: Architecture = parse_settings(arch).map_err(|e| anyhow!("architecture: {e}"))?;
             HfModel::from_architecture(&arch, &options, device)
+        }
+        NeuralInit::Variant { from, .. } => {
+            bail!("a variant of `{from}` starts from its compress node, not from initial weights (internal error)")
         }
     }
 }

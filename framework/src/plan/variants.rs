@@ -1,0 +1,123 @@
+//! The nodes of a compressed variant: `compress/V@seedS` (inputs: data and the node holding
+//! the source model: its train or compress node for that seed; none for a fine-tuned
+//! checkpoint used as is), then `train/V@seedS` with the manifest's trainer when
+//! `finetune = true`, then `predict/V…` like any neural model.
+
+use super::key::node_key;
+use super::node::{Node, Stage, Task};
+use crate::manifest::{NeuralInit, NeuralModel, Resolved};
+use anyhow::{Result, bail};
+use serde_json::{Value, json};
+
+/// Adds the nodes of variant `mi` (whose parents' nodes are already in `nodes`) and returns
+/// its predict nodes with their seeds. `source_init` is the fingerprint of the root
+/// checkpoint, used when the source has no node of its own.
+pub fn variant_nodes(
+    r: &Resolved,
+    mi: usize,
+    n: &NeuralModel,
+    nodes: &mut Vec<Node>,
+    data: usize,
+    source_init: &dyn Fn(usize) -> Result<Value>,
+) -> Result<Vec<(Option<u64>, usize)>> {
+    let m = &r.models[mi];
+    let NeuralInit::Variant { from, compressor, settings } = &n.init else {
+        bail!("model `{}` is not a variant (internal error)", m.name);
+    };
+    let Some(pi) = r.models.iter().position(|p| &p.name == from) else {
+        bail!("variant `{}`: source `{from}` is not resolved (internal error)", m.name);
+    };
+    let Some(entry) = crate::plugin::compressor::CompressorEntry::find(compressor) else {
+        bail!("variant `{}`: compressor `{compressor}` is not registered (internal error)", m.name);
+    };
+    let parent = r.models[pi].neural().map(|p| p.train_seeds.clone()).unwrap_or_default();
+    let backend = r.manifest.experiment.backend;
+    let mut out = Vec::new();
+    let compress_seeds: Vec<Option<u64>> =
+        if parent.is_empty() { vec![None] } else { parent.iter().map(|&s| Some(s)).collect() };
+    for seed in compress_seeds {
+        // The node holding the source model for this seed: its last train or compress node.
+        let producer = nodes.iter().rposition(|node| {
+            node.seed == seed && matches!(node.task, Task::Train { model } | Task::Compress { model } if model == pi)
+        });
+        let mut inputs = vec![data];
+        let mut config = json!({
+            "variant": m.name,
+            "from": from,
+            "settings": settings,
+            "max_len": n.max_len,
+            "batch_size": n.batch_size,
+            "backend": backend,
+        });
+        match producer {
+            Some(p) => inputs.push(p),
+            None => config["source"] = source_init(pi)?,
+        }
+        let plugin = Some((entry.info.name.to_string(), entry.info.version.to_string()));
+        let name = format!("compress/{}{}", m.name, suffix(seed));
+        let c = push(nodes, name, Stage::Compress, Task::Compress { model: mi }, plugin, config, inputs, seed);
+        let trains: Vec<(Option<u64>, usize)> = if n.finetuned {
+            vec![(seed, c)]
+        } else {
+            let Some((trainer, trainer_settings)) = &r.trainer else {
+                bail!("variant `{}` is fine-tuned but no trainer was resolved (internal error)", m.name);
+            };
+            let train_seeds: Vec<u64> = match seed {
+                Some(s) => vec![s],
+                None => n.train_seeds.clone(),
+            };
+            let mut t = Vec::new();
+            for s in train_seeds {
+                let config = json!({
+                    "model": m.name,
+                    "settings": trainer_settings,
+                    "max_len": n.max_len,
+                    "backend": backend,
+                });
+                let plugin = Some((trainer.info.name.to_string(), trainer.info.version.to_string()));
+                let name = format!("train/{}@seed{s}", m.name);
+                t.push((
+                    Some(s),
+                    push(nodes, name, Stage::Train, Task::Train { model: mi }, plugin, config, vec![data, c], Some(s)),
+                ));
+            }
+            t
+        };
+        for (s, producer) in trains {
+            let seed = if n.seeded { s } else { None };
+            let config = json!({
+                "model": m.name,
+                "init": Value::Null,
+                "max_len": n.max_len,
+                "batch_size": n.batch_size,
+                "backend": backend,
+            });
+            let name = format!("predict/{}{}", m.name, suffix(seed));
+            let task = Task::Predict { model: mi };
+            out.push((seed, push(nodes, name, Stage::Predict, task, None, config, vec![data, producer], seed)));
+        }
+    }
+    Ok(out)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn push(
+    nodes: &mut Vec<Node>,
+    name: String,
+    stage: Stage,
+    task: Task,
+    plugin: Option<(String, String)>,
+    config: Value,
+    inputs: Vec<usize>,
+    seed: Option<u64>,
+) -> usize {
+    let input_keys: Vec<&str> = inputs.iter().map(|&i| nodes[i].key.as_str()).collect();
+    let key =
+        node_key(stage.as_str(), plugin.as_ref().map(|(n, v)| (n.as_str(), v.as_str())), &config, &input_keys, seed);
+    nodes.push(Node { name, stage, task, plugin, config, inputs, seed, key });
+    nodes.len() - 1
+}
+
+fn suffix(seed: Option<u64>) -> String {
+    seed.map(|s| format!("@seed{s}")).unwrap_or_default()
+}

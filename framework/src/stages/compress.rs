@@ -1,0 +1,100 @@
+//! The `compress` stage: load a variant's source model (its train or compress node's
+//! folder, or the fine-tuned checkpoint itself), hand it to the compressor plugin with the
+//! dataset and the node's seed, and store the result as a Hugging Face folder (`model/`,
+//! the layout of the `train` stage) with `compress.json`: the variant, its source, the
+//! settings, the compressor's report and the model-card fields it sets.
+
+use super::train::MODEL_DIR;
+use super::{RunContext, neural};
+use crate::manifest::{NeuralInit, Resolved};
+use crate::plan::Stage;
+use crate::plugin::compressor::{CardOverrides, CompressRequest, CompressorEntry};
+use crate::plugin::training::TrainTick;
+use crate::store::{NodeWriter, Store};
+use anyhow::{Context, Result, anyhow, bail};
+use serde_json::json;
+use std::path::PathBuf;
+
+/// The file a compress node writes beside `model/`.
+pub const COMPRESS_JSON: &str = "compress.json";
+
+/// Compresses variant `model` for the node's seed and stores it.
+pub fn run(ctx: &RunContext, i: usize, model: usize, w: &mut NodeWriter) -> Result<()> {
+    let r = ctx.resolved;
+    let m = &r.models[model];
+    let node = &ctx.plan.nodes[i];
+    let n = m.neural().ok_or_else(|| anyhow!("variant `{}` is not a neural model (internal error)", m.name))?;
+    let NeuralInit::Variant { from, compressor, settings } = &n.init else {
+        bail!("model `{}` is not a variant (internal error)", m.name);
+    };
+    let entry = CompressorEntry::find(compressor)
+        .ok_or_else(|| anyhow!("variant `{}`: compressor `{compressor}` is not registered in this build", m.name))?;
+    let dataset = super::data::read(ctx.store, ctx.input_key(i, 0))?;
+    let (dir, parent_card) = if node.inputs.len() == 2 {
+        let source = &ctx.plan.nodes[node.inputs[1]];
+        let card =
+            if source.stage == Stage::Compress { read_card(ctx.store, &source.key)? } else { CardOverrides::default() };
+        (ctx.store.dir(&source.key).join(MODEL_DIR), card)
+    } else {
+        (root_checkpoint(r, model)?, CardOverrides::default())
+    };
+    let device = neural::device(r.manifest.experiment.backend)?;
+    let source = neural::load_for_prediction_on(&dir, dataset.label_names.len(), n.max_len, n.batch_size, &device)
+        .with_context(|| format!("variant `{}`: loading its source model `{from}`", m.name))?;
+    (entry.check)(settings, source.spec().num_layers).map_err(|e| {
+        let key = std::iter::once(format!("variants.{}", m.name)).chain(e.path.iter().cloned()).collect::<Vec<_>>();
+        anyhow!("variant `{}`: `{}`: {} (fix it in {})", m.name, key.join("."), e.message, r.file.display())
+    })?;
+    let bar = ctx.progress.task_bar(&node.name);
+    let progress = move |t: &TrainTick| {
+        bar.set_length(t.total_steps as u64);
+        bar.set_position(t.step as u64);
+        bar.set_message(t.message.clone());
+    };
+    let request = CompressRequest {
+        variant: &m.name,
+        model: source,
+        dataset: &dataset,
+        seed: node.seed.unwrap_or(0),
+        max_len: n.max_len,
+        base_dir: &r.base_dir,
+        progress: &progress,
+    };
+    let out = (entry.compress)(settings, request).with_context(|| format!("compressing variant `{}`", m.name))?;
+    ctx.progress.clear_task_bar(&node.name);
+    let model_dir = w.dir().join(MODEL_DIR);
+    out.model.save_hf(&model_dir).with_context(|| format!("saving variant `{}`", m.name))?;
+    w.adopt_dir(MODEL_DIR)?;
+    let card = out.card.over(&parent_card);
+    w.write_json(
+        COMPRESS_JSON,
+        &json!({
+            "variant": m.name,
+            "from": from,
+            "compressor": compressor,
+            "settings": settings,
+            "seed": node.seed,
+            "report": out.report,
+            "card": card,
+        }),
+    )
+}
+
+/// The card fields a compress node recorded.
+pub fn read_card(store: &Store, key: &str) -> Result<CardOverrides> {
+    let v: serde_json::Value = serde_json::from_slice(&store.read(key, COMPRESS_JSON)?)?;
+    Ok(serde_json::from_value(v.get("card").cloned().unwrap_or_default()).unwrap_or_default())
+}
+
+/// The checkpoint folder a chain of variants starting at `model` ends in.
+fn root_checkpoint(r: &Resolved, mut model: usize) -> Result<PathBuf> {
+    loop {
+        match r.models[model].neural().map(|n| &n.init) {
+            Some(NeuralInit::Variant { from, .. }) => {
+                model = r.models.iter().position(|m| &m.name == from).ok_or_else(|| anyhow!("`{from}` not resolved"))?
+            }
+            Some(NeuralInit::Checkpoint(dir)) => return Ok(dir.clone()),
+            _ => bail!("model `{}` has no checkpoint to compress (internal error)", r.models[model].name),
+        }
+    }
+}
