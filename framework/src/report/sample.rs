@@ -56,6 +56,8 @@ fn card(model: &str, layers: usize, hidden: usize, parameters: usize, size_mb: f
         examples: 1000,
         weight_bits: bits,
         sparsity: 0.0,
+        quantization: (bits < 32).then(|| format!("int{bits} per-channel, simulated (weights stored as f32)")),
+        deploy_size_mb: (bits < 32).then_some(size_mb),
     }
 }
 
