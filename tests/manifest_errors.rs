@@ -173,3 +173,21 @@ fn not_toml() {
     // The parser notices the unclosed array where the next table starts.
     assert!(out.contains(&format!("{path}:5:")) && out.contains("not valid TOML"), "{out}");
 }
+
+#[test]
+fn bad_alignment_metric_and_zero_examples() {
+    let first = GOOD.lines().count() + 2;
+    let bad_name = format!("{GOOD}\n[alignment]\nmetrics = [\"top-k-jacard\"]\n");
+    assert_error("alignment-metric", &bad_name, first + 1, "alignment.metrics.0", &["did you mean `top-k-jaccard`?"]);
+    let zero = format!("{GOOD}\n[alignment]\nexamples = 0\n");
+    assert_error("alignment-examples", &zero, first + 1, "alignment.examples", &["at least one example"]);
+    let k_in_metric = format!("{GOOD}\n[alignment]\nmetrics = [{{ metric = \"rbo\", k = 5 }}]\n");
+    assert_error("alignment-metric-k", &k_in_metric, first + 1, "alignment.metrics.0.k", &["[alignment] k"]);
+}
+
+#[test]
+fn a_predictions_only_reference_cannot_be_explained() {
+    let manifest = format!("{GOOD}\n[[explainers]]\nexplainer = \"occlusion\"\n");
+    let line = GOOD.lines().position(|l| l.starts_with("source")).unwrap() + 1;
+    assert_error("explain-source-reference", &manifest, line, "models.ref.source", &["cannot be explained"]);
+}

@@ -228,6 +228,14 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                         state,
                         if inputs.is_empty() { "-".into() } else { inputs.join(", ") }
                     );
+                    if let Some(detail) = crate::plan::explain::describe(n) {
+                        println!("  {:16}  {detail}", "");
+                    }
+                }
+            }
+            if !r.explainers.is_empty() {
+                for m in r.models.iter().filter(|m| m.neural().is_none()) {
+                    println!("not explained: `{}` (predictions only, no weights)", m.name);
                 }
             }
             println!(

@@ -16,4 +16,4 @@ pub use error::{ManifestError, ManifestErrors};
 pub use load::load;
 pub use models::{ModelKind, NeuralInit, NeuralModel, ResolvedModel};
 pub use schema::Manifest;
-pub use validate::{Resolved, ResolvedMetric};
+pub use validate::{Resolved, ResolvedExplainer, ResolvedMetric};

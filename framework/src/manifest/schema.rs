@@ -248,6 +248,14 @@ pub struct AlignmentSpec {
     /// Explain the gold label or the prediction.
     #[serde(default)]
     pub class: ExplainedClass,
+    /// Examples explained: the first N eval examples in dataset order (after the dataset's
+    /// own subsampling), or all of them when there are fewer.
+    #[serde(default = "default_examples")]
+    pub examples: usize,
+    /// Alignment metrics (`trustx plugins --kind alignment`), each computed at every K
+    /// of `k` and on the `features` chosen here.
+    #[serde(default = "default_alignment_metrics")]
+    pub metrics: Vec<MetricRef>,
 }
 
 impl Default for AlignmentSpec {
@@ -257,8 +265,22 @@ impl Default for AlignmentSpec {
             threshold: default_threshold(),
             features: Default::default(),
             class: Default::default(),
+            examples: default_examples(),
+            metrics: default_alignment_metrics(),
         }
     }
+}
+
+/// The alignment metrics computed when the manifest lists none.
+pub const DEFAULT_ALIGNMENT_METRICS: [&str; 6] =
+    ["top-k-jaccard", "rbo", "rank-agreement", "sign-agreement", "signed-rank-agreement", "kendall-tau"];
+
+fn default_examples() -> usize {
+    100
+}
+
+fn default_alignment_metrics() -> Vec<MetricRef> {
+    DEFAULT_ALIGNMENT_METRICS.iter().map(|s| MetricRef::Name(s.to_string())).collect()
 }
 
 fn default_k() -> Vec<usize> {

@@ -6,7 +6,9 @@ use super::load::ENV_PREFIX;
 use super::locate::SourceMap;
 use super::models::{ResolvedModel, resolve_model, train_spec};
 use super::schema::{Manifest, MetricRef};
+use crate::plugin::alignment::AlignmentMetricEntry;
 use crate::plugin::dataset::DatasetLoaderEntry;
+use crate::plugin::explainer::ExplainerEntry;
 use crate::plugin::metric::CalibrationMetricEntry;
 use crate::plugin::similarity::SimilarityMetricEntry;
 use crate::plugin::training::TrainerEntry;
@@ -20,6 +22,17 @@ use std::path::{Path, PathBuf};
 pub struct ResolvedMetric {
     /// Plugin name.
     pub name: String,
+    /// Settings, defaults filled.
+    pub settings: Value,
+}
+
+/// An `[[explainers]]` entry after validation.
+#[derive(Clone)]
+pub struct ResolvedExplainer {
+    /// Its label in node names and tables: the plugin name, `NAME#2`, `NAME#3` for repeats.
+    pub label: String,
+    /// The plugin.
+    pub entry: &'static ExplainerEntry,
     /// Settings, defaults filled.
     pub settings: Value,
 }
@@ -46,6 +59,11 @@ pub struct Resolved {
     pub metrics: Vec<ResolvedMetric>,
     /// Similarity metrics, in manifest order.
     pub similarity: Vec<ResolvedMetric>,
+    /// Explainers, in manifest order.
+    pub explainers: Vec<ResolvedExplainer>,
+    /// Alignment metrics, in manifest order (settings as written, defaults filled; `k` and
+    /// `on` come from `[alignment]`).
+    pub alignment_metrics: Vec<ResolvedMetric>,
     /// Nodes run at once.
     pub jobs: usize,
 }
@@ -232,16 +250,33 @@ pub fn validate(file: &Path, manifest: Manifest, source: &SourceMap) -> Result<R
     }
 
     // [[explainers]]
+    let mut explainers: Vec<ResolvedExplainer> = Vec::new();
     for (i, ex) in m.explainers.iter().enumerate() {
         let idx = i.to_string();
-        match plugin::find(PluginKind::Explainer, &ex.explainer) {
+        match ExplainerEntry::find(&ex.explainer) {
             None => c.unknown_plugin(&["explainers", &idx, "explainer"], PluginKind::Explainer, &ex.explainer),
-            Some(p) => {
-                if let Err(e) = (p.resolve)(&Value::Object(ex.settings.clone())) {
-                    c.settings_error(&["explainers", &idx], e);
+            Some(entry) => match (entry.info.resolve)(&Value::Object(ex.settings.clone())) {
+                Ok(settings) => {
+                    let repeat = explainers.iter().filter(|e| e.entry.info.name == entry.info.name).count();
+                    let label = if repeat == 0 {
+                        entry.info.name.to_string()
+                    } else {
+                        format!("{}#{}", entry.info.name, repeat + 1)
+                    };
+                    explainers.push(ResolvedExplainer { label, entry, settings });
                 }
-            }
+                Err(e) => c.settings_error(&["explainers", &idx], e),
+            },
         }
+    }
+    if !m.explainers.is_empty()
+        && let Some(reference) = models.iter().find(|x| x.reference)
+        && reference.neural().is_none()
+    {
+        c.error(
+            &["models", &reference.name, "source"],
+            "the reference is a `source` model (predictions only), which cannot be explained, but [[explainers]] are configured and alignment needs the reference's explanations; make the reference a neural model (`checkpoint` or `architecture`) or remove [[explainers]]",
+        );
     }
 
     // [alignment]
@@ -251,14 +286,39 @@ pub fn validate(file: &Path, manifest: Manifest, source: &SourceMap) -> Result<R
     if !(0.0..=1.0).contains(&m.alignment.threshold) {
         c.error(&["alignment", "threshold"], "a Jaccard threshold lies in [0, 1]");
     }
+    if m.alignment.examples == 0 {
+        c.error(&["alignment", "examples"], "explain at least one example, e.g. examples = 100");
+    }
+    let alignment_metrics =
+        resolve_metrics(&mut c, &["alignment", "metrics"], &m.alignment.metrics, PluginKind::Alignment, |n| {
+            AlignmentMetricEntry::find(n).map(|e| &e.info)
+        });
+    for (i, r) in m.alignment.metrics.iter().enumerate() {
+        for key in ["k", "on"] {
+            if r.settings().get(key).is_some() {
+                c.error(
+                    &["alignment", "metrics", &i.to_string(), key],
+                    format!(
+                        "`{key}` is set for every metric by [alignment] {}; remove it here",
+                        if key == "k" { "k" } else { "features" }
+                    ),
+                );
+            }
+        }
+    }
 
     // [calibration]
-    let metrics = resolve_metrics(&mut c, "metrics", &m.calibration.metrics, PluginKind::Metric, |n| {
-        CalibrationMetricEntry::find(n).map(|e| &e.info)
-    });
-    let similarity = resolve_metrics(&mut c, "similarity", &m.calibration.similarity, PluginKind::Similarity, |n| {
-        SimilarityMetricEntry::find(n).map(|e| &e.info)
-    });
+    let metrics =
+        resolve_metrics(&mut c, &["calibration", "metrics"], &m.calibration.metrics, PluginKind::Metric, |n| {
+            CalibrationMetricEntry::find(n).map(|e| &e.info)
+        });
+    let similarity = resolve_metrics(
+        &mut c,
+        &["calibration", "similarity"],
+        &m.calibration.similarity,
+        PluginKind::Similarity,
+        |n| SimilarityMetricEntry::find(n).map(|e| &e.info),
+    );
     if !(m.calibration.confidence > 0.0 && m.calibration.confidence < 1.0) {
         c.error(&["calibration", "confidence"], "a confidence level lies strictly between 0 and 1, e.g. 0.95");
     }
@@ -295,6 +355,8 @@ pub fn validate(file: &Path, manifest: Manifest, source: &SourceMap) -> Result<R
         trainer,
         metrics,
         similarity,
+        explainers,
+        alignment_metrics,
         jobs,
         manifest,
     })
@@ -302,7 +364,7 @@ pub fn validate(file: &Path, manifest: Manifest, source: &SourceMap) -> Result<R
 
 fn resolve_metrics(
     c: &mut Checker,
-    list: &str,
+    list: &[&str],
     refs: &[MetricRef],
     kind: PluginKind,
     find: impl Fn(&str) -> Option<&'static plugin::PluginInfo>,
@@ -312,16 +374,16 @@ fn resolve_metrics(
     for (i, r) in refs.iter().enumerate() {
         let idx = i.to_string();
         let Some(info) = find(r.name()) else {
-            c.unknown_plugin(&["calibration", list, &idx], kind, r.name());
+            c.unknown_plugin(&[list[0], list[1], &idx], kind, r.name());
             continue;
         };
         if !seen.insert(r.name().to_string()) {
-            c.error(&["calibration", list, &idx], format!("`{}` is listed twice", r.name()));
+            c.error(&[list[0], list[1], &idx], format!("`{}` is listed twice", r.name()));
             continue;
         }
         match (info.resolve)(&r.settings()) {
             Ok(settings) => out.push(ResolvedMetric { name: r.name().to_string(), settings }),
-            Err(e) => c.settings_error(&["calibration", list, &idx], e),
+            Err(e) => c.settings_error(&[list[0], list[1], &idx], e),
         }
     }
     out

@@ -1,7 +1,9 @@
-//! Expanding a validated manifest into the DAG: data → predict (per model × seed) →
+//! Expanding a validated manifest into the DAG: data → train → predict (per model × seed) →
 //! calibration (per prediction) → similarity (per model × paired reference seed) →
-//! aggregate → report.
+//! explain (per neural model instance × explainer) → alignment and noise floor (per model
+//! × explainer) → aggregate → report.
 
+use super::explain::{ModelInstance, NodeSpec, add_explanations};
 use super::key::node_key;
 use super::node::{Node, Plan, Stage, Task};
 use crate::manifest::{ModelKind, NeuralInit, NeuralModel, Resolved, ResolvedMetric};
@@ -56,8 +58,10 @@ pub fn build(r: &Resolved) -> Result<Plan> {
     let seeds = &r.manifest.experiment.seeds;
     let backend = r.manifest.experiment.backend;
     let mut predict: Vec<Vec<(Option<u64>, usize)>> = Vec::new();
+    let mut instances: Vec<Vec<ModelInstance>> = Vec::new();
     for (mi, m) in r.models.iter().enumerate() {
         let mut per_seed = Vec::new();
+        let mut own = Vec::new();
         match &m.kind {
             ModelKind::Source { source, settings, seeded } => {
                 let model_seeds: Vec<Option<u64>> =
@@ -76,6 +80,10 @@ pub fn build(r: &Resolved) -> Result<Plan> {
             ModelKind::Neural(n @ NeuralModel { init: NeuralInit::Variant { .. }, .. }) => {
                 let root = |pi: usize| root_init(r, pi);
                 per_seed = super::variants::variant_nodes(r, mi, n, &mut nodes, data, &root)?;
+                // A variant's predict node reads [data, the node holding its weights].
+                for &(seed, p) in &per_seed {
+                    own.push(ModelInstance { seed, predict: p, holder: nodes[p].inputs.get(1).copied() });
+                }
             }
             ModelKind::Neural(n) => {
                 let init = init_config(n).with_context(|| format!("reading model `{}`", m.name))?;
@@ -92,8 +100,11 @@ pub fn build(r: &Resolved) -> Result<Plan> {
                     let name = format!("predict/{}", m.name);
                     let task = Task::Predict { model: mi };
                     let config = predict_config(false);
-                    per_seed.push((None, add(&mut nodes, name, Stage::Predict, task, None, config, vec![data], None)));
+                    let p = add(&mut nodes, name, Stage::Predict, task, None, config, vec![data], None);
+                    per_seed.push((None, p));
+                    own.push(ModelInstance { seed: None, predict: p, holder: None });
                     predict.push(per_seed);
+                    instances.push(own);
                     continue;
                 }
                 let Some((trainer, trainer_settings)) = &r.trainer else {
@@ -115,12 +126,14 @@ pub fn build(r: &Resolved) -> Result<Plan> {
                     let name = format!("predict/{}{}", m.name, seed_suffix(seed));
                     let task = Task::Predict { model: mi };
                     let config = predict_config(true);
-                    per_seed
-                        .push((seed, add(&mut nodes, name, Stage::Predict, task, None, config, vec![data, t], seed)));
+                    let p = add(&mut nodes, name, Stage::Predict, task, None, config, vec![data, t], seed);
+                    per_seed.push((seed, p));
+                    own.push(ModelInstance { seed, predict: p, holder: Some(t) });
                 }
             }
         }
         predict.push(per_seed);
+        instances.push(own);
     }
 
     // calibration
@@ -144,10 +157,17 @@ pub fn build(r: &Resolved) -> Result<Plan> {
         }
     }
 
+    // explain, alignment and noise floors
+    let explanation_nodes =
+        add_explanations(r, &mut nodes, data, &instances, &mut |nodes: &mut Vec<Node>, spec: NodeSpec| {
+            add(nodes, spec.name, spec.stage, spec.task, spec.plugin, spec.config, spec.inputs, spec.seed)
+        })?;
+
     // aggregate and report
     let mut agg_inputs = vec![data];
     agg_inputs.extend(predict.iter().flatten().map(|&(_, i)| i));
     agg_inputs.extend(metric_nodes);
+    agg_inputs.extend(explanation_nodes);
     let aggregate =
         add(&mut nodes, "aggregate".into(), Stage::Aggregate, Task::Aggregate, None, cal_config, agg_inputs, None);
     let report_config = json!({
@@ -224,9 +244,9 @@ fn calibration_config(r: &Resolved) -> Value {
     })
 }
 
-/// Pairs reference and model predict nodes: same seed when both are seeded, otherwise
-/// the unseeded one with each seed of the other.
-fn pair_seeds(reference: &[(Option<u64>, usize)], model: &[(Option<u64>, usize)]) -> Vec<(Option<u64>, usize, usize)> {
+/// Pairs reference and model runs (predict nodes, explanation runs): same seed when both
+/// are seeded, otherwise the unseeded one with each seed of the other.
+pub fn pair_seeds<T: Copy>(reference: &[(Option<u64>, T)], model: &[(Option<u64>, T)]) -> Vec<(Option<u64>, T, T)> {
     let mut out = Vec::new();
     for &(rs, ri) in reference {
         for &(ms, mi) in model {
@@ -240,7 +260,8 @@ fn pair_seeds(reference: &[(Option<u64>, usize)], model: &[(Option<u64>, usize)]
     out
 }
 
-fn seed_suffix(seed: Option<u64>) -> String {
+/// `@seedS`, or nothing for an unseeded node.
+pub fn seed_suffix(seed: Option<u64>) -> String {
     seed.map(|s| format!("@seed{s}")).unwrap_or_default()
 }
 

@@ -5,6 +5,7 @@
 //! descendants get new keys, so only they run again.
 
 pub mod build;
+pub mod explain;
 pub mod key;
 pub mod node;
 pub mod variants;

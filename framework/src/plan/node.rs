@@ -19,6 +19,10 @@ pub enum Stage {
     Calibration,
     /// Calibration similarity of a model to the reference (one seed).
     Similarity,
+    /// Explanations of one model instance by one explainer (every explanation seed).
+    Explain,
+    /// Alignment of a model's explanations with the reference's, and noise floors.
+    Alignment,
     /// Tables across seeds.
     Aggregate,
     /// The report.
@@ -27,13 +31,15 @@ pub enum Stage {
 
 impl Stage {
     /// Every stage, in order.
-    pub const ALL: [Stage; 8] = [
+    pub const ALL: [Stage; 10] = [
         Stage::Data,
         Stage::Train,
         Stage::Compress,
         Stage::Predict,
         Stage::Calibration,
         Stage::Similarity,
+        Stage::Explain,
+        Stage::Alignment,
         Stage::Aggregate,
         Stage::Report,
     ];
@@ -47,6 +53,8 @@ impl Stage {
             Stage::Predict => "predict",
             Stage::Calibration => "calibration",
             Stage::Similarity => "similarity",
+            Stage::Explain => "explain",
+            Stage::Alignment => "alignment",
             Stage::Aggregate => "aggregate",
             Stage::Report => "report",
         }
@@ -87,6 +95,32 @@ pub enum Task {
     Similarity {
         /// Model index.
         model: usize,
+    },
+    /// Explanations of one instance of model `model` (one trained seed, or the fine-tuned
+    /// checkpoint) by explainer `explainer` (index into `Resolved::explainers`) for every
+    /// explanation seed of the instance; inputs are [data, predict, model holder (a train
+    /// node) if any].
+    Explain {
+        /// Model index.
+        model: usize,
+        /// Explainer index.
+        explainer: usize,
+    },
+    /// Alignment of model `model` with the reference for explainer `explainer`; inputs are
+    /// the reference's explain nodes of that explainer, then the model's.
+    Alignment {
+        /// Model index.
+        model: usize,
+        /// Explainer index.
+        explainer: usize,
+    },
+    /// The noise floor of model `model` (the reference too) for explainer `explainer`: its
+    /// own explanations under different seeds; inputs are its explain nodes.
+    Floor {
+        /// Model index.
+        model: usize,
+        /// Explainer index.
+        explainer: usize,
     },
     /// Tables across seeds.
     Aggregate,

@@ -160,6 +160,7 @@ impl ReportContext {
             "Jaccard of two top-K sets = |A ∩ B| / |A ∪ B|; when both sets are empty it is defined as 1.".to_string(),
             "Explanations of run i of a model are compared with run i of the reference (same seed); mean over examples, then mean and spread over seeds.".to_string(),
             format!("Verdict: trust-equivalent only if Jaccard@{k} ≥ {:.2} for every explainer, |delta-ece| ≤ {}, confidence-tv ≤ {} and agreement ≥ {}; a test that could not be run makes the verdict \"not established\", never a pass.", meta.rules.threshold, meta.rules.tolerances.ece, meta.rules.tolerances.confidence_tv, meta.rules.tolerances.agreement),
+            "Alignment: run i of the reference's explainer against run i of the model's (same seed), one value per explained example, mean over examples, then mean ± sd over seeds; the interval resamples the examples. The noise floor is the same metric between one model's own runs under different seeds (every pair of seeds); with a deterministic explainer on one fixed model it is exact (0 pairs, the run compared with itself). An alignment well below the floor is a real difference between the models; one at the floor is explainer noise.".to_string(),
         ];
         let alignment_definitions = vec![
             (format!("top-k-jaccard@{k}"), format!("Jaccard index of the two models' top-{k} word sets for the same example, averaged over examples.")),

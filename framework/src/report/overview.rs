@@ -53,6 +53,8 @@ pub struct AlignmentLine {
     pub floor: String,
     /// The reference's noise floor.
     pub reference_floor: String,
+    /// What the model's floor compares and over how many seed pairs.
+    pub floor_kind: String,
     /// Seeds and examples.
     pub seeds: usize,
     /// Examples per seed.
@@ -223,6 +225,11 @@ pub fn alignment_lines(s: &Summary) -> Vec<AlignmentLine> {
             },
             floor: floor(&a.floor),
             reference_floor: floor(&a.reference_floor),
+            floor_kind: a
+                .floor
+                .as_ref()
+                .map(|f| format!("{}, {} pair{}", f.kind, f.pairs, if f.pairs == 1 { "" } else { "s" }))
+                .unwrap_or_default(),
             seeds: a.seeds,
             examples: a.examples,
         })

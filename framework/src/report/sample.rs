@@ -62,7 +62,13 @@ fn card(model: &str, layers: usize, hidden: usize, parameters: usize, size_mb: f
 }
 
 fn floor(mean: f64, half: f64) -> FloorValue {
-    FloorValue { mean, ci_low: Some(mean - half), ci_high: Some(mean + half), pairs: 3 }
+    FloorValue {
+        mean,
+        ci_low: Some(mean - half),
+        ci_high: Some(mean + half),
+        pairs: 3,
+        kind: "explanation-seed".into(),
+    }
 }
 
 fn alignment(
@@ -260,5 +266,7 @@ pub fn full_summary() -> Summary {
         confidence: 0.95,
         alignment: alignment_rows,
         highlights: highlights(),
+        alignment_notes: Vec::new(),
+        floors: Vec::new(),
     }
 }

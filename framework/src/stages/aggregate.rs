@@ -1,6 +1,7 @@
 //! The `aggregate` stage: per-seed tables joined across seeds (mean, standard deviation,
 //! bootstrap interval of the seed mean), written as Parquet and CSV, plus `summary.json`,
-//! the structured content the report renders.
+//! the structured content the report renders. With explainers, the alignment tables come
+//! from [`super::alignment_tables`] and the highlighted examples from [`super::highlights`].
 
 use super::RunContext;
 use super::evaluate::{EvalConfig, MetricValue, bootstrap_rows, calibration_values, similarity_values};
@@ -17,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The names of the tables the aggregate node writes (each as `.parquet` and `.csv`).
-pub const TABLES: [&str; 8] = [
+pub const TABLES: [&str; 12] = [
     "models",
     "calibration",
     "calibration_by_seed",
@@ -26,6 +27,10 @@ pub const TABLES: [&str; 8] = [
     "reliability",
     "predictions",
     "rows",
+    "alignment",
+    "alignment_by_seed",
+    "floor",
+    "attributions",
 ];
 
 /// A metric aggregated over seeds.
@@ -97,6 +102,25 @@ pub struct Summary {
     /// Example inputs with every model's top-K words (the paper's Table 2).
     #[serde(default)]
     pub highlights: Vec<super::alignment_summary::ExampleHighlight>,
+    /// What the alignment tables leave out and why (models that cannot be explained).
+    #[serde(default)]
+    pub alignment_notes: Vec<String>,
+    /// Every noise floor (the reference's too), by model, explainer and metric.
+    #[serde(default)]
+    pub floors: Vec<FloorSummary>,
+}
+
+/// One noise floor in the summary.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FloorSummary {
+    /// Model name.
+    pub model: String,
+    /// Explainer label.
+    pub explainer: String,
+    /// Metric label.
+    pub metric: String,
+    /// The floor.
+    pub floor: super::alignment_summary::FloorValue,
 }
 
 #[derive(Default)]
@@ -360,6 +384,31 @@ pub fn run(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
         Column::new("accuracy".into(), rel.7),
     ])?;
 
+    let mut alignment = Vec::new();
+    let mut floors = Vec::new();
+    let mut highlights = Vec::new();
+    let mut alignment_notes = Vec::new();
+    let mut extra_frames = Vec::new();
+    if !r.explainers.is_empty() {
+        let tables = super::alignment_tables::build(ctx, i, &cfg)?;
+        extra_frames = tables.frames;
+        alignment = tables.alignment;
+        floors = tables
+            .floors
+            .into_iter()
+            .map(|f| FloorSummary { model: f.model, explainer: f.explainer, metric: f.metric, floor: f.value })
+            .collect();
+        let full = super::data::read(ctx.store, data_key)?;
+        highlights = super::highlights::build(ctx, i, &full, &preds)?;
+        for m in r.models.iter().filter(|m| m.neural().is_none()) {
+            alignment_notes.push(format!(
+                "model `{}` gives predictions only (source `{}`): it has no weights to explain, so it has no alignment rows",
+                m.name,
+                m.origin()
+            ));
+        }
+    }
+
     let mut frames: Vec<(&str, DataFrame)> = vec![
         ("models", models_frame(&models, &calibration)?),
         ("calibration", aggregate_frame(&calibration)?),
@@ -370,6 +419,7 @@ pub fn run(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
         ("predictions", predictions),
         ("rows", rows_frame),
     ];
+    frames.extend(extra_frames);
     for (name, df) in frames.iter_mut() {
         w.write(&format!("{name}.parquet"), &parquet_bytes(df)?)?;
         if *name != "predictions" {
@@ -392,6 +442,14 @@ pub fn run(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
             lower_is_better.insert(s.name.clone(), e.lower_is_closer);
         }
     }
+    if !r.explainers.is_empty() {
+        for m in &r.alignment_metrics {
+            if let Some(e) = crate::plugin::alignment::AlignmentMetricEntry::find(&m.name) {
+                definitions.insert(m.name.clone(), e.definition.to_string());
+                lower_is_better.insert(m.name.clone(), false);
+            }
+        }
+    }
     let summary = Summary {
         dataset,
         models,
@@ -402,8 +460,10 @@ pub fn run(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
         bins: cfg.bins,
         bootstrap: cfg.bootstrap,
         confidence: cfg.confidence,
-        alignment: Vec::new(),
-        highlights: Vec::new(),
+        alignment,
+        highlights,
+        alignment_notes,
+        floors,
     };
     w.write_json("summary.json", &summary)
 }

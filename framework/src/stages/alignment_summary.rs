@@ -20,6 +20,11 @@ pub struct FloorValue {
     /// Seed pairs compared (0 for a deterministic explainer on one fixed model: the floor
     /// is then exact, 1 for similarity metrics).
     pub pairs: usize,
+    /// What the pairs compare: `exact` (one run), `explanation-seed` (one trained model,
+    /// explainer seeds differ), `training-seed` (a deterministic explainer on models
+    /// trained with different seeds) or `training-and-explanation-seed`.
+    #[serde(default)]
+    pub kind: String,
 }
 
 /// One alignment metric of one model's explanations against the reference's, across seeds.

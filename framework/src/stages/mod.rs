@@ -1,11 +1,16 @@
 //! Stage implementations: what each kind of node computes from its inputs.
 
 pub mod aggregate;
+pub mod alignment;
 pub mod alignment_summary;
+pub mod alignment_tables;
 pub mod calibration;
 pub mod compress;
 pub mod data;
 pub mod evaluate;
+pub mod explain;
+pub mod highlights;
+pub mod instance;
 pub mod neural;
 pub mod predict;
 pub mod report;
@@ -46,6 +51,9 @@ pub fn run_node(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
         Task::Predict { model } => predict::run(ctx, i, *model, w),
         Task::Calibration { .. } => calibration::run(ctx, i, w),
         Task::Similarity { .. } => similarity::run(ctx, i, w),
+        Task::Explain { model, explainer } => explain::run(ctx, i, *model, *explainer, w),
+        Task::Alignment { .. } => alignment::run_alignment(ctx, i, w),
+        Task::Floor { .. } => alignment::run_floor(ctx, i, w),
         Task::Aggregate => aggregate::run(ctx, i, w),
         Task::Report => report::run(ctx, i, w),
     }

@@ -4,7 +4,7 @@
 //! sorted by length, duplicates once, and its card (`model_card.json`) is written beside.
 
 use super::{RunContext, neural};
-use crate::manifest::{ModelKind, NeuralInit};
+use crate::manifest::ModelKind;
 use crate::plugin::model_source::PredictRequest;
 use crate::predictions::Predictions;
 use crate::store::{NodeWriter, Store};
@@ -37,13 +37,7 @@ pub fn run(ctx: &RunContext, i: usize, model: usize, w: &mut NodeWriter) -> Resu
             preds
         }
         ModelKind::Neural(n) => {
-            let dir = match (&n.init, ctx.plan.nodes[i].inputs.len()) {
-                (_, 2) => ctx.store.dir(ctx.input_key(i, 1)).join(super::train::MODEL_DIR),
-                (NeuralInit::Checkpoint(dir), _) => dir.clone(),
-                (NeuralInit::Architecture(_) | NeuralInit::Variant { .. }, _) => {
-                    bail!("model `{}` was not trained or compressed (internal error)", m.name)
-                }
-            };
+            let dir = super::instance::model_folder(ctx, model, ctx.plan.nodes[i].inputs.get(1).copied())?;
             let device = neural::device(r.manifest.experiment.backend)?;
             let classes = dataset.label_names.len();
             let net = neural::load_for_prediction_on(&dir, classes, n.max_len, n.batch_size, &device)

@@ -1,0 +1,226 @@
+//! The explanation part of the plan: explain nodes (one per neural model instance ×
+//! explainer), alignment nodes (one per compared model × explainer) and noise-floor nodes
+//! (one per model × explainer, the reference too).
+//!
+//! A model *instance* is one set of weights: a `train` node's output (one per training
+//! seed) or a fine-tuned checkpoint. An instance trained with experiment seed s is explained
+//! with seed s only (run s of the model is the model trained and explained with s); an
+//! instance shared by every seed (a fine-tuned checkpoint, or `[train] seeds = [one]`) is
+//! explained with every experiment seed. A deterministic explainer gets no explanation seed
+//! at all, so its key (and its single run) does not change with the seed list.
+//!
+//! Models with `source = "..."` (predictions only) have no weights and are not explained;
+//! the summary says so. Validation refuses such a reference when explainers are configured.
+
+use super::node::{Node, Stage, Task};
+use crate::manifest::Resolved;
+use crate::manifest::schema::FeatureIdentity;
+use crate::plugin::alignment::AlignmentMetricEntry;
+use anyhow::{Result, anyhow};
+use serde_json::{Value, json};
+
+/// One set of weights of a model, as the plan knows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ModelInstance {
+    /// The experiment seed it belongs to (`None`: shared by every seed).
+    pub seed: Option<u64>,
+    /// Its predict node.
+    pub predict: usize,
+    /// The node whose folder holds its weights (a `train` node), or `None` when the weights
+    /// are the manifest's checkpoint folder itself.
+    pub holder: Option<usize>,
+}
+
+/// A node to add: everything but its key.
+pub struct NodeSpec {
+    /// Readable name.
+    pub name: String,
+    /// Stage.
+    pub stage: Stage,
+    /// Task.
+    pub task: Task,
+    /// Plugin name and version.
+    pub plugin: Option<(String, String)>,
+    /// Config (enters the key).
+    pub config: Value,
+    /// Input nodes.
+    pub inputs: Vec<usize>,
+    /// Seed.
+    pub seed: Option<u64>,
+}
+
+/// The explanation seeds of an instance: none for a deterministic explainer, the instance's
+/// own seed when it has one, otherwise every experiment seed.
+pub fn explanation_seeds(instance_seed: Option<u64>, experiment_seeds: &[u64], deterministic: bool) -> Vec<u64> {
+    match (deterministic, instance_seed) {
+        (true, _) => Vec::new(),
+        (false, Some(s)) => vec![s],
+        (false, None) => experiment_seeds.to_vec(),
+    }
+}
+
+/// The alignment metrics at every K of `[alignment] k` (for metrics with a `k` setting)
+/// and on the `[alignment] features`: `{name, label, version, k, settings}` each.
+pub fn metric_variants(r: &Resolved) -> Result<Vec<Value>> {
+    let on = match r.manifest.alignment.features {
+        FeatureIdentity::Words => "word",
+        FeatureIdentity::Positions => "position",
+    };
+    let mut out = Vec::new();
+    for m in &r.alignment_metrics {
+        let entry = AlignmentMetricEntry::find(&m.name)
+            .ok_or_else(|| anyhow!("alignment metric `{}` is not registered (internal error)", m.name))?;
+        let keys: Vec<String> = entry.info.settings().into_iter().map(|d| d.key).collect();
+        let ks: Vec<Option<usize>> = if keys.iter().any(|k| k == "k") {
+            r.manifest.alignment.k.iter().map(|&k| Some(k)).collect()
+        } else {
+            vec![None]
+        };
+        for k in ks {
+            let mut settings = m.settings.clone();
+            if let Some(k) = k {
+                settings["k"] = json!(k);
+            }
+            if keys.iter().any(|k| k == "on") {
+                settings["on"] = json!(on);
+            }
+            let settings = (entry.info.resolve)(&settings)
+                .map_err(|e| anyhow!("alignment metric `{}`: setting `{}`: {}", m.name, e.path.join("."), e.message))?;
+            let label = k.map_or_else(|| m.name.clone(), |k| format!("{}@{k}", m.name));
+            out.push(
+                json!({"name": m.name, "label": label, "version": entry.info.version, "k": k, "settings": settings}),
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// Adds the explain, alignment and floor nodes; returns the alignment and floor nodes and
+/// the explain nodes (what the aggregate node reads). `instances[m]` are model m's
+/// instances (empty for a predictions-only model); model 0 is the reference.
+pub fn add_explanations(
+    r: &Resolved,
+    nodes: &mut Vec<Node>,
+    data: usize,
+    instances: &[Vec<ModelInstance>],
+    add: &mut dyn FnMut(&mut Vec<Node>, NodeSpec) -> usize,
+) -> Result<Vec<usize>> {
+    let mut out = Vec::new();
+    if r.explainers.is_empty() {
+        return Ok(out);
+    }
+    let a = &r.manifest.alignment;
+    let alignment_config = json!({
+        "metrics": metric_variants(r)?,
+        "features": a.features,
+        "class": a.class,
+    });
+    for (ei, ex) in r.explainers.iter().enumerate() {
+        let plugin = Some((ex.entry.info.name.to_string(), ex.entry.info.version.to_string()));
+        let mut explained: Vec<Vec<usize>> = Vec::new();
+        for (mi, m) in r.models.iter().enumerate() {
+            let mut own = Vec::new();
+            if let Some(n) = m.neural() {
+                for inst in instances.get(mi).into_iter().flatten() {
+                    let seeds = explanation_seeds(inst.seed, &r.manifest.experiment.seeds, ex.entry.deterministic);
+                    let config = json!({
+                        "model": m.name,
+                        "explainer": ex.label,
+                        "settings": ex.settings,
+                        "seeds": seeds,
+                        "examples": a.examples,
+                        "class": a.class,
+                        "max_len": n.max_len,
+                        "batch_size": n.batch_size,
+                        "backend": r.manifest.experiment.backend,
+                    });
+                    let mut inputs = vec![data, inst.predict];
+                    inputs.extend(inst.holder);
+                    let spec = NodeSpec {
+                        name: format!("explain/{}/{}{}", m.name, ex.label, super::build::seed_suffix(inst.seed)),
+                        stage: Stage::Explain,
+                        task: Task::Explain { model: mi, explainer: ei },
+                        plugin: plugin.clone(),
+                        config,
+                        inputs,
+                        seed: inst.seed,
+                    };
+                    own.push(add(nodes, spec));
+                }
+            }
+            explained.push(own);
+        }
+        for (mi, m) in r.models.iter().enumerate() {
+            if explained[mi].is_empty() {
+                continue;
+            }
+            if mi > 0 {
+                let mut inputs = explained[0].clone();
+                inputs.extend(&explained[mi]);
+                let spec = NodeSpec {
+                    name: format!("alignment/{}/{}", m.name, ex.label),
+                    stage: Stage::Alignment,
+                    task: Task::Alignment { model: mi, explainer: ei },
+                    plugin: None,
+                    config: alignment_config.clone(),
+                    inputs,
+                    seed: None,
+                };
+                out.push(add(nodes, spec));
+            }
+            let spec = NodeSpec {
+                name: format!("floor/{}/{}", m.name, ex.label),
+                stage: Stage::Alignment,
+                task: Task::Floor { model: mi, explainer: ei },
+                plugin: None,
+                config: alignment_config.clone(),
+                inputs: explained[mi].clone(),
+                seed: None,
+            };
+            out.push(add(nodes, spec));
+        }
+        out.extend(explained.into_iter().flatten());
+    }
+    out.sort_unstable();
+    Ok(out)
+}
+
+/// A one-line description of an explain, alignment or floor node for `trustx plan`:
+/// its explanation seeds and examples, or the metrics it computes.
+pub fn describe(n: &Node) -> Option<String> {
+    let c = &n.config;
+    match n.stage {
+        Stage::Explain => {
+            let seeds: Vec<String> = c["seeds"].as_array()?.iter().map(|s| s.to_string()).collect();
+            let seeds = if seeds.is_empty() {
+                "deterministic (no seed)".to_string()
+            } else {
+                format!("seeds {}", seeds.join(", "))
+            };
+            Some(format!(
+                "{seeds}; first {} eval examples; class {}",
+                c["examples"],
+                c["class"].as_str().unwrap_or("?")
+            ))
+        }
+        Stage::Alignment => {
+            let metrics: Vec<&str> = c["metrics"].as_array()?.iter().filter_map(|m| m["label"].as_str()).collect();
+            let what = if matches!(n.task, Task::Floor { .. }) { "noise floor" } else { "vs the reference" };
+            Some(format!("{what}: {}", metrics.join(", ")))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn explanation_seeds_follow_the_instance() {
+        assert_eq!(explanation_seeds(Some(2), &[1, 2, 3], false), vec![2]);
+        assert_eq!(explanation_seeds(None, &[1, 2, 3], false), vec![1, 2, 3]);
+        assert!(explanation_seeds(None, &[1, 2, 3], true).is_empty());
+        assert!(explanation_seeds(Some(2), &[1, 2, 3], true).is_empty());
+    }
+}

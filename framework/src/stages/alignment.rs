@@ -1,0 +1,259 @@
+//! The `alignment` stage: per-example alignment metric values.
+//!
+//! * **Alignment** (`alignment/MODEL/EXPLAINER`): run i of the reference against run i of
+//!   the model, runs paired by seed as predictions are (`plan::build::pair_seeds`: equal
+//!   seeds, or an unseeded run — a deterministic explainer on a model shared by every seed
+//!   — with each seed of the other). A run's seed is its explanation seed, or the seed of
+//!   the model instance for a deterministic explainer.
+//! * **Noise floor** (`floor/MODEL/EXPLAINER`): the model against itself under every pair
+//!   of its runs (s₁, s₂), (s₁, s₃), (s₂, s₃), … (all pairs i < j in seed order). On a model
+//!   trained once that is pure explainer noise (`explanation-seed`); on a model trained
+//!   per seed the runs are different trained models too (`training-and-explanation-seed`,
+//!   or `training-seed` for a deterministic explainer). A deterministic explainer on one
+//!   fixed model has a single run: no pair (`pairs = 0`, kind `exact`), and the value is
+//!   computed by comparing the run with itself, not assumed.
+//!
+//! Every metric of the node's config (each alignment metric at each K) is computed on
+//! every example; `alignment.parquet` / `floor.parquet` hold (seed or pair, metric, plugin,
+//! k, example_id, value) and `floor.json` the pair count and kind. Means and intervals are
+//! the aggregate stage's job.
+
+use super::RunContext;
+use crate::explain::{Attribution, AttributionRow};
+use crate::plan::Task;
+use crate::plugin::alignment::AlignmentMetricEntry;
+use crate::store::NodeWriter;
+use crate::tables::io::parquet_bytes;
+use anyhow::{Context, Result, anyhow, bail};
+use polars::prelude::{Column, DataFrame};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// One metric at one K, as the plan resolved it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct MetricVariant {
+    /// Plugin name.
+    pub name: String,
+    /// Display label (`top-k-jaccard@10`).
+    pub label: String,
+    /// K, for metrics that take one.
+    pub k: Option<usize>,
+    /// Resolved settings (K and feature identity filled in).
+    pub settings: Value,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct AlignmentConfig {
+    metrics: Vec<MetricVariant>,
+}
+
+/// One run of an explainer on a model: its seed and one attribution per example, in
+/// example order.
+#[derive(Debug, Clone)]
+pub struct Run {
+    /// Explanation seed, or the instance's seed for a deterministic explainer.
+    pub seed: Option<u64>,
+    /// The explain node it comes from.
+    pub node: usize,
+    /// Attributions in example order.
+    pub attributions: Vec<Attribution>,
+}
+
+/// The runs stored by explain node `k`, by seed.
+pub fn runs_of(ctx: &RunContext, k: usize) -> Result<Vec<Run>> {
+    let node = &ctx.plan.nodes[k];
+    let rows = super::explain::read_rows(ctx.store, &node.key)?;
+    Ok(split_runs(&rows, node.seed, k))
+}
+
+/// Groups rows by their seed (rows of one seed are contiguous or not: order kept), each
+/// run's seed being the row seed or, for unseeded rows, `instance_seed`.
+pub fn split_runs(rows: &[AttributionRow], instance_seed: Option<u64>, node: usize) -> Vec<Run> {
+    let mut seeds: Vec<Option<u64>> = rows.iter().map(|r| r.seed).collect();
+    seeds.sort_unstable();
+    seeds.dedup();
+    seeds
+        .into_iter()
+        .map(|s| {
+            let own: Vec<AttributionRow> = rows.iter().filter(|r| r.seed == s).cloned().collect();
+            Run { seed: s.or(instance_seed), node, attributions: Attribution::from_rows(&own) }
+        })
+        .collect()
+}
+
+/// Every pair (i, j), i < j, of `n` runs, in order.
+pub fn floor_pairs(n: usize) -> Vec<(usize, usize)> {
+    (0..n).flat_map(|i| (i + 1..n).map(move |j| (i, j))).collect()
+}
+
+/// What a floor compares, from its runs.
+pub fn floor_kind(runs: &[Run], deterministic: bool) -> &'static str {
+    let one_instance = runs.windows(2).all(|w| w[0].node == w[1].node);
+    match (runs.len() <= 1, one_instance, deterministic) {
+        (true, _, _) => "exact",
+        (false, true, _) => "explanation-seed",
+        (false, false, true) => "training-seed",
+        (false, false, false) => "training-and-explanation-seed",
+    }
+}
+
+/// Per-example values of every metric between runs `a` and `b`.
+#[derive(Default)]
+struct Values {
+    tag: Vec<String>,
+    metric: Vec<String>,
+    plugin: Vec<String>,
+    k: Vec<Option<u32>>,
+    example_id: Vec<String>,
+    value: Vec<f64>,
+}
+
+impl Values {
+    fn compare(&mut self, tag: &str, a: &Run, b: &Run, metrics: &[MetricVariant]) -> Result<()> {
+        if a.attributions.len() != b.attributions.len() {
+            bail!(
+                "runs explain {} and {} examples; they must explain the same ones",
+                a.attributions.len(),
+                b.attributions.len()
+            );
+        }
+        for m in metrics {
+            let entry = AlignmentMetricEntry::find(&m.name)
+                .ok_or_else(|| anyhow!("alignment metric `{}` is not registered", m.name))?;
+            for (x, y) in a.attributions.iter().zip(&b.attributions) {
+                let v = (entry.compute)(&m.settings, x, y).with_context(|| format!("metric `{}`", m.label))?;
+                self.tag.push(tag.to_string());
+                self.metric.push(m.label.clone());
+                self.plugin.push(m.name.clone());
+                self.k.push(m.k.map(|k| k as u32));
+                self.example_id.push(x.example_id.clone());
+                self.value.push(v);
+            }
+        }
+        Ok(())
+    }
+
+    fn frame(self, tag: &str) -> Result<DataFrame> {
+        Ok(DataFrame::new_infer_height(vec![
+            Column::new(tag.into(), self.tag),
+            Column::new("metric".into(), self.metric),
+            Column::new("plugin".into(), self.plugin),
+            Column::new("k".into(), self.k),
+            Column::new("example_id".into(), self.example_id),
+            Column::new("value".into(), self.value),
+        ])?)
+    }
+}
+
+fn seed_tag(seed: Option<u64>) -> String {
+    seed.map_or_else(|| "-".into(), |s| s.to_string())
+}
+
+/// `floor.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FloorRecord {
+    /// Pairs of runs compared (0 when the floor is exact).
+    pub pairs: usize,
+    /// `exact`, `explanation-seed`, `training-seed` or `training-and-explanation-seed`.
+    pub kind: String,
+    /// Seeds of the runs.
+    pub seeds: Vec<Option<u64>>,
+}
+
+/// Computes alignment node `i`: [reference explain nodes…, model explain nodes…].
+pub fn run_alignment(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
+    let node = &ctx.plan.nodes[i];
+    let cfg: AlignmentConfig = serde_json::from_value(node.config.clone()).context("alignment config")?;
+    let mut reference = Vec::new();
+    let mut model = Vec::new();
+    for &k in &node.inputs {
+        match ctx.plan.nodes[k].task {
+            Task::Explain { model: 0, .. } => reference.extend(runs_of(ctx, k)?),
+            Task::Explain { .. } => model.extend(runs_of(ctx, k)?),
+            _ => bail!("alignment node {} reads a non-explain node (internal error)", node.name),
+        }
+    }
+    let r: Vec<(Option<u64>, usize)> = reference.iter().enumerate().map(|(j, x)| (x.seed, j)).collect();
+    let m: Vec<(Option<u64>, usize)> = model.iter().enumerate().map(|(j, x)| (x.seed, j)).collect();
+    let pairs = crate::plan::build::pair_seeds(&r, &m);
+    if pairs.is_empty() {
+        bail!("{}: no run of the model pairs with a run of the reference (seeds differ)", node.name);
+    }
+    let mut values = Values::default();
+    for (seed, a, b) in pairs {
+        values.compare(&seed_tag(seed), &reference[a], &model[b], &cfg.metrics)?;
+    }
+    w.write("alignment.parquet", &parquet_bytes(&mut values.frame("seed")?)?)
+}
+
+/// Computes floor node `i`: the model's explain nodes.
+pub fn run_floor(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
+    let node = &ctx.plan.nodes[i];
+    let Task::Floor { explainer, .. } = node.task else { bail!("{} is not a floor node (internal error)", node.name) };
+    let cfg: AlignmentConfig = serde_json::from_value(node.config.clone()).context("alignment config")?;
+    let mut runs = Vec::new();
+    for &k in &node.inputs {
+        runs.extend(runs_of(ctx, k)?);
+    }
+    runs.sort_by_key(|r| r.seed);
+    let deterministic = ctx.resolved.explainers[explainer].entry.deterministic;
+    let kind = floor_kind(&runs, deterministic);
+    let pairs = floor_pairs(runs.len());
+    let mut values = Values::default();
+    if pairs.is_empty() {
+        let only = runs.first().ok_or_else(|| anyhow!("{}: no run to compute a floor from", node.name))?;
+        values.compare("self", only, only, &cfg.metrics)?;
+    }
+    for &(a, b) in &pairs {
+        let tag = format!("{}~{}", seed_tag(runs[a].seed), seed_tag(runs[b].seed));
+        values.compare(&tag, &runs[a], &runs[b], &cfg.metrics)?;
+    }
+    let record =
+        FloorRecord { pairs: pairs.len(), kind: kind.to_string(), seeds: runs.iter().map(|r| r.seed).collect() };
+    w.write("floor.parquet", &parquet_bytes(&mut values.frame("pair")?)?)?;
+    w.write_json("floor.json", &record)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: &str, seed: Option<u64>, w: f64) -> AttributionRow {
+        AttributionRow {
+            example_id: id.into(),
+            class: 0,
+            feature: "x".into(),
+            segment: 0,
+            position: 0,
+            weight: w,
+            seed,
+        }
+    }
+
+    #[test]
+    fn pairs_are_all_i_before_j() {
+        assert_eq!(floor_pairs(3), vec![(0, 1), (0, 2), (1, 2)]);
+        assert!(floor_pairs(1).is_empty());
+        assert_eq!(floor_pairs(2), vec![(0, 1)]);
+    }
+
+    #[test]
+    fn runs_split_by_seed_and_take_the_instance_seed() {
+        let rows = [row("a", Some(2), 1.0), row("b", Some(2), 2.0), row("a", Some(1), 3.0), row("b", Some(1), 4.0)];
+        let runs = split_runs(&rows, None, 5);
+        assert_eq!(runs.iter().map(|r| r.seed).collect::<Vec<_>>(), [Some(1), Some(2)]);
+        assert_eq!(runs[0].attributions[1].weights, [4.0]);
+        assert_eq!(runs[1].attributions[0].example_id, "a");
+        let det = split_runs(&[row("a", None, 1.0)], Some(9), 5);
+        assert_eq!(det[0].seed, Some(9));
+    }
+
+    #[test]
+    fn floor_kinds() {
+        let run = |seed, node| Run { seed, node, attributions: vec![] };
+        assert_eq!(floor_kind(&[run(None, 1)], true), "exact");
+        assert_eq!(floor_kind(&[run(Some(1), 1), run(Some(2), 1)], false), "explanation-seed");
+        assert_eq!(floor_kind(&[run(Some(1), 1), run(Some(2), 2)], true), "training-seed");
+        assert_eq!(floor_kind(&[run(Some(1), 1), run(Some(2), 2)], false), "training-and-explanation-seed");
+    }
+}
