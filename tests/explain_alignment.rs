@@ -150,10 +150,7 @@ fn explanations_alignment_floors_cache_jobs_and_selective_reruns() {
         attributions.lines().any(|l| l.ends_with(",occlusion")) && attributions.lines().any(|l| l.ends_with(",lime"))
     );
     let report = std::fs::read_to_string(dir.join("results/explain-e2e/report.md")).unwrap();
-    assert!(
-        report.contains("## Explanation alignment with the reference")
-            && report.contains("| tiny-b | lime | top-k-jaccard@3 |")
-    );
+    assert!(report.contains("## Interpretability alignment") && report.contains("| tiny-b | lime | top-k-jaccard@3 |"));
     assert!(report.contains("**top-k-jaccard**:"), "alignment definitions in the report");
 
     // A second run computes nothing.

@@ -96,15 +96,21 @@ fn check(manifest: &str, data: &str) {
     assert_eq!(names("predict"), models.iter().map(|m| format!("predict/{m}")).collect::<Vec<_>>());
     assert_eq!(names("similarity").len(), 4, "every model but the reference is compared");
     assert_eq!((names("aggregate").len(), names("report").len()), (1, 1));
-    // Explanations (once the explain stage plans them): every model × explanation seed.
-    let explain = names("explain");
-    if !explain.is_empty() {
-        for m in models {
-            for s in [42, 43, 44] {
-                assert!(explain.iter().any(|n| n.contains(m) && n.contains(&format!("seed{s}"))), "{explain:?}");
-            }
+    // Explanations: one node per model × explainer, holding every explanation seed of the
+    // model trained once (LIME is seeded; partition SHAP is deterministic: no seed, run once).
+    for m in models {
+        for (explainer, seeds) in [("lime", vec![42, 43, 44]), ("partition-shap", vec![])] {
+            let name = format!("explain/{m}/{explainer}");
+            let node = nodes.iter().find(|n| n["name"] == name.as_str()).unwrap_or_else(|| panic!("no node {name}"));
+            let planned: Vec<u64> =
+                node["config"]["seeds"].as_array().unwrap().iter().map(|s| s.as_u64().unwrap()).collect();
+            assert_eq!(planned, seeds, "{name}");
         }
     }
+    let alignment = names("alignment");
+    let count = |prefix: &str| alignment.iter().filter(|n| n.starts_with(prefix)).count();
+    assert_eq!(count("alignment/"), 4 * 2, "every compared model × explainer: {alignment:?}");
+    assert_eq!(count("floor/"), 5 * 2, "every model's noise floor × explainer: {alignment:?}");
     // The paper's fine-tuning recipe.
     let train = nodes.iter().find(|n| n["stage"] == "train").unwrap();
     let s = &train["config"]["settings"];
