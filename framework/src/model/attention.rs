@@ -3,10 +3,17 @@
 //! Padding positions get an additive bias of `f32::MIN` (the dtype minimum, as
 //! `transformers` builds its extended attention mask), so after the softmax they weigh
 //! exactly 0 and a padded batch gives the same result as unpadded single inputs.
+//!
+//! The projections run as one `[batch·seq, hidden]` matrix product each (the weight packed
+//! once, not once per sequence). Without autodiff (inference, where dropout is off) the
+//! scores, mask, softmax and context run in burn's fused attention kernel, parallel over
+//! (sequence, head); with autodiff they are separate ops so gradients and dropout work.
 
 use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
 use burn::tensor::activation::softmax;
+use burn::tensor::module::attention;
+use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{Device, Tensor};
 
 use super::config::EncoderSpec;
@@ -50,17 +57,24 @@ impl SelfAttention {
     /// [`attention_bias`]. Returns `[batch, seq, hidden]` (before the residual).
     pub fn forward(&self, x: Tensor<3>, mask_bias: Tensor<4>) -> Tensor<3> {
         let [batch, seq, hidden] = x.dims();
-        let heads = |t: Tensor<3>| t.reshape([batch, seq, self.num_heads, self.head_dim]).swap_dims(1, 2);
-        // Scaling the queries (as DistilBERT does) touches seq·head_dim values instead of
-        // seq² scores; the result equals BERT's scaled scores up to rounding.
+        let rows = x.reshape([batch * seq, hidden]);
+        let heads = |t: Tensor<2>| t.reshape([batch, seq, self.num_heads, self.head_dim]).swap_dims(1, 2);
         let scale = 1.0 / (self.head_dim as f64).sqrt();
-        let q = heads(self.query.forward(x.clone())).mul_scalar(scale);
-        let k = heads(self.key.forward(x.clone()));
-        let v = heads(self.value.forward(x));
-        let scores = q.matmul(k.swap_dims(2, 3)) + mask_bias;
-        let probs = self.dropout.forward(softmax(scores, 3));
-        let context = probs.matmul(v).swap_dims(1, 2).reshape([batch, seq, hidden]);
-        self.output.forward(context)
+        let q = heads(self.query.forward(rows.clone()));
+        let k = heads(self.key.forward(rows.clone()));
+        let v = heads(self.value.forward(rows));
+        let context = if q.is_autodiff() {
+            // Scaling the queries (as DistilBERT does) touches seq·head_dim values instead
+            // of seq² scores; the result equals BERT's scaled scores up to rounding.
+            let scores = q.mul_scalar(scale).matmul(k.swap_dims(2, 3)) + mask_bias;
+            let probs = self.dropout.forward(softmax(scores, 3));
+            probs.matmul(v)
+        } else {
+            let options = AttentionModuleOptions { scale: Some(scale), ..AttentionModuleOptions::default() };
+            attention(q, k, v, None, Some(mask_bias), options)
+        };
+        let context = context.swap_dims(1, 2).reshape([batch * seq, hidden]);
+        self.output.forward(context).reshape([batch, seq, hidden])
     }
 }
 

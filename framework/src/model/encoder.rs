@@ -5,14 +5,17 @@
 //! are architecture-neutral; the loader maps BERT's `attention.output.LayerNorm`,
 //! `intermediate.dense`, `output.dense`, `output.LayerNorm` and DistilBERT's
 //! `sa_layer_norm`, `ffn.lin1`, `ffn.lin2`, `output_layer_norm` onto them.
+//!
+//! The feed-forward block runs on `[batch·seq, hidden]` rows (one matrix product per
+//! weight) with the bias and GELU fused ([`super::fused::bias_gelu`]).
 
 use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
-use burn::tensor::activation::gelu;
 use burn::tensor::{Device, Tensor};
 
 use super::attention::SelfAttention;
 use super::config::EncoderSpec;
+use super::fused::bias_gelu;
 
 /// One transformer layer.
 #[derive(Module, Debug)]
@@ -49,7 +52,10 @@ impl TransformerLayer {
     pub fn forward(&self, x: Tensor<3>, mask_bias: Tensor<4>) -> Tensor<3> {
         let attended = self.dropout.forward(self.attention.forward(x.clone(), mask_bias));
         let h = self.attention_norm.forward(x + attended);
-        let ff = self.ffn_out.forward(gelu(self.ffn_in.forward(h.clone())));
+        let [batch, seq, hidden] = h.dims();
+        let rows = h.clone().reshape([batch * seq, hidden]);
+        let inner = bias_gelu(rows.matmul(self.ffn_in.weight.val()), self.ffn_in.bias.as_ref().map(|b| b.val()));
+        let ff = self.ffn_out.forward(inner).reshape([batch, seq, hidden]);
         self.output_norm.forward(h + self.dropout.forward(ff))
     }
 }

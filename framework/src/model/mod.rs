@@ -44,6 +44,7 @@ pub mod config;
 pub mod distilbert;
 pub mod embeddings;
 pub mod encoder;
+pub mod fused;
 pub mod heads;
 pub mod loader;
 pub mod save;
