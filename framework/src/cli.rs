@@ -64,8 +64,11 @@ pub enum Command {
         #[command(subcommand)]
         action: ModelCommand,
     },
-    /// Measure the model runtime's forward speed on this machine (sequences/s, GFLOP/s).
-    #[command(after_help = "Example:\n  cargo run --release -- bench")]
+    /// Measure the model runtime's forward and training speed on this machine (sequences/s,
+    /// GFLOP/s), or with `--explain` the paper's explanation workload (LIME + partition SHAP).
+    #[command(
+        after_help = "Examples:\n  trustx bench\n  trustx bench --explain --pairs data/snli/snli_1.0_dev.head1000.jsonl --count 20"
+    )]
     Bench {
         /// The all-MiniLM-L6-v2 folder (skipped when absent).
         #[arg(long, default_value = "models/all-MiniLM-L6-v2")]
@@ -82,6 +85,28 @@ pub enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// Measure explanations instead: LIME and partition SHAP on SNLI pairs, every seed
+        /// sharing one cache per pair (all-MiniLM-L6-v2 with a fresh 3-class head, seed 0).
+        #[arg(long)]
+        explain: bool,
+        /// SNLI JSONL file of the pairs (`--explain`).
+        #[arg(long, default_value = "data/snli/snli_1.0_dev.head1000.jsonl")]
+        pairs: PathBuf,
+        /// Pairs to explain: the first labelled ones (`--explain`).
+        #[arg(long, default_value_t = 20)]
+        count: usize,
+        /// Seeds per explainer (`--explain`; the paper: 3).
+        #[arg(long, default_value_t = 3)]
+        seeds: usize,
+        /// LIME samples (`--explain`).
+        #[arg(long, default_value_t = 1000)]
+        lime_samples: usize,
+        /// Partition-SHAP evaluations (`--explain`).
+        #[arg(long, default_value_t = 500)]
+        shap_evals: usize,
+        /// Sequences per forward pass (`--explain`).
+        #[arg(long, default_value_t = 64)]
+        explain_batch: usize,
     },
     /// List the registered plugins with their settings, types and defaults.
     #[command(after_help = "Examples:\n  trustx plugins\n  trustx plugins --kind metric")]
@@ -175,7 +200,36 @@ pub fn main() -> ExitCode {
 fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Model { action } => model_command(action),
-        Command::Bench { minilm, batch, length, reps, json } => {
+        Command::Bench {
+            minilm,
+            json,
+            explain: true,
+            pairs,
+            count,
+            seeds,
+            lime_samples,
+            shap_evals,
+            explain_batch,
+            ..
+        } => {
+            let config = crate::commands::bench_explain::ExplainBenchConfig {
+                model: minilm,
+                pairs,
+                count,
+                seeds,
+                lime_samples,
+                shap_evals,
+                batch_size: explain_batch,
+            };
+            let result = crate::commands::bench_explain::run(&config)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&result)?);
+            } else {
+                print!("{}", crate::commands::bench_explain::render(&result));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench { minilm, batch, length, reps, json, .. } => {
             let results = crate::commands::bench::run(&minilm, batch, length, reps)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&results)?);

@@ -1,14 +1,20 @@
 //! `trustx bench`: forward throughput of the model runtime on this machine, for the README's
 //! speed table — sequences/s and GFLOP/s at batch 32, length 64, for a BERT-base-shaped
-//! model (random weights) and for all-MiniLM-L6-v2 (its real weights, when fetched).
+//! model (random weights) and for all-MiniLM-L6-v2 (its real weights, when fetched) — and
+//! MiniLM's training speed (examples/s of forward + backward + AdamW step, as the
+//! fine-tuning trainer runs it, dropout on; GFLOP/s counts 3× the forward's products).
 //!
 //! FLOPs count the matrix products only (2 per multiply-add): per token and layer
 //! `2·(4·h² + 2·h·f)` for the projections and feed-forward block plus `2·2·s·h` for the
 //! attention scores and context, as PyTorch profilers count them.
 
 use crate::model::config::{EncoderSpec, ModelType};
-use crate::model::{Batch, HfModel, LoadOptions, SequenceClassifier};
+use crate::model::train::clip_global_norm;
+use crate::model::{Batch, HfModel, LoadOptions, SequenceClassifier, set_training};
 use anyhow::Result;
+use burn::module::Module;
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::optim::{AdamWConfig, GradientsParams};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use serde::Serialize;
 use std::path::Path;
@@ -25,10 +31,12 @@ pub struct BenchResult {
     pub length: usize,
     /// Timed repetitions (after one warm-up).
     pub reps: usize,
-    /// Sequences per second (median repetition).
+    /// Sequences (training: examples) per second (median repetition).
     pub sequences_per_s: f64,
     /// GFLOP/s of the matrix products (median repetition).
     pub gflops: f64,
+    /// The 1-minute load average after the repetitions, when the OS reports it.
+    pub load_average: Option<f64>,
 }
 
 /// The BERT-base shape (12 layers, hidden 768, 12 heads, FFN 3072, vocab 30,522).
@@ -50,6 +58,22 @@ pub fn bert_base_spec() -> EncoderSpec {
         sinusoidal_positions: false,
         pad_token_id: 0,
     }
+}
+
+/// CPU seconds (user + system, all threads) this process has used, from `/proc/self/stat`
+/// (Linux; `None` elsewhere). Clock ticks are taken as 1/100 s, the Linux default.
+pub fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i)?.parse::<f64>().ok();
+    Some((ticks(11)? + ticks(12)?) / 100.0)
+}
+
+/// The 1-minute load average from `/proc/loadavg` (Linux; `None` elsewhere).
+pub fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg").ok()?.split_whitespace().next()?.parse().ok()
 }
 
 /// Matrix-product FLOPs of one forward pass.
@@ -84,10 +108,25 @@ pub fn time_forward(
     batch: &Batch,
     reps: usize,
 ) -> BenchResult {
-    let run = || {
+    let mut run = || {
         let out = network.forward(batch.input_ids.clone(), batch.token_type_ids.clone(), batch.attention_mask.clone());
         let _ = out.logits.into_data();
     };
+    let median = median_seconds(reps, &mut run);
+    let [b, s] = batch.input_ids.dims();
+    BenchResult {
+        name: name.into(),
+        batch: b,
+        length: s,
+        reps: reps.max(1),
+        sequences_per_s: b as f64 / median,
+        gflops: forward_flops(spec, b, s) / median / 1e9,
+        load_average: load_average(),
+    }
+}
+
+/// The median of `reps` timed calls of `run`, after one warm-up call.
+fn median_seconds(reps: usize, run: &mut dyn FnMut()) -> f64 {
     run();
     let mut times: Vec<f64> = (0..reps.max(1))
         .map(|_| {
@@ -97,15 +136,38 @@ pub fn time_forward(
         })
         .collect();
     times.sort_by(f64::total_cmp);
-    let median = times[times.len() / 2];
-    let [b, s] = batch.input_ids.dims();
+    times[times.len() / 2]
+}
+
+/// Times `reps` training steps of `model` (one warm-up first): forward with dropout on,
+/// cross-entropy on 3 classes, backward, gradient-norm clipping at 1, AdamW step — the
+/// fine-tuning trainer's step.
+pub fn time_train_step(name: &str, model: &HfModel, batch: usize, length: usize, reps: usize) -> BenchResult {
+    let ad = model.device().clone().autodiff();
+    let spec = model.spec().clone();
+    let mut net: Option<SequenceClassifier> = Some(set_training(model.network().clone().fork(&ad).train(), true));
+    let mut optim = AdamWConfig::new().init();
+    let loss_fn = CrossEntropyLossConfig::new().init(&ad);
+    let data = random_batch(&spec, batch, length, &ad);
+    let targets: Vec<i64> = (0..batch as i64).map(|i| i % model.num_labels() as i64).collect();
+    let targets = Tensor::<1, Int>::from_data(TensorData::new(targets, [batch]), &ad);
+    let mut run = || {
+        let Some(current) = net.take() else { return };
+        let out = current.forward(data.input_ids.clone(), data.token_type_ids.clone(), data.attention_mask.clone());
+        let loss = loss_fn.forward(out.logits, targets.clone());
+        let mut grads = GradientsParams::from_grads(loss.backward(), &current);
+        clip_global_norm(&current, &mut grads, 1.0);
+        net = Some(optim.step(1e-5, current, grads));
+    };
+    let median = median_seconds(reps, &mut run);
     BenchResult {
         name: name.into(),
-        batch: b,
-        length: s,
-        reps: times.len(),
-        sequences_per_s: b as f64 / median,
-        gflops: forward_flops(spec, b, s) / median / 1e9,
+        batch,
+        length,
+        reps: reps.max(1),
+        sequences_per_s: batch as f64 / median,
+        gflops: 3.0 * forward_flops(&spec, batch, length) / median / 1e9,
+        load_average: load_average(),
     }
 }
 
@@ -124,7 +186,8 @@ pub fn run(minilm: &Path, batch: usize, length: usize, reps: usize) -> Result<Ve
         reps,
     ));
     if minilm.join("config.json").is_file() {
-        let model = HfModel::load(minilm, &LoadOptions::default(), &device)?;
+        let options = LoadOptions { num_labels: Some(3), ..LoadOptions::default() };
+        let model = HfModel::load(minilm, &options, &device)?;
         let spec = model.spec().clone();
         out.push(time_forward(
             "all-MiniLM-L6-v2",
@@ -133,6 +196,7 @@ pub fn run(minilm: &Path, batch: usize, length: usize, reps: usize) -> Result<Ve
             &random_batch(&spec, batch, length, &device),
             reps,
         ));
+        out.push(time_train_step("all-MiniLM-L6-v2 training step (3 classes)", &model, batch, length, reps));
     } else {
         eprintln!(
             "skipping all-MiniLM-L6-v2: {} is absent (bash scripts/fetch-minilm.sh fetches it)",
@@ -144,10 +208,11 @@ pub fn run(minilm: &Path, batch: usize, length: usize, reps: usize) -> Result<Ve
 
 /// The results as a Markdown table.
 pub fn render(results: &[BenchResult]) -> String {
-    let mut s = String::from("| model | batch × length | sequences/s | GFLOP/s |\n|---|---|---|---|\n");
+    let mut s = String::from("| model | batch × length | sequences/s | GFLOP/s | load |\n|---|---|---|---|---|\n");
     for r in results {
+        let load = r.load_average.map_or_else(|| "-".to_string(), |l| format!("{l:.2}"));
         s.push_str(&format!(
-            "| {} | {} × {} | {:.2} | {:.1} |\n",
+            "| {} | {} × {} | {:.2} | {:.1} | {load} |\n",
             r.name, r.batch, r.length, r.sequences_per_s, r.gflops
         ));
     }
@@ -164,5 +229,23 @@ mod tests {
         let f = forward_flops(&bert_base_spec(), 1, 1);
         assert!((f - 2.0 * 12.0 * (4.0 * 768.0f64.powi(2) + 2.0 * 768.0 * 3072.0 + 2.0 * 768.0)).abs() < 1.0);
         assert!((f / 1e6 - 170.0).abs() < 1.0, "{f}");
+    }
+
+    #[test]
+    fn cpu_seconds_grow_with_work() {
+        let Some(before) = cpu_seconds() else { return };
+        let t = Instant::now();
+        let mut x = 0u64;
+        let mut used = 0.0;
+        // Spin until 0.05 CPU seconds are counted (at most 30 s of wall time, for loaded machines).
+        while used < 0.05 && t.elapsed().as_secs_f64() < 30.0 {
+            for _ in 0..100_000 {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(std::hint::black_box(1));
+            }
+            used = cpu_seconds().unwrap() - before;
+        }
+        std::hint::black_box(x);
+        assert!(used >= 0.05, "{used} CPU seconds counted in {:?}", t.elapsed());
+        assert!(load_average().is_some_and(|l| l >= 0.0));
     }
 }

@@ -5,14 +5,16 @@
 //! are architecture-neutral; the loader maps BERT's `attention.output.LayerNorm`,
 //! `intermediate.dense`, `output.dense`, `output.LayerNorm` and DistilBERT's
 //! `sa_layer_norm`, `ffn.lin1`, `ffn.lin2`, `output_layer_norm` onto them.
+//!
+//! The feed-forward expansion's bias and GELU are fused ([`super::fused::bias_gelu`]).
 
 use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
-use burn::tensor::activation::gelu;
 use burn::tensor::{Device, Tensor};
 
 use super::attention::SelfAttention;
 use super::config::EncoderSpec;
+use super::fused::bias_gelu;
 
 /// One transformer layer.
 #[derive(Module, Debug)]
@@ -45,11 +47,19 @@ impl TransformerLayer {
         }
     }
 
+    /// Width of the feed-forward expansion.
+    fn ffn_in_width(&self) -> usize {
+        self.ffn_in.weight.dims()[1]
+    }
+
     /// `x`: `[batch, seq, hidden]`, `mask_bias`: `[batch, 1, 1, seq]`.
     pub fn forward(&self, x: Tensor<3>, mask_bias: Tensor<4>) -> Tensor<3> {
         let attended = self.dropout.forward(self.attention.forward(x.clone(), mask_bias));
         let h = self.attention_norm.forward(x + attended);
-        let ff = self.ffn_out.forward(gelu(self.ffn_in.forward(h.clone())));
+        let [batch, seq, _] = h.dims();
+        let inner = h.clone().matmul(self.ffn_in.weight.val().unsqueeze()).reshape([batch * seq, self.ffn_in_width()]);
+        let inner = bias_gelu(inner, self.ffn_in.bias.as_ref().map(|b| b.val()));
+        let ff = self.ffn_out.forward(inner.reshape([batch, seq, self.ffn_in_width()]));
         self.output_norm.forward(h + self.dropout.forward(ff))
     }
 }

@@ -45,6 +45,7 @@ pub mod distilbert;
 pub mod distill;
 pub mod embeddings;
 pub mod encoder;
+pub mod fused;
 pub mod heads;
 pub mod loader;
 pub mod save;
