@@ -65,6 +65,12 @@ pub struct FinetuneConfig {
     /// `false` keeps the last epoch. Default true.
     #[serde(default = "yes")]
     pub select_best: bool,
+    /// Batch examples of similar length (transformers' `group_by_length`): each epoch's
+    /// shuffled order is cut into groups of 50 batches, each group sorted by length and cut
+    /// into batches, and the batches shuffled. Less padding, so faster on a CPU; the
+    /// batches are less random. Default false (the paper's plain shuffling).
+    #[serde(default)]
+    pub group_by_length: bool,
 }
 
 fn default_lr() -> f64 {
@@ -260,6 +266,7 @@ pub fn train_with_loss(
     let warmup = (config.warmup_ratio * schedule_total as f64).ceil() as usize;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut order: Vec<usize> = (0..train.len()).collect();
+    let train_lengths: Vec<usize> = train_enc.iter().map(|e| e.ids.len()).collect();
     let mut step = 0usize;
     let mut trained_examples = 0usize;
     let mut train_seconds = 0.0f64;
@@ -274,7 +281,8 @@ pub fn train_with_loss(
         let epoch_start = Instant::now();
         order.shuffle(&mut rng);
         let (mut loss_sum, mut loss_n) = (0.0f64, 0usize);
-        for chunk in order.chunks(config.batch_size) {
+        let batches = epoch_batches(&order, &train_lengths, config.batch_size, config.group_by_length, &mut rng);
+        for chunk in batches.iter().map(Vec::as_slice) {
             if step >= total {
                 break;
             }
@@ -444,5 +452,57 @@ mod tests {
         assert!(c.validate().is_ok());
         let bad = FinetuneConfig { warmup_ratio: 1.5, ..c };
         assert!(bad.validate().unwrap_err().to_string().contains("warmup_ratio"));
+    }
+}
+
+/// Batches per length group when [`FinetuneConfig::group_by_length`] is on.
+pub const LENGTH_GROUP: usize = 50;
+
+/// One epoch's batches: `order` cut into batches of `batch_size`, or, with `group`, cut
+/// into groups of [`LENGTH_GROUP`] batches, each group sorted by length (longest first,
+/// ties in shuffled order) and cut into batches, the batches then shuffled with `rng`.
+pub fn epoch_batches(
+    order: &[usize],
+    lengths: &[usize],
+    batch_size: usize,
+    group: bool,
+    rng: &mut ChaCha8Rng,
+) -> Vec<Vec<usize>> {
+    if !group {
+        return order.chunks(batch_size).map(<[usize]>::to_vec).collect();
+    }
+    let mut batches = Vec::new();
+    for mega in order.chunks(batch_size * LENGTH_GROUP) {
+        let mut mega = mega.to_vec();
+        mega.sort_by_key(|&i| std::cmp::Reverse(lengths[i]));
+        batches.extend(mega.chunks(batch_size).map(<[usize]>::to_vec));
+    }
+    batches.shuffle(rng);
+    batches
+}
+
+#[cfg(test)]
+mod batch_tests {
+    use super::*;
+
+    #[test]
+    fn grouped_batches_cover_every_example_once_with_less_padding() {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let lengths: Vec<usize> = (0..1000).map(|i| 5 + (i * 37) % 60).collect();
+        let mut order: Vec<usize> = (0..1000).collect();
+        order.shuffle(&mut rng);
+        let padded = |bs: &[Vec<usize>]| -> usize {
+            bs.iter().map(|b| b.iter().map(|&i| lengths[i]).max().unwrap() * b.len()).sum()
+        };
+        let plain = epoch_batches(&order, &lengths, 32, false, &mut rng.clone());
+        let grouped = epoch_batches(&order, &lengths, 32, true, &mut rng.clone());
+        for bs in [&plain, &grouped] {
+            let mut all: Vec<usize> = bs.iter().flatten().copied().collect();
+            all.sort_unstable();
+            assert_eq!(all, (0..1000).collect::<Vec<_>>());
+        }
+        assert_eq!(plain[0], order[..32].to_vec());
+        assert!(padded(&grouped) * 10 < padded(&plain) * 7, "{} vs {}", padded(&grouped), padded(&plain));
+        assert_eq!(grouped, epoch_batches(&order, &lengths, 32, true, &mut rng.clone()), "deterministic");
     }
 }
