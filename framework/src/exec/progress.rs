@@ -70,6 +70,19 @@ impl Progress {
         bar
     }
 
+    /// A task bar for node `name` driven by a trainer's or compressor's [`TrainTick`]s
+    /// (steps, total, message).
+    ///
+    /// [`TrainTick`]: crate::plugin::training::TrainTick
+    pub fn training_ticker(&self, name: &str) -> impl Fn(&crate::plugin::training::TrainTick) + Sync + use<> {
+        let bar = self.task_bar(name);
+        move |t| {
+            bar.set_length(t.total_steps as u64);
+            bar.set_position(t.step as u64);
+            bar.set_message(t.message.clone());
+        }
+    }
+
     /// Removes the bar of [`Progress::task_bar`].
     pub fn clear_task_bar(&self, name: &str) {
         if let Some(bar) = self.tasks.lock().ok().and_then(|mut t| t.remove(name)) {

@@ -3,9 +3,8 @@
 //! explain (per neural model instance × explainer) → alignment and noise floor (per model
 //! × explainer) → aggregate → report.
 
-use super::explain::{ModelInstance, NodeSpec, add_explanations};
-use super::key::node_key;
-use super::node::{Node, Plan, Stage, Task};
+use super::explain::{ModelInstance, add_explanations};
+use super::node::{Node, NodeSpec, Plan, Stage, Task};
 use crate::manifest::{ModelKind, NeuralInit, NeuralModel, Resolved, ResolvedMetric};
 use crate::report::template_fingerprint;
 use crate::stages::neural::{checkpoint_fingerprint, vocab_fingerprint};
@@ -16,25 +15,15 @@ use serde_json::{Value, json};
 /// them (a changed file changes the keys downstream of it).
 pub fn build(r: &Resolved) -> Result<Plan> {
     let mut nodes: Vec<Node> = Vec::new();
-    let add = |nodes: &mut Vec<Node>,
-               name: String,
-               stage: Stage,
-               task: Task,
-               plugin: Option<(String, String)>,
-               config: Value,
-               inputs: Vec<usize>,
-               seed: Option<u64>| {
-        let input_keys: Vec<&str> = inputs.iter().map(|&i| nodes[i].key.as_str()).collect();
-        let key = node_key(
-            stage.as_str(),
-            plugin.as_ref().map(|(n, v)| (n.as_str(), v.as_str())),
-            &config,
-            &input_keys,
-            seed,
-        );
-        nodes.push(Node { name, stage, task, plugin, config, inputs, seed, key });
-        nodes.len() - 1
-    };
+    let add =
+        |nodes: &mut Vec<Node>,
+         name: String,
+         stage: Stage,
+         task: Task,
+         plugin: Option<(String, String)>,
+         config: Value,
+         inputs: Vec<usize>,
+         seed: Option<u64>| { NodeSpec { name, stage, task, plugin, config, inputs, seed }.push(nodes) };
 
     // data
     let d = &r.manifest.dataset;
@@ -158,10 +147,7 @@ pub fn build(r: &Resolved) -> Result<Plan> {
     }
 
     // explain, alignment and noise floors
-    let explanation_nodes =
-        add_explanations(r, &mut nodes, data, &instances, &mut |nodes: &mut Vec<Node>, spec: NodeSpec| {
-            add(nodes, spec.name, spec.stage, spec.task, spec.plugin, spec.config, spec.inputs, spec.seed)
-        })?;
+    let explanation_nodes = add_explanations(r, &mut nodes, data, &instances)?;
 
     // aggregate and report
     let mut agg_inputs = vec![data];

@@ -12,7 +12,7 @@
 //! Models with `source = "..."` (predictions only) have no weights and are not explained;
 //! the summary says so. Validation refuses such a reference when explainers are configured.
 
-use super::node::{Node, Stage, Task};
+use super::node::{Node, NodeSpec, Stage, Task};
 use crate::manifest::Resolved;
 use crate::manifest::schema::FeatureIdentity;
 use crate::plugin::alignment::AlignmentMetricEntry;
@@ -29,24 +29,6 @@ pub struct ModelInstance {
     /// The node whose folder holds its weights (a `train` node), or `None` when the weights
     /// are the manifest's checkpoint folder itself.
     pub holder: Option<usize>,
-}
-
-/// A node to add: everything but its key.
-pub struct NodeSpec {
-    /// Readable name.
-    pub name: String,
-    /// Stage.
-    pub stage: Stage,
-    /// Task.
-    pub task: Task,
-    /// Plugin name and version.
-    pub plugin: Option<(String, String)>,
-    /// Config (enters the key).
-    pub config: Value,
-    /// Input nodes.
-    pub inputs: Vec<usize>,
-    /// Seed.
-    pub seed: Option<u64>,
 }
 
 /// The explanation seeds of an instance: none for a deterministic explainer, the instance's
@@ -103,7 +85,6 @@ pub fn add_explanations(
     nodes: &mut Vec<Node>,
     data: usize,
     instances: &[Vec<ModelInstance>],
-    add: &mut dyn FnMut(&mut Vec<Node>, NodeSpec) -> usize,
 ) -> Result<Vec<usize>> {
     let mut out = Vec::new();
     if r.explainers.is_empty() {
@@ -145,7 +126,7 @@ pub fn add_explanations(
                         inputs,
                         seed: inst.seed,
                     };
-                    own.push(add(nodes, spec));
+                    own.push(spec.push(nodes));
                 }
             }
             explained.push(own);
@@ -166,7 +147,7 @@ pub fn add_explanations(
                     inputs,
                     seed: None,
                 };
-                out.push(add(nodes, spec));
+                out.push(spec.push(nodes));
             }
             let spec = NodeSpec {
                 name: format!("floor/{}/{}", m.name, ex.label),
@@ -177,7 +158,7 @@ pub fn add_explanations(
                 inputs: explained[mi].clone(),
                 seed: None,
             };
-            out.push(add(nodes, spec));
+            out.push(spec.push(nodes));
         }
         out.extend(explained.into_iter().flatten());
     }

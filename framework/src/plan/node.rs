@@ -1,5 +1,6 @@
 //! Nodes, stages and the plan that holds them.
 
+use super::key::node_key;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -194,5 +195,36 @@ impl Plan {
                     || (selector.len() >= 4 && n.key.starts_with(selector))
             })
             .collect()
+    }
+}
+
+/// A node to add: everything but its key, which [`NodeSpec::push`] derives from the rest and
+/// from its inputs' keys (the one place a node's key is computed).
+pub struct NodeSpec {
+    /// Readable name.
+    pub name: String,
+    /// Stage.
+    pub stage: Stage,
+    /// Task.
+    pub task: Task,
+    /// Plugin name and version.
+    pub plugin: Option<(String, String)>,
+    /// Config (enters the key).
+    pub config: Value,
+    /// Input nodes (already in `nodes`).
+    pub inputs: Vec<usize>,
+    /// Seed.
+    pub seed: Option<u64>,
+}
+
+impl NodeSpec {
+    /// Appends the node with its content key to `nodes` and returns its index.
+    pub fn push(self, nodes: &mut Vec<Node>) -> usize {
+        let NodeSpec { name, stage, task, plugin, config, inputs, seed } = self;
+        let input_keys: Vec<&str> = inputs.iter().map(|&i| nodes[i].key.as_str()).collect();
+        let plugin_ref = plugin.as_ref().map(|(n, v)| (n.as_str(), v.as_str()));
+        let key = node_key(stage.as_str(), plugin_ref, &config, &input_keys, seed);
+        nodes.push(Node { name, stage, task, plugin, config, inputs, seed, key });
+        nodes.len() - 1
     }
 }

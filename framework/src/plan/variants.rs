@@ -3,8 +3,7 @@
 //! checkpoint used as is), then `train/V@seedS` with the manifest's trainer when
 //! `finetune = true`, then `predict/V…` like any neural model.
 
-use super::key::node_key;
-use super::node::{Node, Stage, Task};
+use super::node::{Node, NodeSpec, Stage, Task};
 use crate::manifest::{NeuralInit, NeuralModel, Resolved};
 use anyhow::{Result, bail};
 use serde_json::{Value, json};
@@ -111,11 +110,7 @@ fn push(
     inputs: Vec<usize>,
     seed: Option<u64>,
 ) -> usize {
-    let input_keys: Vec<&str> = inputs.iter().map(|&i| nodes[i].key.as_str()).collect();
-    let key =
-        node_key(stage.as_str(), plugin.as_ref().map(|(n, v)| (n.as_str(), v.as_str())), &config, &input_keys, seed);
-    nodes.push(Node { name, stage, task, plugin, config, inputs, seed, key });
-    nodes.len() - 1
+    NodeSpec { name, stage, task, plugin, config, inputs, seed }.push(nodes)
 }
 
 fn suffix(seed: Option<u64>) -> String {

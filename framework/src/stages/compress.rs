@@ -9,7 +9,6 @@ use super::{RunContext, neural};
 use crate::manifest::{NeuralInit, Resolved};
 use crate::plan::Stage;
 use crate::plugin::compressor::{CardOverrides, CompressRequest, CompressorEntry};
-use crate::plugin::training::TrainTick;
 use crate::store::{NodeWriter, Store};
 use anyhow::{Context, Result, anyhow, bail};
 use serde_json::json;
@@ -45,12 +44,7 @@ pub fn run(ctx: &RunContext, i: usize, model: usize, w: &mut NodeWriter) -> Resu
         let key = std::iter::once(format!("variants.{}", m.name)).chain(e.path.iter().cloned()).collect::<Vec<_>>();
         anyhow!("variant `{}`: `{}`: {} (fix it in {})", m.name, key.join("."), e.message, r.file.display())
     })?;
-    let bar = ctx.progress.task_bar(&node.name);
-    let progress = move |t: &TrainTick| {
-        bar.set_length(t.total_steps as u64);
-        bar.set_position(t.step as u64);
-        bar.set_message(t.message.clone());
-    };
+    let progress = ctx.progress.training_ticker(&node.name);
     let request = CompressRequest {
         variant: &m.name,
         model: source,

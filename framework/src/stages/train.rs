@@ -8,7 +8,7 @@ use crate::manifest::{NeuralInit, NeuralModel};
 use crate::model::scratch::Architecture;
 use crate::model::{HeadPolicy, HfModel, LoadOptions};
 use crate::plugin::parse_settings;
-use crate::plugin::training::{TrainRequest, TrainTick};
+use crate::plugin::training::TrainRequest;
 use crate::store::NodeWriter;
 use anyhow::{Context, Result, anyhow, bail};
 use burn::tensor::Device;
@@ -33,18 +33,13 @@ pub fn run(ctx: &RunContext, i: usize, model: usize, w: &mut NodeWriter) -> Resu
     let device = neural::device(r.manifest.experiment.backend)?;
     let start = if node.inputs.len() == 2 {
         // A variant with `finetune = true`: start from its compress node's model, head kept.
-        let dir = ctx.store.dir(ctx.input_key(i, 1)).join(MODEL_DIR);
+        let dir = super::instance::model_folder(ctx, model, Some(node.inputs[1]))?;
         neural::load_for_prediction_on(&dir, dataset.label_names.len(), n.max_len, n.batch_size, &device)
     } else {
         initial_model(n, dataset.label_names.len(), seed, &device)
     }
     .with_context(|| format!("model `{}`: building the model to train", m.name))?;
-    let bar = ctx.progress.task_bar(&node.name);
-    let progress = move |t: &TrainTick| {
-        bar.set_length(t.total_steps as u64);
-        bar.set_position(t.step as u64);
-        bar.set_message(t.message.clone());
-    };
+    let progress = ctx.progress.training_ticker(&node.name);
     let request = TrainRequest {
         model_name: &m.name,
         model: start,
