@@ -188,13 +188,13 @@ fn init_config(n: &NeuralModel) -> Result<Value> {
 /// The init config of the model a variant chain starting at model `pi` ends in.
 fn root_init(r: &Resolved, mut pi: usize) -> Result<Value> {
     loop {
-        match r.models[pi].neural().map(|n| &n.init) {
-            Some(NeuralInit::Variant { from, .. }) => match r.models.iter().position(|m| &m.name == from) {
-                Some(p) => pi = p,
-                None => anyhow::bail!("variant source `{from}` is not resolved (internal error)"),
-            },
-            Some(_) => return init_config(r.models[pi].neural().expect("neural")),
-            None => anyhow::bail!("model `{}` is not neural (internal error)", r.models[pi].name),
+        let Some(n) = r.models[pi].neural() else {
+            anyhow::bail!("model `{}` is not neural (internal error)", r.models[pi].name);
+        };
+        let NeuralInit::Variant { from, .. } = &n.init else { return init_config(n) };
+        match r.models.iter().position(|m| &m.name == from) {
+            Some(p) => pi = p,
+            None => anyhow::bail!("variant source `{from}` is not resolved (internal error)"),
         }
     }
 }
