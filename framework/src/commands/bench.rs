@@ -7,10 +7,14 @@
 //! FLOPs count the matrix products only (2 per multiply-add): per token and layer
 //! `2·(4·h² + 2·h·f)` for the projections and feed-forward block plus `2·2·s·h` for the
 //! attention scores and context, as PyTorch profilers count them.
+//!
+//! Each forward is timed twice: through burn's graph (what training runs) and through the
+//! packed inference path (`model::packed`, what predictions and explanations run).
 
 use crate::model::config::{EncoderSpec, ModelType};
+use crate::model::packed::PackedClassifier;
 use crate::model::train::clip_global_norm;
-use crate::model::{Batch, HfModel, LoadOptions, SequenceClassifier, set_training};
+use crate::model::{Batch, Encoded, HfModel, LoadOptions, SequenceClassifier, set_training};
 use anyhow::Result;
 use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
@@ -83,21 +87,55 @@ pub fn forward_flops(spec: &EncoderSpec, batch: usize, length: usize) -> f64 {
     per_token_layer * spec.num_layers as f64 * batch as f64 * s
 }
 
-/// A batch of `batch` random sequences of `length` tokens (fixed seed), all real tokens.
-pub fn random_batch(spec: &EncoderSpec, batch: usize, length: usize, device: &Device) -> Batch {
+/// `batch` random sequences of `length` token ids (fixed seed), all real tokens.
+pub fn random_inputs(spec: &EncoderSpec, batch: usize, length: usize) -> Vec<Encoded> {
     let mut state = 0x9E37_79B9_7F4A_7C15u64;
-    let ids: Vec<i64> = (0..batch * length)
+    (0..batch)
         .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (1000 + state % (spec.vocab_size as u64 - 1000)) as i64
+            let ids: Vec<u32> = (0..length)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    (1000 + state % (spec.vocab_size as u64 - 1000)) as u32
+                })
+                .collect();
+            Encoded { type_ids: vec![0; ids.len()], tokens: Vec::new(), ids }
         })
-        .collect();
-    let input_ids = Tensor::<2, Int>::from_data(TensorData::new(ids, [batch, length]), device);
-    let token_type_ids = spec.type_vocab_size.map(|_| Tensor::<2, Int>::zeros([batch, length], device));
-    let attention_mask = Tensor::<2>::ones([batch, length], device);
-    Batch { input_ids, token_type_ids, attention_mask, lengths: vec![length; batch] }
+        .collect()
+}
+
+/// The sequences of [`random_inputs`] as one padded (padding-free) [`Batch`].
+pub fn random_batch(spec: &EncoderSpec, batch: usize, length: usize, device: &Device) -> Batch {
+    let inputs = random_inputs(spec, batch, length);
+    let refs: Vec<&Encoded> = inputs.iter().collect();
+    Batch::new(&refs, spec.pad_token_id, spec.type_vocab_size.is_some(), device)
+}
+
+/// Times `reps` packed forward passes ([`PackedClassifier::logits`], what
+/// `HfModel::forward_batch` runs on the CPU) of `packed` on `inputs` (one warm-up first).
+pub fn time_packed(
+    name: &str,
+    packed: &PackedClassifier,
+    spec: &EncoderSpec,
+    inputs: &[Encoded],
+    reps: usize,
+) -> BenchResult {
+    let refs: Vec<&Encoded> = inputs.iter().collect();
+    let mut run = || {
+        let _ = packed.logits(&refs, refs.len());
+    };
+    let median = median_seconds(reps, &mut run);
+    let (b, s) = (inputs.len(), inputs.first().map_or(0, Encoded::len));
+    BenchResult {
+        name: name.into(),
+        batch: b,
+        length: s,
+        reps: reps.max(1),
+        sequences_per_s: b as f64 / median,
+        gflops: forward_flops(spec, b, s) / median / 1e9,
+        load_average: load_average(),
+    }
 }
 
 /// Times `reps` forward passes of `network` on `batch` (one warm-up first).
@@ -179,10 +217,17 @@ pub fn run(minilm: &Path, batch: usize, length: usize, reps: usize) -> Result<Ve
     // Dropout is inactive on a device without autodiff.
     let network = SequenceClassifier::init(&spec, 2, &device);
     out.push(time_forward(
-        "bert-base shape (random weights)",
+        "bert-base shape (random weights), burn",
         &network,
         &spec,
         &random_batch(&spec, batch, length, &device),
+        reps,
+    ));
+    out.push(time_packed(
+        "bert-base shape (random weights), packed",
+        &PackedClassifier::new(&network, &spec)?,
+        &spec,
+        &random_inputs(&spec, batch, length),
         reps,
     ));
     if minilm.join("config.json").is_file() {
@@ -190,10 +235,17 @@ pub fn run(minilm: &Path, batch: usize, length: usize, reps: usize) -> Result<Ve
         let model = HfModel::load(minilm, &options, &device)?;
         let spec = model.spec().clone();
         out.push(time_forward(
-            "all-MiniLM-L6-v2",
+            "all-MiniLM-L6-v2, burn",
             model.network(),
             &spec,
             &random_batch(&spec, batch, length, &device),
+            reps,
+        ));
+        out.push(time_packed(
+            "all-MiniLM-L6-v2, packed",
+            &PackedClassifier::new(model.network(), &spec)?,
+            &spec,
+            &random_inputs(&spec, batch, length),
             reps,
         ));
         out.push(time_train_step("all-MiniLM-L6-v2 training step (3 classes)", &model, batch, length, reps));

@@ -48,6 +48,7 @@ pub mod encoder;
 pub mod fused;
 pub mod heads;
 pub mod loader;
+pub mod packed;
 pub mod save;
 pub mod scratch;
 pub mod surgery;
@@ -56,6 +57,7 @@ pub mod train;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 use anyhow::{Context, Result, anyhow, bail};
 use burn::module::{Flag, Module, ModuleMapper, Param};
@@ -181,6 +183,10 @@ pub struct HfModel {
     batch_size: usize,
     device: Device,
     report: LoadReport,
+    /// Run [`HfModel::forward_batch`] through [`packed`] where it applies.
+    packed_enabled: bool,
+    /// The packed copy of `network`, made on first use (`None`: it does not apply).
+    packed: OnceLock<Option<Arc<packed::PackedClassifier>>>,
 }
 
 impl HfModel {
@@ -259,6 +265,8 @@ impl HfModel {
             batch_size: options.batch_size,
             device: device.clone(),
             report,
+            packed_enabled: true,
+            packed: OnceLock::new(),
         })
     }
 
@@ -300,24 +308,58 @@ impl HfModel {
         order.sort_by_key(|&i| unique[i].len());
 
         let n = self.num_labels();
+        let sorted: Vec<&Encoded> = order.iter().map(|&i| unique[i]).collect();
+        let flat = match self.packed() {
+            Some(p) => p.logits(&sorted, self.batch_size),
+            None => self.burn_logits(&sorted)?,
+        };
+        if flat.len() != sorted.len() * n {
+            bail!("model returned {} logits for {} inputs of {n} labels", flat.len(), sorted.len());
+        }
         let mut logits_unique: Vec<Vec<f32>> = vec![Vec::new(); unique.len()];
-        for chunk in order.chunks(self.batch_size) {
-            let rows: Vec<&Encoded> = chunk.iter().map(|&i| unique[i]).collect();
-            let out = self.forward(&self.batch(&rows));
-            let flat = out
-                .logits
-                .try_into_vec_as::<f32>()
-                .map_err(|e| anyhow!("cannot read logits from the device: {e:?}"))?;
-            if flat.len() != rows.len() * n {
-                bail!("model returned {} logits for {} inputs of {n} labels", flat.len(), rows.len());
-            }
-            for (k, &i) in chunk.iter().enumerate() {
-                logits_unique[i] = flat[k * n..(k + 1) * n].to_vec();
-            }
+        for (k, &i) in order.iter().enumerate() {
+            logits_unique[i] = flat[k * n..(k + 1) * n].to_vec();
         }
         let logits: Vec<Vec<f32>> = slots.iter().map(|&s| logits_unique[s].clone()).collect();
         let probs = logits.iter().map(|row| softmax(row)).collect();
         Ok(Predictions { logits, probs })
+    }
+
+    /// Logits of `inputs` (row after row) through burn's forward, `batch_size` at a time.
+    fn burn_logits(&self, inputs: &[&Encoded]) -> Result<Vec<f32>> {
+        let mut flat = Vec::with_capacity(inputs.len() * self.num_labels());
+        for chunk in inputs.chunks(self.batch_size) {
+            let out = self.forward(&self.batch(chunk));
+            flat.extend(
+                out.logits
+                    .try_into_vec_as::<f32>()
+                    .map_err(|e| anyhow!("cannot read logits from the device: {e:?}"))?,
+            );
+        }
+        Ok(flat)
+    }
+
+    /// The packed inference copy ([`packed`]) when it applies: enabled, on the CPU device
+    /// without autodiff, weights readable as f32. Made once, on first use.
+    fn packed(&self) -> Option<&packed::PackedClassifier> {
+        if !self.packed_enabled || self.device != Device::flex() {
+            return None;
+        }
+        self.packed
+            .get_or_init(|| match packed::PackedClassifier::new(&self.network, &self.spec) {
+                Ok(p) => Some(Arc::new(p)),
+                Err(e) => {
+                    tracing::warn!(error = %e, "packed inference does not apply: burn's forward is used");
+                    None
+                }
+            })
+            .as_deref()
+    }
+
+    /// Chooses how [`HfModel::forward_batch`] runs on the CPU: the packed path (`true`, the
+    /// default) or burn's forward (`false`, for comparisons). Other devices always use burn.
+    pub fn set_packed(&mut self, on: bool) {
+        self.packed_enabled = on;
     }
 
     /// Checks that an encoding fits the model: 1 to `max_position_embeddings` tokens, ids
@@ -347,6 +389,7 @@ impl HfModel {
     /// default after loading).
     pub fn set_training(&mut self, training: bool) {
         self.network = set_training(self.network.clone(), training);
+        self.packed = OnceLock::new();
     }
 
     /// Number of scalar parameters.
@@ -372,6 +415,7 @@ impl HfModel {
     /// The same model with another network of the same architecture (e.g. after training).
     pub fn with_network(mut self, network: SequenceClassifier) -> Self {
         self.network = network;
+        self.packed = OnceLock::new();
         self
     }
 

@@ -197,6 +197,8 @@ impl HfModel {
                 fresh_pooler: true,
                 computed_positions: false,
             },
+            packed_enabled: true,
+            packed: Default::default(),
         })
     }
 }

@@ -1,0 +1,145 @@
+//! The packed inference path: a classifier's weights as plain f32 buffers and a forward
+//! pass written for what explanations need on a CPU — many short texts.
+//!
+//! burn's forward pads every batch to its longest input, splits heads into a
+//! `[batch, heads, seq, dim]` copy and back, and runs each projection as per-sequence
+//! products. Here the inputs of a batch lie end to end (`[tokens, hidden]`, no padding and
+//! so no attention mask), query, key and value are one product (`hidden → 3·hidden`),
+//! attention reads the heads in place, every projection is one gemm call with its bias
+//! folded in, and independent batches run on the rayon pool with single-threaded kernels
+//! (on two cores this beats splitting each small product between threads).
+//!
+//! It computes what [`super::SequenceClassifier::forward`] computes (the parity tests hold
+//! it to 1e-4 on the logits) and is used by [`super::HfModel::forward_batch`] on the CPU
+//! device without autodiff; training, gradients and the CUDA backend keep burn's graph.
+
+mod kernels;
+mod weights;
+
+use anyhow::Result;
+use rayon::prelude::*;
+
+use super::heads::SequenceClassifier;
+use super::{Encoded, EncoderSpec};
+use kernels::{Heads, add_assign, attention, gelu, layer_norm, linear, relu, tanh};
+use weights::{Head, Weights};
+
+/// A request is split into at least this many batches (when it has that many inputs).
+const MIN_BATCHES: usize = 4;
+
+/// A classifier ready for the packed forward pass.
+#[derive(Clone)]
+pub struct PackedClassifier {
+    weights: Weights,
+}
+
+impl std::fmt::Debug for PackedClassifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PackedClassifier")
+            .field("layers", &self.weights.layers.len())
+            .field("hidden", &self.weights.hidden)
+            .field("heads", &self.weights.heads)
+            .finish()
+    }
+}
+
+/// Reusable buffers of one batch.
+#[derive(Default)]
+struct Scratch {
+    qkv: Vec<f32>,
+    ctx: Vec<f32>,
+    tmp: Vec<f32>,
+    inner: Vec<f32>,
+    scores: Vec<f32>,
+}
+
+impl PackedClassifier {
+    /// Copies the weights of `network` (built from `spec`) off its device.
+    pub fn new(network: &SequenceClassifier, spec: &EncoderSpec) -> Result<Self> {
+        Ok(Self { weights: Weights::from_network(network, spec)? })
+    }
+
+    /// Number of classes.
+    pub fn num_labels(&self) -> usize {
+        self.weights.classifier.outputs
+    }
+
+    /// Logits of `inputs` (`num_labels` per input, row after row), `batch_size` inputs per
+    /// batch and the batches in parallel. Inputs sorted by length waste nothing; the inputs
+    /// must have passed [`super::HfModel::check_input`].
+    pub fn logits(&self, inputs: &[&Encoded], batch_size: usize) -> Vec<f32> {
+        // At least `MIN_BATCHES` batches to keep the threads busy, no larger than asked. The
+        // split depends on the inputs only, never on the number of threads, so the logits
+        // are bit for bit the same on any machine with the same kernels.
+        let size = batch_size.min(inputs.len().div_ceil(MIN_BATCHES)).max(1);
+        let batches: Vec<Vec<f32>> = inputs.par_chunks(size).map(|chunk| self.batch_logits(chunk)).collect();
+        batches.concat()
+    }
+
+    /// Logits of one batch, on the calling thread.
+    fn batch_logits(&self, inputs: &[&Encoded]) -> Vec<f32> {
+        let w = &self.weights;
+        let h = w.hidden;
+        let mut sequences = Vec::with_capacity(inputs.len());
+        let mut rows = 0;
+        for e in inputs {
+            sequences.push((rows, e.len()));
+            rows += e.len();
+        }
+        let mut x = self.embed(inputs, rows);
+        let mut s = Scratch::default();
+        let heads = Heads { count: w.heads, dim: h / w.heads };
+        for layer in &w.layers {
+            linear(&x, rows, &layer.qkv, &mut s.qkv);
+            s.ctx.resize(rows * h, 0.0);
+            attention(&s.qkv, &sequences, heads, &mut s.ctx, &mut s.scores);
+            linear(&s.ctx, rows, &layer.output, &mut s.tmp);
+            add_assign(&mut s.tmp, &x);
+            layer_norm(&mut s.tmp, h, &layer.attention_norm);
+            std::mem::swap(&mut x, &mut s.tmp);
+            linear(&x, rows, &layer.ffn_in, &mut s.inner);
+            gelu(&mut s.inner);
+            linear(&s.inner, rows, &layer.ffn_out, &mut s.tmp);
+            add_assign(&mut s.tmp, &x);
+            layer_norm(&mut s.tmp, h, &layer.output_norm);
+            std::mem::swap(&mut x, &mut s.tmp);
+        }
+        let cls: Vec<f32> =
+            sequences.iter().flat_map(|&(start, _)| x[start * h..(start + 1) * h].iter().copied()).collect();
+        let n = inputs.len();
+        let mut pooled = Vec::new();
+        match &w.head {
+            Head::Bert { pooler } => {
+                linear(&cls, n, pooler, &mut pooled);
+                tanh(&mut pooled);
+            }
+            Head::DistilBert { pre_classifier } => {
+                linear(&cls, n, pre_classifier, &mut pooled);
+                relu(&mut pooled);
+            }
+        }
+        let mut logits = Vec::new();
+        linear(&pooled, n, &w.classifier, &mut logits);
+        logits
+    }
+
+    /// Word + position (+ token type) embeddings of every token, normalised: `[rows, hidden]`.
+    fn embed(&self, inputs: &[&Encoded], rows: usize) -> Vec<f32> {
+        let w = &self.weights;
+        let h = w.hidden;
+        let mut x = Vec::with_capacity(rows * h);
+        for e in inputs {
+            for (pos, (&id, &ty)) in e.ids.iter().zip(&e.type_ids).enumerate() {
+                let start = x.len();
+                x.extend_from_slice(&w.word[id as usize * h..(id as usize + 1) * h]);
+                let row = &mut x[start..];
+                add_assign(row, &w.position[pos * h..(pos + 1) * h]);
+                if let Some(types) = &w.token_type {
+                    add_assign(row, &types[ty as usize * h..(ty as usize + 1) * h]);
+                }
+            }
+        }
+        layer_norm(&mut x, h, &w.embedding_norm);
+        x
+    }
+}
