@@ -7,39 +7,38 @@
 
 use super::weights::{Linear, Norm};
 
-/// `out[rows, outputs] = x[rows, inputs] · W + b` for a [`Linear`] stored `[inputs, outputs]`
-/// row-major. `out` is resized to fit.
-#[allow(unsafe_code)] // gemm's only entry point is unsafe; the sizes are checked first.
-pub fn linear(x: &[f32], rows: usize, layer: &Linear, out: &mut Vec<f32>) {
-    let (k, n) = (layer.inputs, layer.outputs);
-    assert_eq!(x.len(), rows * k, "linear: input is not [{rows}, {k}]");
-    assert_eq!(layer.weight.len(), k * n, "linear: weight is not [{k}, {n}]");
-    out.clear();
-    out.reserve(rows * n);
-    for _ in 0..rows {
-        out.extend_from_slice(&layer.bias);
-    }
-    if rows == 0 {
+/// `c := c + a · b` for row-major matrices given by their row strides: `a` is `m × k`
+/// (rows `a_rs` apart), `b` is `k × n` (rows `b_rs` apart), `c` is `m × n` (rows `c_rs`
+/// apart). Panics when a slice is too short or rows would overlap.
+#[allow(unsafe_code)] // gemm's only entry point is unsafe; every bound is checked first.
+fn gemm_add(m: usize, n: usize, k: usize, a: (&[f32], usize), b: (&[f32], usize), c: (&mut [f32], usize)) {
+    let ((a, a_rs), (b, b_rs), (c, c_rs)) = (a, b, c);
+    if m == 0 || n == 0 || k == 0 {
         return;
     }
-    // SAFETY: `x` is `rows × k`, `layer.weight` is `k × n` and `out` is `rows × n`, all
-    // row-major and contiguous (checked above and by `Linear::new`); the three do not
-    // overlap. gemm computes out := 1·out + 1·(x · W).
+    let fits =
+        |len: usize, rows: usize, stride: usize, cols: usize| stride >= cols && len >= (rows - 1) * stride + cols;
+    assert!(fits(a.len(), m, a_rs, k), "gemm: lhs is not {m} rows of {k} (stride {a_rs}, {} values)", a.len());
+    assert!(fits(b.len(), k, b_rs, n), "gemm: rhs is not {k} rows of {n} (stride {b_rs}, {} values)", b.len());
+    assert!(fits(c.len(), m, c_rs, n), "gemm: dst is not {m} rows of {n} (stride {c_rs}, {} values)", c.len());
+    // SAFETY: the asserts above keep every element gemm reads or writes inside the three
+    // slices, rows of `c` do not overlap (c_rs >= n), and `c` (a unique borrow) cannot
+    // alias `a` or `b`. gemm computes c := 1·c + 1·(a · b).
     unsafe {
         gemm::gemm(
-            rows,
+            m,
             n,
             k,
-            out.as_mut_ptr(),
+            c.as_mut_ptr(),
             1,
-            n as isize,
+            c_rs as isize,
             true,
-            x.as_ptr(),
+            a.as_ptr(),
             1,
-            k as isize,
-            layer.weight.as_ptr(),
+            a_rs as isize,
+            b.as_ptr(),
             1,
-            n as isize,
+            b_rs as isize,
             1.0,
             1.0,
             false,
@@ -50,9 +49,81 @@ pub fn linear(x: &[f32], rows: usize, layer: &Linear, out: &mut Vec<f32>) {
     }
 }
 
-/// LayerNorm of every row of `x` (`width` wide) in place: `(x − mean) / √(var + eps) · γ + β`
-/// with the biased variance, as `torch.nn.LayerNorm`. Sums are taken in f64.
-pub fn layer_norm(x: &mut [f32], width: usize, norm: &Norm) {
+/// `out[rows, outputs] = x[rows, inputs] · W + b` for a [`Linear`] stored `[inputs, outputs]`
+/// row-major. `out` is resized to fit.
+pub fn linear(x: &[f32], rows: usize, layer: &Linear, out: &mut Vec<f32>) {
+    let (k, n) = (layer.inputs, layer.outputs);
+    assert_eq!(x.len(), rows * k, "linear: input is not [{rows}, {k}]");
+    out.clear();
+    out.reserve(rows * n);
+    for _ in 0..rows {
+        out.extend_from_slice(&layer.bias);
+    }
+    gemm_add(rows, n, k, (x, k), (&layer.weight, n), (out, n));
+}
+
+/// Output columns `cols` of a [`Linear`] for the `rows` rows of `x`, written into `out`
+/// with rows `out_stride` apart (starting at `out[0]`).
+pub fn linear_columns(
+    x: &[f32],
+    rows: usize,
+    layer: &Linear,
+    cols: std::ops::Range<usize>,
+    out: &mut [f32],
+    out_stride: usize,
+) {
+    let (k, n) = (layer.inputs, layer.outputs);
+    assert!(cols.end <= n, "linear: columns {cols:?} of {n}");
+    assert_eq!(x.len(), rows * k, "linear: input is not [{rows}, {k}]");
+    let width = cols.len();
+    for r in 0..rows {
+        out[r * out_stride..r * out_stride + width].copy_from_slice(&layer.bias[cols.clone()]);
+    }
+    gemm_add(rows, width, k, (x, k), (&layer.weight[cols.start..], n), (out, out_stride));
+}
+
+/// Defines `pub fn $name(args)` running `$imp(args)`, compiled a second time for AVX2 and
+/// chosen at run time when the CPU has it (our crates are built for baseline x86-64, whose
+/// SSE2 vectors are half as wide; gemm does the same for its own kernels).
+macro_rules! with_avx2 {
+    ($(#[$doc:meta])* $name:ident => $imp:ident($($arg:ident: $ty:ty),*)) => {
+        $(#[$doc])*
+        #[allow(unsafe_code)] // calling the AVX2 copy needs it; the feature is checked first.
+        pub fn $name($($arg: $ty),*) {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx2")]
+                fn avx2($($arg: $ty),*) {
+                    $imp($($arg),*)
+                }
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    // SAFETY: the CPU has AVX2 (checked just above).
+                    return unsafe { avx2($($arg),*) };
+                }
+            }
+            $imp($($arg),*)
+        }
+    };
+}
+
+with_avx2!(
+    /// LayerNorm of every row of `x` (`width` wide) in place: `(x − mean) / √(var + eps) · γ
+    /// + β` with the biased variance, as `torch.nn.LayerNorm`. Sums are taken in f64.
+    layer_norm => layer_norm_impl(x: &mut [f32], width: usize, norm: &Norm)
+);
+
+with_avx2!(
+    /// `a += b`, element by element.
+    add_assign => add_assign_impl(a: &mut [f32], b: &[f32])
+);
+
+with_avx2!(
+    /// Exact (erf) GELU in place: `0.5 x (1 + erf(x / √2))`.
+    gelu => gelu_impl(x: &mut [f32])
+);
+
+#[inline(always)]
+fn layer_norm_impl(x: &mut [f32], width: usize, norm: &Norm) {
     for row in x.chunks_exact_mut(width) {
         let mean = row.iter().map(|&v| f64::from(v)).sum::<f64>() / width as f64;
         let var = row.iter().map(|&v| (f64::from(v) - mean).powi(2)).sum::<f64>() / width as f64;
@@ -63,25 +134,49 @@ pub fn layer_norm(x: &mut [f32], width: usize, norm: &Norm) {
     }
 }
 
-/// `a += b`, element by element.
-pub fn add_assign(a: &mut [f32], b: &[f32]) {
+#[inline(always)]
+fn add_assign_impl(a: &mut [f32], b: &[f32]) {
     for (x, y) in a.iter_mut().zip(b) {
         *x += y;
     }
 }
 
+/// e^x for x ≤ 88.7 (relative error below 2e-7; 0 below −87.3), without branches so
+/// that loops over it vectorise: x = n·ln 2 + r with |r| ≤ ln 2 / 2, e^r by its degree-7
+/// Taylor polynomial, 2^n from the exponent bits.
+#[inline(always)]
+fn exp(x: f32) -> f32 {
+    const LOG2E: f32 = std::f32::consts::LOG2_E;
+    // ln 2 split in two so that n·LN2_HI is exact.
+    const LN2_HI: f32 = 0.693_145_75;
+    const LN2_LO: f32 = 1.428_606_8e-6;
+    // 1.5·2^23: adding and subtracting it rounds to the nearest integer.
+    const ROUND: f32 = 12_582_912.0;
+    let x = x.clamp(-87.3, 88.7);
+    let n = (x * LOG2E + ROUND) - ROUND;
+    let r = (x - n * LN2_HI) - n * LN2_LO;
+    let p = 1.0
+        + r * (1.0
+            + r * (0.5
+                + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r * (1.0 / 5040.0)))))));
+    // Wrapping operations: debug builds check overflow, which would stop vectorisation
+    // (n + 127 is in 1..=255 here).
+    p * f32::from_bits(((n as i32).wrapping_add(127) as u32).wrapping_shl(23))
+}
+
 /// erf by Abramowitz & Stegun 7.1.26 in f32 (|error| below 2e-7).
+#[inline(always)]
 fn erf(x: f32) -> f32 {
     const P: f32 = 0.327_591_1;
     const A: [f32; 5] = [0.254_829_6, -0.284_496_72, 1.421_413_8, -1.453_152, 1.061_405_4];
     let s = x.abs();
     let t = 1.0 / (1.0 + P * s);
     let poly = t * (A[0] + t * (A[1] + t * (A[2] + t * (A[3] + t * A[4]))));
-    (1.0 - poly * (-s * s).exp()).copysign(x)
+    (1.0 - poly * exp(-s * s)).copysign(x)
 }
 
-/// Exact (erf) GELU in place: `0.5 x (1 + erf(x / √2))`.
-pub fn gelu(x: &mut [f32]) {
+#[inline(always)]
+fn gelu_impl(x: &mut [f32]) {
     for v in x {
         *v = 0.5 * *v * (1.0 + erf(*v * std::f32::consts::FRAC_1_SQRT_2));
     }
@@ -101,19 +196,6 @@ pub fn relu(x: &mut [f32]) {
     }
 }
 
-/// Dot product with eight accumulators, so the compiler can vectorise it.
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
-    for (x, y) in ca.zip(cb) {
-        for l in 0..8 {
-            acc[l] += x[l] * y[l];
-        }
-    }
-    acc.iter().sum::<f32>() + tail
-}
-
 /// Shapes of one attention call.
 #[derive(Debug, Clone, Copy)]
 pub struct Heads {
@@ -123,40 +205,81 @@ pub struct Heads {
     pub dim: usize,
 }
 
-/// Scaled dot-product attention of every sequence, head by head. `qkv` holds one row per
-/// token of `[q | k | v]` (each `count·dim` wide); `sequences` are `(first row, length)`
-/// and must not overlap. Writes the per-head contexts, concatenated, into `ctx` (one
-/// `count·dim` row per token). `scores` is scratch space.
-pub fn attention(qkv: &[f32], sequences: &[(usize, usize)], heads: Heads, ctx: &mut [f32], scores: &mut Vec<f32>) {
+/// Which queries [`attention`] computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Queries {
+    /// Every token's: one context row per token.
+    All,
+    /// The first token's (`[CLS]`) of each sequence only: one context row per sequence.
+    First,
+}
+
+with_avx2!(
+    /// Scaled dot-product attention of every sequence, head by head. `qkv` holds one row per
+    /// token of `[q | k | v]` (each `count·dim` wide; with [`Queries::First`] only the first
+    /// token's `q` is read); `sequences` are `(first row, length)` and must not overlap.
+    /// Writes the per-head contexts, concatenated, into `ctx` (one `count·dim` row per
+    /// token, or per sequence with [`Queries::First`]). `scratch` is reused between calls.
+    attention => attention_impl(
+        qkv: &[f32],
+        sequences: &[(usize, usize)],
+        heads: Heads,
+        queries: Queries,
+        ctx: &mut [f32],
+        scratch: &mut Vec<f32>
+    )
+);
+
+/// [`attention`], compiled where it is called.
+#[inline(always)]
+fn attention_impl(
+    qkv: &[f32],
+    sequences: &[(usize, usize)],
+    heads: Heads,
+    queries: Queries,
+    ctx: &mut [f32],
+    scratch: &mut Vec<f32>,
+) {
     let width = heads.count * heads.dim;
     let stride = 3 * width;
     let scale = 1.0 / (heads.dim as f32).sqrt();
-    for &(start, len) in sequences {
-        scores.resize(len, 0.0);
+    let dim = heads.dim;
+    for (s, &(start, len)) in sequences.iter().enumerate() {
+        // Scratch: the scores of one query, then one head's keys transposed (`dim × len`),
+        // so that both inner loops run over contiguous memory and vectorise.
+        scratch.resize(len + dim * len, 0.0);
+        let (scores, keys) = scratch.split_at_mut(len);
+        let (query_rows, out_row) = match queries {
+            Queries::All => (len, start),
+            Queries::First => (len.min(1), s),
+        };
+        let block = &qkv[start * stride..(start + len) * stride];
         for head in 0..heads.count {
-            let col = head * heads.dim;
-            let slice = |row: usize, part: usize| {
-                let at = (start + row) * stride + part * width + col;
-                &qkv[at..at + heads.dim]
-            };
-            for i in 0..len {
-                let q = slice(i, 0);
-                let mut max = f32::NEG_INFINITY;
-                for (j, s) in scores.iter_mut().enumerate() {
-                    *s = dot(q, slice(j, 1)) * scale;
-                    max = max.max(*s);
+            let (q_at, k_at, v_at) = (head * dim, width + head * dim, 2 * width + head * dim);
+            for (j, row) in block.chunks_exact(stride).enumerate() {
+                for (d, &k) in row[k_at..k_at + dim].iter().enumerate() {
+                    keys[d * len + j] = k;
                 }
-                let mut sum = 0.0;
+            }
+            for (i, query_row) in block.chunks_exact(stride).take(query_rows).enumerate() {
+                scores.fill(0.0);
+                for (&q, key) in query_row[q_at..q_at + dim].iter().zip(keys.chunks_exact(len)) {
+                    let q = q * scale;
+                    for (s, &k) in scores.iter_mut().zip(key) {
+                        *s += q * k;
+                    }
+                }
+                let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
                 for s in scores.iter_mut() {
-                    *s = (*s - max).exp();
-                    sum += *s;
+                    *s = exp(*s - max);
                 }
-                let at = (start + i) * width + col;
-                let out = &mut ctx[at..at + heads.dim];
+                let inv = 1.0 / scores.iter().sum::<f32>();
+                let at = (out_row + i) * width + head * dim;
+                let out = &mut ctx[at..at + dim];
                 out.fill(0.0);
-                for (j, &p) in scores.iter().enumerate() {
-                    let p = p / sum;
-                    for (o, v) in out.iter_mut().zip(slice(j, 2)) {
+                for (&p, row) in scores.iter().zip(block.chunks_exact(stride)) {
+                    let p = p * inv;
+                    for (o, v) in out.iter_mut().zip(&row[v_at..v_at + dim]) {
                         *o += p * v;
                     }
                 }
@@ -177,6 +300,27 @@ mod tests {
         let mut out = Vec::new();
         linear(&[1.0, 0.0, -1.0, 2.0, 1.0, 0.0], 2, &layer, &mut out);
         assert_eq!(out, vec![1.0 - 5.0 + 0.5, 2.0 - 6.0 - 1.0, 2.0 + 3.0 + 0.5, 4.0 + 4.0 - 1.0]);
+    }
+
+    #[test]
+    fn linear_columns_writes_a_strided_slice() {
+        let layer = Linear::new(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], vec![0.5, -1.0], 3, 2).unwrap();
+        // Column 1 only, into every other slot.
+        let mut out = vec![9.0; 4];
+        linear_columns(&[1.0, 0.0, -1.0, 2.0, 1.0, 0.0], 2, &layer, 1..2, &mut out, 2);
+        assert_eq!(out, vec![2.0 - 6.0 - 1.0, 9.0, 4.0 + 4.0 - 1.0, 9.0]);
+    }
+
+    #[test]
+    fn exp_is_within_2e_7_of_std() {
+        for i in -8700..=8800 {
+            let x = i as f32 * 0.01;
+            let (got, want) = (exp(x), x.exp());
+            assert!(((got - want) / want).abs() < 2e-7, "exp({x}) = {got}, not {want}");
+        }
+        // Clamped below: tiny and never negative or NaN.
+        assert!((0.0..1e-37).contains(&exp(-200.0)));
+        assert!(exp(f32::NEG_INFINITY) >= 0.0);
     }
 
     #[test]
@@ -206,7 +350,7 @@ mod tests {
         // One sequence of one token, 2 heads of width 2: softmax over one score is 1.
         let qkv = vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0];
         let mut ctx = vec![0.0; 4];
-        attention(&qkv, &[(0, 1)], Heads { count: 2, dim: 2 }, &mut ctx, &mut Vec::new());
+        attention(&qkv, &[(0, 1)], Heads { count: 2, dim: 2 }, Queries::All, &mut ctx, &mut Vec::new());
         assert_eq!(ctx, vec![9.0, 10.0, 11.0, 12.0]);
     }
 
@@ -215,10 +359,16 @@ mod tests {
         // One head of width 1, two tokens: q = (1, 0), k = (0, 2), v = (3, 5).
         let qkv = vec![1.0, 0.0, 3.0, 0.0, 2.0, 5.0];
         let mut ctx = vec![0.0; 2];
-        attention(&qkv, &[(0, 2)], Heads { count: 1, dim: 1 }, &mut ctx, &mut Vec::new());
+        attention(&qkv, &[(0, 2)], Heads { count: 1, dim: 1 }, Queries::All, &mut ctx, &mut Vec::new());
         // Token 0: scores (0, 2) → p = (1, e²)/(1 + e²); token 1: scores (0, 0) → (½, ½).
         let e2 = 2f32.exp();
-        assert!((ctx[0] - (3.0 + 5.0 * e2) / (1.0 + e2)).abs() < 1e-6);
+        let first = (3.0 + 5.0 * e2) / (1.0 + e2);
+        assert!((ctx[0] - first).abs() < 1e-6);
         assert!((ctx[1] - 4.0).abs() < 1e-6);
+        // Only the first token's query: one row per sequence (two sequences here).
+        let two = [&qkv[..], &qkv[..]].concat();
+        let mut cls = vec![0.0; 2];
+        attention(&two, &[(0, 2), (2, 2)], Heads { count: 1, dim: 1 }, Queries::First, &mut cls, &mut Vec::new());
+        assert!((cls[0] - first).abs() < 1e-6 && (cls[1] - first).abs() < 1e-6, "{cls:?}");
     }
 }
