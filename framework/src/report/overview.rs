@@ -24,7 +24,7 @@ pub struct OverviewRow {
     pub size_mb: String,
     /// Milliseconds per example, `–` when unknown.
     pub ms_per_example: String,
-    /// Per explainer: `lime 0.82 · floor 0.84` with the interval `[0.79, 0.85]`.
+    /// Per explainer: `lime 0.82` with the interval and floor `[0.79, 0.85] · floor 0.84`.
     pub alignment: Vec<Cell>,
     /// ΔECE with interval.
     pub delta_ece: Cell,
@@ -143,14 +143,15 @@ pub fn overview(s: &Summary, rules: &VerdictRules, verdict: &Verdict) -> Vec<Ove
                     .map(|e| match jaccard(s, &m.name, e, rules.k) {
                         None => Cell { text: format!("{e}: not measured"), interval: String::new() },
                         Some(a) => {
-                            let mut text = format!("{e} {:.2}", a.mean);
-                            if let Some(f) = a.reference_floor.as_ref().or(a.floor.as_ref()) {
-                                text.push_str(&format!(" · floor {:.2}", f.mean));
-                            }
-                            let interval = match (a.ci_low, a.ci_high) {
+                            let text = format!("{e} {:.2}", a.mean);
+                            // The interval belongs to the value, so it comes before the floor.
+                            let mut interval = match (a.ci_low, a.ci_high) {
                                 (Some(lo), Some(hi)) => format!("[{lo:.2}, {hi:.2}]"),
                                 _ => String::new(),
                             };
+                            if let Some(f) = a.reference_floor.as_ref().or(a.floor.as_ref()) {
+                                interval.push_str(&format!(" · floor {:.2}", f.mean));
+                            }
                             Cell { text, interval }
                         }
                     })
@@ -320,7 +321,8 @@ mod tests {
         assert_eq!(rows[1].size_mb, "132.1");
         assert_eq!(rows[1].status, "pass");
         assert_eq!(rows[2].status, "fail");
-        assert_eq!(rows[2].alignment[0].text, "lime 0.38 · floor 0.84");
+        assert_eq!(rows[2].alignment[0].text, "lime 0.38");
+        assert!(rows[2].alignment[0].interval.ends_with("] · floor 0.84"), "{}", rows[2].alignment[0].interval);
         assert_eq!(rows[2].alignment[0].interval, "[0.35, 0.41]");
         assert_eq!((rows[2].agreement.text.as_str(), rows[2].agreement.interval.as_str()), ("0.860", "[0.852, 0.868]"));
     }

@@ -37,10 +37,11 @@ fn both(summary: Summary, explainers: &[&str]) -> (String, String) {
 #[test]
 fn full_report_has_every_section() {
     let (html, md) = both(full_summary(), &["lime", "partition-shap"]);
+    assert!(md.contains("lime 0.38 [0.35, 0.41] · floor 0.84"));
     for s in [&html, &md] {
         assert!(s.contains("1 of 2 compared models are trust-equivalent to bert-base"), "answer");
         assert!(s.contains("variant of bert-base (int8-quantize)"));
-        assert!(s.contains("lime 0.38 · floor 0.84") && s.contains("[0.35, 0.41]"));
+        assert!(s.contains("lime 0.38") && s.contains("[0.35, 0.41] · floor 0.84"), "interval before the floor");
         assert!(s.contains("agreement = 0.860 (needs ≥ 0.950; missed by 0.090)"));
         assert!(s.contains("within the noise floor"));
         assert!(s.contains("both sets are empty it is defined as 1"));
