@@ -15,7 +15,7 @@ use crate::model::config::{EncoderSpec, ModelType};
 use crate::model::packed::PackedClassifier;
 use crate::model::train::clip_global_norm;
 use crate::model::{Batch, Encoded, HfModel, LoadOptions, SequenceClassifier, set_training};
-use anyhow::Result;
+use anyhow::{Result, bail};
 use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{AdamWConfig, GradientsParams};
@@ -123,19 +123,12 @@ pub fn time_packed(
 ) -> BenchResult {
     let refs: Vec<&Encoded> = inputs.iter().collect();
     let mut run = || {
+        // `random_inputs` draws ids below the vocabulary size and token type 0; `run` checks
+        // `length` against the positions.
         let _ = packed.logits(&refs, refs.len());
     };
     let median = median_seconds(reps, &mut run);
-    let (b, s) = (inputs.len(), inputs.first().map_or(0, Encoded::len));
-    BenchResult {
-        name: name.into(),
-        batch: b,
-        length: s,
-        reps: reps.max(1),
-        sequences_per_s: b as f64 / median,
-        gflops: forward_flops(spec, b, s) / median / 1e9,
-        load_average: load_average(),
-    }
+    forward_result(name, spec, inputs.len(), inputs.first().map_or(0, Encoded::len), reps, median)
 }
 
 /// Times `reps` forward passes of `network` on `batch` (one warm-up first).
@@ -152,13 +145,25 @@ pub fn time_forward(
     };
     let median = median_seconds(reps, &mut run);
     let [b, s] = batch.input_ids.dims();
+    forward_result(name, spec, b, s, reps, median)
+}
+
+/// The result of a forward timing: `batch` sequences of `length` tokens in `median` seconds.
+fn forward_result(
+    name: &str,
+    spec: &EncoderSpec,
+    batch: usize,
+    length: usize,
+    reps: usize,
+    median: f64,
+) -> BenchResult {
     BenchResult {
         name: name.into(),
-        batch: b,
-        length: s,
+        batch,
+        length,
         reps: reps.max(1),
-        sequences_per_s: b as f64 / median,
-        gflops: forward_flops(spec, b, s) / median / 1e9,
+        sequences_per_s: batch as f64 / median,
+        gflops: forward_flops(spec, batch, length) / median / 1e9,
         load_average: load_average(),
     }
 }
@@ -214,6 +219,9 @@ pub fn run(minilm: &Path, batch: usize, length: usize, reps: usize) -> Result<Ve
     let device = Device::flex();
     let mut out = Vec::new();
     let spec = bert_base_spec();
+    if batch == 0 || length == 0 || length > spec.max_positions {
+        bail!("--batch must be at least 1 and --length 1 to {} (the models' positions)", spec.max_positions);
+    }
     // Dropout is inactive on a device without autodiff.
     let network = SequenceClassifier::init(&spec, 2, &device);
     out.push(time_forward(

@@ -131,8 +131,7 @@ const TIMED_PAIRS: usize = 3;
 
 /// The class the model predicts for the engine's example.
 fn predicted(engine: &ExampleEngine) -> Result<usize> {
-    let original = engine.original(&mut EvalCounts::default())?;
-    Ok((0..original.len()).fold(0, |b, c| if original[c] > original[b] { c } else { b }))
+    Ok(crate::predictions::argmax(&engine.original(&mut EvalCounts::default())?))
 }
 
 /// Runs the workload and measures it.

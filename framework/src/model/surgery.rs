@@ -69,7 +69,8 @@ impl HfModel {
         }
         let config = HfConfig::from_json_str(&config_json.to_string())?;
         let spec = config.spec();
-        Ok(HfModel { config_json, config, spec, network, ..self.clone() })
+        // Through `with_network`, which also drops the packed copy of the old network.
+        Ok(HfModel { config_json, config, spec, ..self.clone() }.with_network(network))
     }
 }
 

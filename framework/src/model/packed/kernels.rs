@@ -52,14 +52,9 @@ fn gemm_add(m: usize, n: usize, k: usize, a: (&[f32], usize), b: (&[f32], usize)
 /// `out[rows, outputs] = x[rows, inputs] · W + b` for a [`Linear`] stored `[inputs, outputs]`
 /// row-major. `out` is resized to fit.
 pub fn linear(x: &[f32], rows: usize, layer: &Linear, out: &mut Vec<f32>) {
-    let (k, n) = (layer.inputs, layer.outputs);
-    assert_eq!(x.len(), rows * k, "linear: input is not [{rows}, {k}]");
-    out.clear();
-    out.reserve(rows * n);
-    for _ in 0..rows {
-        out.extend_from_slice(&layer.bias);
-    }
-    gemm_add(rows, n, k, (x, k), (&layer.weight, n), (out, n));
+    let n = layer.outputs;
+    out.resize(rows * n, 0.0);
+    linear_columns(x, rows, layer, 0..n, out, n);
 }
 
 /// Output columns `cols` of a [`Linear`] for the `rows` rows of `x`, written into `out`

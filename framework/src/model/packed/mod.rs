@@ -18,12 +18,14 @@
 mod kernels;
 mod weights;
 
+pub(crate) use kernels::gelu;
+
 use anyhow::Result;
 use rayon::prelude::*;
 
 use super::heads::SequenceClassifier;
 use super::{Encoded, EncoderSpec};
-use kernels::{Heads, Queries, add_assign, attention, gelu, layer_norm, linear, linear_columns, relu, tanh};
+use kernels::{Heads, Queries, add_assign, attention, layer_norm, linear, linear_columns, relu, tanh};
 use weights::{Head, Weights};
 
 /// A request is split into at least this many batches (when it has that many inputs).
@@ -67,9 +69,10 @@ impl PackedClassifier {
     }
 
     /// Logits of `inputs` (`num_labels` per input, row after row), `batch_size` inputs per
-    /// batch and the batches in parallel. Inputs sorted by length waste nothing; the inputs
-    /// must have passed [`super::HfModel::check_input`].
-    pub fn logits(&self, inputs: &[&Encoded], batch_size: usize) -> Vec<f32> {
+    /// batch and the batches in parallel. Inputs sorted by length waste nothing. Crate-only:
+    /// the inputs must have passed [`super::HfModel::check_input`] (ids index the embedding
+    /// tables unchecked), as [`super::HfModel::forward_batch`] ensures.
+    pub(crate) fn logits(&self, inputs: &[&Encoded], batch_size: usize) -> Vec<f32> {
         // At least `MIN_BATCHES` batches to keep the threads busy, no larger than asked. The
         // split depends on the inputs only, never on the number of threads, so the logits
         // are bit for bit the same on any machine with the same kernels.
