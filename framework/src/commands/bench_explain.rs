@@ -27,10 +27,14 @@ use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-/// Seconds per LIME explanation (1000 samples) of the Python stack on this machine.
+/// Seconds per LIME explanation (`PYTHON_LIME_SAMPLES` samples) of the Python stack on this machine.
 pub const PYTHON_LIME_S: f64 = 7.9;
-/// Seconds per partition-SHAP explanation (500 evaluations) of the Python stack.
+/// LIME samples the Python figure was measured with.
+pub const PYTHON_LIME_SAMPLES: usize = 1000;
+/// Seconds per partition-SHAP explanation (`PYTHON_SHAP_EVALS` evaluations) of the Python stack.
 pub const PYTHON_SHAP_S: f64 = 7.2;
+/// Partition-SHAP evaluations the Python figure was measured with.
+pub const PYTHON_SHAP_EVALS: usize = 500;
 /// The speed-up over the Python stack the workload must reach.
 pub const TARGET_SPEEDUP: f64 = 5.0;
 
@@ -62,6 +66,10 @@ pub struct ExplainBenchResult {
     pub seeds: usize,
     /// Sequences per forward pass.
     pub batch_size: usize,
+    /// LIME samples per explanation.
+    pub lime_samples: usize,
+    /// Partition-SHAP evaluations per explanation.
+    pub shap_evals: usize,
     /// Mean seconds of a LIME explanation from scratch (first seed).
     pub lime_s: f64,
     /// Mean seconds of a partition-SHAP explanation from scratch (first seed).
@@ -79,7 +87,8 @@ pub struct ExplainBenchResult {
     pub counts: EvalCounts,
     /// requested / run.
     pub dedup_ratio: f64,
-    /// The Python stack's seconds for the same workload (no cache shared).
+    /// The Python stack's seconds for the same workload (no cache shared), scaled in
+    /// proportion to the budgets when they differ from the measured ones.
     pub python_workload_s: f64,
     /// python_workload_s / workload_s.
     pub speedup: f64,
@@ -197,13 +206,14 @@ pub fn run(config: &ExplainBenchConfig) -> Result<ExplainBenchResult> {
     }
     let workload_s = started.elapsed().as_secs_f64();
     let workload_cpu_s = super::bench::cpu_seconds().zip(cpu_started).map(|(end, start)| end - start);
-    let n = pairs.len() as f64;
     let timed_n = timed.len() as f64;
-    let python_workload_s = n * config.seeds as f64 * (PYTHON_LIME_S + PYTHON_SHAP_S);
+    let python_workload_s = python_workload_s(pairs.len(), config);
     Ok(ExplainBenchResult {
         pairs: pairs.len(),
         seeds: config.seeds,
         batch_size: config.batch_size,
+        lime_samples: config.lime_samples,
+        shap_evals: config.shap_evals,
         lime_s: lime_s / timed_n,
         shap_s: shap_s / timed_n,
         workload_s,
@@ -217,16 +227,26 @@ pub fn run(config: &ExplainBenchConfig) -> Result<ExplainBenchResult> {
     })
 }
 
+/// The Python stack's seconds for `pairs` pairs under `config`: its measured seconds per
+/// explanation, scaled in proportion when the budgets differ from the measured ones.
+fn python_workload_s(pairs: usize, config: &ExplainBenchConfig) -> f64 {
+    let lime_s = PYTHON_LIME_S * config.lime_samples as f64 / PYTHON_LIME_SAMPLES as f64;
+    let shap_s = PYTHON_SHAP_S * config.shap_evals as f64 / PYTHON_SHAP_EVALS as f64;
+    pairs as f64 * config.seeds as f64 * (lime_s + shap_s)
+}
+
 /// The results as a Markdown table, the Python figures beside ours.
 pub fn render(r: &ExplainBenchResult) -> String {
     let mut s = String::from("| measure | trustx | Python stack |\n|---|---|---|\n");
     s.push_str(&format!(
-        "| LIME (1000 samples, 3 classes), s per explanation | {:.2} ({:.2}/s) | {PYTHON_LIME_S} |\n",
+        "| LIME ({} samples, 3 classes), s per explanation | {:.2} ({:.2}/s) | {PYTHON_LIME_S} ({PYTHON_LIME_SAMPLES} samples) |\n",
+        r.lime_samples,
         r.lime_s,
         1.0 / r.lime_s
     ));
     s.push_str(&format!(
-        "| partition SHAP (500 evals), s per explanation | {:.2} ({:.2}/s) | {PYTHON_SHAP_S} |\n",
+        "| partition SHAP ({} evals), s per explanation | {:.2} ({:.2}/s) | {PYTHON_SHAP_S} ({PYTHON_SHAP_EVALS} evals) |\n",
+        r.shap_evals,
         r.shap_s,
         1.0 / r.shap_s
     ));
@@ -275,5 +295,21 @@ mod tests {
         let e = format!("{:#}", read_pairs(&path, 2).unwrap_err());
         assert!(e.contains("snli.jsonl:2") && e.contains("gold_label"), "{e}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn python_figures_scale_with_the_budgets() {
+        let config = |lime_samples, shap_evals| ExplainBenchConfig {
+            model: PathBuf::new(),
+            pairs: PathBuf::new(),
+            count: 20,
+            seeds: 3,
+            lime_samples,
+            shap_evals,
+            batch_size: 64,
+        };
+        // The measured budgets: 20 pairs × 3 seeds × (7.9 + 7.2) s = 906 s.
+        assert!((python_workload_s(20, &config(1000, 500)) - 906.0).abs() < 1e-9);
+        assert!((python_workload_s(20, &config(500, 1000)) - 60.0 * (3.95 + 14.4)).abs() < 1e-9);
     }
 }
