@@ -64,15 +64,9 @@ pub fn bert_base_spec() -> EncoderSpec {
     }
 }
 
-/// CPU seconds (user + system, all threads) this process has used, from `/proc/self/stat`
-/// (Linux; `None` elsewhere). Clock ticks are taken as 1/100 s, the Linux default.
+/// CPU seconds (user + system, all threads) this process has used (Linux; `None` elsewhere).
 pub fn cpu_seconds() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-    let rest = stat.rsplit_once(')')?.1;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i)?.parse::<f64>().ok();
-    Some((ticks(11)? + ticks(12)?) / 100.0)
+    crate::exec::cpu_time::process_seconds()
 }
 
 /// The 1-minute load average from `/proc/loadavg` (Linux; `None` elsewhere).
@@ -292,20 +286,9 @@ mod tests {
     }
 
     #[test]
-    fn cpu_seconds_grow_with_work() {
-        let Some(before) = cpu_seconds() else { return };
-        let t = Instant::now();
-        let mut x = 0u64;
-        let mut used = 0.0;
-        // Spin until 0.05 CPU seconds are counted (at most 30 s of wall time, for loaded machines).
-        while used < 0.05 && t.elapsed().as_secs_f64() < 30.0 {
-            for _ in 0..100_000 {
-                x = x.wrapping_mul(6364136223846793005).wrapping_add(std::hint::black_box(1));
-            }
-            used = cpu_seconds().unwrap() - before;
+    fn load_average_is_read() {
+        if std::path::Path::new("/proc/loadavg").exists() {
+            assert!(load_average().is_some_and(|l| l >= 0.0));
         }
-        std::hint::black_box(x);
-        assert!(used >= 0.05, "{used} CPU seconds counted in {:?}", t.elapsed());
-        assert!(load_average().is_some_and(|l| l >= 0.0));
     }
 }

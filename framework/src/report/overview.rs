@@ -22,8 +22,10 @@ pub struct OverviewRow {
     pub accuracy: Cell,
     /// Size on disk in MB, `–` when unknown.
     pub size_mb: String,
-    /// Milliseconds per example, `–` when unknown.
+    /// Wall-clock milliseconds per example, `–` when unknown.
     pub ms_per_example: String,
+    /// CPU milliseconds per example (`CPU 5.10`), empty when unknown.
+    pub cpu_ms_per_example: String,
     /// Per explainer: `lime 0.82` with the interval and floor `[0.79, 0.85] · floor 0.84`.
     pub alignment: Vec<Cell>,
     /// ΔECE with interval.
@@ -176,6 +178,12 @@ pub fn overview(s: &Summary, rules: &VerdictRules, verdict: &Verdict) -> Vec<Ove
                     .as_ref()
                     .map(|c| format!("{:.2}", c.ms_per_example))
                     .unwrap_or_else(|| "–".into()),
+                cpu_ms_per_example: m
+                    .card
+                    .as_ref()
+                    .and_then(|c| c.cpu_ms_per_example)
+                    .map(|v| format!("CPU {v:.2}"))
+                    .unwrap_or_default(),
                 alignment,
                 delta_ece: if m.reference {
                     dash()

@@ -50,6 +50,7 @@ fn card(model: &str, layers: usize, hidden: usize, parameters: usize, size_mb: f
         parameters,
         size_mb,
         ms_per_example: ms,
+        cpu_ms_per_example: Some(1.9 * ms),
         batch_size: 32,
         max_len: 128,
         backend: "cpu".into(),

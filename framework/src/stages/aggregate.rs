@@ -192,7 +192,7 @@ fn across_seeds(model: &str, per_seed: &[Vec<MetricValue>], joint: &[MetricValue
 }
 
 /// The card of model `mi` from its predict nodes among `inputs` (neural models only): the
-/// first seed's card with milliseconds per example averaged over seeds.
+/// first seed's card with milliseconds per example (wall and CPU) averaged over seeds.
 fn model_card(ctx: &RunContext, inputs: &[usize], mi: usize) -> Result<Option<ModelCard>> {
     let mut cards = Vec::new();
     for &k in inputs {
@@ -207,6 +207,8 @@ fn model_card(ctx: &RunContext, inputs: &[usize], mi: usize) -> Result<Option<Mo
     }
     let Some(mut card) = cards.first().cloned() else { return Ok(None) };
     card.ms_per_example = cards.iter().map(|c| c.ms_per_example).sum::<f64>() / cards.len() as f64;
+    card.cpu_ms_per_example =
+        cards.iter().map(|c| c.cpu_ms_per_example).sum::<Option<f64>>().map(|s| s / cards.len() as f64);
     Ok(Some(card))
 }
 
@@ -222,6 +224,10 @@ fn models_frame(models: &[ModelSummary], calibration: &[AggregateRow]) -> Result
         Column::new("parameters".into(), card(&|c| c.parameters as f64)),
         Column::new("size_mb".into(), card(&|c| c.size_mb)),
         Column::new("ms_per_example".into(), card(&|c| c.ms_per_example)),
+        Column::new(
+            "cpu_ms_per_example".into(),
+            models.iter().map(|m| m.card.as_ref().and_then(|c| c.cpu_ms_per_example)).collect::<Vec<_>>(),
+        ),
         Column::new("accuracy".into(), models.iter().map(|m| accuracy(&m.name)).collect::<Vec<_>>()),
         Column::new("weight_bits".into(), card(&|c| c.weight_bits as f64)),
         Column::new("sparsity".into(), card(&|c| c.sparsity)),

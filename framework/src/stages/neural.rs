@@ -116,18 +116,30 @@ pub fn load_for_prediction_on(
     Ok(model)
 }
 
+/// Time spent in the model while predicting.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PredictTiming {
+    /// Wall-clock seconds.
+    pub seconds: f64,
+    /// CPU seconds of the current rayon pool's threads (see [`crate::exec::cpu_time`]);
+    /// `None` where the OS does not report them.
+    pub cpu_seconds: Option<f64>,
+}
+
 /// Predicts class probabilities for `examples` in batches sorted by length, duplicates
-/// run once. Returns the predictions and the wall-clock seconds spent in the model.
-pub fn predict_examples(model: &HfModel, examples: &[Example]) -> Result<(Predictions, f64)> {
+/// run once. Returns the predictions and the time spent in the model.
+pub fn predict_examples(model: &HfModel, examples: &[Example]) -> Result<(Predictions, PredictTiming)> {
     let mut encoded = Vec::with_capacity(examples.len());
     for e in examples {
         let pair = e.segments.get(1).map(String::as_str);
         let first = e.segments.first().map(String::as_str).unwrap_or("");
         encoded.push(model.tokenize(first, pair).with_context(|| format!("tokenizing example `{}`", e.id))?);
     }
+    let cpu_start = crate::exec::cpu_time::pool_seconds();
     let start = Instant::now();
     let out = model.forward_batch(&encoded)?;
     let seconds = start.elapsed().as_secs_f64();
+    let cpu_seconds = crate::exec::cpu_time::pool_seconds().zip(cpu_start).map(|(end, start)| end - start);
     let num_classes = model.num_labels();
     let mut probs = Vec::with_capacity(examples.len() * num_classes);
     for (row, e) in out.logits.iter().zip(examples) {
@@ -142,7 +154,7 @@ pub fn predict_examples(model: &HfModel, examples: &[Example]) -> Result<(Predic
         num_classes,
         probs,
     };
-    Ok((preds, seconds))
+    Ok((preds, PredictTiming { seconds, cpu_seconds }))
 }
 
 /// Softmax in f64 of f32 logits (so rows sum to 1 to f64 precision).
@@ -151,6 +163,11 @@ pub fn softmax_f64(logits: &[f32]) -> Vec<f64> {
     let exp: Vec<f64> = logits.iter().map(|&v| (v as f64 - max).exp()).collect();
     let sum: f64 = exp.iter().sum();
     exp.into_iter().map(|v| v / sum).collect()
+}
+
+/// Milliseconds per example of `seconds` over `examples` (0 for none).
+fn per_example_ms(seconds: f64, examples: usize) -> f64 {
+    if examples == 0 { 0.0 } else { seconds * 1000.0 / examples as f64 }
 }
 
 /// A model's card: the columns of the paper's Table 1, and what the model is.
@@ -170,8 +187,13 @@ pub struct ModelCard {
     pub parameters: usize,
     /// Size of the weights file on disk, in MB (10^6 bytes).
     pub size_mb: f64,
-    /// Measured milliseconds per example at `batch_size` (prediction on the eval split).
+    /// Measured wall-clock milliseconds per example at `batch_size` (prediction on the eval
+    /// split). It depends on what else ran at the time (`[experiment] jobs`).
     pub ms_per_example: f64,
+    /// CPU milliseconds per example (every core of the node's thread pool), which does not
+    /// depend on what ran beside it; `None` where the OS does not report CPU time.
+    #[serde(default)]
+    pub cpu_ms_per_example: Option<f64>,
     /// Batch size of the measurement.
     pub batch_size: usize,
     /// Longest input in tokens.
@@ -196,12 +218,12 @@ pub struct ModelCard {
 
 impl ModelCard {
     #[allow(clippy::too_many_arguments)]
-    /// The card of `model` after predicting `examples` examples in `seconds`.
+    /// The card of `model` after predicting `examples` examples in `timing`.
     pub fn measure(
         name: &str,
         model: &HfModel,
         examples: usize,
-        seconds: f64,
+        timing: PredictTiming,
         max_len: usize,
         batch_size: usize,
         backend: Backend,
@@ -217,7 +239,8 @@ impl ModelCard {
             heads: spec.num_heads,
             parameters: model.num_parameters(),
             size_mb: bytes as f64 / 1e6,
-            ms_per_example: if examples == 0 { 0.0 } else { seconds * 1000.0 / examples as f64 },
+            ms_per_example: per_example_ms(timing.seconds, examples),
+            cpu_ms_per_example: timing.cpu_seconds.map(|s| per_example_ms(s, examples)),
             batch_size,
             max_len,
             backend: match backend {

@@ -42,13 +42,13 @@ pub fn run(ctx: &RunContext, i: usize, model: usize, w: &mut NodeWriter) -> Resu
             let classes = dataset.label_names.len();
             let net = neural::load_for_prediction_on(&dir, classes, n.max_len, n.batch_size, &device)
                 .with_context(|| format!("model `{}`", m.name))?;
-            let (preds, seconds) = neural::predict_examples(&net, &dataset.eval.examples)
+            let (preds, timing) = neural::predict_examples(&net, &dataset.eval.examples)
                 .with_context(|| format!("model `{}`", m.name))?;
             let mut card = neural::ModelCard::measure(
                 &m.name,
                 &net,
                 preds.len(),
-                seconds,
+                timing,
                 n.max_len,
                 n.batch_size,
                 r.manifest.experiment.backend,
