@@ -192,3 +192,32 @@ fn plugins_lists_settings_with_defaults() {
     assert!(t.contains("metric ece") && !t.contains("dataset glue"), "{t}");
     assert_eq!(run(&["plugins", "--kind", "nope"]).status.code(), Some(2));
 }
+
+#[test]
+fn intervals_depend_on_the_examples_not_on_the_other_models() {
+    // The same two models audited beside a third one, and without it: every interval of
+    // theirs is the same (the bootstraps are seeded by the data, not by the set of inputs).
+    let with = temp_dir("intervals-with");
+    let m = sst2_manifest(&with, FAST);
+    run_ok(&m, &[]);
+    let without = temp_dir("intervals-without");
+    let text = std::fs::read_to_string(sst2_manifest(&without, FAST)).unwrap();
+    let start = text.find("[models.bow-small-vocab]").unwrap();
+    let end = start + text[start..].find("[calibration]").unwrap();
+    let fewer = without.join("fewer.toml");
+    std::fs::write(&fewer, format!("{}{}", &text[..start], &text[end..])).unwrap();
+    run_ok(&fewer, &[]);
+    for table in ["calibration", "similarity"] {
+        let rows = |dir: &std::path::Path| -> Vec<String> {
+            std::fs::read_to_string(dir.join(format!("results/sst2-e2e/tables/{table}.csv")))
+                .unwrap()
+                .lines()
+                .filter(|l| l.starts_with("bow-reference,") || l.starts_with("bow-strong-l2,"))
+                .map(String::from)
+                .collect()
+        };
+        let (a, b) = (rows(&with), rows(&without));
+        assert!(!a.is_empty(), "{table}: no rows");
+        assert_eq!(a, b, "{table} rows differ once bow-small-vocab is left out");
+    }
+}

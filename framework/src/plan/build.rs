@@ -154,8 +154,10 @@ pub fn build(r: &Resolved) -> Result<Plan> {
     agg_inputs.extend(predict.iter().flatten().map(|&(_, i)| i));
     agg_inputs.extend(metric_nodes);
     agg_inputs.extend(explanation_nodes);
+    let mut agg_config = cal_config;
+    agg_config["aggregate_version"] = json!(AGGREGATE_VERSION);
     let aggregate =
-        add(&mut nodes, "aggregate".into(), Stage::Aggregate, Task::Aggregate, None, cal_config, agg_inputs, None);
+        add(&mut nodes, "aggregate".into(), Stage::Aggregate, Task::Aggregate, None, agg_config, agg_inputs, None);
     let report_config = json!({
         "report": r.manifest.report,
         "title": r.manifest.report.title.clone().unwrap_or_else(|| r.manifest.experiment.name.clone()),
@@ -208,6 +210,11 @@ pub fn dataset_name(r: &Resolved) -> String {
         .or_else(|| r.loader_settings.get("task").and_then(Value::as_str).map(String::from))
         .unwrap_or_else(|| r.loader.info.name.to_string())
 }
+
+/// Version of what the aggregate stage computes, in its nodes' keys: bump it when the code
+/// changes its tables, so that tables stored by older code are not reused. 2: the
+/// across-seed bootstraps are seeded by the data node's key, not the aggregate node's.
+const AGGREGATE_VERSION: &str = "2";
 
 /// The config shared by calibration, similarity and aggregate nodes. The verdict's
 /// tolerances are not in it: they reach only the report node (through its `meta`), so
