@@ -241,7 +241,8 @@ mod tests {
             config: serde_json::json!({ "i": i }),
             inputs,
             seed: None,
-            key: format!("{i:064x}"),
+            // Distinct in the first 16 digits: the store's folder name.
+            key: format!("{:016x}{}", i + 1, "0".repeat(48)),
         }
     }
 
