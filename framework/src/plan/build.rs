@@ -166,6 +166,7 @@ pub fn build(r: &Resolved) -> Result<Plan> {
         "seeds": seeds,
         "templates": template_fingerprint(r)?,
         "version": env!("CARGO_PKG_VERSION"),
+        "report_version": REPORT_VERSION,
         "meta": crate::report::meta(r),
     });
     add(&mut nodes, "report".into(), Stage::Report, Task::Report, None, report_config, vec![data, aggregate], None);
@@ -215,6 +216,11 @@ pub fn dataset_name(r: &Resolved) -> String {
 /// changes its tables, so that tables stored by older code are not reused. 2: the
 /// across-seed bootstraps are seeded by the data node's key, not the aggregate node's.
 const AGGREGATE_VERSION: &str = "2";
+
+/// Version of the report's rendering code (charts, cells, verdict text), in the report
+/// node's key beside the templates' fingerprint: bump it when that code changes what a
+/// report shows. 2: the Jaccard-against-K threshold label sits right of the plot.
+const REPORT_VERSION: &str = "2";
 
 /// The config shared by calibration, similarity and aggregate nodes. The verdict's
 /// tolerances are not in it: they reach only the report node (through its `meta`), so

@@ -67,12 +67,13 @@ pub fn jaccard_vs_k(
         c(LEFT + PW),
         c(y(threshold))
     ));
+    // Right of the plot area, where no point or whisker can cover it.
     out.push_str(&text(
-        LEFT + PW - 2.0,
-        y(threshold) - 4.0,
-        "end",
+        LEFT + PW + 4.0,
+        y(threshold) + 3.5,
+        "start",
         " fill=\"#b91c1c\" font-size=\"10\"",
-        &format!("threshold {threshold:.2}"),
+        &format!("{threshold:.2}"),
     ));
     for l in lines {
         out.push_str(&format!("<g class=\"line\" data-model=\"{}\">", esc(l.name)));
