@@ -93,24 +93,7 @@ pub fn distill(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::LoadOptions;
-    use crate::model::scratch::{Architecture, ArchitectureType};
-
-    fn tiny(layers: usize, seed: u64) -> HfModel {
-        let vocab = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/vocab/sst2-words.txt");
-        let arch = Architecture {
-            model_type: ArchitectureType::Bert,
-            layers,
-            hidden: 16,
-            heads: 2,
-            ffn: 32,
-            vocab,
-            max_positions: 64,
-            lower_case: true,
-        };
-        let options = LoadOptions { seed, num_labels: Some(2), max_len: 32, ..LoadOptions::default() };
-        HfModel::from_architecture(&arch, &options, &Device::flex()).unwrap()
-    }
+    use crate::model::surgery::tests::tiny;
 
     #[test]
     fn kl_is_zero_for_equal_logits_and_positive_otherwise() {

@@ -234,7 +234,7 @@ pub fn encoder_zeros(network: &SequenceClassifier) -> (usize, usize) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::model::LoadOptions;
     use crate::model::attention::attention_bias;
