@@ -64,11 +64,6 @@ pub fn bert_base_spec() -> EncoderSpec {
     }
 }
 
-/// CPU seconds (user + system, all threads) this process has used (Linux; `None` elsewhere).
-pub fn cpu_seconds() -> Option<f64> {
-    crate::exec::cpu_time::process_seconds()
-}
-
 /// The 1-minute load average from `/proc/loadavg` (Linux; `None` elsewhere).
 pub fn load_average() -> Option<f64> {
     std::fs::read_to_string("/proc/loadavg").ok()?.split_whitespace().next()?.parse().ok()

@@ -186,7 +186,7 @@ pub fn run(config: &ExplainBenchConfig) -> Result<ExplainBenchResult> {
     // The workload as the explain stage runs it: examples in parallel, one cache per
     // example shared by every explainer and seed.
     let started = Instant::now();
-    let cpu_started = super::bench::cpu_seconds();
+    let cpu_started = crate::exec::cpu_time::process_seconds();
     let per_pair: Vec<EvalCounts> = pairs
         .par_iter()
         .map(|pair| -> Result<EvalCounts> {
@@ -205,7 +205,7 @@ pub fn run(config: &ExplainBenchConfig) -> Result<ExplainBenchResult> {
         counts.add(c);
     }
     let workload_s = started.elapsed().as_secs_f64();
-    let workload_cpu_s = super::bench::cpu_seconds().zip(cpu_started).map(|(end, start)| end - start);
+    let workload_cpu_s = crate::exec::cpu_time::process_seconds().zip(cpu_started).map(|(end, start)| end - start);
     let timed_n = timed.len() as f64;
     let python_workload_s = python_workload_s(pairs.len(), config);
     Ok(ExplainBenchResult {

@@ -238,19 +238,14 @@ fn models_frame(models: &[ModelSummary], calibration: &[AggregateRow]) -> Result
     ])?)
 }
 
-/// What the across-seed bootstraps are seeded with, besides the model, explainer and
-/// purpose: the data node's key, so that an interval depends on the examples it resamples and
-/// not on unrelated settings (the aggregate node's own key changes with every input, e.g. an
-/// added alignment K would have moved every calibration interval).
-pub(super) fn resample_key<'a>(ctx: &RunContext<'a>) -> &'a str {
-    ctx.plan.nodes.iter().find(|n| n.stage == Stage::Data).map(|n| n.key.as_str()).unwrap_or("")
-}
-
 /// Builds every table and the summary.
 pub fn run(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
     let node = &ctx.plan.nodes[i];
     let cfg = EvalConfig::from_node(&node.config)?;
     let r = ctx.resolved;
+    // The data node's key also seeds the across-seed bootstraps (with the model and the
+    // purpose), so that an interval depends on the examples it resamples and not on unrelated
+    // inputs: this node's own key changes with every input (another model, an added K).
     let data_key = ctx.input_key(i, 0);
     let dataset: super::data::DatasetMeta = serde_json::from_slice(&ctx.store.read(data_key, "dataset.json")?)?;
 
@@ -309,7 +304,7 @@ pub fn run(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
         let seed_preds: Vec<&Predictions> =
             preds.get(&mi).map(|v| v.iter().map(|(_, _, p)| p).collect()).unwrap_or_default();
         let n_rows = seed_preds.first().map(|p| p.len()).unwrap_or(0);
-        let boot = bootstrap_rows(n_rows, &cfg, &[resample_key(ctx).as_bytes(), m.name.as_bytes(), b"calibration"]);
+        let boot = bootstrap_rows(n_rows, &cfg, &[data_key.as_bytes(), m.name.as_bytes(), b"calibration"]);
         let joint = calibration_values(&seed_preds, &cfg, &boot)?;
         calibration.extend(across_seeds(&m.name, &per_seed, &joint));
         let card = model_card(ctx, &node.inputs, mi)?;
@@ -344,7 +339,7 @@ pub fn run(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
             }
         }
         let n_rows = pairs.first().map(|(a, _)| a.len()).unwrap_or(0);
-        let boot = bootstrap_rows(n_rows, &cfg, &[resample_key(ctx).as_bytes(), m.name.as_bytes(), b"similarity"]);
+        let boot = bootstrap_rows(n_rows, &cfg, &[data_key.as_bytes(), m.name.as_bytes(), b"similarity"]);
         let joint = similarity_values(&pairs, &cfg, &boot)?;
         similarity.extend(across_seeds(&m.name, &per_seed, &joint));
     }

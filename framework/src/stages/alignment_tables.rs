@@ -132,9 +132,10 @@ struct BySeed {
 pub fn build(ctx: &RunContext, i: usize, cfg: &EvalConfig) -> Result<AlignmentTables> {
     let node = &ctx.plan.nodes[i];
     let r = ctx.resolved;
-    let resample_key = super::aggregate::resample_key(ctx);
+    // Seeded by the data node's key (the aggregate node's first input), as in `aggregate`.
+    let data_key = ctx.input_key(i, 0);
     let boot_for = |model: &str, explainer: &str, n: usize, purpose: &[u8]| {
-        let mut rng = rng_for(&[resample_key.as_bytes(), model.as_bytes(), explainer.as_bytes(), purpose]);
+        let mut rng = rng_for(&[data_key.as_bytes(), model.as_bytes(), explainer.as_bytes(), purpose]);
         resamples(n, cfg.bootstrap, &mut rng)
     };
 
