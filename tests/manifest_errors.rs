@@ -191,3 +191,43 @@ fn a_predictions_only_reference_cannot_be_explained() {
     let line = GOOD.lines().position(|l| l.starts_with("source")).unwrap() + 1;
     assert_error("explain-source-reference", &manifest, line, "models.ref.source", &["cannot be explained"]);
 }
+
+#[test]
+fn a_bad_environment_override_names_the_variable_not_a_line() {
+    // The manifest sets `bins` on a line of its own; the bad value is the environment's.
+    let manifest = format!("{GOOD}\n[calibration]\nbins = 10\n");
+    let (code, out, path) = validate("env-bins", &manifest, &[("TRUSTX_CALIBRATION__BINS", "abc")]);
+    assert_eq!(code, Some(2), "{out}");
+    assert!(out.contains("TRUSTX_CALIBRATION__BINS=\"abc\"") && out.contains("`calibration.bins`"), "{out}");
+    let line = manifest.lines().position(|l| l.starts_with("bins")).unwrap() + 1;
+    assert!(!out.contains(&format!("{path}:{line}")), "no manifest line for a value the manifest did not set: {out}");
+    // A value that parses but fails validation names it too.
+    let (code, out, _) = validate("env-zero", &manifest, &[("TRUSTX_ALIGNMENT__EXAMPLES", "0")]);
+    assert_eq!(code, Some(2), "{out}");
+    assert!(out.contains("TRUSTX_ALIGNMENT__EXAMPLES=\"0\"") && out.contains("at least one example"), "{out}");
+}
+
+#[test]
+fn an_unknown_explainer_exits_2_from_the_manifest_and_the_command_line() {
+    let vocab = repo().join("data/vocab/sst2-words.txt");
+    let neural = GOOD.replace(
+        "[models.ref]\nsource = \"predictions\"\npath = \"DATA/predictions/sst2-bow/bow-reference-seed42.csv\"\n",
+        &format!(
+            "[models.ref]\narchitecture = {{ type = \"bert\", layers = 1, hidden = 16, heads = 2, ffn = 32, vocab = \"{}\" }}\n",
+            vocab.display()
+        ),
+    );
+    let manifest =
+        format!("{neural}\n[dataset.train]\npath = \"DATA/sst2/dev.tsv\"\n\n[[explainers]]\nexplainer = \"limee\"\n");
+    let line = manifest.lines().position(|l| l.contains("limee")).unwrap() + 1;
+    assert_error("unknown-explainer", &manifest, line, "explainers.0.explainer", &["did you mean `lime`?"]);
+    let dir = temp_dir("unknown-explainer-run");
+    let path = dir.join("m.toml");
+    std::fs::write(&path, manifest.replace("DATA", &repo().join("data").display().to_string())).unwrap();
+    let out = run(&["run", path.to_str().unwrap(), "--quiet"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+
+    let out = run(&["explain", "/nonexistent", "--text", "x", "--explainer", "limee"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("did you mean `lime`?"), "{}", text(&out));
+}

@@ -81,15 +81,24 @@ pub fn run(args: &ExplainArgs) -> Result<ExitCode> {
         let hint = plugin::nearest(PluginKind::Explainer, &args.explainer)
             .map(|n| format!(" (did you mean `{n}`?)"))
             .unwrap_or_default();
-        bail!(
-            "unknown explainer `{}`{hint}; explainers: {}",
+        // A bad command line exits 2, as a bad manifest does.
+        eprintln!(
+            "error: unknown explainer `{}`{hint}; explainers: {}",
             args.explainer,
             plugin::names(PluginKind::Explainer).join(", ")
         );
+        return Ok(ExitCode::from(2));
     };
-    let settings = parse_sets(&args.set)?;
-    let resolved = (entry.info.resolve)(&settings)
-        .map_err(|e| anyhow!("explainer `{}`: setting `{}`: {}", entry.info.name, e.path.join("."), e.message))?;
+    let resolved = match parse_sets(&args.set).and_then(|settings| {
+        (entry.info.resolve)(&settings)
+            .map_err(|e| anyhow!("explainer `{}`: setting `{}`: {}", entry.info.name, e.path.join("."), e.message))
+    }) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return Ok(ExitCode::from(2));
+        }
+    };
 
     let device = if entry.needs_gradients { Device::flex().autodiff() } else { Device::flex() };
     let mut options = LoadOptions::default();
