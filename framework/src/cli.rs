@@ -3,8 +3,9 @@
 //! Exit codes: 0 success; 1 a run finished with failed nodes, or another error; 2 the
 //! manifest (or the command line) is wrong.
 
+use crate::commands::target::{ManifestArgs, results_line};
 use crate::exec::Status;
-use crate::manifest::{self, ManifestErrors};
+use crate::manifest::ManifestErrors;
 use crate::plan::build;
 use crate::plugin::{self, PluginKind};
 use crate::runner::{RunOptions, run};
@@ -28,25 +29,28 @@ pub enum Command {
     /// Check a manifest: keys, types, plugins, files. Runs nothing.
     #[command(after_help = "Example:\n  trustx validate experiments/sst2-bow.toml")]
     Validate {
-        /// The manifest (TOML).
-        manifest: PathBuf,
+        /// The manifest, its overrides and results folder.
+        #[command(flatten)]
+        target: ManifestArgs,
     },
     /// Print the DAG: stages, nodes, content keys and which are already in the store.
     #[command(after_help = "Example:\n  trustx plan experiments/sst2-bow.toml")]
     Plan {
-        /// The manifest (TOML).
-        manifest: PathBuf,
+        /// The manifest, its overrides and results folder.
+        #[command(flatten)]
+        target: ManifestArgs,
         /// Print the plan as JSON.
         #[arg(long)]
         json: bool,
     },
     /// Run the nodes not already in the store, then write tables, report and run.json.
     #[command(
-        after_help = "Examples:\n  trustx run experiments/sst2-bow.toml\n  trustx run experiments/sst2-bow.toml --force report\n  TRUSTX_EXPERIMENT__JOBS=1 trustx run experiments/sst2-bow.toml"
+        after_help = "Examples:\n  trustx run experiments/sst2-bow.toml\n  trustx run experiments/sst2-bow.toml --force report\n  trustx run experiments/sst2-bow.toml calibration.bins=15 --results /tmp/audits\n  TRUSTX_EXPERIMENT__JOBS=1 trustx run experiments/sst2-bow.toml"
     )]
     Run {
-        /// The manifest (TOML).
-        manifest: PathBuf,
+        /// The manifest, its overrides and results folder.
+        #[command(flatten)]
+        target: ManifestArgs,
         /// Nodes run at once (default: the manifest's `jobs`, else the number of cores).
         #[arg(long, short)]
         jobs: Option<usize>,
@@ -176,6 +180,9 @@ pub enum ModelCommand {
         /// The training seed, when the model was trained with several.
         #[arg(long)]
         seed: Option<u64>,
+        /// The results folder the manifest's run used (see `trustx run --results`).
+        #[arg(long, value_name = "DIR")]
+        results: Option<PathBuf>,
     },
 }
 
@@ -245,8 +252,9 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Validate { manifest } => {
-            let r = manifest::load(&manifest)?;
+        Command::Validate { target } => {
+            let manifest = &target.manifest;
+            let r = target.load()?;
             let seeds = r.manifest.experiment.seeds.len();
             println!(
                 "{}: valid ({} models, {} seeds, dataset loader `{}`)",
@@ -257,14 +265,15 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Plan { manifest, json } => {
-            let r = manifest::load(&manifest)?;
+        Command::Plan { target, json } => {
+            let r = target.load()?;
             let plan = build(&r)?;
             let store = Store::new(&r.results_dir);
             if json {
                 println!("{}", serde_json::to_string_pretty(&plan)?);
                 return Ok(ExitCode::SUCCESS);
             }
+            println!("{}", results_line(&r));
             let mut cached = 0;
             for stage in crate::plan::Stage::ALL {
                 let nodes: Vec<_> = plan.nodes.iter().filter(|n| n.stage == stage).collect();
@@ -308,12 +317,13 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Run { manifest, jobs, force, quiet } => {
+        Command::Run { target, jobs, force, quiet } => {
             if jobs == Some(0) {
                 eprintln!("error: --jobs must be at least 1");
                 return Ok(ExitCode::from(2));
             }
-            let r = manifest::load(&manifest)?;
+            let r = target.load()?;
+            println!("{}", results_line(&r));
             let record = run(&r, &RunOptions { jobs, force, progress: !quiet })?;
             for n in record.nodes.iter().filter(|n| n.status == Status::Ran) {
                 println!("ran     {:<40} {:>8.2} s  ({})", n.name, n.seconds, n.reason.as_deref().unwrap_or(""));
@@ -378,8 +388,8 @@ fn model_command(action: ModelCommand) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        ModelCommand::Export { node_or_model, out, manifest, seed } => {
-            let located = export::locate(&node_or_model, manifest.as_deref(), seed)?;
+        ModelCommand::Export { node_or_model, out, manifest, seed, results } => {
+            let located = export::locate(&node_or_model, manifest.as_deref(), seed, results.as_deref())?;
             export::export(&located, &out)?;
             println!("exported {} to {}", located.dir.display(), out.display());
             Ok(ExitCode::SUCCESS)

@@ -7,7 +7,7 @@
 //! (with `--seed` when it was trained with several) or a key prefix. Without it,
 //! NODE_OR_MODEL is the path of a train node's folder under `results/<experiment>/nodes/`.
 
-use crate::manifest;
+use super::target::ManifestArgs;
 use crate::plan::{Stage, build};
 use crate::stages::train::MODEL_DIR;
 use crate::store::{NodeState, Store};
@@ -24,7 +24,12 @@ pub struct Located {
 }
 
 /// Finds the train node folder `selector` names.
-pub fn locate(selector: &str, manifest_file: Option<&Path>, seed: Option<u64>) -> Result<Located> {
+pub fn locate(
+    selector: &str,
+    manifest_file: Option<&Path>,
+    seed: Option<u64>,
+    results: Option<&Path>,
+) -> Result<Located> {
     let Some(file) = manifest_file else {
         let dir = PathBuf::from(selector);
         if dir.join(MODEL_DIR).join("config.json").is_file() {
@@ -34,7 +39,9 @@ pub fn locate(selector: &str, manifest_file: Option<&Path>, seed: Option<u64>) -
             "{selector} is not a train node's folder (no {MODEL_DIR}/config.json in it); give the manifest with --manifest to name a model or node"
         );
     };
-    let r = manifest::load(file)?;
+    let target =
+        ManifestArgs { manifest: file.to_path_buf(), overrides: vec![], results: results.map(Path::to_path_buf) };
+    let r = target.load()?;
     let plan = build(&r)?;
     let store = Store::new(&r.results_dir);
     let mut hits: Vec<_> = plan
@@ -79,9 +86,13 @@ pub fn locate(selector: &str, manifest_file: Option<&Path>, seed: Option<u64>) -
             let meta = crate::stages::data::read_meta(&store, &data.key).ok();
             Ok(Located { dir: store.dir(&node.key), label_names: meta.map(|m| m.label_names) })
         }
-        NodeState::Missing => {
-            bail!("{} has not been trained yet; run `trustx run {}` first", node.name, file.display())
-        }
+        NodeState::Missing => bail!(
+            "{} is not in the store: looked for {} ({}); run `trustx run {}` first, or pass --results DIR if that run wrote its results elsewhere",
+            node.name,
+            store.dir(&node.key).display(),
+            r.results_origin.describe(),
+            file.display()
+        ),
         NodeState::Corrupt(why) => {
             bail!("{} is corrupt in the store ({why}); run `trustx run {}` to redo it", node.name, file.display())
         }

@@ -7,3 +7,4 @@ pub mod bench_explain;
 pub mod export;
 pub mod head;
 pub mod inspect;
+pub mod target;

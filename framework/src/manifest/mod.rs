@@ -9,6 +9,7 @@ pub mod load;
 pub mod locate;
 pub mod models;
 pub mod overrides;
+pub mod results;
 pub mod schema;
 pub mod validate;
 pub mod variants;

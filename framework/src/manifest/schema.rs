@@ -56,8 +56,9 @@ pub struct Experiment {
     /// Compute backend for neural models: `cpu` (default) or `cuda`.
     #[serde(default)]
     pub backend: Backend,
-    /// Results folder (relative to the manifest's folder); default `results` in the
-    /// current directory.
+    /// Results folder (relative to the manifest's folder); default `results/` of the
+    /// manifest's project folder (the nearest folder upwards holding `results/`, `.git` or
+    /// `Cargo.toml`).
     #[serde(default)]
     pub results: Option<PathBuf>,
     /// Nodes run at once; default the number of cores.

@@ -44,8 +44,10 @@ pub struct Resolved {
     pub base_dir: PathBuf,
     /// The typed manifest as written.
     pub manifest: Manifest,
-    /// `results/<experiment name>`.
+    /// `results/<experiment name>` ([`super::results`] says which `results/`).
     pub results_dir: PathBuf,
+    /// Why `results_dir` is where it is.
+    pub results_origin: super::results::ResultsOrigin,
     /// The dataset loader.
     pub loader: &'static DatasetLoaderEntry,
     /// The loader's settings, defaults filled.
@@ -327,9 +329,9 @@ pub fn validate(file: &Path, manifest: Manifest, source: &SourceMap) -> Result<R
     if !c.errors.is_empty() {
         return Err(ManifestErrors(c.errors));
     }
-    let results_root = match &m.experiment.results {
-        Some(p) => base_dir.join(p),
-        None => PathBuf::from("results"),
+    let (results_root, results_origin) = match &m.experiment.results {
+        Some(p) => (base_dir.join(p), super::results::ResultsOrigin::Manifest),
+        None => (super::results::default_root(&base_dir), super::results::ResultsOrigin::Project),
     };
     let jobs = m
         .experiment
@@ -342,6 +344,7 @@ pub fn validate(file: &Path, manifest: Manifest, source: &SourceMap) -> Result<R
     Ok(Resolved {
         file: file.to_path_buf(),
         results_dir: results_root.join(&m.experiment.name),
+        results_origin,
         base_dir,
         loader,
         loader_settings,
