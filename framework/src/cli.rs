@@ -325,12 +325,9 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             let r = target.load()?;
             println!("{}", results_line(&r));
             let record = run(&r, &RunOptions { jobs, force, progress: !quiet })?;
-            for n in record.nodes.iter().filter(|n| n.status == Status::Ran) {
-                println!("ran     {:<40} {:>8.2} s  ({})", n.name, n.seconds, n.reason.as_deref().unwrap_or(""));
-            }
-            for n in record.nodes.iter().filter(|n| matches!(n.status, Status::Failed | Status::Skipped)) {
-                let what = if n.status == Status::Failed { "FAILED " } else { "skipped" };
-                println!("{what} {:<40} {}", n.name, n.error.as_deref().unwrap_or(""));
+            // Each node's line was printed when it finished (exec::progress).
+            for n in record.nodes.iter().filter(|n| n.status == Status::Failed) {
+                println!("failed: {} (its error is above)", n.name);
             }
             println!("results: {}", r.results_dir.display());
             println!("{}", record.counts.summary(record.seconds));

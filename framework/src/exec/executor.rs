@@ -121,7 +121,7 @@ pub fn execute(
                             }
                         }
                     };
-                    progress.finish(node.stage);
+                    progress.finish(node.stage, &report);
                     let mut s = sched.lock().unwrap_or_else(|p| p.into_inner());
                     if matches!(report.status, Status::Failed | Status::Skipped) {
                         let origin = match report.status {
