@@ -1,4 +1,4 @@
-//! The command line: `trustx validate | plan | run | model inspect | model export | explain | bench | plugins`.
+//! The command line: `trustx validate | plan | run | model inspect | model export | explain | bench | plugins | init | gc | completions`.
 //!
 //! Exit codes: 0 success; 1 a run finished with failed nodes, or another error; 2 the
 //! manifest (or the command line) is wrong.
@@ -118,6 +118,41 @@ pub enum Command {
         /// Only this kind: dataset, model-source, trainer, compressor, explainer, metric, similarity, alignment.
         #[arg(long)]
         kind: Option<String>,
+    },
+    /// Write a commented starter manifest for your own model and data.
+    #[command(
+        after_help = "Examples:\n  trustx init --model models/my-finetuned-bert --dataset data/dev.csv --out experiments/my-audit.toml"
+    )]
+    Init {
+        /// Your Hugging Face model folder (the reference).
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Your evaluation data (CSV, JSONL, Parquet, or a GLUE TSV).
+        #[arg(long)]
+        dataset: Option<PathBuf>,
+        /// The manifest to write (must not exist).
+        #[arg(long, default_value = "audit.toml")]
+        out: PathBuf,
+    },
+    /// Remove store nodes that no node of the manifest's current plan uses.
+    #[command(
+        after_help = "Examples:\n  trustx gc experiments/quickstart.toml --dry-run\n  trustx gc experiments/quickstart.toml"
+    )]
+    Gc {
+        /// The manifest, its overrides and results folder.
+        #[command(flatten)]
+        target: ManifestArgs,
+        /// List what would be removed, remove nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(
+        after_help = "Examples:\n  trustx completions bash > ~/.local/share/bash-completion/completions/trustx\n  trustx completions zsh > ~/.zfunc/_trustx\n  trustx completions fish > ~/.config/fish/completions/trustx.fish"
+    )]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
     },
     /// Explain one prediction of a Hugging Face model: the words it rests on.
     #[command(
@@ -334,6 +369,36 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             Ok(if record.counts.failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
         }
         Command::Explain(args) => crate::explain::command::run(&args),
+        Command::Init { model, dataset, out } => {
+            crate::commands::init::init(&crate::commands::init::InitOptions { model, dataset, out: out.clone() })?;
+            println!("wrote {}", out.display());
+            match crate::manifest::load(&out) {
+                Ok(_) => println!("it validates; next: `trustx plan {0}`, then `trustx run {0}`", out.display()),
+                Err(e) => println!("edit it where it says so, then `trustx validate {}`:\n{e}", out.display()),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Gc { target, dry_run } => {
+            let r = target.load()?;
+            println!("{}", results_line(&r));
+            let g = crate::commands::gc::gc(&r, dry_run)?;
+            for p in &g.unused {
+                println!("{} {}", if dry_run { "unused " } else { "removed" }, p.display());
+            }
+            println!(
+                "{} {} unused node folders ({:.1} MB); {} kept",
+                if dry_run { "would remove" } else { "removed" },
+                g.unused.len(),
+                g.bytes as f64 / 1e6,
+                g.kept
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "trustx", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Plugins { kind } => {
             let kind = match kind.as_deref().map(PluginKind::parse) {
                 Some(None) => {

@@ -5,6 +5,8 @@
 pub mod bench;
 pub mod bench_explain;
 pub mod export;
+pub mod gc;
 pub mod head;
+pub mod init;
 pub mod inspect;
 pub mod target;
