@@ -141,13 +141,10 @@ pub fn render(i: &Inspection) -> String {
     if let Some(p) = &i.pooler_output {
         line(&mut s, "pooler output", short(p));
     }
-    match (&i.labels, &i.logits, &i.probabilities) {
-        (Some(labels), Some(logits), Some(probs)) => {
-            for ((l, z), p) in labels.iter().zip(logits).zip(probs) {
-                line(&mut s, &format!("class {l}"), format!("logit {z:>9.4}   probability {p:.4}"));
-            }
+    if let (Some(labels), Some(logits), Some(probs)) = (&i.labels, &i.logits, &i.probabilities) {
+        for ((l, z), p) in labels.iter().zip(logits).zip(probs) {
+            line(&mut s, &format!("class {l}"), format!("logit {z:>9.4}   probability {p:.4}"));
         }
-        _ => {}
     }
     line(&mut s, "head", i.head.clone());
     s

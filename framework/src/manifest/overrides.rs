@@ -59,7 +59,7 @@ pub fn from_env() -> Vec<Override> {
             })
         })
         .collect();
-    out.sort_by(|a, b| a.describe().cmp(&b.describe()));
+    out.sort_by_key(Override::describe);
     out
 }
 
