@@ -3,14 +3,15 @@
 //!
 //! | name | deterministic | features (default) | masking (default) |
 //! |---|---|---|---|
-//! | `lime` | no | bag of words | remove |
+//! | `lime` | no | bag of `\w+` words | delete (lime's) |
 //! | `kernel-shap` | no (exact when 2^M fits the budget) | positions | mask token |
 //! | `partition-shap` | yes | shap's tokens (`\W+` split) | shap's Text masker (`...`, collapsed) |
 //! | `exact-shapley` | yes | positions | mask token |
 //! | `occlusion` | yes | positions | remove |
 //! | `integrated-gradients` | yes | positions | (embeddings) |
 //!
-//! Every perturbation explainer shares the settings `token_pattern`, `bow`, `masking` and
+//! Every perturbation explainer but `partition-shap` (which tokenizes and masks as shap's
+//! Text masker) shares the settings `token_pattern`, `bow`, `masking` and
 //! `output` and goes through the example's [`ExampleEngine`](trustx_framework::explain::ExampleEngine),
 //! so equal masked texts run once per (model, example) whatever explainer or seed asks.
 
