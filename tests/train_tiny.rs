@@ -110,6 +110,10 @@ fn tiny_models_train_predict_cache_and_export() {
     for f in ["config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json"] {
         assert!(exported.join(f).is_file(), "{f} missing from the export");
     }
+    let config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(exported.join("config.json")).unwrap()).unwrap();
+    assert_eq!(config["id2label"], serde_json::json!({"0": "negative", "1": "positive"}), "the dataset's names");
+    assert_eq!(config["label2id"], serde_json::json!({"negative": 0, "positive": 1}));
     let out = run(&["model", "export", "tiny-a", "--manifest", m, "--out", exported.to_str().unwrap()]);
     assert!(!out.status.success() && text(&out).contains("not empty"), "{}", text(&out));
     let out = run(&["model", "export", "nothing", "--manifest", m, "--out", dir.join("x").to_str().unwrap()]);

@@ -117,7 +117,7 @@ pub enum Command {
     },
     /// Explain one prediction of a Hugging Face model: the words it rests on.
     #[command(
-        after_help = "Examples:\n  trustx explain models/all-MiniLM-L6-v2 --text \"a great film\" --explainer lime\n  trustx explain DIR --text \"A man plays.\" --pair \"A person plays.\" --explainer partition-shap --json"
+        after_help = "Examples:\n  trustx explain exported/minilm --text \"a great film\" --explainer lime\n  trustx explain models/all-MiniLM-L6-v2 --text \"a great film\" --explainer lime --random-head --labels 2\n  trustx explain DIR --text \"A man plays.\" --pair \"A person plays.\" --explainer partition-shap --json"
     )]
     Explain(crate::explain::command::ExplainArgs),
 }
@@ -128,7 +128,7 @@ pub enum ModelCommand {
     /// Run a Hugging Face folder on one input: tokens, ids, [CLS] and mean-pooled vectors,
     /// pooler output, logits and probabilities, parameters and size on disk.
     #[command(
-        after_help = "Examples:\n  trustx model inspect models/all-MiniLM-L6-v2 --text \"A man plays a guitar.\"\n  trustx model inspect DIR --text \"A dog runs.\" --pair \"An animal moves.\" --json"
+        after_help = "Examples:\n  trustx model inspect exported/minilm --text \"A man plays a guitar.\"\n  trustx model inspect models/all-MiniLM-L6-v2 --text \"A man plays a guitar.\" --encoder-only\n  trustx model inspect DIR --text \"A dog runs.\" --pair \"An animal moves.\" --json"
     )]
     Inspect {
         /// The checkpoint folder (config.json, weights, tokenizer files).
@@ -151,6 +151,13 @@ pub enum ModelCommand {
         /// Accept a tokenizer whose vocabulary size disagrees with the model.
         #[arg(long)]
         allow_vocab_mismatch: bool,
+        /// A random head on purpose (a folder without a head is refused otherwise).
+        #[command(flatten)]
+        head: crate::commands::head::HeadArgs,
+        /// The encoder's outputs only (tokens, vectors, pooler), no logits: for a folder
+        /// without a classification head.
+        #[arg(long, conflicts_with = "random_head")]
+        encoder_only: bool,
     },
     /// Copy a trained model out of the store as a Hugging Face folder.
     #[command(
@@ -351,8 +358,18 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
 fn model_command(action: ModelCommand) -> anyhow::Result<ExitCode> {
     use crate::commands::{export, inspect};
     match action {
-        ModelCommand::Inspect { dir, text, pair, json, max_len, vocab_txt, allow_vocab_mismatch } => {
-            let opts = inspect::InspectOptions { max_len, vocab_txt, allow_vocab_mismatch };
+        ModelCommand::Inspect {
+            dir,
+            text,
+            pair,
+            json,
+            max_len,
+            vocab_txt,
+            allow_vocab_mismatch,
+            head,
+            encoder_only,
+        } => {
+            let opts = inspect::InspectOptions { max_len, vocab_txt, allow_vocab_mismatch, head, encoder_only };
             let result = inspect::inspect(&dir, &text, pair.as_deref(), &opts)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&result)?);
@@ -362,9 +379,9 @@ fn model_command(action: ModelCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         ModelCommand::Export { node_or_model, out, manifest, seed } => {
-            let node_dir = export::locate(&node_or_model, manifest.as_deref(), seed)?;
-            export::export(&node_dir, &out)?;
-            println!("exported {} to {}", node_dir.display(), out.display());
+            let located = export::locate(&node_or_model, manifest.as_deref(), seed)?;
+            export::export(&located, &out)?;
+            println!("exported {} to {}", located.dir.display(), out.display());
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod checkpoint;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -14,12 +14,21 @@ use crate::store::{NodeState, Store};
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 
+/// A model found in the store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Located {
+    /// The train or compress node's folder.
+    pub dir: PathBuf,
+    /// The dataset's label names (from the node's data input), when known.
+    pub label_names: Option<Vec<String>>,
+}
+
 /// Finds the train node folder `selector` names.
-pub fn locate(selector: &str, manifest_file: Option<&Path>, seed: Option<u64>) -> Result<PathBuf> {
+pub fn locate(selector: &str, manifest_file: Option<&Path>, seed: Option<u64>) -> Result<Located> {
     let Some(file) = manifest_file else {
         let dir = PathBuf::from(selector);
         if dir.join(MODEL_DIR).join("config.json").is_file() {
-            return Ok(dir);
+            return Ok(Located { dir, label_names: None });
         }
         bail!(
             "{selector} is not a train node's folder (no {MODEL_DIR}/config.json in it); give the manifest with --manifest to name a model or node"
@@ -65,7 +74,11 @@ pub fn locate(selector: &str, manifest_file: Option<&Path>, seed: Option<u64>) -
     }
     let node = hits.remove(0);
     match store.state(&node.key) {
-        NodeState::Done(_) => Ok(store.dir(&node.key)),
+        NodeState::Done(_) => {
+            let data = &plan.nodes[node.inputs[0]];
+            let meta = crate::stages::data::read_meta(&store, &data.key).ok();
+            Ok(Located { dir: store.dir(&node.key), label_names: meta.map(|m| m.label_names) })
+        }
         NodeState::Missing => {
             bail!("{} has not been trained yet; run `trustx run {}` first", node.name, file.display())
         }
@@ -75,10 +88,12 @@ pub fn locate(selector: &str, manifest_file: Option<&Path>, seed: Option<u64>) -
     }
 }
 
-/// Copies the model of the train node folder `node_dir` to `out` (which must not exist or
-/// be empty), through a temporary folder renamed into place.
-pub fn export(node_dir: &Path, out: &Path) -> Result<()> {
-    let src = node_dir.join(MODEL_DIR);
+/// Copies the model of the train node folder `located.dir` to `out` (which must not exist
+/// or be empty), through a temporary folder renamed into place. A folder an older trustx
+/// saved with the names `LABEL_0 …` gets the dataset's label names in `id2label` /
+/// `label2id` (it was trained on the dataset's class order).
+pub fn export(located: &Located, out: &Path) -> Result<()> {
+    let src = located.dir.join(MODEL_DIR);
     if out.exists() && std::fs::read_dir(out).map(|mut d| d.next().is_some()).unwrap_or(true) {
         bail!("{} already exists and is not empty; choose another --out or remove it", out.display());
     }
@@ -101,6 +116,9 @@ pub fn export(node_dir: &Path, out: &Path) -> Result<()> {
                     .with_context(|| format!("copying {}", entry.path().display()))?;
             }
         }
+        if let Some(names) = &located.label_names {
+            name_default_labels(&tmp.join("config.json"), names)?;
+        }
         if out.exists() {
             std::fs::remove_dir(out).with_context(|| format!("replacing the empty folder {}", out.display()))?;
         }
@@ -111,4 +129,46 @@ pub fn export(node_dir: &Path, out: &Path) -> Result<()> {
         std::fs::remove_dir_all(&tmp).ok();
     }
     result
+}
+
+/// Rewrites `id2label`/`label2id` of a trustx-written `config.json` whose names are the
+/// defaults `LABEL_0 …` with `names` (same count); leaves any other config alone.
+fn name_default_labels(config: &Path, names: &[String]) -> Result<()> {
+    let bytes = std::fs::read(config).with_context(|| format!("reading {}", config.display()))?;
+    let mut json: serde_json::Value =
+        serde_json::from_slice(&bytes).with_context(|| format!("{} is not valid JSON", config.display()))?;
+    let parsed = crate::model::HfConfig::from_json_str(&String::from_utf8_lossy(&bytes))?;
+    let defaults = crate::model::config::default_label_names(names.len());
+    if json.get("trustx_version").is_none() || parsed.label_names != defaults {
+        return Ok(());
+    }
+    json["id2label"] = names.iter().enumerate().map(|(i, l)| (i.to_string(), serde_json::json!(l))).collect();
+    json["label2id"] = names.iter().enumerate().map(|(i, l)| (l.clone(), serde_json::json!(i))).collect();
+    std::fs::write(config, serde_json::to_vec_pretty(&json)?).with_context(|| format!("writing {}", config.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_names_of_a_trustx_folder_become_the_datasets() {
+        let dir = std::env::temp_dir().join(format!("trustx-export-names-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let config = dir.join("config.json");
+        let names = vec!["negative".to_string(), "positive".to_string()];
+        let base = r#"{"model_type": "bert", "trustx_version": "0.1.0", "id2label": {"0": "LABEL_0", "1": "LABEL_1"}}"#;
+        std::fs::write(&config, base).unwrap();
+        name_default_labels(&config, &names).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&config).unwrap()).unwrap();
+        assert_eq!(v["id2label"]["1"], "positive");
+        assert_eq!(v["label2id"]["negative"], 0);
+        // Not trustx's, or already named: untouched.
+        for other in [base.replace(r#""trustx_version": "0.1.0", "#, ""), base.replace("LABEL_1", "good")] {
+            std::fs::write(&config, &other).unwrap();
+            name_default_labels(&config, &names).unwrap();
+            assert_eq!(std::fs::read_to_string(&config).unwrap(), other);
+        }
+        std::fs::remove_dir_all(&dir).ok();
+    }
 }

@@ -1,7 +1,10 @@
 //! `trustx model inspect DIR --text T [--pair P] [--json]`: what a checkpoint folder does
 //! with one input — tokens, ids, the `[CLS]` vector and the mean-pooled last hidden state,
-//! the pooler output, logits and probabilities when it has a head, parameters and size.
+//! the pooler output, logits and probabilities, parameters and size. A folder without a
+//! classification head is refused (its logits would be random) unless `--random-head
+//! --labels N` asks for a random head or `--encoder-only` leaves the logits out.
 
+use super::head::HeadArgs;
 use crate::model::{HfModel, LoadOptions, TokenizerChoice, loader};
 use anyhow::{Context, Result};
 use burn::tensor::{Device, Tensor};
@@ -17,6 +20,10 @@ pub struct InspectOptions {
     pub vocab_txt: bool,
     /// Accept a tokenizer whose vocabulary disagrees with the model.
     pub allow_vocab_mismatch: bool,
+    /// A random head on purpose (`--random-head --labels N`).
+    pub head: HeadArgs,
+    /// Show the encoder's outputs only, with no logits: for a folder without a head.
+    pub encoder_only: bool,
 }
 
 /// Everything `inspect` reports.
@@ -50,6 +57,9 @@ pub struct Inspection {
     pub mean_pooled_last_hidden: Vec<f32>,
     /// BERT's pooler output.
     pub pooler_output: Option<Vec<f32>>,
+    /// Where the head comes from: `checkpoint`, `random (seed 0, --random-head)`, or
+    /// `none (--encoder-only)`.
+    pub head: String,
     /// Class names, when the checkpoint has a head.
     pub labels: Option<Vec<String>>,
     /// Logits, when the checkpoint has a head.
@@ -66,8 +76,15 @@ pub fn inspect(dir: &Path, text: &str, pair: Option<&str>, opts: &InspectOptions
         allow_vocab_mismatch: opts.allow_vocab_mismatch,
         ..LoadOptions::default()
     };
+    let mut options = options;
+    opts.head.apply(&mut options);
     let device = Device::flex();
     let model = HfModel::load(dir, &options, &device)?;
+    if !opts.encoder_only {
+        opts.head
+            .check(&model, dir, "inspect")
+            .map_err(|e| anyhow::anyhow!("{e}; or --encoder-only to see the encoder's outputs without logits"))?;
+    }
     let enc = model.tokenize(text, pair)?;
     model.check_input(&enc)?;
     let out = model.forward(&model.batch(&[&enc]));
@@ -75,7 +92,7 @@ pub fn inspect(dir: &Path, text: &str, pair: Option<&str>, opts: &InspectOptions
     let h = to_vec(out.last_hidden_state);
     let len = enc.len();
     let mean = (0..hidden_size).map(|k| (0..len).map(|t| h[t * hidden_size + k]).sum::<f32>() / len as f32).collect();
-    let has_head = !model.load_report().fresh_head;
+    let has_head = !opts.encoder_only;
     let logits = to_vec(out.logits);
     let weights = loader::weights_file(dir)?;
     let size_bytes = std::fs::metadata(&weights).with_context(|| format!("reading {}", weights.display()))?.len();
@@ -95,6 +112,7 @@ pub fn inspect(dir: &Path, text: &str, pair: Option<&str>, opts: &InspectOptions
         cls_last_hidden: h[..hidden_size].to_vec(),
         mean_pooled_last_hidden: mean,
         pooler_output: out.pooler_output.map(to_vec),
+        head: if opts.encoder_only { "none (--encoder-only)".into() } else { opts.head.describe() },
         labels: has_head.then(|| model.label_names().to_vec()),
         probabilities: has_head.then(|| crate::model::softmax(&logits)),
         logits: has_head.then_some(logits),
@@ -129,8 +147,9 @@ pub fn render(i: &Inspection) -> String {
                 line(&mut s, &format!("class {l}"), format!("logit {z:>9.4}   probability {p:.4}"));
             }
         }
-        _ => line(&mut s, "head", "none in the checkpoint (no logits)".into()),
+        _ => {}
     }
+    line(&mut s, "head", i.head.clone());
     s
 }
 

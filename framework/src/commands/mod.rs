@@ -5,4 +5,5 @@
 pub mod bench;
 pub mod bench_explain;
 pub mod export;
+pub mod head;
 pub mod inspect;

@@ -2,7 +2,8 @@
 //! a Hugging Face model from the command line.
 //!
 //! Loads the folder with [`HfModel::load`] (on an autodiff device when the explainer needs
-//! gradients), predicts, explains the predicted class (or `--class`, an index or a label
+//! gradients; a folder without a classification head is refused unless `--random-head
+//! --labels N`, see [`crate::commands::head`]), predicts, explains the predicted class (or `--class`, an index or a label
 //! name) and prints the top words by |weight| as a ranked list, the text with coloured words
 //! when stdout is a terminal (green supports the class, red opposes it, bold for the
 //! strongest), and the evaluation counts. `--json` prints everything as one JSON object:
@@ -51,6 +52,9 @@ pub struct ExplainArgs {
     /// Print the full attributions and evaluation counts as JSON.
     #[arg(long)]
     pub json: bool,
+    /// A random head, on purpose (a folder without a head is refused otherwise).
+    #[command(flatten)]
+    pub head: crate::commands::head::HeadArgs,
 }
 
 /// Parses `--set key=value` pairs into a settings table.
@@ -88,7 +92,10 @@ pub fn run(args: &ExplainArgs) -> Result<ExitCode> {
         .map_err(|e| anyhow!("explainer `{}`: setting `{}`: {}", entry.info.name, e.path.join("."), e.message))?;
 
     let device = if entry.needs_gradients { Device::flex().autodiff() } else { Device::flex() };
-    let model = HfModel::load(&args.model_dir, &LoadOptions::default(), &device)?;
+    let mut options = LoadOptions::default();
+    args.head.apply(&mut options);
+    let model = HfModel::load(&args.model_dir, &options, &device)?;
+    args.head.check(&model, &args.model_dir, "explain")?;
     let mut segments = vec![args.text.clone()];
     segments.extend(args.pair.clone());
     let engine = ExampleEngine::new(&model, "input", segments.clone())?;
@@ -121,6 +128,7 @@ pub fn run(args: &ExplainArgs) -> Result<ExitCode> {
             "model": args.model_dir.display().to_string(),
             "segments": segments,
             "labels": labels,
+            "head": args.head.describe(),
             "probabilities": probs.to_vec(),
             "predicted": predicted,
             "class": class,
@@ -141,6 +149,9 @@ pub fn run(args: &ExplainArgs) -> Result<ExitCode> {
 
     let name = |c: usize| labels.get(c).cloned().unwrap_or_else(|| c.to_string());
     println!("model       {} ({} classes)", args.model_dir.display(), labels.len());
+    if args.head.random_head {
+        println!("head        {}: the prediction says nothing about any task", args.head.describe());
+    }
     println!("prediction  {} (p = {:.4})", name(predicted), probs[predicted]);
     let seed_note = if entry.deterministic { String::from("deterministic") } else { format!("seed {}", args.seed) };
     println!("explaining  {} (p = {:.4}) with `{}` ({seed_note})", name(class), probs[class], entry.info.name);

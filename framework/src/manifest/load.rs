@@ -3,26 +3,50 @@
 //!
 //! Environment overrides use `__` between keys: `TRUSTX_EXPERIMENT__JOBS=1` sets
 //! `[experiment] jobs`. Variables without `__` (such as `TRUSTX_LOG`) are not manifest keys.
+//! Command-line `key=value` overrides come last ([`super::overrides`]); an error about an
+//! overridden key names the variable or argument.
 
 use super::error::{ManifestError, ManifestErrors};
 use super::locate::SourceMap;
+use super::overrides::{self, Override};
 use super::schema::Manifest;
 use super::validate::{Resolved, validate};
-use figment::Figment;
-use figment::providers::{Env, Format, Toml};
 use std::path::Path;
 
-/// The prefix of environment overrides.
-pub const ENV_PREFIX: &str = "TRUSTX_";
+pub use super::overrides::ENV_PREFIX;
 
-/// Reads, types and validates the manifest at `path`.
+/// Reads, types and validates the manifest at `path` with the environment's overrides.
 pub fn load(path: &Path) -> Result<Resolved, ManifestErrors> {
-    let (manifest, source) = parse(path)?;
-    validate(path, manifest, &source)
+    load_with(path, &[])
+}
+
+/// [`load`] with command-line `key=value` overrides on top of the environment's.
+pub fn load_with(path: &Path, args: &[String]) -> Result<Resolved, ManifestErrors> {
+    let all = all_overrides(path, args)?;
+    let (manifest, source) = parse_with(path, &all)?;
+    validate(path, manifest, &source).map_err(|e| overrides::attribute(e, &all))
+}
+
+/// The environment's overrides, then the command line's.
+fn all_overrides(path: &Path, args: &[String]) -> Result<Vec<Override>, ManifestErrors> {
+    let mut all = overrides::from_env();
+    all.extend(overrides::from_args(args).map_err(|message| {
+        ManifestErrors(vec![ManifestError { file: path.to_path_buf(), line: None, key: String::new(), message }])
+    })?);
+    Ok(all)
 }
 
 /// Reads and types the manifest at `path` without checking plugins or files.
 pub fn parse(path: &Path) -> Result<(Manifest, SourceMap), ManifestErrors> {
+    parse_with(path, &overrides::from_env())
+}
+
+/// [`parse`] with the given overrides.
+fn parse_with(path: &Path, all: &[Override]) -> Result<(Manifest, SourceMap), ManifestErrors> {
+    parse_inner(path, all).map_err(|e| overrides::attribute(e, all))
+}
+
+fn parse_inner(path: &Path, all: &[Override]) -> Result<(Manifest, SourceMap), ManifestErrors> {
     let fail = |line, key: &str, message: String| {
         ManifestErrors(vec![ManifestError { file: path.to_path_buf(), line, key: key.into(), message }])
     };
@@ -44,10 +68,8 @@ pub fn parse(path: &Path) -> Result<(Manifest, SourceMap), ManifestErrors> {
             None => fail(line, "", format!("not valid TOML: {message}")),
         });
     }
-    let figment = Figment::from(Toml::string(&text))
-        .merge(Env::prefixed(ENV_PREFIX).filter(|k| k.as_str().contains("__")).split("__"));
-    let value: serde_json::Value = figment.extract().map_err(|e| {
-        fail(None, &e.path.join("."), format!("{} (check the environment overrides {ENV_PREFIX}*)", e.kind))
+    let value: serde_json::Value = overrides::figment(&text, all).extract().map_err(|e| {
+        fail(None, &e.path.join("."), format!("{} (check the overrides {ENV_PREFIX}* and key=value)", e.kind))
     })?;
     let manifest: Manifest = serde_path_to_error::deserialize(&value).map_err(|e| {
         let mut key: Vec<String> = e

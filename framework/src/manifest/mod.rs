@@ -1,4 +1,4 @@
-//! The experiment manifest: TOML (plus `TRUSTX_` environment overrides) → typed sections →
+//! The experiment manifest: TOML (plus `TRUSTX_` environment and `key=value` command-line overrides) → typed sections →
 //! a validated [`Resolved`] manifest whose plugin settings are filled with their defaults.
 //!
 //! Every error names the manifest file, the line and the dotted key path
@@ -8,12 +8,13 @@ pub mod error;
 pub mod load;
 pub mod locate;
 pub mod models;
+pub mod overrides;
 pub mod schema;
 pub mod validate;
 pub mod variants;
 
 pub use error::{ManifestError, ManifestErrors};
-pub use load::load;
+pub use load::{load, load_with};
 pub use models::{ModelKind, NeuralInit, NeuralModel, ResolvedModel};
 pub use schema::Manifest;
 pub use validate::{Resolved, ResolvedExplainer, ResolvedMetric};

@@ -8,6 +8,7 @@ use crate::model::scratch::Architecture;
 use crate::plugin::model_source::ModelSourceEntry;
 use crate::plugin::{PluginKind, parse_settings};
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Default longest input in tokens.
@@ -72,6 +73,9 @@ pub struct NeuralModel {
     pub max_len: usize,
     /// Prediction batch size.
     pub batch_size: usize,
+    /// The manifest's renaming of a fine-tuned checkpoint's label names to the dataset's
+    /// (`labels`); empty when not given (names are matched as they are).
+    pub labels: BTreeMap<String, String>,
     /// Training seeds (empty when `finetuned`).
     pub train_seeds: Vec<u64>,
     /// Whether its predictions are per experiment seed (trained with every experiment
@@ -141,6 +145,7 @@ pub(super) fn resolve_model(
         ("architecture", spec.architecture.is_some()),
         ("max_len", spec.max_len.is_some()),
         ("batch_size", spec.batch_size.is_some()),
+        ("labels", spec.labels.is_some()),
     ];
     if let Some(source) = &spec.source {
         for (key, present) in neural_keys {
@@ -176,7 +181,7 @@ pub(super) fn resolve_model(
         c.error(
             &["models", name, key],
             format!(
-                "unknown key `{key}` of a neural model; its keys are checkpoint, finetuned, architecture, max_len, batch_size and reference (or set `source` for a model source plugin)"
+                "unknown key `{key}` of a neural model; its keys are checkpoint, finetuned, labels, architecture, max_len, batch_size and reference (or set `source` for a model source plugin)"
             ),
         );
     }
@@ -246,6 +251,13 @@ pub(super) fn resolve_model(
     };
 
     let finetuned = spec.finetuned && matches!(init, NeuralInit::Checkpoint(_));
+    let labels = spec.labels.clone().unwrap_or_default();
+    if !labels.is_empty() && !finetuned {
+        c.error(
+            &["models", name, "labels"],
+            "`labels` names the classes of a fine-tuned checkpoint's head (with `finetuned = true`); this model's head is trained by trustx on the dataset's labels, so remove `labels`",
+        );
+    }
     let mut train_seeds = Vec::new();
     let mut seeded = false;
     if !finetuned {
@@ -280,6 +292,7 @@ pub(super) fn resolve_model(
             finetuned,
             max_len: spec.max_len.map_or(DEFAULT_MAX_LEN, |n| n.get()),
             batch_size: spec.batch_size.map_or(DEFAULT_BATCH_SIZE, |n| n.get()),
+            labels,
             train_seeds,
             seeded,
         }),

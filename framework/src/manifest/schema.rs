@@ -161,6 +161,11 @@ pub struct ModelSpec {
     /// Batch size of prediction and explanation (default 32).
     #[serde(default)]
     pub batch_size: Option<NonZeroUsize>,
+    /// A fine-tuned checkpoint's label names (its `config.json` `id2label`) renamed to the
+    /// dataset's, where they differ: `{ LABEL_0 = "negative", LABEL_1 = "positive" }`.
+    /// Outputs are matched to the dataset's classes by name, case-insensitively.
+    #[serde(default)]
+    pub labels: Option<BTreeMap<String, String>>,
     /// The source's own settings (for `source = "..."` only).
     #[serde(flatten)]
     pub settings: Map<String, Value>,

@@ -2,7 +2,6 @@
 //! resolving every plugin's settings (defaults filled) for the node keys.
 
 use super::error::{ManifestError, ManifestErrors};
-use super::load::ENV_PREFIX;
 use super::locate::SourceMap;
 use super::models::{ResolvedModel, resolve_model, train_spec};
 use super::schema::{Manifest, MetricRef};
@@ -91,13 +90,8 @@ impl Checker<'_> {
     pub(super) fn error(&mut self, key: &[&str], message: impl Into<String>) {
         let key: Vec<String> = key.iter().flat_map(|k| k.split('.')).map(String::from).collect();
         let line = self.source.line_of(&key);
-        let mut message = message.into();
-        if line.is_none() {
-            let var = format!("{ENV_PREFIX}{}", key.join("__").to_uppercase());
-            if std::env::var_os(&var).is_some() {
-                message = format!("{message} (value from environment variable {var})");
-            }
-        }
+        // An overridden key's error names its variable or argument: `overrides::attribute`.
+        let message = message.into();
         self.errors.push(ManifestError { file: self.file.to_path_buf(), line, key: key.join("."), message });
     }
 

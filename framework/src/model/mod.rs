@@ -47,6 +47,7 @@ pub mod embeddings;
 pub mod encoder;
 pub mod fused;
 pub mod heads;
+pub mod labels;
 pub mod loader;
 pub mod packed;
 pub mod save;

@@ -173,11 +173,13 @@ pub fn build(r: &Resolved) -> Result<Plan> {
     Ok(Plan { nodes })
 }
 
-/// What a neural model starts from, for the keys: the checkpoint's file hashes, or the
-/// architecture with its vocabulary's hashes.
+/// What a neural model starts from, for the keys: the checkpoint's file hashes (and its
+/// `labels` renaming), or the architecture with its vocabulary's hashes.
 fn init_config(n: &NeuralModel) -> Result<Value> {
     Ok(match &n.init {
-        NeuralInit::Checkpoint(dir) => json!({"checkpoint": checkpoint_fingerprint(dir)?}),
+        // `labels` (a fine-tuned head's renaming) only when given, so other keys stay put.
+        NeuralInit::Checkpoint(dir) if n.labels.is_empty() => json!({"checkpoint": checkpoint_fingerprint(dir)?}),
+        NeuralInit::Checkpoint(dir) => json!({"checkpoint": checkpoint_fingerprint(dir)?, "labels": n.labels}),
         NeuralInit::Architecture(arch) => {
             let vocab = arch.get("vocab").and_then(Value::as_str).unwrap_or_default();
             let mut arch = arch.clone();

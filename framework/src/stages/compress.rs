@@ -6,7 +6,8 @@
 
 use super::train::MODEL_DIR;
 use super::{RunContext, neural};
-use crate::manifest::{NeuralInit, Resolved};
+use crate::manifest::{NeuralInit, NeuralModel, Resolved};
+use crate::model::labels::LabelTarget;
 use crate::plan::Stage;
 use crate::plugin::compressor::{CardOverrides, CompressRequest, CompressorEntry};
 use crate::store::{NodeWriter, Store};
@@ -29,16 +30,19 @@ pub fn run(ctx: &RunContext, i: usize, model: usize, w: &mut NodeWriter) -> Resu
     let entry = CompressorEntry::find(compressor)
         .ok_or_else(|| anyhow!("variant `{}`: compressor `{compressor}` is not registered in this build", m.name))?;
     let dataset = super::data::read(ctx.store, ctx.input_key(i, 0))?;
-    let (dir, parent_card) = if node.inputs.len() == 2 {
+    let no_renaming = Default::default();
+    let (dir, parent_card, mapping) = if node.inputs.len() == 2 {
         let source = &ctx.plan.nodes[node.inputs[1]];
         let card =
             if source.stage == Stage::Compress { read_card(ctx.store, &source.key)? } else { CardOverrides::default() };
-        (ctx.store.dir(&source.key).join(MODEL_DIR), card)
+        (ctx.store.dir(&source.key).join(MODEL_DIR), card, &no_renaming)
     } else {
-        (root_checkpoint(r, model)?, CardOverrides::default())
+        let (dir, root) = root_checkpoint(r, model)?;
+        (dir, CardOverrides::default(), &root.labels)
     };
     let device = neural::device(r.manifest.experiment.backend)?;
-    let source = neural::load_for_prediction_on(&dir, dataset.label_names.len(), n.max_len, n.batch_size, &device)
+    let labels = LabelTarget { names: &dataset.label_names, mapping };
+    let source = neural::load_for_prediction_on(&dir, &labels, n.max_len, n.batch_size, &device)
         .with_context(|| format!("variant `{}`: loading its source model `{from}`", m.name))?;
     (entry.check)(settings, source.spec().num_layers).map_err(|e| {
         let key = std::iter::once(format!("variants.{}", m.name)).chain(e.path.iter().cloned()).collect::<Vec<_>>();
@@ -80,15 +84,21 @@ pub fn read_card(store: &Store, key: &str) -> Result<CardOverrides> {
     Ok(serde_json::from_value(v.get("card").cloned().unwrap_or_default()).unwrap_or_default())
 }
 
-/// The checkpoint folder a chain of variants starting at `model` ends in.
-fn root_checkpoint(r: &Resolved, mut model: usize) -> Result<PathBuf> {
+/// The checkpoint folder a chain of variants starting at `model` ends in, with the model
+/// that names it (whose `labels` renaming applies to it).
+fn root_checkpoint(r: &Resolved, mut model: usize) -> Result<(PathBuf, &NeuralModel)> {
     loop {
-        match r.models[model].neural().map(|n| &n.init) {
-            Some(NeuralInit::Variant { from, .. }) => {
+        let Some(n) = r.models[model].neural() else {
+            bail!("model `{}` has no checkpoint to compress (internal error)", r.models[model].name);
+        };
+        match &n.init {
+            NeuralInit::Variant { from, .. } => {
                 model = r.models.iter().position(|m| &m.name == from).ok_or_else(|| anyhow!("`{from}` not resolved"))?
             }
-            Some(NeuralInit::Checkpoint(dir)) => return Ok(dir.clone()),
-            _ => bail!("model `{}` has no checkpoint to compress (internal error)", r.models[model].name),
+            NeuralInit::Checkpoint(dir) => return Ok((dir.clone(), n)),
+            NeuralInit::Architecture(_) => {
+                bail!("model `{}` has no checkpoint to compress (internal error)", r.models[model].name)
+            }
         }
     }
 }

@@ -71,6 +71,11 @@ pub fn run(ctx: &RunContext, w: &mut NodeWriter) -> Result<()> {
     w.write_json("dataset.json", &meta)
 }
 
+/// Reads `dataset.json` of a data node: names and row counts, without the examples.
+pub fn read_meta(store: &Store, key: &str) -> Result<DatasetMeta> {
+    Ok(serde_json::from_slice(&store.read(key, "dataset.json")?)?)
+}
+
 /// Reads the dataset a data node stored.
 pub fn read(store: &Store, key: &str) -> Result<Dataset> {
     let meta: DatasetMeta = serde_json::from_slice(&store.read(key, "dataset.json")?)?;

@@ -26,6 +26,7 @@
 use super::{RunContext, neural};
 use crate::explain::{AttributionRow, EvalCounts, ExampleEngine, GradientClassifier, rng_for};
 use crate::manifest::schema::ExplainedClass;
+use crate::model::labels::LabelTarget;
 use crate::plugin::explainer::{ExplainInput, Explanation};
 use crate::store::{NodeWriter, Store};
 use crate::tables::io::{column_f64, column_strings, parquet_bytes, read_parquet};
@@ -96,8 +97,8 @@ pub fn run(ctx: &RunContext, i: usize, model: usize, explainer: usize, w: &mut N
     let dir = super::instance::model_folder(ctx, model, node.inputs.get(2).copied())?;
     let base = neural::device(r.manifest.experiment.backend)?;
     let device = if ex.entry.needs_gradients { base.autodiff() } else { base };
-    let classes = dataset.label_names.len();
-    let net = neural::load_for_prediction_on(&dir, classes, n.max_len, n.batch_size, &device)
+    let labels = LabelTarget { names: &dataset.label_names, mapping: &n.labels };
+    let net = neural::load_for_prediction_on(&dir, &labels, n.max_len, n.batch_size, &device)
         .with_context(|| format!("model `{}`", m.name))?;
 
     let examples = &dataset.eval.examples[..cfg.examples.min(dataset.eval.examples.len())];

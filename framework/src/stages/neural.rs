@@ -5,6 +5,7 @@
 
 use crate::data::Example;
 use crate::manifest::schema::Backend;
+use crate::model::labels::LabelTarget;
 use crate::model::{HfModel, LoadOptions, loader};
 use crate::predictions::Predictions;
 use anyhow::{Context, Result, bail};
@@ -90,29 +91,30 @@ pub fn vocab_fingerprint(path: &Path) -> Result<Value> {
     Ok(Value::Object(files))
 }
 
-/// Loads a checkpoint folder for prediction with the manifest's `max_len`/`batch_size`.
-/// A checkpoint without a classification head, or with one of another size, is an error:
-/// prediction needs a trained head.
-pub fn load_for_prediction(dir: &Path, num_labels: usize, max_len: usize, batch_size: usize) -> Result<HfModel> {
-    load_for_prediction_on(dir, num_labels, max_len, batch_size, &Device::flex())
+/// Loads a checkpoint folder for prediction with the manifest's `max_len`/`batch_size`,
+/// its outputs matched to the dataset's classes by name ([`crate::model::labels`]). A
+/// checkpoint without a classification head is an error: prediction needs a trained head.
+pub fn load_for_prediction(dir: &Path, labels: &LabelTarget, max_len: usize, batch_size: usize) -> Result<HfModel> {
+    load_for_prediction_on(dir, labels, max_len, batch_size, &Device::flex())
 }
 
 /// [`load_for_prediction`] on a given device.
 pub fn load_for_prediction_on(
     dir: &Path,
-    num_labels: usize,
+    labels: &LabelTarget,
     max_len: usize,
     batch_size: usize,
     device: &Device,
 ) -> Result<HfModel> {
-    let options = LoadOptions { num_labels: Some(num_labels), max_len, batch_size, ..LoadOptions::default() };
-    let model = HfModel::load(dir, &options, device)?;
+    let options = LoadOptions { max_len, batch_size, ..LoadOptions::default() };
+    let mut model = HfModel::load(dir, &options, device)?;
     if model.load_report().fresh_head {
         bail!(
             "{} has no classification head trained for this task; remove `finetuned = true` to fine-tune it, or point `checkpoint` at a fine-tuned folder",
             dir.display()
         );
     }
+    model.match_labels(labels).with_context(|| format!("{}/config.json", dir.display()))?;
     Ok(model)
 }
 

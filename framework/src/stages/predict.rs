@@ -5,6 +5,7 @@
 
 use super::{RunContext, neural};
 use crate::manifest::ModelKind;
+use crate::model::labels::LabelTarget;
 use crate::plugin::model_source::PredictRequest;
 use crate::predictions::Predictions;
 use crate::store::{NodeWriter, Store};
@@ -39,8 +40,8 @@ pub fn run(ctx: &RunContext, i: usize, model: usize, w: &mut NodeWriter) -> Resu
         ModelKind::Neural(n) => {
             let dir = super::instance::model_folder(ctx, model, ctx.plan.nodes[i].inputs.get(1).copied())?;
             let device = neural::device(r.manifest.experiment.backend)?;
-            let classes = dataset.label_names.len();
-            let net = neural::load_for_prediction_on(&dir, classes, n.max_len, n.batch_size, &device)
+            let labels = LabelTarget { names: &dataset.label_names, mapping: &n.labels };
+            let net = neural::load_for_prediction_on(&dir, &labels, n.max_len, n.batch_size, &device)
                 .with_context(|| format!("model `{}`", m.name))?;
             let (preds, timing) = neural::predict_examples(&net, &dataset.eval.examples)
                 .with_context(|| format!("model `{}`", m.name))?;

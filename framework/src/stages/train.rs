@@ -5,6 +5,7 @@
 
 use super::{RunContext, neural};
 use crate::manifest::{NeuralInit, NeuralModel};
+use crate::model::labels::LabelTarget;
 use crate::model::scratch::Architecture;
 use crate::model::{HeadPolicy, HfModel, LoadOptions};
 use crate::plugin::parse_settings;
@@ -34,9 +35,10 @@ pub fn run(ctx: &RunContext, i: usize, model: usize, w: &mut NodeWriter) -> Resu
     let start = if node.inputs.len() == 2 {
         // A variant with `finetune = true`: start from its compress node's model, head kept.
         let dir = super::instance::model_folder(ctx, model, Some(node.inputs[1]))?;
-        neural::load_for_prediction_on(&dir, dataset.label_names.len(), n.max_len, n.batch_size, &device)
+        let labels = LabelTarget { names: &dataset.label_names, mapping: &n.labels };
+        neural::load_for_prediction_on(&dir, &labels, n.max_len, n.batch_size, &device)
     } else {
-        initial_model(n, dataset.label_names.len(), seed, &device)
+        initial_model(n, &dataset.label_names, seed, &device)
     }
     .with_context(|| format!("model `{}`: building the model to train", m.name))?;
     let progress = ctx.progress.training_ticker(&node.name);
@@ -57,24 +59,27 @@ pub fn run(ctx: &RunContext, i: usize, model: usize, w: &mut NodeWriter) -> Resu
 }
 
 /// The model a train node starts from: the checkpoint with a fresh head of the dataset's
-/// classes drawn from `seed`, or the architecture built from scratch with `seed`.
-pub fn initial_model(n: &NeuralModel, num_labels: usize, seed: u64, device: &Device) -> Result<HfModel> {
+/// classes (named as the dataset names them) drawn from `seed`, or the architecture built
+/// from scratch with `seed`.
+pub fn initial_model(n: &NeuralModel, label_names: &[String], seed: u64, device: &Device) -> Result<HfModel> {
     let options = LoadOptions {
         seed,
-        num_labels: Some(num_labels),
+        num_labels: Some(label_names.len()),
         max_len: n.max_len,
         batch_size: n.batch_size,
         head: HeadPolicy::Fresh,
         ..LoadOptions::default()
     };
-    match &n.init {
-        NeuralInit::Checkpoint(dir) => HfModel::load(dir, &options, device),
+    let mut model = match &n.init {
+        NeuralInit::Checkpoint(dir) => HfModel::load(dir, &options, device)?,
         NeuralInit::Architecture(arch) => {
             let arch: Architecture = parse_settings(arch).map_err(|e| anyhow!("architecture: {e}"))?;
-            HfModel::from_architecture(&arch, &options, device)
+            HfModel::from_architecture(&arch, &options, device)?
         }
         NeuralInit::Variant { from, .. } => {
             bail!("a variant of `{from}` starts from its compress node, not from initial weights (internal error)")
         }
-    }
+    };
+    model.name_labels(label_names)?;
+    Ok(model)
 }

@@ -12,8 +12,10 @@
 //! The file holds one row per example: its id (column `id_column`) and its class
 //! probabilities, either one column per class in class order (`columns`) or one
 //! list-of-numbers column (`list_column`). Without either setting the source looks, in
-//! this order, for columns named exactly after the dataset's label names, for
-//! `prob_0` … `prob_{C-1}`, and for a list column `probs`.
+//! this order, for columns named after the dataset's label names (case-insensitively, in
+//! any column order: each column is read as the label it names), for
+//! `prob_0` … `prob_{C-1}`, and for a list column `probs`. A file naming only some of the
+//! labels is an error naming both lists.
 //!
 //! Ids are compared as text, so an integer id column `0, 1, 2` matches the dataset ids
 //! `"0"`, `"1"`, `"2"` (CSV files are read as text, so `007` stays `007`). The
@@ -328,8 +330,8 @@ impl PredictionsFile {
             }
             return Ok(Layout::List(list.clone()));
         }
-        if classes > 0 && names.iter().all(|n| self.has_column(n)) {
-            return Ok(Layout::Columns(names.clone()));
+        if let Some(layout) = self.label_columns(dataset)? {
+            return Ok(layout);
         }
         let mut prob_columns: Vec<(usize, String)> = self
             .column_names()
@@ -369,6 +371,44 @@ impl PredictionsFile {
             names.join(", "),
             classes.saturating_sub(1),
             self.column_names().join(", ")
+        )
+    }
+
+    /// The probability columns named after the dataset's labels, matched case-insensitively
+    /// (an exact match first), in the dataset's class order, whatever the file's column order;
+    /// `None` when the file names none of them. A file naming only some is an error naming
+    /// both lists, never a silent fallback to another layout.
+    fn label_columns(&self, dataset: &Dataset) -> Result<Option<Layout>> {
+        let names = &dataset.label_names;
+        let columns = self.column_names();
+        let find = |label: &str| -> Option<String> {
+            if self.has_column(label) {
+                return Some(label.to_string());
+            }
+            let mut hits = columns.iter().filter(|c| c.trim().eq_ignore_ascii_case(label.trim()));
+            match (hits.next(), hits.next()) {
+                (Some(c), None) => Some(c.clone()),
+                _ => None,
+            }
+        };
+        let found: Vec<Option<String>> = names.iter().map(|n| find(n)).collect();
+        if found.iter().all(Option::is_none) {
+            return Ok(None);
+        }
+        if found.iter().all(Option::is_some) {
+            return Ok(Some(Layout::Columns(found.into_iter().flatten().collect())));
+        }
+        let missing: Vec<&str> =
+            names.iter().zip(&found).filter(|(_, f)| f.is_none()).map(|(n, _)| n.as_str()).collect();
+        bail!(
+            "{}: the file has probability columns for some of the dataset `{}`'s labels ({}) but not for {}; \
+             the file's columns are: {}. Name one column per label (matched case-insensitively), \
+             or set `columns` to the probability columns in the dataset's class order",
+            self.path.display(),
+            dataset.name,
+            names.join(", "),
+            missing.join(", "),
+            columns.join(", ")
         )
     }
 
@@ -679,6 +719,25 @@ mod tests {
         // File order differs from dataset order; an extra id (capped dataset) is ignored.
         dir.write("p.csv", "positive,id,negative\n0.875,2,0.125\n0.75,0,0.25\n0.3,99,0.7\n0.5,1,0.5\n");
         check_sst(&predict(&dir, "p.csv", &sst()).unwrap());
+    }
+
+    #[test]
+    fn sources_predictions_label_columns_match_case_insensitively() {
+        let dir = TempDir::new("case");
+        // Upper-case names in the reverse order: still read as the labels they name.
+        dir.write("p.csv", "id,POSITIVE,Negative\n0,0.75,0.25\n1,0.5,0.5\n2,0.875,0.125\n");
+        check_sst(&predict(&dir, "p.csv", &sst()).unwrap());
+    }
+
+    #[test]
+    fn sources_predictions_some_label_columns_is_an_error_naming_both_lists() {
+        let dir = TempDir::new("partial");
+        // `prob_0`/`prob_1` would fit, but a column named after one label says the file
+        // names its classes: reading it by position could swap them silently.
+        dir.write("p.csv", "id,positive,prob_0,prob_1\n0,0.75,0.25,0.75\n1,0.5,0.5,0.5\n2,0.875,0.125,0.875\n");
+        let e = err(&dir, "p.csv", &sst());
+        assert!(e.contains("negative, positive") && e.contains("but not for negative"), "{e}");
+        assert!(e.contains("id, positive, prob_0, prob_1") && e.contains("`columns`"), "{e}");
     }
 
     #[test]
