@@ -163,7 +163,7 @@ fn tree_tokens(parts: &[&str]) -> Vec<String> {
     let ends_non_word = |s: &str| {
         let Some(last) = s.chars().last() else { return false };
         let body = &s[..s.len() - last.len_utf8()];
-        !(last.is_alphanumeric() || last == '_') && !body.contains('\n')
+        !(last.is_alphanumeric() || last == '_' || body.contains('\n'))
     };
     let mut out: Vec<String> = Vec::with_capacity(parts.len());
     for (i, v) in parts.iter().enumerate() {
