@@ -107,6 +107,28 @@ impl Features {
         Ok(Self { segments: segments.to_vec(), words, features, bow })
     }
 
+    /// One positional feature per given word span (`spans[s]`: byte spans in segment s, in
+    /// text order), for tokenizers that are not a match regex (shap's split tokenizer). An
+    /// empty span is a word (shap makes one of a leading separator); a span out of bounds or
+    /// off a character boundary is an error.
+    pub fn from_spans(segments: &[String], spans: &[Vec<(usize, usize)>]) -> Result<Self> {
+        if segments.is_empty() || spans.len() != segments.len() {
+            bail!("{} span lists for {} segments (at least one segment is required)", spans.len(), segments.len());
+        }
+        let mut words = Vec::new();
+        let mut features = Vec::new();
+        for (segment, (text, spans)) in segments.iter().zip(spans).enumerate() {
+            for (position, &(start, end)) in spans.iter().enumerate() {
+                let Some(word_text) = text.get(start..end) else {
+                    bail!("segment {segment}: word span {start}..{end} is not inside {text:?}");
+                };
+                features.push(Feature { segment, position, text: word_text.to_string(), words: vec![words.len()] });
+                words.push(Word { segment, position, start, end, feature: features.len() - 1 });
+            }
+        }
+        Ok(Self { segments: segments.to_vec(), words, features, bow: false })
+    }
+
     /// The example's segments, unmodified.
     pub fn segments(&self) -> &[String] {
         &self.segments

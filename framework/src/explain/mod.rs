@@ -29,6 +29,7 @@ pub mod hf;
 pub mod linalg;
 pub mod mask;
 pub mod render;
+pub mod text_masker;
 
 pub use attribution::{Attribution, AttributionRow, FeatureKey, FeatureRef};
 pub use engine::{Classifier, EvalCounts, ExampleEngine, MaskedModel, Output};

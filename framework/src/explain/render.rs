@@ -8,8 +8,13 @@
 //!   in between (so `"a dog ran."` without `dog` renders `"a ran."`).
 //! - [`MaskMode::MaskToken`] replaces every absent word by the model's mask token
 //!   (`[MASK]`) and keeps the original text between words (`"a [MASK] ran."`).
+//! - [`MaskMode::Delete`] deletes the absent words' characters and keeps every other
+//!   character as it is, spaces and punctuation included (`"a  ran."`): lime 0.2.0.1's
+//!   `IndexedString.inverse_removing` (`lime/lime_text.py` line 181, `''.join` of the kept
+//!   pieces of `re.split`).
 //!
-//! Text before the first word and after the last one (leading/trailing spaces) is dropped.
+//! With `Remove` and `MaskToken`, text before the first word and after the last one
+//! (leading/trailing spaces) is dropped; `Delete` keeps it.
 
 use super::features::Features;
 use super::mask::Mask;
@@ -20,10 +25,12 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MaskMode {
-    /// Remove the word (lime's default).
+    /// Remove the word, joining the kept words with one space where words were removed.
     Remove,
-    /// Replace the word by the model's mask token (shap's text masker default).
+    /// Replace the word by the model's mask token.
     MaskToken,
+    /// Delete the word's characters, keep all other text (lime 0.2.0.1's default).
+    Delete,
 }
 
 /// Renders `mask` over `features` into `out` (cleared first), one string per segment.
@@ -31,6 +38,10 @@ pub fn render_into(features: &Features, mask: &Mask, mode: MaskMode, mask_token:
     out.clear();
     out.resize(features.segments().len(), String::new());
     let words = features.words();
+    if mode == MaskMode::Delete {
+        delete_into(features, mask, out);
+        return;
+    }
     let mut prev: Option<(usize, usize, bool)> = None; // (segment, end, kept) of the previous word
     for w in words {
         let text = &features.segments()[w.segment];
@@ -49,6 +60,7 @@ pub fn render_into(features: &Features, mask: &Mask, mode: MaskMode, mask_token:
                     seg.push_str(&text[w.start..w.end]);
                 }
             }
+            MaskMode::Delete => unreachable!("rendered by delete_into"),
             MaskMode::MaskToken => {
                 if let Some((_, end, _)) = same_segment {
                     seg.push_str(&text[end..w.start]);
@@ -57,6 +69,21 @@ pub fn render_into(features: &Features, mask: &Mask, mode: MaskMode, mask_token:
             }
         }
         prev = Some((w.segment, w.end, kept));
+    }
+}
+
+/// [`MaskMode::Delete`]: each segment's text without the absent words' characters.
+fn delete_into(features: &Features, mask: &Mask, out: &mut [String]) {
+    let mut from = vec![0; out.len()];
+    for w in features.words() {
+        if !mask.get(w.feature) {
+            let text = &features.segments()[w.segment];
+            out[w.segment].push_str(&text[from[w.segment]..w.start]);
+            from[w.segment] = w.end;
+        }
+    }
+    for (segment, (o, text)) in out.iter_mut().zip(features.segments()).enumerate() {
+        o.push_str(&text[from[segment]..]);
     }
 }
 
@@ -91,6 +118,17 @@ mod tests {
         let empty = Mask::empty(f.len());
         assert_eq!(render(&f, &empty, MaskMode::Remove, "[MASK]"), ["", ""]);
         assert_eq!(render(&f, &empty, MaskMode::MaskToken, "[M]"), ["[M] [M] [M][M]", "[M]  [M]"]);
+    }
+
+    #[test]
+    fn delete_keeps_every_other_character_as_lime_does() {
+        let segs = vec!["  it's a dog, a dog!".to_string(), "x".to_string()];
+        let f = Features::new(&segs, &WordSplitter::new(r"\w+").unwrap(), true).unwrap();
+        // it s a dog | x; the strings are what lime 0.2.0.1's `inverse_removing` returns.
+        let no_a_dog = Mask::from_fn(f.len(), |i| i != 2 && i != 3);
+        assert_eq!(render(&f, &no_a_dog, MaskMode::Delete, "[MASK]"), ["  it's  ,  !", "x"]);
+        assert_eq!(render(&f, &Mask::full(f.len()), MaskMode::Delete, "_"), segs);
+        assert_eq!(render(&f, &Mask::empty(f.len()), MaskMode::Delete, "_"), ["  '  ,  !", ""]);
     }
 
     #[test]

@@ -3,14 +3,15 @@
 //!
 //! | name | deterministic | features (default) | masking (default) |
 //! |---|---|---|---|
-//! | `lime` | no | bag of words | remove |
+//! | `lime` | no | bag of `\w+` words | delete (lime's) |
 //! | `kernel-shap` | no (exact when 2^M fits the budget) | positions | mask token |
-//! | `partition-shap` | yes | positions | mask token |
+//! | `partition-shap` | yes | shap's tokens (`\W+` split) | shap's Text masker (`...`, collapsed) |
 //! | `exact-shapley` | yes | positions | mask token |
 //! | `occlusion` | yes | positions | remove |
 //! | `integrated-gradients` | yes | positions | (embeddings) |
 //!
-//! Every perturbation explainer shares the settings `token_pattern`, `bow`, `masking` and
+//! Every perturbation explainer but `partition-shap` (which tokenizes and masks as shap's
+//! Text masker) shares the settings `token_pattern`, `bow`, `masking` and
 //! `output` and goes through the example's [`ExampleEngine`](trustx_framework::explain::ExampleEngine),
 //! so equal masked texts run once per (model, example) whatever explainer or seed asks.
 
@@ -75,7 +76,8 @@ mod tests {
             assert_eq!(e.info.kind, PluginKind::Explainer);
             assert_eq!((e.deterministic, e.needs_gradients), (deterministic, gradients), "{name}");
             let docs = e.info.settings();
-            assert!(docs.iter().any(|d| d.key == "token_pattern"), "{name}");
+            let tokens = if name == "partition-shap" { "split_pattern" } else { "token_pattern" };
+            assert!(docs.iter().any(|d| d.key == tokens), "{name}");
             assert!(docs.iter().all(|d| d.default.is_some() && !d.description.is_empty()), "{name}: {docs:?}");
             assert_eq!(e.row_seed(7), (!deterministic).then_some(7));
             let bad = (e.info.resolve)(&serde_json::json!({"nope": 1})).unwrap_err();
@@ -117,10 +119,14 @@ mod shared_tests {
         let pair = vec!["A man plays a guitar.".to_string(), "A person plays music.".to_string()];
         let engine = ExampleEngine::new(&model, "pair", pair).unwrap();
         for name in PERTURBATION {
-            for masking in ["remove", "mask_token"] {
+            // partition-shap masks as shap's Text masker does (no `masking` setting).
+            let maskings: &[&str] = if name == "partition-shap" { &[""] } else { &["remove", "mask_token"] };
+            for masking in maskings {
                 let entry = ExplainerEntry::find(name).unwrap();
                 let mut s = settings(name);
-                s["masking"] = json!(masking);
+                if !masking.is_empty() {
+                    s["masking"] = json!(masking);
+                }
                 let input = ExplainInput { engine: &engine, class: 1, gradients: None };
                 let e = (entry.explain)(&s, &input, &mut ExplainRng::seed_from_u64(1)).unwrap();
                 assert!(e.attribution.features.iter().all(|f| f.text != "[SEP]"), "{name}");
