@@ -130,9 +130,8 @@ fn full_synthetic_report_loads_in_chromium() {
         },
         features: "words".into(),
         class: "gold".into(),
-        provenance: provenance::from_records(&[]),
     };
-    let ctx = ReportContext::new(meta, sample::full_summary());
+    let ctx = ReportContext::new(meta, provenance::from_records(&[]), sample::full_summary());
     let html = render(&templates(None).unwrap(), "report.html.j2", &ctx).unwrap();
     let dir = temp_dir("chromium-full");
     let page = dir.join("report.html");
