@@ -1,4 +1,5 @@
-//! The report of a real run: the verdict's content, byte-identical re-rendering, and the
+//! The report of a real run: the verdict's content, byte-identical re-rendering (forced, and
+//! by `trustx report` from the store alone), and the
 //! thresholds reaching only the report node's key.
 
 mod common;
@@ -23,6 +24,9 @@ fn verdict_rerender_and_threshold_keys() {
     let dir = temp_dir("report-e2e");
     let m = sst2_manifest(&dir, FAST);
     let p = m.to_str().unwrap();
+    let early = run(&["report", p]);
+    assert_eq!(early.status.code(), Some(1), "{}", text(&early));
+    assert!(text(&early).contains("run `trustx run` on this manifest first"), "{}", text(&early));
     run_ok(&["run", p, "--quiet"], &[]);
     let results = dir.join("results/sst2-e2e");
     let html = std::fs::read(results.join("report.html")).unwrap();
@@ -38,6 +42,12 @@ fn verdict_rerender_and_threshold_keys() {
     // Forcing the report renders the same bytes (timings come from the node records).
     run_ok(&["run", p, "--quiet", "--force", "report"], &[]);
     assert_eq!(std::fs::read(results.join("report.html")).unwrap(), html, "report.html changed on re-render");
+
+    // `trustx report` renders the same bytes from the store alone, without running a node.
+    let out_dir = dir.join("rerendered");
+    run_ok(&["report", p, "--out", out_dir.to_str().unwrap()], &[]);
+    assert_eq!(std::fs::read(out_dir.join("report.html")).unwrap(), html, "trustx report: report.html differs");
+    assert_eq!(std::fs::read_to_string(out_dir.join("report.md")).unwrap(), md, "trustx report: report.md differs");
 
     // A looser tolerance reruns only the report, and changes the verdict's numbers.
     let out = run_ok(&["run", p, "--quiet"], &[("TRUSTX_CALIBRATION__TOLERANCES__AGREEMENT", "0.5")]);

@@ -1,4 +1,4 @@
-//! The command line: `trustx validate | plan | run | model inspect | model export | explain | bench | plugins | init | gc | completions`.
+//! The command line: `trustx validate | plan | run | report | model inspect | model export | explain | bench | plugins | init | gc | completions`.
 //!
 //! Exit codes: 0 success; 1 a run finished with failed nodes, or another error; 2 the
 //! manifest (or the command line) is wrong.
@@ -61,6 +61,19 @@ pub enum Command {
         /// No progress bars.
         #[arg(long, short)]
         quiet: bool,
+    },
+    /// Render the report of a finished run again from the store alone (no stage runs), with
+    /// the manifest's templates as they are now.
+    #[command(
+        after_help = "Examples:\n  trustx report experiments/sst2-bow.toml\n  trustx report experiments/sst2-bow.toml --out /tmp/report"
+    )]
+    Report {
+        /// The manifest, its overrides and the results folder.
+        #[command(flatten)]
+        target: ManifestArgs,
+        /// The folder to write report.html / report.md into (default: the results folder).
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Look into a model folder, or export a trained model from the store.
     Model {
@@ -298,6 +311,13 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                 seeds,
                 r.loader.info.name
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Report { target, out } => {
+            let r = target.load()?;
+            for path in crate::commands::report::run(&r, out.as_deref())? {
+                println!("wrote {}", path.display());
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Plan { target, json } => {

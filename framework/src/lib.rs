@@ -14,6 +14,7 @@ pub mod model;
 pub mod plugin;
 pub mod predictions;
 pub mod tables;
+pub mod templates;
 
 pub use anyhow;
 pub use burn;

@@ -2,8 +2,9 @@
 //! `transformers` (shared/fixtures), plus loader and tokenizer error cases.
 //!
 //! The fixtures are found at `../../shared/fixtures` from this crate and the real MiniLM
-//! weights at `models/all-MiniLM-L6-v2` in the workspace (`scripts/fetch-minilm.sh`); a test
-//! whose inputs are absent prints why and passes.
+//! weights at `models/all-MiniLM-L6-v2` in the workspace (`scripts/fetch-minilm.sh`). A test
+//! that needs them is `#[ignore]`d with the reason; `.ci/run` includes the ignored tests
+//! where the inputs exist, and an included test whose inputs are absent fails.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -34,24 +35,26 @@ struct Case {
     probs: Option<Vec<f32>>,
 }
 
-fn fixtures_dir() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        println!("skipping: {} not found", dir.display());
-        None
-    }
+/// The shared fixtures: `$TRUSTX_FIXTURES`, else `../shared/fixtures` beside the workspace.
+/// The tests that read them are ignored unless included (`.ci/run` includes them where
+/// they exist); run without them, they fail saying what is missing.
+fn fixtures_dir() -> PathBuf {
+    let dir = std::env::var_os("TRUSTX_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures"));
+    assert!(dir.is_dir(), "this test needs the shared fixtures at {} (set TRUSTX_FIXTURES)", dir.display());
+    dir
 }
 
-fn minilm_dir() -> Option<PathBuf> {
+/// The real all-MiniLM-L6-v2 weights (`bash scripts/fetch-minilm.sh`), or a failure saying so.
+fn minilm_dir() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/all-MiniLM-L6-v2");
-    if dir.join("model.safetensors").is_file() {
-        Some(dir)
-    } else {
-        println!("skipping: models/all-MiniLM-L6-v2 not found; run scripts/fetch-minilm.sh");
-        None
-    }
+    assert!(
+        dir.join("model.safetensors").is_file(),
+        "this test needs {} (bash scripts/fetch-minilm.sh)",
+        dir.display()
+    );
+    dir
 }
 
 fn read_reference(path: &Path) -> Reference {
@@ -149,32 +152,36 @@ fn check_parity(dir: &Path, reference: &Path, options: &LoadOptions) -> MaxDiff 
 }
 
 #[test]
+#[ignore = "needs ../shared/fixtures or TRUSTX_FIXTURES (.ci/run includes it where they exist)"]
 fn model_parity_bert_tiny_pytorch_bin() {
-    let Some(fx) = fixtures_dir() else { return };
+    let fx = fixtures_dir();
     let dir = fx.join("bert-tiny-random-bin");
     let diffs = check_parity(&dir, &dir.join("reference.json"), &fixture_options());
     println!("bert-tiny-random-bin max abs diff: {diffs:?}");
 }
 
 #[test]
+#[ignore = "needs ../shared/fixtures or TRUSTX_FIXTURES (.ci/run includes it where they exist)"]
 fn model_parity_distilbert_tiny_safetensors() {
-    let Some(fx) = fixtures_dir() else { return };
+    let fx = fixtures_dir();
     let dir = fx.join("distilbert-tiny-random");
     let diffs = check_parity(&dir, &dir.join("reference.json"), &fixture_options());
     println!("distilbert-tiny-random max abs diff: {diffs:?}");
 }
 
 #[test]
+#[ignore = "needs ../shared/fixtures (or TRUSTX_FIXTURES) and models/all-MiniLM-L6-v2 (.ci/run includes it where they exist)"]
 fn model_parity_minilm() {
-    let Some(fx) = fixtures_dir() else { return };
-    let Some(dir) = minilm_dir() else { return };
+    let fx = fixtures_dir();
+    let dir = minilm_dir();
     let diffs = check_parity(&dir, &fx.join("all-minilm-l6-v2/reference.json"), &LoadOptions::default());
     println!("all-MiniLM-L6-v2 max abs diff: {diffs:?}");
 }
 
 #[test]
+#[ignore = "needs models/all-MiniLM-L6-v2 (bash scripts/fetch-minilm.sh; .ci/run includes it)"]
 fn model_minilm_gets_a_seeded_head() {
-    let Some(dir) = minilm_dir() else { return };
+    let dir = minilm_dir();
     let device = Device::flex();
     let model = HfModel::load(&dir, &LoadOptions::default(), &device).unwrap();
     assert!(model.load_report().fresh_head);
@@ -185,8 +192,9 @@ fn model_minilm_gets_a_seeded_head() {
 }
 
 #[test]
+#[ignore = "needs ../shared/fixtures or TRUSTX_FIXTURES (.ci/run includes it where they exist)"]
 fn model_fixture_tokenizer_mismatch_is_an_error_by_default() {
-    let Some(fx) = fixtures_dir() else { return };
+    let fx = fixtures_dir();
     for name in ["bert-tiny-random-bin", "distilbert-tiny-random"] {
         let dir = fx.join(name);
         let err = HfModel::load(&dir, &LoadOptions::default(), &Device::flex()).unwrap_err();
@@ -200,8 +208,9 @@ fn model_fixture_tokenizer_mismatch_is_an_error_by_default() {
 }
 
 #[test]
+#[ignore = "needs ../shared/fixtures or TRUSTX_FIXTURES (.ci/run includes it where they exist)"]
 fn model_vocab_txt_tokenizer_is_the_fix() {
-    let Some(fx) = fixtures_dir() else { return };
+    let fx = fixtures_dir();
     let options = LoadOptions { tokenizer: TokenizerChoice::VocabTxt, ..LoadOptions::default() };
     let model = HfModel::load(&fx.join("bert-tiny-random-bin"), &options, &Device::flex()).unwrap();
     let enc = model.tokenize("unbelievably, it's 100% #1 — naïve café résumé!", Some("[MASK] me")).unwrap();
@@ -217,8 +226,9 @@ fn model_vocab_txt_tokenizer_is_the_fix() {
 }
 
 #[test]
+#[ignore = "needs ../shared/fixtures or TRUSTX_FIXTURES (.ci/run includes it where they exist)"]
 fn model_truncates_longest_first_to_max_len() {
-    let Some(fx) = fixtures_dir() else { return };
+    let fx = fixtures_dir();
     let options = LoadOptions { tokenizer: TokenizerChoice::VocabTxt, max_len: 10, ..LoadOptions::default() };
     let model = HfModel::load(&fx.join("bert-tiny-random-bin"), &options, &Device::flex()).unwrap();
     let enc = model.tokenize("one two three four five six seven eight", Some("a b")).unwrap();
@@ -227,8 +237,9 @@ fn model_truncates_longest_first_to_max_len() {
 }
 
 #[test]
+#[ignore = "needs ../shared/fixtures or TRUSTX_FIXTURES (.ci/run includes it where they exist)"]
 fn model_token_id_beyond_embedding_table_is_an_error() {
-    let Some(fx) = fixtures_dir() else { return };
+    let fx = fixtures_dir();
     let tok = HfTokenizer::load(
         &fx.join("distilbert-tiny-random"),
         3,
@@ -241,8 +252,9 @@ fn model_token_id_beyond_embedding_table_is_an_error() {
 }
 
 #[test]
+#[ignore = "needs ../shared/fixtures or TRUSTX_FIXTURES (.ci/run includes it where they exist)"]
 fn model_padded_batch_equals_unpadded_runs() {
-    let Some(fx) = fixtures_dir() else { return };
+    let fx = fixtures_dir();
     for name in ["bert-tiny-random-bin", "distilbert-tiny-random"] {
         let options = LoadOptions { tokenizer: TokenizerChoice::VocabTxt, batch_size: 3, ..LoadOptions::default() };
         let model = HfModel::load(&fx.join(name), &options, &Device::flex()).unwrap();
@@ -265,8 +277,9 @@ fn model_padded_batch_equals_unpadded_runs() {
 }
 
 #[test]
+#[ignore = "needs ../shared/fixtures or TRUSTX_FIXTURES (.ci/run includes it where they exist)"]
 fn model_gradients_reach_input_embeddings() {
-    let Some(fx) = fixtures_dir() else { return };
+    let fx = fixtures_dir();
     let device = Device::flex().autodiff();
     let options = LoadOptions { tokenizer: TokenizerChoice::VocabTxt, ..LoadOptions::default() };
     let model = HfModel::load(&fx.join("bert-tiny-random-bin"), &options, &device).unwrap();
@@ -322,8 +335,9 @@ fn load_err(dir: &Path) -> String {
 }
 
 #[test]
+#[ignore = "needs ../shared/fixtures or TRUSTX_FIXTURES (.ci/run includes it where they exist)"]
 fn model_loader_reports_a_renamed_tensor() {
-    let Some(fx) = fixtures_dir() else { return };
+    let fx = fixtures_dir();
     let key = "distilbert.transformer.layer.1.ffn.lin1.weight";
     let dir = modified_copy(&fx.join("distilbert-tiny-random"), "renamed", |t| {
         let e = t.iter_mut().find(|e| e.0 == key).unwrap();
@@ -336,8 +350,9 @@ fn model_loader_reports_a_renamed_tensor() {
 }
 
 #[test]
+#[ignore = "needs ../shared/fixtures or TRUSTX_FIXTURES (.ci/run includes it where they exist)"]
 fn model_loader_reports_a_missing_tensor() {
-    let Some(fx) = fixtures_dir() else { return };
+    let fx = fixtures_dir();
     let key = "distilbert.embeddings.LayerNorm.bias";
     let dir = modified_copy(&fx.join("distilbert-tiny-random"), "missing", |t| t.retain(|e| e.0 != key));
     let msg = load_err(&dir);
@@ -346,8 +361,9 @@ fn model_loader_reports_a_missing_tensor() {
 }
 
 #[test]
+#[ignore = "needs ../shared/fixtures or TRUSTX_FIXTURES (.ci/run includes it where they exist)"]
 fn model_loader_reports_a_misshaped_tensor() {
-    let Some(fx) = fixtures_dir() else { return };
+    let fx = fixtures_dir();
     let key = "distilbert.transformer.layer.0.attention.q_lin.weight";
     let dir = modified_copy(&fx.join("distilbert-tiny-random"), "misshaped", |t| {
         let e = t.iter_mut().find(|e| e.0 == key).unwrap();
@@ -358,8 +374,9 @@ fn model_loader_reports_a_misshaped_tensor() {
 }
 
 #[test]
+#[ignore = "needs ../shared/fixtures or TRUSTX_FIXTURES (.ci/run includes it where they exist)"]
 fn model_loader_ignores_known_optional_tensors_only() {
-    let Some(fx) = fixtures_dir() else { return };
+    let fx = fixtures_dir();
     let dir = modified_copy(&fx.join("distilbert-tiny-random"), "optional", |t| {
         t.push(("vocab_projector.bias".into(), vec![2], vec![0; 8]));
         t.push(("cls.predictions.bias".into(), vec![2], vec![0; 8]));
@@ -375,8 +392,9 @@ fn model_loader_ignores_known_optional_tensors_only() {
 }
 
 #[test]
+#[ignore = "needs ../shared/fixtures or TRUSTX_FIXTURES (.ci/run includes it where they exist)"]
 fn model_headless_checkpoint_gets_a_fresh_head_from_the_seed() {
-    let Some(fx) = fixtures_dir() else { return };
+    let fx = fixtures_dir();
     let dir = modified_copy(&fx.join("distilbert-tiny-random"), "headless", |t| {
         t.retain(|e| !e.0.starts_with("classifier.") && !e.0.starts_with("pre_classifier."))
     });
@@ -432,8 +450,9 @@ fn model_bad_folders_are_errors_not_panics() {
 }
 
 #[test]
+#[ignore = "needs ../shared/fixtures or TRUSTX_FIXTURES (.ci/run includes it where they exist)"]
 fn model_hand_made_inputs_are_checked() {
-    let Some(fx) = fixtures_dir() else { return };
+    let fx = fixtures_dir();
     let model = HfModel::load(&fx.join("bert-tiny-random-bin"), &fixture_options(), &Device::flex()).unwrap();
     let bad = |ids: Vec<u32>, type_ids: Vec<u32>| {
         let e = Encoded { tokens: vec![String::new(); ids.len()], ids, type_ids };
@@ -446,8 +465,9 @@ fn model_hand_made_inputs_are_checked() {
 }
 
 #[test]
+#[ignore = "needs ../shared/fixtures or TRUSTX_FIXTURES (.ci/run includes it where they exist)"]
 fn model_distilbert_sinusoidal_table_is_computed_when_absent() {
-    let Some(fx) = fixtures_dir() else { return };
+    let fx = fixtures_dir();
     let dir = modified_copy(&fx.join("distilbert-tiny-random"), "sinusoidal", |t| {
         t.retain(|e| e.0 != "distilbert.embeddings.position_embeddings.weight")
     });
@@ -468,9 +488,9 @@ fn model_distilbert_sinusoidal_table_is_computed_when_absent() {
 
 /// Rough speed of batched prediction (run with `--ignored --nocapture`, ideally `--release`).
 #[test]
-#[ignore]
+#[ignore = "a timing, not a check: run by hand with --ignored"]
 fn model_minilm_throughput() {
-    let Some(dir) = minilm_dir() else { return };
+    let dir = minilm_dir();
     let model = HfModel::load(&dir, &LoadOptions::default(), &Device::flex()).unwrap();
     let encoded: Vec<Encoded> = (0..128)
         .map(|i| {

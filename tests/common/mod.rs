@@ -91,3 +91,24 @@ pub fn tables(dir: &Path, experiment: &str) -> Vec<(String, Vec<u8>)> {
     out.sort();
     out
 }
+
+/// Why a test is ignored when it needs the shared fixtures.
+pub const NEEDS_FIXTURES: &str =
+    "needs ../shared/fixtures (or TRUSTX_FIXTURES): run with --include-ignored where they exist";
+
+/// The shared fixtures (Hugging Face reference outputs and tiny checkpoints): `$TRUSTX_FIXTURES`,
+/// else `../shared/fixtures` beside the repository. Panics saying what is missing: the tests
+/// that call it are `#[ignore]`d and run by `.ci/run` only where the fixtures exist.
+pub fn fixtures() -> PathBuf {
+    let dir =
+        std::env::var_os("TRUSTX_FIXTURES").map(PathBuf::from).unwrap_or_else(|| repo().join("../shared/fixtures"));
+    assert!(dir.is_dir(), "this test needs the shared fixtures at {} (set TRUSTX_FIXTURES)", dir.display());
+    dir
+}
+
+/// The real all-MiniLM-L6-v2 folder; panics saying how to fetch it when absent.
+pub fn minilm() -> PathBuf {
+    let dir = repo().join("models/all-MiniLM-L6-v2");
+    assert!(dir.join("config.json").is_file(), "this test needs {} (bash scripts/fetch-minilm.sh)", dir.display());
+    dir
+}

@@ -1,6 +1,6 @@
-//! Commands that work on one model rather than a manifest: `trustx model inspect`,
-//! `trustx model export` and `trustx bench` (forward and training speed; `--explain`: the
-//! explanation workload).
+//! Commands besides `run`: those that work on one model (`trustx model inspect`, `trustx
+//! model export`, `trustx bench`, whose `--explain` measures the explanation workload) and
+//! `trustx report`, which renders a finished run's report again from the store.
 
 pub mod bench;
 pub mod bench_explain;
@@ -9,4 +9,5 @@ pub mod gc;
 pub mod head;
 pub mod init;
 pub mod inspect;
+pub mod report;
 pub mod target;

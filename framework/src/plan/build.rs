@@ -4,10 +4,10 @@
 //! × explainer) → aggregate → report.
 
 use super::explain::{ModelInstance, add_explanations};
+use super::fingerprint::{checkpoint_fingerprint, file_hash, vocab_fingerprint};
 use super::node::{Node, NodeSpec, Plan, Stage, Task};
+use super::report_config::report_config;
 use crate::manifest::{ModelKind, NeuralInit, NeuralModel, Resolved, ResolvedMetric};
-use crate::report::template_fingerprint;
-use crate::stages::neural::{checkpoint_fingerprint, vocab_fingerprint};
 use anyhow::{Context, Result};
 use serde_json::{Value, json};
 
@@ -158,17 +158,9 @@ pub fn build(r: &Resolved) -> Result<Plan> {
     agg_config["aggregate_version"] = json!(AGGREGATE_VERSION);
     let aggregate =
         add(&mut nodes, "aggregate".into(), Stage::Aggregate, Task::Aggregate, None, agg_config, agg_inputs, None);
-    let report_config = json!({
-        "report": r.manifest.report,
-        "title": r.manifest.report.title.clone().unwrap_or_else(|| r.manifest.experiment.name.clone()),
-        "experiment": r.manifest.experiment.name,
-        "description": r.manifest.experiment.description,
-        "seeds": seeds,
-        "templates": template_fingerprint(r)?,
-        "version": env!("CARGO_PKG_VERSION"),
-        "report_version": REPORT_VERSION,
-        "meta": crate::report::meta(r),
-    });
+    let templates_dir = r.manifest.report.templates.as_ref().map(|p| r.path(p));
+    let templates = crate::templates::fingerprint(templates_dir.as_deref())?;
+    let report_config = serde_json::to_value(report_config(r, templates)?)?;
     add(&mut nodes, "report".into(), Stage::Report, Task::Report, None, report_config, vec![data, aggregate], None);
     Ok(Plan { nodes })
 }
@@ -219,11 +211,6 @@ pub fn dataset_name(r: &Resolved) -> String {
 /// across-seed bootstraps are seeded by the data node's key, not the aggregate node's.
 const AGGREGATE_VERSION: &str = "2";
 
-/// Version of the report's rendering code (charts, cells, verdict text), in the report
-/// node's key beside the templates' fingerprint: bump it when that code changes what a
-/// report shows. 2: the Jaccard-against-K threshold label sits right of the plot.
-const REPORT_VERSION: &str = "2";
-
 /// The config shared by calibration, similarity and aggregate nodes. The verdict's
 /// tolerances are not in it: they reach only the report node (through its `meta`), so
 /// changing one re-renders the report without recomputing any metric.
@@ -264,12 +251,6 @@ pub fn pair_seeds<T: Copy>(reference: &[(Option<u64>, T)], model: &[(Option<u64>
 /// `@seedS`, or nothing for an unseeded node.
 pub fn seed_suffix(seed: Option<u64>) -> String {
     seed.map(|s| format!("@seed{s}")).unwrap_or_default()
-}
-
-/// blake3 (hex) of a file's bytes.
-pub fn file_hash(path: &std::path::Path) -> Result<String> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    Ok(blake3::hash(&bytes).to_hex().to_string())
 }
 
 #[cfg(test)]

@@ -6,8 +6,10 @@
 
 pub mod build;
 pub mod explain;
+pub mod fingerprint;
 pub mod key;
 pub mod node;
+pub mod report_config;
 pub mod variants;
 
 pub use build::build;

@@ -5,9 +5,9 @@
 use super::figures::{Figures, figures};
 use super::overview::{AlignmentLine, ExampleView, OverviewRow, alignment_lines, examples, overview};
 use super::provenance::Provenance;
-use super::verdict::{Verdict, VerdictRules, verdict};
-use crate::stages::aggregate::{AggregateRow, Summary};
-use serde::{Deserialize, Serialize};
+use super::verdict::{Verdict, verdict};
+use crate::tables::summary::{AggregateRow, Summary};
+use serde::Serialize;
 
 /// One formatted cell.
 #[derive(Debug, Clone, Serialize)]
@@ -78,31 +78,7 @@ pub fn pivot(rows: &[AggregateRow], models: &[(String, bool)]) -> Table {
     Table { columns, rows: table_rows }
 }
 
-/// What the report node knows besides the summary (all of it enters the node's key, except
-/// the provenance, which is read from the upstream nodes' records).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ReportMeta {
-    /// Title.
-    pub title: String,
-    /// Experiment name.
-    pub experiment: String,
-    /// Description, if any.
-    pub description: Option<String>,
-    /// Experiment seeds.
-    pub seeds: Vec<u64>,
-    /// Training seeds, when `[train] seeds` differs from the experiment's.
-    #[serde(default)]
-    pub train_seeds: Option<Vec<u64>>,
-    /// The verdict's thresholds.
-    pub rules: VerdictRules,
-    /// `words` or `positions`: what the top-K sets hold.
-    pub features: String,
-    /// `gold` or `predicted`: the class explained.
-    pub class: String,
-    /// Timings and versions of the upstream nodes.
-    #[serde(skip)]
-    pub provenance: Provenance,
-}
+pub use crate::plan::report_config::ReportMeta;
 
 /// Everything the templates see.
 #[derive(Debug, Clone, Serialize)]
@@ -147,7 +123,7 @@ pub struct ReportContext {
 
 impl ReportContext {
     /// Builds the context.
-    pub fn new(meta: ReportMeta, summary: Summary) -> Self {
+    pub fn new(meta: ReportMeta, provenance: Provenance, summary: Summary) -> Self {
         let models: Vec<(String, bool)> = summary.models.iter().map(|m| (m.name.clone(), m.reference)).collect();
         let k = meta.rules.k;
         let conventions = vec![
@@ -185,7 +161,7 @@ impl ReportContext {
             version: env!("CARGO_PKG_VERSION").to_string(),
             summary,
             conventions,
-            provenance: meta.provenance,
+            provenance,
         }
     }
 }

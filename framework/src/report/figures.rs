@@ -8,8 +8,8 @@ use super::charts::pool::{Pooled, pool};
 use super::charts::reliability::reliability_diagram;
 use super::charts::{REFERENCE_COLOUR, colour};
 use super::verdict::{JACCARD, VerdictRules};
-use crate::stages::aggregate::Summary;
-use crate::stages::alignment_summary::AlignmentAggregate;
+use crate::tables::summary::Summary;
+use crate::tables::summary::alignment::AlignmentAggregate;
 use serde::Serialize;
 
 /// A chart with its subject.

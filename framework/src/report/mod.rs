@@ -10,51 +10,20 @@ pub mod provenance;
 mod render_tests;
 #[doc(hidden)]
 pub mod sample;
+pub mod stored;
 pub mod verdict;
+
+pub use crate::templates::{BUILTIN_TEMPLATES, templates};
 
 use crate::manifest::Resolved;
 use anyhow::{Context, Result};
 use minijinja::Environment;
 use serde::Serialize;
-use std::path::{Path, PathBuf};
-
-/// The built-in templates, by file name.
-pub const BUILTIN_TEMPLATES: [(&str, &str); 2] = [
-    ("report.html.j2", include_str!("../../../templates/report.html.j2")),
-    ("report.md.j2", include_str!("../../../templates/report.md.j2")),
-];
-
-/// The templates in use: the built-in ones, each replaced by a file of the same name in
-/// `dir` when given.
-pub fn templates(dir: Option<&Path>) -> Result<Vec<(String, String)>> {
-    BUILTIN_TEMPLATES
-        .iter()
-        .map(|(name, builtin)| {
-            let custom = dir.map(|d| d.join(name)).filter(|p| p.is_file());
-            match custom {
-                Some(p) => Ok((
-                    name.to_string(),
-                    std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?,
-                )),
-                None => Ok((name.to_string(), builtin.to_string())),
-            }
-        })
-        .collect()
-}
+use std::path::PathBuf;
 
 /// The custom templates folder of a manifest, resolved.
 pub fn templates_dir(r: &Resolved) -> Option<PathBuf> {
     r.manifest.report.templates.as_ref().map(|p| r.path(p))
-}
-
-/// blake3 of the templates in use, so a template change re-renders the report.
-pub fn template_fingerprint(r: &Resolved) -> Result<String> {
-    let mut h = blake3::Hasher::new();
-    for (name, text) in templates(templates_dir(r).as_deref())? {
-        h.update(name.as_bytes());
-        h.update(text.as_bytes());
-    }
-    Ok(h.finalize().to_hex().to_string())
 }
 
 /// Renders template `name` with `context`.
@@ -66,40 +35,6 @@ pub fn render<C: Serialize>(templates: &[(String, String)], name: &str, context:
     }
     let t = env.get_template(name)?;
     t.render(minijinja::value::Serde(context)).with_context(|| format!("rendering {name}"))
-}
-
-/// The report node's metadata from a manifest (goes into its config, hence its key).
-pub fn meta(r: &Resolved) -> context::ReportMeta {
-    let m = &r.manifest;
-    let train_seeds = m.train.as_ref().and_then(|t| t.seeds.clone()).filter(|s| *s != m.experiment.seeds);
-    let label = |v: &dyn erased::Label| v.label();
-    context::ReportMeta {
-        title: m.report.title.clone().unwrap_or_else(|| m.experiment.name.clone()),
-        experiment: m.experiment.name.clone(),
-        description: m.experiment.description.clone(),
-        seeds: m.experiment.seeds.clone(),
-        train_seeds,
-        rules: verdict::VerdictRules::from_manifest(m),
-        features: label(&m.alignment.features),
-        class: label(&m.alignment.class),
-        provenance: Default::default(),
-    }
-}
-
-mod erased {
-    //! The serde name of a unit enum value (`words`, `gold`).
-
-    /// A value serialising to a plain string.
-    pub trait Label {
-        /// Its serde name.
-        fn label(&self) -> String;
-    }
-
-    impl<T: serde::Serialize> Label for T {
-        fn label(&self) -> String {
-            serde_json::to_value(self).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
-        }
-    }
 }
 
 /// Renders every format of `formats` with `context`: (file name, text) pairs.

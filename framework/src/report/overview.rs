@@ -5,8 +5,8 @@
 use super::context::{Cell, num};
 use super::figures::{explainers, jaccard};
 use super::verdict::{Verdict, VerdictRules};
-use crate::stages::aggregate::{AggregateRow, Summary};
-use crate::stages::alignment_summary::ExampleHighlight;
+use crate::tables::summary::alignment::ExampleHighlight;
+use crate::tables::summary::{AggregateRow, Summary};
 use serde::Serialize;
 
 /// One row of the first screen.
@@ -211,7 +211,7 @@ pub fn overview(s: &Summary, rules: &VerdictRules, verdict: &Verdict) -> Vec<Ove
 
 /// Every alignment row, formatted.
 pub fn alignment_lines(s: &Summary) -> Vec<AlignmentLine> {
-    let floor = |f: &Option<crate::stages::alignment_summary::FloorValue>| match f {
+    let floor = |f: &Option<crate::tables::summary::alignment::FloorValue>| match f {
         None => "–".to_string(),
         Some(f) => match (f.ci_low, f.ci_high) {
             (Some(a), Some(b)) => format!("{} [{}, {}]", num(f.mean), num(a), num(b)),

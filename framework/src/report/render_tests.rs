@@ -7,7 +7,7 @@ use super::sample::full_summary;
 use super::verdict::VerdictRules;
 use super::{BUILTIN_TEMPLATES, templates};
 use crate::manifest::schema::Tolerances;
-use crate::stages::aggregate::Summary;
+use crate::tables::summary::Summary;
 
 fn meta(explainers: &[&str]) -> ReportMeta {
     ReportMeta {
@@ -24,13 +24,12 @@ fn meta(explainers: &[&str]) -> ReportMeta {
         },
         features: "words".into(),
         class: "gold".into(),
-        provenance: super::provenance::from_records(&[]),
     }
 }
 
 fn both(summary: Summary, explainers: &[&str]) -> (String, String) {
     let t = templates(None).unwrap();
-    let ctx = ReportContext::new(meta(explainers), summary);
+    let ctx = ReportContext::new(meta(explainers), super::provenance::from_records(&[]), summary);
     (render(&t, "report.html.j2", &ctx).unwrap(), render(&t, "report.md.j2", &ctx).unwrap())
 }
 

@@ -5,12 +5,12 @@
 
 use crate::calibration::binning::{Bin, ReliabilityCurve};
 use crate::data::RowCounts;
-use crate::stages::aggregate::{AggregateRow, ModelSummary, Summary};
-use crate::stages::alignment_summary::{
+use crate::tables::summary::DatasetMeta;
+use crate::tables::summary::ModelCard;
+use crate::tables::summary::alignment::{
     AlignmentAggregate, ExampleHighlight, FloorValue, HighlightedWord, ModelHighlight,
 };
-use crate::stages::data::DatasetMeta;
-use crate::stages::neural::ModelCard;
+use crate::tables::summary::{AggregateRow, ModelSummary, Summary};
 use std::collections::BTreeMap;
 
 /// A reliability curve over 10 bins from per-bin counts and accuracies; the mean confidence

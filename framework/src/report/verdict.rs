@@ -8,38 +8,14 @@
 //! explainers, a metric not computed) without any failure makes it "not established" —
 //! never a pass.
 
-use crate::manifest::schema::{Manifest, Tolerances};
-use crate::stages::aggregate::{AggregateRow, Summary};
-use crate::stages::alignment_summary::{AlignmentAggregate, FloorValue};
+use crate::tables::summary::alignment::{AlignmentAggregate, FloorValue};
+use crate::tables::summary::{AggregateRow, Summary};
 use serde::{Deserialize, Serialize};
 
 /// The alignment metric plugin the verdict reads.
 pub const JACCARD: &str = "top-k-jaccard";
 
-/// What the verdict is decided against (part of the report node's config, hence its key).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct VerdictRules {
-    /// Smallest Jaccard@K a model must reach with every explainer.
-    pub threshold: f64,
-    /// The K whose Jaccard is tested (the first of `[alignment] k`).
-    pub k: usize,
-    /// Calibration tolerances.
-    pub tolerances: Tolerances,
-    /// The explainers configured (`[[explainers]]`), in manifest order.
-    pub explainers: Vec<String>,
-}
-
-impl VerdictRules {
-    /// The rules of a manifest.
-    pub fn from_manifest(m: &Manifest) -> Self {
-        VerdictRules {
-            threshold: m.alignment.threshold,
-            k: m.alignment.k.first().copied().unwrap_or(10),
-            tolerances: m.calibration.tolerances.clone(),
-            explainers: m.explainers.iter().map(|e| e.explainer.clone()).collect(),
-        }
-    }
-}
+pub use crate::plan::report_config::VerdictRules;
 
 /// How a value is compared with its threshold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -430,6 +406,7 @@ fn answer(reference: &str, models: &[ModelVerdict]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::manifest::schema::Tolerances;
     use crate::report::sample::full_summary;
 
     fn rules() -> VerdictRules {
@@ -558,32 +535,5 @@ mod tests {
     fn nan_fails() {
         let t = judged("x".into(), "x", f64::NAN, None, 0.5, Comparison::AtLeast);
         assert_eq!(t.outcome, Outcome::Fail);
-    }
-
-    #[test]
-    fn rules_come_from_the_manifest_first_k() {
-        let text = r#"
-[experiment]
-name = "x"
-seeds = [1]
-[dataset]
-loader = "glue"
-[dataset.eval]
-path = "a"
-[models.a]
-source = "predictions"
-reference = true
-[[explainers]]
-explainer = "lime"
-[alignment]
-k = [5, 10]
-threshold = 0.6
-[calibration.tolerances]
-ece = 0.05
-"#;
-        let m: Manifest = toml::from_str(text).unwrap();
-        let r = VerdictRules::from_manifest(&m);
-        assert_eq!((r.k, r.threshold, r.tolerances.ece), (5, 0.6, 0.05));
-        assert_eq!(r.explainers, vec!["lime".to_string()]);
     }
 }

@@ -5,16 +5,15 @@
 
 use super::RunContext;
 use super::evaluate::{EvalConfig, MetricValue, bootstrap_rows, calibration_values, similarity_values};
-use super::neural::ModelCard;
 use crate::calibration::ReliabilityCurve;
 use crate::plan::{Stage, Task};
 use crate::predictions::Predictions;
 use crate::store::NodeWriter;
 use crate::tables::bootstrap::mean_std;
 use crate::tables::io::{csv_bytes, parquet_bytes};
+pub use crate::tables::summary::{AggregateRow, FloorSummary, ModelCard, ModelSummary, Summary};
 use anyhow::Result;
 use polars::prelude::{Column, DataFrame};
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The names of the tables the aggregate node writes (each as `.parquet` and `.csv`).
@@ -32,96 +31,6 @@ pub const TABLES: [&str; 12] = [
     "floor",
     "attributions",
 ];
-
-/// A metric aggregated over seeds.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct AggregateRow {
-    /// Model name.
-    pub model: String,
-    /// Metric name.
-    pub metric: String,
-    /// Mean over seeds.
-    pub mean: f64,
-    /// Sample standard deviation over seeds (`None` for one seed).
-    pub std: Option<f64>,
-    /// Bootstrap interval of the seed mean.
-    pub ci_low: Option<f64>,
-    /// Bootstrap interval of the seed mean.
-    pub ci_high: Option<f64>,
-    /// Number of seeds.
-    pub seeds: usize,
-}
-
-/// One model in the summary.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ModelSummary {
-    /// Name.
-    pub name: String,
-    /// Whether it is the reference.
-    pub reference: bool,
-    /// Source plugin.
-    pub source: String,
-    /// Seeds of its predictions (empty when unseeded).
-    pub seeds: Vec<u64>,
-    /// Reliability curve per seed (`None` key for unseeded), for charts.
-    pub reliability: Vec<(Option<u64>, ReliabilityCurve)>,
-    /// The model card of a neural model (milliseconds per example: mean over seeds).
-    pub card: Option<ModelCard>,
-    /// For a compressed variant: the model it was derived from.
-    #[serde(default)]
-    pub derived_from: Option<String>,
-    /// For a compressed variant: its compressor plugin.
-    #[serde(default)]
-    pub compressor: Option<String>,
-}
-
-/// What the report renders.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Summary {
-    /// The dataset's metadata and row accounting.
-    pub dataset: super::data::DatasetMeta,
-    /// Models, reference first.
-    pub models: Vec<ModelSummary>,
-    /// Calibration metrics across seeds.
-    pub calibration: Vec<AggregateRow>,
-    /// Similarity to the reference across seeds.
-    pub similarity: Vec<AggregateRow>,
-    /// Definition of every metric computed.
-    pub definitions: BTreeMap<String, String>,
-    /// Lower-is-better flag of every metric computed.
-    pub lower_is_better: BTreeMap<String, bool>,
-    /// Bins, bootstrap resamples and interval level.
-    pub bins: usize,
-    /// Bootstrap resamples.
-    pub bootstrap: usize,
-    /// Interval level.
-    pub confidence: f64,
-    /// Alignment of each model's explanations with the reference's, beside the noise floor.
-    #[serde(default)]
-    pub alignment: Vec<super::alignment_summary::AlignmentAggregate>,
-    /// Example inputs with every model's top-K words (the paper's Table 2).
-    #[serde(default)]
-    pub highlights: Vec<super::alignment_summary::ExampleHighlight>,
-    /// What the alignment tables leave out and why (models that cannot be explained).
-    #[serde(default)]
-    pub alignment_notes: Vec<String>,
-    /// Every noise floor (the reference's too), by model, explainer and metric.
-    #[serde(default)]
-    pub floors: Vec<FloorSummary>,
-}
-
-/// One noise floor in the summary.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct FloorSummary {
-    /// Model name.
-    pub model: String,
-    /// Explainer label.
-    pub explainer: String,
-    /// Metric label.
-    pub metric: String,
-    /// The floor.
-    pub floor: super::alignment_summary::FloorValue,
-}
 
 #[derive(Default)]
 struct Rows {

@@ -9,20 +9,8 @@ use crate::plugin::dataset::LoadRequest;
 use crate::store::{NodeWriter, Store};
 use crate::tables::io::{parquet_bytes, read_parquet};
 use anyhow::{Context, Result, bail};
-use serde::{Deserialize, Serialize};
 
-/// `dataset.json`: everything but the examples.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct DatasetMeta {
-    /// Display name.
-    pub name: String,
-    /// Label names.
-    pub label_names: Vec<String>,
-    /// Row accounting of the eval split.
-    pub eval: crate::data::RowCounts,
-    /// Row accounting of the train split, if any.
-    pub train: Option<crate::data::RowCounts>,
-}
+pub use crate::tables::summary::DatasetMeta;
 
 /// Loads, caps and stores the dataset.
 pub fn run(ctx: &RunContext, w: &mut NodeWriter) -> Result<()> {

@@ -2,7 +2,6 @@
 
 pub mod aggregate;
 pub mod alignment;
-pub mod alignment_summary;
 pub mod alignment_tables;
 pub mod calibration;
 pub mod compress;
@@ -16,6 +15,8 @@ pub mod predict;
 pub mod report;
 pub mod similarity;
 pub mod train;
+
+pub use crate::tables::summary::alignment as alignment_summary;
 
 use crate::exec::progress::Progress;
 use crate::manifest::Resolved;

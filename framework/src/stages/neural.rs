@@ -1,6 +1,5 @@
 //! What the `train` and `predict` stages share about neural models: the compute device of
-//! the manifest's backend, the fingerprint of a checkpoint folder, loading a model for a
-//! node, predicting a dataset split in batches, and the model card (the columns of the
+//! the manifest's backend, loading a model for a node, predicting a dataset split in batches, and the model card (the columns of the
 //! paper's Table 1: parameters, size on disk, milliseconds per example).
 
 use crate::data::Example;
@@ -10,8 +9,6 @@ use crate::model::{HfModel, LoadOptions, loader};
 use crate::predictions::Predictions;
 use anyhow::{Context, Result, bail};
 use burn::tensor::Device;
-use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 use std::path::Path;
 use std::time::Instant;
 
@@ -44,51 +41,6 @@ fn cuda_device() -> Result<Device> {
     bail!(
         "backend = \"cuda\" but this trustx was built without CUDA; rebuild with `cargo build --release --features cuda` on a machine with a GPU, or set backend = \"cpu\" in [experiment]"
     )
-}
-
-/// The files of a checkpoint folder that define a model: config, weights, tokenizer.
-const CHECKPOINT_FILES: [&str; 7] = [
-    "config.json",
-    "model.safetensors",
-    "pytorch_model.bin",
-    "tokenizer.json",
-    "vocab.txt",
-    "tokenizer_config.json",
-    "special_tokens_map.json",
-];
-
-/// blake3 of every defining file of a checkpoint folder (absent files are left out), so
-/// that a changed checkpoint reruns what depends on it.
-pub fn checkpoint_fingerprint(dir: &Path) -> Result<Value> {
-    let mut files = serde_json::Map::new();
-    for name in CHECKPOINT_FILES {
-        let p = dir.join(name);
-        if p.is_file() {
-            files.insert(name.into(), Value::String(crate::plan::build::file_hash(&p)?));
-        }
-    }
-    if !files.contains_key("model.safetensors") && !files.contains_key("pytorch_model.bin") {
-        bail!("{} holds neither model.safetensors nor pytorch_model.bin", dir.display());
-    }
-    Ok(Value::Object(files))
-}
-
-/// blake3 of a file or of a folder's vocabulary files (for `architecture.vocab`).
-pub fn vocab_fingerprint(path: &Path) -> Result<Value> {
-    if path.is_file() {
-        return Ok(json!({ "file": crate::plan::build::file_hash(path)? }));
-    }
-    let mut files = serde_json::Map::new();
-    for name in ["vocab.txt", "tokenizer.json", "tokenizer_config.json"] {
-        let p = path.join(name);
-        if p.is_file() {
-            files.insert(name.into(), Value::String(crate::plan::build::file_hash(&p)?));
-        }
-    }
-    if files.is_empty() {
-        bail!("{} holds neither vocab.txt nor tokenizer.json", path.display());
-    }
-    Ok(Value::Object(files))
 }
 
 /// Loads a checkpoint folder for prediction with the manifest's `max_len`/`batch_size`,
@@ -172,51 +124,7 @@ fn per_example_ms(seconds: f64, examples: usize) -> f64 {
     if examples == 0 { 0.0 } else { seconds * 1000.0 / examples as f64 }
 }
 
-/// A model's card: the columns of the paper's Table 1, and what the model is.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ModelCard {
-    /// The model's name in the manifest.
-    pub model: String,
-    /// `bert` or `distilbert`.
-    pub model_type: String,
-    /// Encoder layers.
-    pub layers: usize,
-    /// Hidden size.
-    pub hidden: usize,
-    /// Attention heads.
-    pub heads: usize,
-    /// Parameters (all tensors, embeddings included).
-    pub parameters: usize,
-    /// Size of the weights file on disk, in MB (10^6 bytes).
-    pub size_mb: f64,
-    /// Measured wall-clock milliseconds per example at `batch_size` (prediction on the eval
-    /// split). It depends on what else ran at the time (`[experiment] jobs`).
-    pub ms_per_example: f64,
-    /// CPU milliseconds per example (every core of the node's thread pool), which does not
-    /// depend on what ran beside it; `None` where the OS does not report CPU time.
-    #[serde(default)]
-    pub cpu_ms_per_example: Option<f64>,
-    /// Batch size of the measurement.
-    pub batch_size: usize,
-    /// Longest input in tokens.
-    pub max_len: usize,
-    /// The compute backend.
-    pub backend: String,
-    /// Examples predicted.
-    pub examples: usize,
-    /// Bits per weight of the Linear layers (32 unless quantised).
-    pub weight_bits: u32,
-    /// Fraction of the encoder layers' Linear weights that are exactly zero (measured).
-    pub sparsity: f64,
-    /// How the weights are quantised (`None`: f32), e.g. `int8 simulated (per-channel):
-    /// int8-rounded weights stored as f32`.
-    #[serde(default)]
-    pub quantization: Option<String>,
-    /// Size in MB of the compressed format a deployment would ship (int8 weights + scales),
-    /// when smaller than the stored f32 folder (`size_mb`); `None` otherwise.
-    #[serde(default)]
-    pub deploy_size_mb: Option<f64>,
-}
+pub use crate::tables::summary::ModelCard;
 
 impl ModelCard {
     #[allow(clippy::too_many_arguments)]
@@ -292,17 +200,5 @@ mod tests {
         }
         let e = device(Backend::Cuda).unwrap_err().to_string();
         assert!(e.contains("--features cuda") && e.contains("backend = \"cpu\""), "{e}");
-    }
-
-    #[test]
-    fn checkpoint_fingerprint_needs_weights() {
-        let dir = std::env::temp_dir().join(format!("trustx-neural-fp-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("config.json"), "{}").unwrap();
-        assert!(checkpoint_fingerprint(&dir).unwrap_err().to_string().contains("model.safetensors"));
-        std::fs::write(dir.join("model.safetensors"), "x").unwrap();
-        let fp = checkpoint_fingerprint(&dir).unwrap();
-        assert!(fp.get("config.json").is_some() && fp.get("model.safetensors").is_some());
-        std::fs::remove_dir_all(&dir).ok();
     }
 }
