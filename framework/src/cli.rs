@@ -1,14 +1,15 @@
-//! The command line: `trustx validate | plan | run | report | model inspect | model export | explain | bench | plugins | init | gc | completions`.
+//! The command line: `trustx validate | plan | run | report | status | cancel | node run |
+//! model inspect | model export | explain | bench | plugins | init | gc | completions`.
 //!
 //! Exit codes: 0 success; 1 a run finished with failed nodes, or another error; 2 the
 //! manifest (or the command line) is wrong.
 
 use crate::commands::target::{ManifestArgs, results_line};
 use crate::exec::Status;
-use crate::manifest::ManifestErrors;
+use crate::manifest::{ExecutorKind, ManifestErrors};
 use crate::plan::build;
 use crate::plugin::{self, PluginKind};
-use crate::runner::{RunOptions, run};
+use crate::runner::{RunOptions, RunOutcome, run};
 use crate::store::{NodeState, Store};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -42,6 +43,10 @@ pub enum Command {
         /// Print the plan as JSON.
         #[arg(long)]
         json: bool,
+        /// `slurm`: also print the jobs a Slurm run would submit, their resources and
+        /// dependencies (no cluster needed).
+        #[arg(long, value_name = "local|slurm")]
+        executor: Option<String>,
     },
     /// Run the nodes not already in the store, then write tables, report and run.json.
     #[command(
@@ -61,6 +66,35 @@ pub enum Command {
         /// No progress bars.
         #[arg(long, short)]
         quiet: bool,
+        /// `local` (run here) or `slurm` (one cluster job per node); overrides the manifest's
+        /// `[experiment] executor`.
+        #[arg(long, value_name = "local|slurm")]
+        executor: Option<String>,
+        /// Slurm: return once the jobs are submitted (`trustx status` follows them, `trustx run`
+        /// again collects them).
+        #[arg(long)]
+        detach: bool,
+    },
+    /// Each node of a manifest: done, stale or missing in the store; under Slurm also queued,
+    /// waiting, running (job id) or failed (job id, exit status, the end of its log).
+    #[command(after_help = "Example:\n  trustx status experiments/sst2-tiny.toml")]
+    Status {
+        /// The manifest, its overrides and the results folder.
+        #[command(flatten)]
+        target: ManifestArgs,
+    },
+    /// Cancel the queued and running Slurm jobs of a manifest's run.
+    #[command(after_help = "Example:\n  trustx cancel experiments/paper-snli.toml")]
+    Cancel {
+        /// The manifest, its overrides and the results folder.
+        #[command(flatten)]
+        target: ManifestArgs,
+    },
+    /// Work on one node of a manifest (what a cluster job runs).
+    Node {
+        /// What to do.
+        #[command(subcommand)]
+        action: NodeCommand,
     },
     /// Render the report of a finished run again from the store alone (no stage runs), with
     /// the manifest's templates as they are now.
@@ -172,6 +206,31 @@ pub enum Command {
         after_help = "Examples:\n  trustx explain exported/minilm --text \"a great film\" --explainer lime\n  trustx explain models/all-MiniLM-L6-v2 --text \"a great film\" --explainer lime --random-head --labels 2\n  trustx explain DIR --text \"A man plays.\" --pair \"A person plays.\" --explainer partition-shap --json"
     )]
     Explain(crate::explain::command::ExplainArgs),
+}
+
+/// `trustx node ...`.
+#[derive(Debug, Subcommand)]
+pub enum NodeCommand {
+    /// Compute one node whose inputs are in the store, as the executor does (atomic artifacts,
+    /// node.json last); exits 0 when it is done (computed now or already), 1 when it failed.
+    #[command(
+        after_help = "Examples:\n  trustx node run experiments/sst2-tiny.toml data\n  trustx node run experiments/sst2-tiny.toml 0123456789abcdef"
+    )]
+    Run {
+        /// The manifest (TOML).
+        manifest: PathBuf,
+        /// The node: its full key, a key prefix (8 digits or more) or its name.
+        node: String,
+        /// The experiment's results folder (`results/<experiment>`), instead of the manifest's.
+        #[arg(long, value_name = "DIR")]
+        results_dir: Option<PathBuf>,
+        /// Refuse to run unless this binary is this build (`<version>+<hash>`).
+        #[arg(long, value_name = "BUILD")]
+        expect_build: Option<String>,
+        /// Compute it even when it is in the store.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 /// `trustx model ...`.
@@ -320,7 +379,12 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Plan { target, json } => {
+        Command::Plan { target, json, executor } => {
+            let executor = match executor.as_deref().map(|e| (e, ExecutorKind::parse(e))) {
+                Some((e, None)) => return Ok(bad_executor(e)),
+                Some((_, kind)) => kind,
+                None => None,
+            };
             let r = target.load()?;
             let plan = build(&r)?;
             let store = Store::new(&r.results_dir);
@@ -370,19 +434,77 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                 plan.nodes.len() - cached,
                 r.results_dir.display()
             );
+            if executor.unwrap_or(r.manifest.experiment.executor) == ExecutorKind::Slurm {
+                print!("{}", crate::exec::slurm::plan_view::describe(&plan, &store, &r.manifest.executor.slurm));
+            }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Run { target, jobs, force, quiet } => {
+        Command::Status { target } => {
+            let r = target.load()?;
+            let (text, _) = crate::commands::status::status(&r)?;
+            print!("{text}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Cancel { target } => {
+            let r = target.load()?;
+            let jobs = crate::commands::status::cancel(&r)?;
+            if jobs.is_empty() {
+                println!("no job of {} is queued or running", r.results_dir.display());
+            } else {
+                println!("cancelled {} jobs: {}", jobs.len(), jobs.join(" "));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Node { action: NodeCommand::Run { manifest, node, results_dir, expect_build, force } } => {
+            let args = crate::commands::node::NodeRunArgs { manifest, node, results_dir, expect_build, force };
+            let report = crate::commands::node::run(&args)?;
+            match report.status {
+                Status::Failed => {
+                    eprintln!("FAILED  {} {}", report.name, report.error.as_deref().unwrap_or(""));
+                    Ok(ExitCode::from(1))
+                }
+                Status::Cached => {
+                    println!("cached  {} (already in the store)", report.name);
+                    Ok(ExitCode::SUCCESS)
+                }
+                _ => {
+                    println!(
+                        "ran     {:<40} {:>8.2} s  ({})",
+                        report.name,
+                        report.seconds,
+                        report.reason.as_deref().unwrap_or("")
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+            }
+        }
+        Command::Run { target, jobs, force, quiet, executor, detach } => {
             if jobs == Some(0) {
                 eprintln!("error: --jobs must be at least 1");
                 return Ok(ExitCode::from(2));
             }
+            let executor = match executor.as_deref().map(|e| (e, ExecutorKind::parse(e))) {
+                Some((e, None)) => return Ok(bad_executor(e)),
+                Some((_, kind)) => kind,
+                None => None,
+            };
             let r = target.load()?;
             println!("{}", results_line(&r));
-            let record = run(&r, &RunOptions { jobs, force, progress: !quiet })?;
+            let record = match run(&r, &RunOptions { jobs, force, progress: !quiet, executor, detach })? {
+                RunOutcome::Finished(record) => record,
+                RunOutcome::Detached { submitted, live } => {
+                    println!(
+                        "detached: {submitted} jobs submitted, {live} queued or running; `trustx status {m}` follows them, \
+                         `trustx run {m}` collects them (and the tables and report)",
+                        m = target.manifest.display()
+                    );
+                    return Ok(ExitCode::SUCCESS);
+                }
+            };
             // Each node's line was printed when it finished (exec::progress).
             for n in record.nodes.iter().filter(|n| n.status == Status::Failed) {
-                println!("failed: {} (its error is above)", n.name);
+                let job = n.job.as_ref().map(|j| format!(" (job {j})")).unwrap_or_default();
+                println!("failed: {}{job} (its error is above)", n.name);
             }
             println!("results: {}", r.results_dir.display());
             println!("{}", record.counts.summary(record.seconds));
@@ -445,6 +567,12 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// An unknown `--executor` value: exit 2.
+fn bad_executor(e: &str) -> ExitCode {
+    eprintln!("error: unknown executor `{e}`; executors: local, slurm");
+    ExitCode::from(2)
 }
 
 fn model_command(action: ModelCommand) -> anyhow::Result<ExitCode> {

@@ -1,10 +1,11 @@
-//! `trustx run`: lock the results folder, plan, execute, publish tables and report, and
-//! write `run.json`.
+//! `trustx run`: lock the results folder, plan, execute (locally, or as Slurm jobs), publish
+//! tables and report, and write `run.json`.
 
 use crate::exec::executor::Previous;
 use crate::exec::progress::Progress;
+use crate::exec::slurm::{self, SlurmOutcome, submit::Submission};
 use crate::exec::{RunCounts, RunRecord, Status, execute};
-use crate::manifest::Resolved;
+use crate::manifest::{ExecutorKind, Resolved};
 use crate::plan::{Plan, Stage, build};
 use crate::stages::aggregate::TABLES;
 use crate::stages::{RunContext, run_node};
@@ -23,10 +24,89 @@ pub struct RunOptions {
     pub force: Vec<String>,
     /// Draw progress bars (on a terminal).
     pub progress: bool,
+    /// Override of the manifest's `[experiment] executor`.
+    pub executor: Option<ExecutorKind>,
+    /// Slurm: return once the jobs are submitted.
+    pub detach: bool,
 }
 
-/// Runs a validated manifest; returns the run record (also written to `run.json`).
-pub fn run(r: &Resolved, opts: &RunOptions) -> Result<RunRecord> {
+/// How `trustx run` ended.
+#[derive(Debug)]
+pub enum RunOutcome {
+    /// Every node finished (or failed); the record is also in `run.json`.
+    Finished(RunRecord),
+    /// Slurm jobs were left running; a later `trustx run` collects them.
+    Detached {
+        /// Jobs submitted now.
+        submitted: usize,
+        /// Jobs of the run queued or running.
+        live: usize,
+    },
+}
+
+/// Runs a validated manifest with the executor the options or the manifest choose.
+pub fn run(r: &Resolved, opts: &RunOptions) -> Result<RunOutcome> {
+    match opts.executor.unwrap_or(r.manifest.experiment.executor) {
+        ExecutorKind::Local => {
+            if opts.detach {
+                bail!("--detach needs the Slurm executor (`--executor slurm` or `[experiment] executor = \"slurm\"`)");
+            }
+            run_local(r, opts).map(RunOutcome::Finished)
+        }
+        ExecutorKind::Slurm => run_slurm(r, opts),
+    }
+}
+
+/// Submits the missing nodes as Slurm jobs and (unless detached) waits, then publishes.
+fn run_slurm(r: &Resolved, opts: &RunOptions) -> Result<RunOutcome> {
+    let started = Instant::now();
+    let started_unix = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    if !opts.force.is_empty() {
+        bail!(
+            "--force is not supported with the Slurm executor; delete the nodes' folders (`trustx plan` shows their keys) and run again"
+        );
+    }
+    slurm::shared::check_results(&r.results_dir)?;
+    let _lock = RunLock::acquire(&r.results_dir)?;
+    let plan = build(r)?;
+    let store = Store::new(&r.results_dir);
+    let previous = previous_run(&r.results_dir, &store);
+    let submission = Submission {
+        plan: &plan,
+        store: &store,
+        results_dir: &r.results_dir,
+        manifest: &r.file,
+        spec: &r.manifest.executor.slurm,
+    };
+    let reports = match slurm::run(&submission, &previous, opts.detach, opts.progress)? {
+        SlurmOutcome::Detached { submitted, live } => return Ok(RunOutcome::Detached { submitted, live }),
+        SlurmOutcome::Ended { reports, .. } => reports,
+    };
+    publish(&plan, &store, &r.results_dir)?;
+    write_record(r, reports, started, started_unix).map(RunOutcome::Finished)
+}
+
+fn write_record(
+    r: &Resolved,
+    reports: Vec<crate::exec::NodeReport>,
+    started: Instant,
+    started_unix: u64,
+) -> Result<RunRecord> {
+    let record = RunRecord {
+        experiment: r.manifest.experiment.name.clone(),
+        manifest: r.file.display().to_string(),
+        trustx_version: env!("CARGO_PKG_VERSION").to_string(),
+        started_unix,
+        seconds: started.elapsed().as_secs_f64(),
+        counts: RunCounts::of(&reports),
+        nodes: reports,
+    };
+    write_atomic(&r.results_dir.join("run.json"), &serde_json::to_vec_pretty(&record)?)?;
+    Ok(record)
+}
+
+/// Runs every node in this process; returns the run record (also written to `run.json`).
+fn run_local(r: &Resolved, opts: &RunOptions) -> Result<RunRecord> {
     let started = Instant::now();
     let started_unix = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let _lock = RunLock::acquire(&r.results_dir)?;
@@ -49,21 +129,11 @@ pub fn run(r: &Resolved, opts: &RunOptions) -> Result<RunRecord> {
     let jobs = opts.jobs.unwrap_or(r.jobs);
     let reports = execute(&plan, &store, jobs, &force, &previous, &progress, &|i, w| run_node(&ctx, i, w));
     publish(&plan, &store, &r.results_dir)?;
-    let record = RunRecord {
-        experiment: r.manifest.experiment.name.clone(),
-        manifest: r.file.display().to_string(),
-        trustx_version: env!("CARGO_PKG_VERSION").to_string(),
-        started_unix,
-        seconds: started.elapsed().as_secs_f64(),
-        counts: RunCounts::of(&reports),
-        nodes: reports,
-    };
-    write_atomic(&r.results_dir.join("run.json"), &serde_json::to_vec_pretty(&record)?)?;
-    Ok(record)
+    write_record(r, reports, started, started_unix)
 }
 
 /// Node name → (key, config) of the previous run, to say why a node runs again.
-fn previous_run(results_dir: &Path, store: &Store) -> Previous {
+pub fn previous_run(results_dir: &Path, store: &Store) -> Previous {
     let Ok(bytes) = std::fs::read(results_dir.join("run.json")) else { return Previous::new() };
     let Ok(record) = serde_json::from_slice::<RunRecord>(&bytes) else { return Previous::new() };
     record

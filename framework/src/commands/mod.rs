@@ -1,6 +1,8 @@
 //! Commands besides `run`: those that work on one model (`trustx model inspect`, `trustx
-//! model export`, `trustx bench`, whose `--explain` measures the explanation workload) and
-//! `trustx report`, which renders a finished run's report again from the store.
+//! model export`, `trustx bench`, whose `--explain` measures the explanation workload),
+//! `trustx report` (a finished run's report again from the store), and those about one
+//! manifest's nodes: `trustx node run` (one node, what a cluster job runs), `trustx status`
+//! and `trustx cancel`.
 
 pub mod bench;
 pub mod bench_explain;
@@ -9,5 +11,7 @@ pub mod gc;
 pub mod head;
 pub mod init;
 pub mod inspect;
+pub mod node;
 pub mod report;
+pub mod status;
 pub mod target;

@@ -48,6 +48,9 @@ pub struct NodeReport {
     /// The error, for failed and skipped nodes.
     #[serde(default)]
     pub error: Option<String>,
+    /// The cluster job that computed (or failed) it, under the Slurm executor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<String>,
 }
 
 /// What the previous run knew: node name → (key, config), to explain why a node runs.
@@ -112,9 +115,10 @@ pub fn execute(
                             reason: None,
                             seconds: 0.0,
                             error: Some(format!("input {upstream} failed")),
+                            job: None,
                         },
                         None => {
-                            let run = || process(plan, store, i, force.contains(&i), previous, run_node);
+                            let run = || run_one(plan, store, i, force.contains(&i), previous, run_node);
                             match &pool {
                                 Some(pool) => pool.install(run),
                                 None => run(),
@@ -164,8 +168,10 @@ fn worker_pool(worker: usize, threads: usize) -> Option<rayon::ThreadPool> {
         .ok()
 }
 
-/// Runs (or finds) one node whose inputs are all done.
-fn process(
+/// Runs (or finds) one node whose inputs are all done: the one path by which a node is
+/// computed, by the local executor's workers and by `trustx node run` (a cluster job).
+/// Panics in `run_node` become a failed node.
+pub fn run_one(
     plan: &Plan,
     store: &Store,
     i: usize,
@@ -182,6 +188,7 @@ fn process(
         reason: None,
         seconds: 0.0,
         error: None,
+        job: None,
     };
     let reason = match store.state(&node.key) {
         NodeState::Done(record) if !forced => {

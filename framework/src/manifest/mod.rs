@@ -5,6 +5,7 @@
 //! ([`ManifestError`]); the command line exits with code 2 on them.
 
 pub mod error;
+pub mod executor;
 pub mod load;
 pub mod locate;
 pub mod models;
@@ -15,6 +16,7 @@ pub mod validate;
 pub mod variants;
 
 pub use error::{ManifestError, ManifestErrors};
+pub use executor::{ExecutorKind, SlurmResources, SlurmSpec};
 pub use load::{load, load_with};
 pub use models::{ModelKind, NeuralInit, NeuralModel, ResolvedModel};
 pub use schema::Manifest;

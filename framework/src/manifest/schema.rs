@@ -40,6 +40,9 @@ pub struct Manifest {
     /// `[report]`: what the report contains.
     #[serde(default)]
     pub report: ReportSpec,
+    /// `[executor.slurm]`: the Slurm executor's job resources.
+    #[serde(default)]
+    pub executor: super::executor::ExecutorSpec,
 }
 
 /// `[experiment]`.
@@ -64,6 +67,9 @@ pub struct Experiment {
     /// Nodes run at once; default the number of cores.
     #[serde(default)]
     pub jobs: Option<NonZeroUsize>,
+    /// `local` (default) or `slurm`; `trustx run --executor` overrides it.
+    #[serde(default)]
+    pub executor: super::executor::ExecutorKind,
 }
 
 /// Compute backend.

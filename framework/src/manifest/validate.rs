@@ -326,6 +326,20 @@ pub fn validate(file: &Path, manifest: Manifest, source: &SourceMap) -> Result<R
         c.error(&["report", "templates"], format!("{} is not a folder", base_dir.join(dir).display()));
     }
 
+    // [executor.slurm.stages.<stage>]
+    for stage in m.executor.slurm.stages.keys() {
+        if !crate::plan::Stage::ALL.iter().any(|s| s.as_str() == stage) {
+            let stages: Vec<&str> = crate::plan::Stage::ALL.iter().map(|s| s.as_str()).collect();
+            c.error(
+                &["executor", "slurm", "stages", stage],
+                format!("`{stage}` is not a stage; stages: {}", stages.join(", ")),
+            );
+        }
+    }
+    if m.executor.slurm.poll_seconds.is_some_and(|p| !(p > 0.0 && p.is_finite())) {
+        c.error(&["executor", "slurm", "poll_seconds"], "must be a positive number of seconds");
+    }
+
     if !c.errors.is_empty() {
         return Err(ManifestErrors(c.errors));
     }
