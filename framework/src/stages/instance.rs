@@ -16,7 +16,7 @@ use std::path::PathBuf;
 /// The model an explain node explains.
 pub enum ExplainedModel {
     /// A network trustx runs (white box: gradients on an autodiff device).
-    Neural(HfModel),
+    Neural(Box<HfModel>),
     /// A source's black box: texts in, probabilities out.
     BlackBox(Box<dyn Classifier>),
 }
@@ -36,7 +36,7 @@ impl ExplainedModel {
                 let classes = dataset.label_names.len();
                 let net = neural::load_for_prediction_on(&dir, classes, n.max_len, n.batch_size, &device)
                     .with_context(|| format!("model `{}`", m.name))?;
-                Ok(ExplainedModel::Neural(net))
+                Ok(ExplainedModel::Neural(Box::new(net)))
             }
             ModelKind::Source { source, settings, .. } => {
                 if gradients {
@@ -53,7 +53,7 @@ impl ExplainedModel {
     /// The model as a black box.
     pub fn classifier(&self) -> &dyn Classifier {
         match self {
-            ExplainedModel::Neural(net) => net,
+            ExplainedModel::Neural(net) => net.as_ref(),
             ExplainedModel::BlackBox(c) => c.as_ref(),
         }
     }
@@ -61,7 +61,7 @@ impl ExplainedModel {
     /// The model's gradients, when it is a network.
     pub fn gradients(&self) -> Option<&dyn GradientClassifier> {
         match self {
-            ExplainedModel::Neural(net) => Some(net),
+            ExplainedModel::Neural(net) => Some(net.as_ref()),
             ExplainedModel::BlackBox(_) => None,
         }
     }
