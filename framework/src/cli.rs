@@ -423,7 +423,7 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                 }
             }
             if !r.explainers.is_empty() {
-                for m in r.models.iter().filter(|m| m.neural().is_none()) {
+                for m in r.models.iter().filter(|m| !m.explainable()) {
                     println!("not explained: `{}` (predictions only, no weights)", m.name);
                 }
             }

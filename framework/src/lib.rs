@@ -4,7 +4,8 @@
 //! expanded into a DAG of content-keyed nodes ([`plan`]). The executor ([`exec`]) runs the
 //! nodes the store ([`store`]) does not already hold, stage by stage ([`stages`]), and the
 //! results become polars tables ([`tables`]) and a report ([`report`]). BERT and DistilBERT
-//! classifiers loaded from Hugging Face folders live in [`model`]. This crate never
+//! classifiers loaded from Hugging Face folders live in [`model`]; a model any other process serves, over the JSON-lines protocol,
+//! in [`served`]. This crate never
 //! names a plugin: built-in plugins live in `trustx-plugins` and register through `inventory`.
 
 pub mod calibration;
@@ -13,6 +14,7 @@ pub mod explain;
 pub mod model;
 pub mod plugin;
 pub mod predictions;
+pub mod served;
 pub mod tables;
 pub mod templates;
 

@@ -112,3 +112,31 @@ pub fn minilm() -> PathBuf {
     assert!(dir.join("config.json").is_file(), "this test needs {} (bash scripts/fetch-minilm.sh)", dir.display());
     dir
 }
+
+/// The binary of example `name`, as `cargo test` builds it next to the tests; built here
+/// with `$CARGO build --example NAME` when it is missing or older than its source (e.g.
+/// under `cargo test --test X`, which does not build examples).
+pub fn example_binary(name: &str) -> PathBuf {
+    let file = format!("{name}{}", std::env::consts::EXE_SUFFIX);
+    // current_exe: <target>/<profile>/deps/<test>-<hash>; examples: <target>/<profile>/examples.
+    let exe = std::env::current_exe().expect("current_exe");
+    let profile_dir = exe.parent().and_then(Path::parent).expect("target profile folder");
+    let built = profile_dir.join("examples").join(&file);
+    let source = repo().join("examples").join(format!("{name}.rs"));
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    if let (Some(binary), Some(source)) = (modified(&built), modified(&source))
+        && binary >= source
+    {
+        return built;
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let mut cmd = Command::new(cargo);
+    cmd.args(["build", "--example", name]).current_dir(repo());
+    if profile_dir.file_name().is_some_and(|p| p == "release") {
+        cmd.arg("--release");
+    }
+    let status = cmd.status().unwrap_or_else(|e| panic!("running cargo build --example {name}: {e}"));
+    assert!(status.success(), "cargo build --example {name} failed");
+    assert!(built.is_file(), "{} was not built", built.display());
+    built
+}

@@ -5,7 +5,7 @@
 use super::schema::{Manifest, ModelSpec, TrainSpec};
 use super::validate::Checker;
 use crate::model::scratch::Architecture;
-use crate::plugin::model_source::ModelSourceEntry;
+use crate::plugin::model_source::{Explainability, ModelSourceEntry};
 use crate::plugin::{PluginKind, parse_settings};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -97,6 +97,28 @@ impl ResolvedModel {
         match &self.kind {
             ModelKind::Neural(n) => Some(n),
             ModelKind::Source { .. } => None,
+        }
+    }
+
+    /// Whether trustx can explain it: a neural model (from its weights), or a source
+    /// whose model answers texts.
+    pub fn explainable(&self) -> bool {
+        self.neural().is_some() || self.black_box()
+    }
+
+    /// Whether it is a source's black box that answers texts (no weights, no gradients).
+    pub fn black_box(&self) -> bool {
+        self.source_explainability() == Explainability::BlackBox
+    }
+
+    /// What a source model's explain nodes get from its source (`None` for a neural model).
+    pub fn source_explainability(&self) -> Explainability {
+        match &self.kind {
+            // Settings were resolved by validation, so they parse.
+            ModelKind::Source { source, settings, .. } => {
+                (source.explainability)(settings).unwrap_or(Explainability::None)
+            }
+            ModelKind::Neural(_) => Explainability::None,
         }
     }
 

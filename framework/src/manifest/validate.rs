@@ -267,12 +267,29 @@ pub fn validate(file: &Path, manifest: Manifest, source: &SourceMap) -> Result<R
     }
     if !m.explainers.is_empty()
         && let Some(reference) = models.iter().find(|x| x.reference)
-        && reference.neural().is_none()
+        && !reference.explainable()
     {
         c.error(
             &["models", &reference.name, "source"],
-            "the reference is a `source` model (predictions only), which cannot be explained, but [[explainers]] are configured and alignment needs the reference's explanations; make the reference a neural model (`checkpoint` or `architecture`) or remove [[explainers]]",
+            "the reference is a `source` model (predictions only), which cannot be explained, but [[explainers]] are configured and alignment needs the reference's explanations; make the reference a neural model (`checkpoint` or `architecture`), a served model (`source = \"server\"`), or remove [[explainers]]",
         );
+    }
+    let mut black_box_explainers: Vec<&str> =
+        inventory::iter::<ExplainerEntry>().filter(|e| !e.needs_gradients).map(|e| e.info.name).collect();
+    black_box_explainers.sort_unstable();
+    for (i, ex) in explainers.iter().enumerate().filter(|(_, e)| e.entry.needs_gradients) {
+        for model in models.iter().filter(|m| m.black_box()) {
+            c.error(
+                &["explainers", &i.to_string(), "explainer"],
+                format!(
+                    "`{}` needs gradients, but model `{}` (source `{}`) is a black box that answers texts only; use a black-box explainer ({}) or explain that model elsewhere",
+                    ex.entry.info.name,
+                    model.name,
+                    model.origin(),
+                    black_box_explainers.join(", ")
+                ),
+            );
+        }
     }
 
     // [alignment]

@@ -62,8 +62,12 @@ pub fn build(r: &Resolved) -> Result<Plan> {
                     let plugin = Some((source.info.name.to_string(), source.info.version.to_string()));
                     let name = format!("predict/{}{}", m.name, seed_suffix(seed));
                     let task = Task::Predict { model: mi };
-                    per_seed
-                        .push((seed, add(&mut nodes, name, Stage::Predict, task, plugin, config, vec![data], seed)));
+                    let p = add(&mut nodes, name, Stage::Predict, task, plugin, config, vec![data], seed);
+                    per_seed.push((seed, p));
+                    // A source that can be explained: an instance without weights.
+                    if m.explainable() {
+                        own.push(ModelInstance { seed, predict: p, holder: None });
+                    }
                 }
             }
             ModelKind::Neural(n @ NeuralModel { init: NeuralInit::Variant { .. }, .. }) => {

@@ -9,8 +9,10 @@
 //! explained with every experiment seed. A deterministic explainer gets no explanation seed
 //! at all, so its key (and its single run) does not change with the seed list.
 //!
-//! Models with `source = "..."` (predictions only) have no weights and are not explained;
-//! the summary says so. Validation refuses such a reference when explainers are configured.
+//! A source model that answers texts (a served model) has one instance per predict node,
+//! with no weights: its explain nodes ask the source for a black box. Other source models
+//! (predictions only) are not explained; the summary says so. Validation refuses such a
+//! reference when explainers are configured.
 
 use super::node::{Node, NodeSpec, Stage, Task};
 use crate::manifest::Resolved;
@@ -101,7 +103,8 @@ pub fn add_explanations(
         let mut explained: Vec<Vec<usize>> = Vec::new();
         for (mi, m) in r.models.iter().enumerate() {
             let mut own = Vec::new();
-            if let Some(n) = m.neural() {
+            if m.explainable() {
+                let n = m.neural();
                 for inst in instances.get(mi).into_iter().flatten() {
                     let seeds = explanation_seeds(inst.seed, &r.manifest.experiment.seeds, ex.entry.deterministic);
                     let config = json!({
@@ -111,8 +114,8 @@ pub fn add_explanations(
                         "seeds": seeds,
                         "examples": a.examples,
                         "class": a.class,
-                        "max_len": n.max_len,
-                        "batch_size": n.batch_size,
+                        "max_len": n.map(|n| n.max_len),
+                        "batch_size": n.map(|n| n.batch_size),
                         "backend": r.manifest.experiment.backend,
                     });
                     let mut inputs = vec![data, inst.predict];

@@ -3,6 +3,7 @@
 use super::dataset::schema_of;
 use super::{PluginInfo, PluginKind, SettingsError, parse_settings, resolve_settings};
 use crate::data::Dataset;
+use crate::explain::Classifier;
 use crate::predictions::Predictions;
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -21,6 +22,16 @@ pub struct PredictRequest<'a> {
     pub seed: Option<u64>,
     /// The manifest's folder, against which relative paths resolve.
     pub base_dir: &'a Path,
+}
+
+/// What the explain stage can get from a source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Explainability {
+    /// Nothing: the source gives predictions only, and its model is not explained.
+    None,
+    /// A black-box classifier that answers any text ([`ModelSource::classifier`]), which
+    /// every explainer that needs no gradients can explain.
+    BlackBox,
 }
 
 /// A model source. Register with `inventory::submit! { ModelSourceEntry::of::<MySource>() }`.
@@ -46,6 +57,16 @@ pub trait ModelSource: 'static {
     }
     /// Predicts class probabilities for every example of `request.dataset.eval`.
     fn predict(settings: &Self::Settings, request: &PredictRequest) -> anyhow::Result<Predictions>;
+    /// What the explain stage can get from this source (default: nothing).
+    fn explainability(_settings: &Self::Settings) -> Explainability {
+        Explainability::None
+    }
+    /// The model as a black box, for one explain node (only called when
+    /// [`ModelSource::explainability`] says [`Explainability::BlackBox`]). It lives as long
+    /// as the node, and is dropped (stopped) at its end.
+    fn classifier(_settings: &Self::Settings, _request: &PredictRequest) -> anyhow::Result<Box<dyn Classifier>> {
+        anyhow::bail!("source `{}` gives predictions only; it cannot answer texts", Self::NAME)
+    }
 }
 
 /// Registry entry of a model source.
@@ -60,6 +81,10 @@ pub struct ModelSourceEntry {
     pub fingerprint: fn(&Value, &Path, Option<u64>) -> anyhow::Result<Value>,
     /// See [`ModelSource::predict`].
     pub predict: fn(&Value, &PredictRequest) -> anyhow::Result<Predictions>,
+    /// See [`ModelSource::explainability`].
+    pub explainability: fn(&Value) -> Result<Explainability, SettingsError>,
+    /// See [`ModelSource::classifier`].
+    pub classifier: fn(&Value, &PredictRequest) -> anyhow::Result<Box<dyn Classifier>>,
 }
 
 inventory::collect!(ModelSourceEntry);
@@ -80,6 +105,8 @@ impl ModelSourceEntry {
             validate: |v, base, seeds| M::validate(&parse_settings(v)?, base, seeds),
             fingerprint: |v, base, seed| M::fingerprint(&parse_settings(v)?, base, seed),
             predict: |v, r| M::predict(&parse_settings(v)?, r),
+            explainability: |v| Ok(M::explainability(&parse_settings(v)?)),
+            classifier: |v, r| M::classifier(&parse_settings(v)?, r),
         }
     }
 

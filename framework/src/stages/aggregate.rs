@@ -318,7 +318,7 @@ pub fn run(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
             .collect();
         let full = super::data::read(ctx.store, data_key)?;
         highlights = super::highlights::build(ctx, i, &full, &preds)?;
-        for m in r.models.iter().filter(|m| m.neural().is_none()) {
+        for m in r.models.iter().filter(|m| !m.explainable()) {
             alignment_notes.push(format!(
                 "model `{}` gives predictions only (source `{}`): it has no weights to explain, so it has no alignment rows",
                 m.name,

@@ -23,10 +23,10 @@
 //! weight, seed, explainer; seed null for a deterministic explainer) and `explain.json`
 //! ([`ExplainRecord`]: evaluation counts and mean diagnostics per seed).
 
-use super::{RunContext, neural};
-use crate::explain::{AttributionRow, EvalCounts, ExampleEngine, GradientClassifier, rng_for};
+use super::RunContext;
+use super::instance::ExplainedModel;
+use crate::explain::{AttributionRow, EvalCounts, ExampleEngine, rng_for};
 use crate::manifest::schema::ExplainedClass;
-use crate::model::labels::LabelTarget;
 use crate::plugin::explainer::{ExplainInput, Explanation};
 use crate::store::{NodeWriter, Store};
 use crate::tables::io::{column_f64, column_strings, parquet_bytes, read_parquet};
@@ -90,20 +90,18 @@ pub fn run(ctx: &RunContext, i: usize, model: usize, explainer: usize, w: &mut N
     let node = &ctx.plan.nodes[i];
     let m = &r.models[model];
     let ex = &r.explainers[explainer];
-    let n = m.neural().ok_or_else(|| anyhow!("model `{}` is not a neural model (internal error)", m.name))?;
     let cfg: ExplainConfig = serde_json::from_value(node.config.clone()).context("explain config of the node")?;
     let dataset = super::data::read(ctx.store, ctx.input_key(i, 0))?;
     let preds = super::predict::read(ctx.store, ctx.input_key(i, 1))?;
-    let dir = super::instance::model_folder(ctx, model, node.inputs.get(2).copied())?;
-    let base = neural::device(r.manifest.experiment.backend)?;
-    let device = if ex.entry.needs_gradients { base.autodiff() } else { base };
-    let labels = LabelTarget { names: &dataset.label_names, mapping: &n.labels };
-    let net = neural::load_for_prediction_on(&dir, &labels, n.max_len, n.batch_size, &device)
-        .with_context(|| format!("model `{}`", m.name))?;
+    let explained = ExplainedModel::open(ctx, i, model, &dataset, ex.entry.needs_gradients)?;
+    let net = explained.classifier();
 
     let examples = &dataset.eval.examples[..cfg.examples.min(dataset.eval.examples.len())];
     let targets = explained_classes(examples, &preds, cfg.class)?;
-    let gradients: Option<&dyn GradientClassifier> = ex.entry.needs_gradients.then_some(&net as _);
+    let gradients = match ex.entry.needs_gradients {
+        true => Some(explained.gradients().ok_or_else(|| anyhow!("model `{}` gives no gradients", m.name))?),
+        false => None,
+    };
     let runs: Vec<Option<u64>> =
         if cfg.seeds.is_empty() { vec![None] } else { cfg.seeds.iter().map(|&s| Some(s)).collect() };
 
@@ -114,7 +112,7 @@ pub fn run(ctx: &RunContext, i: usize, model: usize, explainer: usize, w: &mut N
         .par_iter()
         .zip(&targets)
         .map(|(e, &class)| -> Result<PerExample> {
-            let engine = ExampleEngine::new(&net, e.id.clone(), e.segments.clone())?;
+            let engine = ExampleEngine::new(net, e.id.clone(), e.segments.clone())?;
             let input = ExplainInput { engine: &engine, class, gradients };
             let mut out = Vec::with_capacity(runs.len());
             for seed in &runs {

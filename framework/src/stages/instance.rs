@@ -1,12 +1,72 @@
 //! Which folder holds a model instance's weights: the one lookup every stage that loads a
 //! neural model (predict, explain) goes through, so that a new kind of weight-producing
-//! node (a `compress` node, say) is taught here once.
+//! node (a `compress` node, say) is taught here once. [`ExplainedModel`] is what the
+//! explain stage runs: that network, or the black box a model source gives (a served model).
 
-use super::RunContext;
-use crate::manifest::NeuralInit;
+use super::{RunContext, neural};
+use crate::data::Dataset;
+use crate::explain::{Classifier, GradientClassifier};
+use crate::manifest::{ModelKind, NeuralInit};
+use crate::model::HfModel;
+use crate::model::labels::LabelTarget;
 use crate::plan::Task;
-use anyhow::{Result, anyhow, bail};
+use crate::plugin::model_source::PredictRequest;
+use anyhow::{Context, Result, anyhow, bail};
 use std::path::PathBuf;
+
+/// The model an explain node explains.
+pub enum ExplainedModel {
+    /// A network trustx runs (white box: gradients on an autodiff device).
+    Neural(Box<HfModel>),
+    /// A source's black box: texts in, probabilities out.
+    BlackBox(Box<dyn Classifier>),
+}
+
+impl ExplainedModel {
+    /// Opens model `model` for explain node `i` (whose inputs are [data, predict, weight
+    /// holder if any]); `gradients` asks for an autodiff device.
+    pub fn open(ctx: &RunContext, i: usize, model: usize, dataset: &Dataset, gradients: bool) -> Result<Self> {
+        let r = ctx.resolved;
+        let m = &r.models[model];
+        let node = &ctx.plan.nodes[i];
+        match &m.kind {
+            ModelKind::Neural(n) => {
+                let dir = model_folder(ctx, model, node.inputs.get(2).copied())?;
+                let base = neural::device(r.manifest.experiment.backend)?;
+                let device = if gradients { base.autodiff() } else { base };
+                let labels = LabelTarget { names: &dataset.label_names, mapping: &n.labels };
+                let net = neural::load_for_prediction_on(&dir, &labels, n.max_len, n.batch_size, &device)
+                    .with_context(|| format!("model `{}`", m.name))?;
+                Ok(ExplainedModel::Neural(Box::new(net)))
+            }
+            ModelKind::Source { source, settings, .. } => {
+                if gradients {
+                    bail!("model `{}` (source `{}`) is a black box: it gives no gradients", m.name, source.info.name);
+                }
+                let request = PredictRequest { model: &m.name, dataset, seed: node.seed, base_dir: &r.base_dir };
+                let classifier =
+                    (source.classifier)(settings, &request).with_context(|| format!("model `{}`", m.name))?;
+                Ok(ExplainedModel::BlackBox(classifier))
+            }
+        }
+    }
+
+    /// The model as a black box.
+    pub fn classifier(&self) -> &dyn Classifier {
+        match self {
+            ExplainedModel::Neural(net) => net.as_ref(),
+            ExplainedModel::BlackBox(c) => c.as_ref(),
+        }
+    }
+
+    /// The model's gradients, when it is a network.
+    pub fn gradients(&self) -> Option<&dyn GradientClassifier> {
+        match self {
+            ExplainedModel::Neural(net) => Some(net.as_ref()),
+            ExplainedModel::BlackBox(_) => None,
+        }
+    }
+}
 
 /// The folder of model `model`'s weights for a node whose weight-holding input is
 /// `holder` (a node index; `None` when the weights are the manifest's checkpoint itself).
