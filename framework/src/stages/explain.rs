@@ -273,6 +273,8 @@ mod tests {
         let key = "0123456789abcdef0123";
         let mut w = store.writer(key).unwrap();
         w.write(ATTRIBUTIONS, &parquet_bytes(&mut attributions_frame(&rows, "lime").unwrap()).unwrap()).unwrap();
+        // A node's artifacts are readable once its writer has moved the folder into place.
+        w.finish(crate::store::NodeRecord::new(key, "explain/m/lime", "explain")).unwrap();
         assert_eq!(read_rows(&store, key).unwrap(), rows);
         std::fs::remove_dir_all(&dir).ok();
     }
