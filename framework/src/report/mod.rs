@@ -3,6 +3,7 @@
 
 pub mod charts;
 pub mod context;
+pub mod escape;
 pub mod figures;
 pub mod overview;
 pub mod provenance;
@@ -29,6 +30,7 @@ pub fn templates_dir(r: &Resolved) -> Option<PathBuf> {
 /// Renders template `name` with `context`.
 pub fn render<C: Serialize>(templates: &[(String, String)], name: &str, context: &C) -> Result<String> {
     let mut env = Environment::new();
+    escape::install(&mut env);
     env.set_syntax(minijinja::syntax::SyntaxConfig::builder().trim_blocks(true).lstrip_blocks(true).build()?);
     for (n, text) in templates {
         env.add_template_owned(n.clone(), text.clone()).with_context(|| format!("template {n}"))?;
