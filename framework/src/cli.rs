@@ -594,7 +594,11 @@ fn model_command(action: ModelCommand) -> anyhow::Result<ExitCode> {
             if json {
                 println!("{}", serde_json::to_string_pretty(&result)?);
             } else {
-                print!("{}", inspect::render(&result));
+                // Texts and label names come from the user's files: control characters are
+                // escaped, line by line.
+                for line in inspect::render(&result).lines() {
+                    println!("{}", crate::snippet::printable(line));
+                }
             }
             Ok(ExitCode::SUCCESS)
         }

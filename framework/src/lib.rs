@@ -15,6 +15,7 @@ pub mod model;
 pub mod plugin;
 pub mod predictions;
 pub mod served;
+pub mod snippet;
 pub mod tables;
 pub mod templates;
 

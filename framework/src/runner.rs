@@ -9,10 +9,10 @@ use crate::manifest::{ExecutorKind, Resolved};
 use crate::plan::{Plan, Stage, build};
 use crate::stages::aggregate::TABLES;
 use crate::stages::{RunContext, run_node};
-use crate::store::{NodeState, RunLock, Store, write_atomic};
+use crate::store::{NodeState, RunLock, Store, write_within};
 use anyhow::{Context, Result, bail};
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 /// Options of a run.
@@ -101,7 +101,7 @@ fn write_record(
         counts: RunCounts::of(&reports),
         nodes: reports,
     };
-    write_atomic(&r.results_dir.join("run.json"), &serde_json::to_vec_pretty(&record)?)?;
+    write_within(&r.results_dir, &r.results_dir.join("run.json"), &serde_json::to_vec_pretty(&record)?)?;
     Ok(record)
 }
 
@@ -150,23 +150,48 @@ pub fn previous_run(results_dir: &Path, store: &Store) -> Previous {
         .collect()
 }
 
-/// Copies the aggregate tables to `tables/` and the report files next to `run.json`.
+/// Copies the aggregate tables to `tables/` and the report files next to `run.json`, then
+/// removes what an earlier run published and this one did not (a format no longer asked for, a
+/// report or table whose stage failed), so nothing stale sits beside new results.
 fn publish(plan: &Plan, store: &Store, results_dir: &Path) -> Result<()> {
+    let tables_dir = results_dir.join("tables");
+    let mut published = BTreeSet::new();
     for node in &plan.nodes {
-        let NodeState::Done(record) = store.state(&node.key) else { continue };
         let target = match node.stage {
-            Stage::Aggregate => results_dir.join("tables"),
-            Stage::Report => results_dir.to_path_buf(),
+            Stage::Aggregate => &tables_dir,
+            Stage::Report => results_dir,
             _ => continue,
         };
+        let NodeState::Done(record) = store.state(&node.key) else { continue };
         for name in record.artifacts.keys() {
-            let table = name.rsplit_once('.').map(|(stem, _)| TABLES.contains(&stem)).unwrap_or(false);
-            if node.stage == Stage::Aggregate && !table {
+            if node.stage == Stage::Aggregate && !is_table(name) {
                 continue;
             }
             let bytes = store.read(&node.key, name)?;
-            write_atomic(&target.join(name), &bytes).with_context(|| format!("publishing {name}"))?;
+            let path = target.join(name);
+            write_within(results_dir, &path, &bytes).with_context(|| format!("publishing {name}"))?;
+            published.insert(path);
+        }
+    }
+    let stale = |dir: &Path, ours: &dyn Fn(&str) -> bool| -> Vec<PathBuf> {
+        let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+        entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(ours) && !published.contains(p))
+            .collect()
+    };
+    let report_file = |n: &str| matches!(n, "report.html" | "report.md");
+    for path in stale(results_dir, &report_file).into_iter().chain(stale(&tables_dir, &is_table)) {
+        match std::fs::remove_file(&path) {
+            Ok(()) => tracing::info!("removed {} (not produced by this run)", path.display()),
+            Err(e) => tracing::warn!("could not remove the stale {}: {e}", path.display()),
         }
     }
     Ok(())
+}
+
+/// Whether an aggregate artifact is one of the published tables (`<table>.<format>`).
+fn is_table(name: &str) -> bool {
+    name.rsplit_once('.').map(|(stem, _)| TABLES.contains(&stem)).unwrap_or(false)
 }

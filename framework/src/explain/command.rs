@@ -15,7 +15,8 @@ use super::features::{DEFAULT_WORD_PATTERN, Features, WordSplitter};
 use super::gradient::GradientClassifier;
 use crate::model::{HfModel, LoadOptions};
 use crate::plugin::explainer::{ExplainInput, ExplainerEntry};
-use crate::plugin::{self, PluginKind};
+use crate::plugin::{self, PluginKind, SettingsError};
+use crate::snippet::printable;
 use anyhow::{Context, Result, anyhow, bail};
 use burn::tensor::Device;
 use serde_json::{Value, json};
@@ -90,8 +91,14 @@ pub fn run(args: &ExplainArgs) -> Result<ExitCode> {
         return Ok(ExitCode::from(2));
     };
     let resolved = match parse_sets(&args.set).and_then(|settings| {
-        (entry.info.resolve)(&settings)
-            .map_err(|e| anyhow!("explainer `{}`: setting `{}`: {}", entry.info.name, e.path.join("."), e.message))
+        let describe =
+            |e: &SettingsError| format!("explainer `{}`: --set {}: {}", entry.info.name, e.path.join("."), e.message);
+        let resolved = (entry.info.resolve)(&settings).map_err(|e| anyhow!(describe(&e)))?;
+        let problems: Vec<String> = (entry.info.check)(&resolved).iter().map(describe).collect();
+        if !problems.is_empty() {
+            bail!("{}", problems.join("\nerror: "));
+        }
+        Ok(resolved)
     }) {
         Ok(r) => r,
         Err(e) => {
@@ -156,7 +163,8 @@ pub fn run(args: &ExplainArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
 
-    let name = |c: usize| labels.get(c).cloned().unwrap_or_else(|| c.to_string());
+    // Label names and words come from the user's files: control characters are escaped.
+    let name = |c: usize| labels.get(c).map(|l| printable(l)).unwrap_or_else(|| c.to_string());
     println!("model       {} ({} classes)", args.model_dir.display(), labels.len());
     if args.head.random_head {
         println!("head        {}: the prediction says nothing about any task", args.head.describe());
@@ -174,7 +182,7 @@ pub fn run(args: &ExplainArgs) -> Result<ExitCode> {
     for (rank, (key, w)) in ranked.iter().take(args.top).enumerate() {
         if let Some(i) = position_index(attribution, key) {
             let f = &attribution.features[i];
-            println!("{:>4}  {:>+10.5}  {:<10}  {}", rank + 1, w, segment_name(f.segment), f.text);
+            println!("{:>4}  {:>+10.5}  {:<10}  {}", rank + 1, w, segment_name(f.segment), printable(&f.text));
         }
     }
     if ranked.is_empty() {
@@ -226,7 +234,7 @@ fn coloured(settings: &Value, segments: &[String], weights: &[f64]) -> Result<Ve
     let bow = settings.get("bow").and_then(Value::as_bool).unwrap_or(false);
     let features = Features::new(segments, &WordSplitter::new(pattern)?, bow)?;
     if features.len() != weights.len() {
-        return Ok(segments.to_vec());
+        return Ok(segments.iter().map(|s| printable(s)).collect());
     }
     let max = weights.iter().fold(0.0f64, |m, w| m.max(w.abs()));
     let mut lines = vec![String::new(); segments.len()];
@@ -234,9 +242,10 @@ fn coloured(settings: &Value, segments: &[String], weights: &[f64]) -> Result<Ve
     for w in features.words() {
         let text = &segments[w.segment];
         let line = &mut lines[w.segment];
-        line.push_str(&text[last_end[w.segment]..w.start]);
+        line.push_str(&printable(&text[last_end[w.segment]..w.start]));
         let weight = weights[w.feature];
         let word = &text[w.start..w.end];
+        let word = &printable(word);
         if weight == 0.0 || max == 0.0 {
             line.push_str(word);
         } else {
@@ -247,7 +256,7 @@ fn coloured(settings: &Value, segments: &[String], weights: &[f64]) -> Result<Ve
         last_end[w.segment] = w.end;
     }
     for (s, line) in lines.iter_mut().enumerate() {
-        line.push_str(&segments[s][last_end[s]..]);
+        line.push_str(&printable(&segments[s][last_end[s]..]));
     }
     Ok(lines)
 }

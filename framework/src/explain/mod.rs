@@ -21,6 +21,7 @@
 //! [`command`] is `trustx explain`.
 
 pub mod attribution;
+pub mod budget;
 pub mod command;
 pub mod engine;
 pub mod features;

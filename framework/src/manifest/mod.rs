@@ -4,6 +4,7 @@
 //! Every error names the manifest file, the line and the dotted key path
 //! ([`ManifestError`]); the command line exits with code 2 on them.
 
+pub mod data_path;
 pub mod error;
 pub mod executor;
 pub mod load;

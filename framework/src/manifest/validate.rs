@@ -171,15 +171,12 @@ pub fn validate(file: &Path, manifest: Manifest, source: &SourceMap) -> Result<R
         }
         for (i, p) in paths.iter().enumerate() {
             let full = base_dir.join(p);
-            if !full.is_file() {
+            if let Some(problem) = super::data_path::problem(&full) {
                 let key = match &spec.path {
                     super::schema::OneOrMany::One(_) => format!("dataset.{split}.path"),
                     super::schema::OneOrMany::Many(_) => format!("dataset.{split}.path.{i}"),
                 };
-                c.error(
-                    &[&key],
-                    format!("{} does not exist (paths resolve against the manifest's folder)", full.display()),
-                );
+                c.error(&[&key], problem);
             }
         }
     }
@@ -233,7 +230,12 @@ pub fn validate(file: &Path, manifest: Manifest, source: &SourceMap) -> Result<R
                 ),
             ),
             Some(t) => match (t.info.resolve)(&Value::Object(train.settings.clone())) {
-                Ok(v) => trainer = Some((t, v)),
+                Ok(v) => {
+                    for e in (t.info.check)(&v) {
+                        c.settings_error(&["train"], e);
+                    }
+                    trainer = Some((t, v))
+                }
                 Err(e) => c.settings_error(&["train"], e),
             },
         }
@@ -253,6 +255,9 @@ pub fn validate(file: &Path, manifest: Manifest, source: &SourceMap) -> Result<R
             None => c.unknown_plugin(&["explainers", &idx, "explainer"], PluginKind::Explainer, &ex.explainer),
             Some(entry) => match (entry.info.resolve)(&Value::Object(ex.settings.clone())) {
                 Ok(settings) => {
+                    for e in (entry.info.check)(&settings) {
+                        c.settings_error(&["explainers", &idx], e);
+                    }
                     let repeat = explainers.iter().filter(|e| e.entry.info.name == entry.info.name).count();
                     let label = if repeat == 0 {
                         entry.info.name.to_string()
@@ -410,7 +415,12 @@ fn resolve_metrics(
             continue;
         }
         match (info.resolve)(&r.settings()) {
-            Ok(settings) => out.push(ResolvedMetric { name: r.name().to_string(), settings }),
+            Ok(settings) => {
+                for e in (info.check)(&settings) {
+                    c.settings_error(&[list[0], list[1], &idx], e);
+                }
+                out.push(ResolvedMetric { name: r.name().to_string(), settings })
+            }
             Err(e) => c.settings_error(&[list[0], list[1], &idx], e),
         }
     }

@@ -102,22 +102,49 @@ impl Default for FinetuneConfig {
 }
 
 impl FinetuneConfig {
-    /// Checks the values; errors name the setting.
-    pub fn validate(&self) -> Result<()> {
+    /// Every value out of its range, as (key, what is wrong): checked at `validate`, so a
+    /// run never starts with settings that would fail mid-way.
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
         if !(self.lr > 0.0 && self.lr.is_finite()) {
-            bail!("lr must be a positive number, got {}", self.lr);
+            out.push(("lr", format!("the learning rate must be a positive number, got {}", self.lr)));
         }
-        if self.batch_size == 0 || self.epochs == 0 {
-            bail!("batch_size and epochs must be at least 1");
+        if self.batch_size == 0 {
+            out.push(("batch_size", "must be at least 1, got 0".to_string()));
+        }
+        if self.epochs == 0 {
+            out.push(("epochs", "must be at least 1, got 0 (use max_steps to stop early)".to_string()));
         }
         if !(0.0..1.0).contains(&self.warmup_ratio) {
-            bail!("warmup_ratio lies in [0, 1), got {}", self.warmup_ratio);
+            out.push((
+                "warmup_ratio",
+                format!("is the fraction of steps warming up, in [0, 1); got {}", self.warmup_ratio),
+            ));
         }
-        if self.weight_decay < 0.0 || self.max_grad_norm < 0.0 || self.eps <= 0.0 {
-            bail!("weight_decay and max_grad_norm must be ≥ 0 and eps > 0");
+        if !(self.weight_decay >= 0.0 && self.weight_decay.is_finite()) {
+            out.push(("weight_decay", format!("must be 0 or more, got {}", self.weight_decay)));
+        }
+        if !(self.max_grad_norm >= 0.0 && self.max_grad_norm.is_finite()) {
+            out.push(("max_grad_norm", format!("must be 0 (no clipping) or more, got {}", self.max_grad_norm)));
+        }
+        if !(self.eps > 0.0 && self.eps.is_finite()) {
+            out.push(("eps", format!("AdamW's ε must be a positive number, got {}", self.eps)));
         }
         if !self.betas.iter().all(|b| (0.0..1.0).contains(b)) {
-            bail!("betas lie in [0, 1), got {:?}", self.betas);
+            out.push(("betas", format!("AdamW's β₁ and β₂ lie in [0, 1), got {:?}", self.betas)));
+        }
+        if self.max_steps == Some(0) {
+            out.push(("max_steps", "must be at least 1; remove it to train every epoch".to_string()));
+        }
+        out
+    }
+
+    /// Checks the values; the error names every setting out of range.
+    pub fn validate(&self) -> Result<()> {
+        let problems = self.problems();
+        if !problems.is_empty() {
+            let all: Vec<String> = problems.iter().map(|(k, m)| format!("{k}: {m}")).collect();
+            bail!("{}", all.join("; "));
         }
         Ok(())
     }

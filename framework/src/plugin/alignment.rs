@@ -5,7 +5,7 @@
 //! a metric sees one pair of attributions of the same example.
 
 use super::dataset::schema_of;
-use super::{PluginInfo, PluginKind, parse_settings, resolve_settings};
+use super::{PluginInfo, PluginKind, SettingsError, parse_settings, resolve_settings};
 use crate::explain::Attribution;
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -26,6 +26,11 @@ pub trait AlignmentMetric: 'static {
     const DEFINITION: &'static str;
     /// The value for two attributions of the same example.
     fn compute(settings: &Self::Settings, a: &Attribution, b: &Attribution) -> f64;
+    /// Checks the settings' values at `validate` (every problem, each naming its key).
+    /// Default: nothing to check.
+    fn check(_settings: &Self::Settings) -> Vec<SettingsError> {
+        Vec::new()
+    }
 }
 
 /// Registry entry of an alignment metric.
@@ -52,6 +57,10 @@ impl AlignmentMetricEntry {
                 summary: A::SUMMARY,
                 schema: schema_of::<A::Settings>,
                 resolve: resolve_settings::<A::Settings>,
+                check: |v| match parse_settings::<A::Settings>(v) {
+                    Ok(s) => A::check(&s),
+                    Err(e) => vec![e],
+                },
             },
             definition: A::DEFINITION,
             compute: compute_erased::<A>,

@@ -116,6 +116,7 @@ impl CompressorEntry {
                 summary: C::SUMMARY,
                 schema: schema_of::<C::Settings>,
                 resolve: resolve_settings::<C::Settings>,
+                check: super::descriptor::no_check,
             },
             check: |v, layers| C::check(&parse_settings(v)?, layers),
             compress: |v, r| C::compress(&parse_settings(v)?, r),

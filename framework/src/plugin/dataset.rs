@@ -72,6 +72,7 @@ impl DatasetLoaderEntry {
                 summary: L::SUMMARY,
                 schema: schema_of::<L::Settings>,
                 resolve: resolve_settings::<L::Settings>,
+                check: super::descriptor::no_check,
             },
             validate: validate_erased::<L>,
             load: load_erased::<L>,

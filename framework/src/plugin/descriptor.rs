@@ -73,6 +73,15 @@ pub struct PluginInfo {
     pub schema: fn() -> schemars::Schema,
     /// Parses settings and returns them with every default filled in (the resolved config).
     pub resolve: fn(&Value) -> Result<Value, SettingsError>,
+    /// Checks the resolved settings' values at `validate` — ranges a type cannot express, and
+    /// what a value would cost — returning every problem, each naming its key. Kinds whose
+    /// trait has no `check` use [`no_check`].
+    pub check: fn(&Value) -> Vec<SettingsError>,
+}
+
+/// The [`PluginInfo::check`] of a plugin whose settings' types say all there is to check.
+pub fn no_check(_settings: &Value) -> Vec<SettingsError> {
+    Vec::new()
 }
 
 /// One documented setting, as `trustx plugins` prints it.

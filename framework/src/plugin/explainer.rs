@@ -10,7 +10,7 @@
 //! its rows carry no seed.
 
 use super::dataset::schema_of;
-use super::{PluginInfo, PluginKind, parse_settings, resolve_settings};
+use super::{PluginInfo, PluginKind, SettingsError, parse_settings, resolve_settings};
 use crate::explain::{
     Attribution, AttributionRow, EvalCounts, ExampleEngine, ExplainRng, Features, GradientClassifier, WordSplitter,
 };
@@ -60,6 +60,12 @@ pub trait Explainer: 'static {
     const NEEDS_GRADIENTS: bool = false;
     /// Explains `input.class` of `input.engine`'s example. Errors name the example.
     fn explain(settings: &Self::Settings, input: &ExplainInput, rng: &mut ExplainRng) -> anyhow::Result<Explanation>;
+    /// Checks the settings' values at `validate` — ranges, and what a value would cost in
+    /// memory and model evaluations — returning every problem, each naming its key. Default:
+    /// nothing to check.
+    fn check(_settings: &Self::Settings) -> Vec<SettingsError> {
+        Vec::new()
+    }
 }
 
 /// Registry entry of an explainer.
@@ -87,6 +93,10 @@ impl ExplainerEntry {
                 summary: E::SUMMARY,
                 schema: schema_of::<E::Settings>,
                 resolve: resolve_settings::<E::Settings>,
+                check: |v| match parse_settings::<E::Settings>(v) {
+                    Ok(s) => E::check(&s),
+                    Err(e) => vec![e],
+                },
             },
             deterministic: E::DETERMINISTIC,
             needs_gradients: E::NEEDS_GRADIENTS,

@@ -68,6 +68,7 @@ impl CalibrationMetricEntry {
                 summary: M::SUMMARY,
                 schema: schema_of::<M::Settings>,
                 resolve: resolve_settings::<M::Settings>,
+                check: super::descriptor::no_check,
             },
             definition: M::DEFINITION,
             lower_is_better: M::LOWER_IS_BETTER,

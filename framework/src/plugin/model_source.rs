@@ -100,6 +100,7 @@ impl ModelSourceEntry {
                 summary: M::SUMMARY,
                 schema: schema_of::<M::Settings>,
                 resolve: resolve_settings::<M::Settings>,
+                check: super::descriptor::no_check,
             },
             seeded: |v| Ok(M::seeded(&parse_settings(v)?)),
             validate: |v, base, seeds| M::validate(&parse_settings(v)?, base, seeds),

@@ -64,6 +64,7 @@ impl SimilarityMetricEntry {
                 summary: S::SUMMARY,
                 schema: schema_of::<S::Settings>,
                 resolve: resolve_settings::<S::Settings>,
+                check: super::descriptor::no_check,
             },
             definition: S::DEFINITION,
             lower_is_closer: S::LOWER_IS_CLOSER,

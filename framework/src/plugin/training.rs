@@ -6,7 +6,7 @@
 //! report; the `train` stage stores the model as a Hugging Face folder.
 
 use super::dataset::schema_of;
-use super::{PluginInfo, PluginKind, parse_settings, resolve_settings};
+use super::{PluginInfo, PluginKind, SettingsError, parse_settings, resolve_settings};
 use crate::data::Dataset;
 use crate::model::HfModel;
 use schemars::JsonSchema;
@@ -61,6 +61,12 @@ pub trait Trainer: 'static {
     const SUMMARY: &'static str;
     /// Trains `request.model`.
     fn train(settings: &Self::Settings, request: TrainRequest) -> anyhow::Result<TrainOutput>;
+    /// Checks the settings' values at `validate`, every problem at once, each naming its key
+    /// (a range the type cannot express: a positive learning rate, a ratio below 1). Default:
+    /// nothing to check.
+    fn check(_settings: &Self::Settings) -> Vec<SettingsError> {
+        Vec::new()
+    }
 }
 
 /// Registry entry of a trainer.
@@ -84,6 +90,10 @@ impl TrainerEntry {
                 summary: T::SUMMARY,
                 schema: schema_of::<T::Settings>,
                 resolve: resolve_settings::<T::Settings>,
+                check: |v| match parse_settings::<T::Settings>(v) {
+                    Ok(s) => T::check(&s),
+                    Err(e) => vec![e],
+                },
             },
             train: |v, r| T::train(&parse_settings(v)?, r),
         }

@@ -1,4 +1,9 @@
 //! Atomic file writes: a temporary file in the same folder, then a rename.
+//!
+//! The temporary file is created with `O_CREAT | O_EXCL` (`create_new`), which never follows a
+//! link planted at its name, and the rename replaces a link at the final name instead of
+//! writing through it. Callers writing inside the results folder also check the folders on
+//! the way with [`super::check_within`].
 
 use anyhow::{Context, Result};
 use std::io::Write;
@@ -16,7 +21,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let tmp = dir.join(format!(".{name}.tmp-{}-{n}", std::process::id()));
     let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
+        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp)?;
         f.write_all(bytes)?;
         f.sync_data()?;
         std::fs::rename(&tmp, path)
@@ -25,6 +30,13 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         std::fs::remove_file(&tmp).ok();
     }
     result.with_context(|| format!("writing {}", path.display()))
+}
+
+/// [`write_atomic`] for a file inside the results folder `root`: refuses (naming the link) when
+/// a folder on the way, or the file itself, is a symbolic link below `root`.
+pub fn write_within(root: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
+    super::check_within(root, path)?;
+    write_atomic(path, bytes)
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -69,13 +70,16 @@ impl RunLock {
     pub fn acquire(results_dir: &Path) -> Result<RunLock> {
         std::fs::create_dir_all(results_dir).with_context(|| format!("creating {}", results_dir.display()))?;
         let path = results_dir.join(".lock");
+        super::check_within(results_dir, &path)?;
+        // O_NOFOLLOW: a link planted at `.lock` after the check is refused by the kernel.
         let mut file = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
+            .custom_flags(libc::O_NOFOLLOW)
             .open(&path)
-            .with_context(|| format!("opening {}", path.display()))?;
+            .with_context(|| format!("opening {} (trustx does not open it through a symbolic link)", path.display()))?;
         let mut text = String::new();
         file.read_to_string(&mut text).ok();
         let previous = serde_json::from_str::<Holder>(&text).ok();
@@ -127,7 +131,7 @@ impl Drop for RunLock {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
         // A released lock names no holder (a pid of this host may be reused later).
-        if let Ok(file) = OpenOptions::new().write(true).open(&self.path) {
+        if let Ok(file) = OpenOptions::new().write(true).custom_flags(libc::O_NOFOLLOW).open(&self.path) {
             file.set_len(0).ok();
         }
     }
@@ -153,7 +157,7 @@ fn heartbeat(path: &Path, stop: &AtomicBool) {
             if stop.load(Ordering::Relaxed) {
                 return;
             }
-            if let Ok(mut file) = OpenOptions::new().write(true).open(path) {
+            if let Ok(mut file) = OpenOptions::new().write(true).custom_flags(libc::O_NOFOLLOW).open(path) {
                 write_holder(&mut file, &Holder::me()).ok();
             }
         }
@@ -195,6 +199,20 @@ mod tests {
         assert_eq!((holder.host, holder.pid), (host::hostname(), std::process::id()));
         drop(lock);
         std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn a_lock_that_is_a_link_is_refused_and_its_target_untouched() {
+        let dir = temp("d");
+        std::fs::create_dir_all(&dir).unwrap();
+        let victim = dir.with_extension("victim");
+        std::fs::write(&victim, b"user data").unwrap();
+        std::os::unix::fs::symlink(&victim, dir.join(".lock")).unwrap();
+        let err = RunLock::acquire(&dir).unwrap_err().to_string();
+        assert!(err.contains(".lock is a symbolic link"), "{err}");
+        assert_eq!(std::fs::read(&victim).unwrap(), b"user data");
+        std::fs::remove_dir_all(dir).ok();
+        std::fs::remove_file(victim).ok();
     }
 
     #[test]

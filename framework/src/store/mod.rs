@@ -11,11 +11,13 @@
 //! rename wins, the other finds a complete node and drops its own copy.
 
 pub mod atomic;
+pub mod boundary;
 pub mod host;
 pub mod lock;
 pub mod record;
 
-pub use atomic::write_atomic;
+pub use atomic::{write_atomic, write_within};
+pub use boundary::check_within;
 pub use lock::RunLock;
 pub use record::{ArtifactRecord, NodeRecord};
 
@@ -101,6 +103,9 @@ impl Store {
         self.sweep_dead_temporaries(&prefix);
         let n = WRITERS.fetch_add(1, Ordering::Relaxed);
         let dir = self.root.join(format!(".{prefix}.tmp-{}-{}-{n}", host::hostname(), std::process::id()));
+        if let Some(results_dir) = self.root.parent() {
+            check_within(results_dir, &final_dir)?;
+        }
         if dir.exists() {
             std::fs::remove_dir_all(&dir).with_context(|| format!("clearing {}", dir.display()))?;
         }

@@ -14,6 +14,7 @@ use std::collections::HashSet;
 use std::num::NonZeroUsize;
 use trustx_framework::explain::{Attribution, FeatureKey};
 use trustx_framework::plugin::alignment::{AlignmentMetric, AlignmentMetricEntry};
+use trustx_framework::plugin::settings::SettingsError;
 
 /// Settings of `rbo`.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema)]
@@ -83,7 +84,7 @@ impl AlignmentMetric for Rbo {
     const SUMMARY: &'static str = "Rank-biased overlap of the two top-K lists (extrapolated)";
     const DEFINITION: &'static str = "Extrapolated rank-biased overlap (Webber et al. 2010, eq. 32) of the top-K \
         lists ranked by |weight|, persistence p: a top-weighted overlap in [0, 1], 1 for identical lists; both \
-        empty is 1. p outside (0, 1) gives NaN.";
+        empty is 1. p lies strictly between 0 and 1 (checked at validate).";
 
     fn compute(s: &RboSettings, a: &Attribution, b: &Attribution) -> f64 {
         if !(s.p > 0.0 && s.p < 1.0) {
@@ -93,6 +94,16 @@ impl AlignmentMetric for Rbo {
         let ka: Vec<String> = la.into_iter().map(|(k, _)| k).collect();
         let kb: Vec<String> = lb.into_iter().map(|(k, _)| k).collect();
         rbo(&ka, &kb, s.p)
+    }
+
+    fn check(s: &RboSettings) -> Vec<SettingsError> {
+        if s.p > 0.0 && s.p < 1.0 {
+            return Vec::new();
+        }
+        vec![SettingsError::at(
+            "p",
+            format!("the persistence p lies strictly between 0 and 1 (0.9 weighs about the top 10), got {}", s.p),
+        )]
     }
 }
 

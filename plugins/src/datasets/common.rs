@@ -11,6 +11,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use trustx_framework::data::{BadRows, RowCounts};
 use trustx_framework::plugin::dataset::BadRowGate;
+use trustx_framework::snippet::snippet;
 
 /// The first two bytes of every gzip stream.
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
@@ -210,10 +211,25 @@ impl TsvHeader {
     /// The index of column `name`, or an error naming the file and listing the header.
     pub(crate) fn require(&self, file: &Path, line: usize, name: &str, hint: &str) -> Result<usize> {
         self.find(name).ok_or_else(|| {
+            if self.names.len() == 1 {
+                // One column: not a tab-separated file at all (or the wrong file); its first
+                // line is not quoted, it may be anything.
+                return anyhow!(
+                    "{}:{line}: the first line has no tab, so this is not a tab-separated file with a header \
+                     (a column `{name}` is needed){hint}; check the path",
+                    file.display()
+                );
+            }
+            const SHOWN: usize = 12;
+            let mut names: Vec<String> =
+                self.names.iter().take(SHOWN).map(|n| format!("`{}`", snippet(n, 40))).collect();
+            if self.names.len() > SHOWN {
+                names.push(format!("and {} more", self.names.len() - SHOWN));
+            }
             anyhow!(
                 "{}:{line}: the header has no column `{name}` (header columns are: {}){hint}",
                 file.display(),
-                self.names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+                names.join(", ")
             )
         })
     }

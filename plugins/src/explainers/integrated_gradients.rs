@@ -14,7 +14,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use trustx_framework::anyhow::{Context, Result, bail};
+use trustx_framework::explain::budget;
 use trustx_framework::explain::{Attribution, Baseline, ExplainRng, Output, PathRequest};
+use trustx_framework::plugin::SettingsError;
 use trustx_framework::plugin::explainer::{
     ExplainInput, Explainer, ExplainerEntry, Explanation, default_token_pattern,
 };
@@ -137,6 +139,17 @@ impl Explainer for IntegratedGradients {
     const SUMMARY: &'static str = "Integrated gradients on the word embeddings ([PAD] baseline, Gauss–Legendre)";
     const DETERMINISTIC: bool = true;
     const NEEDS_GRADIENTS: bool = true;
+
+    fn check(s: &IntegratedGradientsSettings) -> Vec<SettingsError> {
+        let mut out = Vec::new();
+        if let Err(e) = quadrature(s.method, s.steps.min(2)) {
+            out.push(SettingsError::at("steps", e.to_string()));
+        }
+        let n = s.steps as u64;
+        // A step keeps one embedding-sized gradient (at most 512 tokens × 1024 dimensions × 4 bytes).
+        out.extend(budget::check("steps", n, n, n, budget::MAX_FEATURES * 1024 * 4));
+        out
+    }
 
     fn explain(s: &IntegratedGradientsSettings, input: &ExplainInput, _rng: &mut ExplainRng) -> Result<Explanation> {
         let gradients = input.gradients.context("a gradient-capable model is needed")?;

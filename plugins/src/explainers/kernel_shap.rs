@@ -29,8 +29,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use trustx_framework::anyhow::{Result, bail};
+use trustx_framework::explain::budget;
 use trustx_framework::explain::linalg::solve_spd;
 use trustx_framework::explain::{Attribution, ExplainRng, Mask, MaskMode, Output};
+use trustx_framework::plugin::SettingsError;
 use trustx_framework::plugin::explainer::{
     ExplainInput, Explainer, ExplainerEntry, Explanation, default_token_pattern,
 };
@@ -239,6 +241,17 @@ impl Explainer for KernelShap {
     const VERSION: &'static str = "1";
     const SUMMARY: &'static str = "Kernel SHAP: Shapley-kernel weighted least squares with the efficiency constraint";
     const DETERMINISTIC: bool = false;
+
+    fn check(s: &KernelShapSettings) -> Vec<SettingsError> {
+        let Some(n) = s.nsamples else { return Vec::new() };
+        if n == 0 {
+            return vec![SettingsError::at("nsamples", "must be at least 1; remove it for shap's `auto` (2M + 2048)")];
+        }
+        let n = n as u64;
+        budget::check("nsamples", n, n, n, budget::MAX_FEATURES * 8 + budget::SAMPLE_OVERHEAD_BYTES)
+            .into_iter()
+            .collect()
+    }
 
     fn explain(s: &KernelShapSettings, input: &ExplainInput, rng: &mut ExplainRng) -> Result<Explanation> {
         let features = prepare(input, &s.token_pattern, s.bow)?;

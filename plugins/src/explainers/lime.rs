@@ -46,8 +46,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use trustx_framework::anyhow::{Result, bail};
+use trustx_framework::explain::budget;
 use trustx_framework::explain::linalg::{RidgeFit, weighted_ridge};
 use trustx_framework::explain::{Attribution, ExplainRng, Mask, MaskMode, Output};
+use trustx_framework::plugin::SettingsError;
 use trustx_framework::plugin::explainer::{ExplainInput, Explainer, ExplainerEntry, Explanation};
 
 /// How lime picks the features of its surrogate.
@@ -250,6 +252,29 @@ impl Explainer for Lime {
     const SUMMARY: &'static str =
         "lime 0.2.0.1's LimeTextExplainer: word-removal samples, cosine kernel, ridge surrogate";
     const DETERMINISTIC: bool = false;
+
+    fn check(s: &LimeSettings) -> Vec<SettingsError> {
+        let mut out = Vec::new();
+        if s.num_samples < 2 {
+            out.push(SettingsError::at(
+                "num_samples",
+                format!("must be at least 2 (the original and one sample), got {}", s.num_samples),
+            ));
+        }
+        let n = s.num_samples as u64;
+        let mask_bytes = budget::MAX_FEATURES * 8;
+        out.extend(budget::check("num_samples", n, n, n, mask_bytes + budget::SAMPLE_OVERHEAD_BYTES));
+        if !(s.kernel_width > 0.0 && s.kernel_width.is_finite()) {
+            out.push(SettingsError::at("kernel_width", format!("must be a positive number, got {}", s.kernel_width)));
+        }
+        if !(s.alpha >= 0.0 && s.alpha.is_finite()) {
+            out.push(SettingsError::at("alpha", format!("the ridge penalty must be 0 or more, got {}", s.alpha)));
+        }
+        if s.num_features == 0 {
+            out.push(SettingsError::at("num_features", "must be at least 1 (lime's default is 10)"));
+        }
+        out
+    }
 
     fn explain(s: &LimeSettings, input: &ExplainInput, rng: &mut ExplainRng) -> Result<Explanation> {
         if s.num_samples < 2 {

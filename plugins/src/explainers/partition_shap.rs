@@ -45,8 +45,10 @@ use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BinaryHeap};
 use trustx_framework::anyhow::{Result, bail};
+use trustx_framework::explain::budget;
 use trustx_framework::explain::text_masker::{TextTokens, TreeNode};
 use trustx_framework::explain::{Attribution, EvalCounts, ExplainRng, Mask, Output};
+use trustx_framework::plugin::SettingsError;
 use trustx_framework::plugin::explainer::{ExplainInput, Explainer, ExplainerEntry, Explanation};
 
 /// Settings of `partition-shap`.
@@ -252,6 +254,22 @@ impl Explainer for PartitionShap {
     const VERSION: &'static str = "2";
     const SUMMARY: &'static str = "shap's Partition explainer on its Text masker: Owen values on shap's token tree";
     const DETERMINISTIC: bool = true;
+
+    fn check(s: &PartitionShapSettings) -> Vec<SettingsError> {
+        let mut out = Vec::new();
+        if s.max_evals < 2 {
+            out.push(SettingsError::at(
+                "max_evals",
+                format!("must be at least 2 (F(∅) and F(N)), got {}", s.max_evals),
+            ));
+        }
+        let n = s.max_evals as u64;
+        out.extend(budget::check("max_evals", n, n, n, budget::MAX_FEATURES + budget::SAMPLE_OVERHEAD_BYTES));
+        if s.batch_size == 0 {
+            out.push(SettingsError::at("batch_size", "must be at least 1 (shap's default is 5)"));
+        }
+        out
+    }
 
     fn explain(s: &PartitionShapSettings, input: &ExplainInput, _rng: &mut ExplainRng) -> Result<Explanation> {
         if s.max_evals < 2 {

@@ -6,6 +6,7 @@
 
 use trustx_framework::anyhow::{self, Context};
 use trustx_framework::model::train::{FinetuneConfig, finetune};
+use trustx_framework::plugin::settings::SettingsError;
 use trustx_framework::plugin::training::{TrainOutput, TrainRequest, TrainTick, Trainer, TrainerEntry};
 
 /// The `finetune` trainer.
@@ -31,6 +32,10 @@ impl Trainer for Finetune {
         let (model, report) = finetune(request.model, train, dev, settings, request.seed, &mut tick)
             .with_context(|| format!("fine-tuning `{}`", request.model_name))?;
         Ok(TrainOutput { model, report: trustx_framework::serde_json::to_value(report)? })
+    }
+
+    fn check(settings: &FinetuneConfig) -> Vec<SettingsError> {
+        settings.problems().into_iter().map(|(key, message)| SettingsError::at(key, message)).collect()
     }
 }
 

@@ -1,7 +1,7 @@
 //! `results/<experiment>/slurm-jobs.json`: the job submitted for each node key, so that a
 //! later `trustx run`, `trustx status` or `trustx cancel` finds the run's jobs.
 
-use crate::store::write_atomic;
+use crate::store::write_within;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -61,7 +61,7 @@ impl JobBook {
 
     /// Writes the book atomically.
     pub fn save(&self, results_dir: &Path) -> Result<()> {
-        write_atomic(&Self::path(results_dir), &serde_json::to_vec_pretty(self)?)
+        write_within(results_dir, &Self::path(results_dir), &serde_json::to_vec_pretty(self)?)
     }
 
     /// Records a new job for a node, keeping the earlier one's id.
