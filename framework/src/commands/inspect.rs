@@ -95,6 +95,15 @@ pub fn inspect(dir: &Path, text: &str, pair: Option<&str>, opts: &InspectOptions
     let has_head = !opts.encoder_only;
     let logits = to_vec(out.logits);
     let weights = loader::weights_file(dir)?;
+    let (outputs, values) = if has_head { ("logits", &logits) } else { ("encoder outputs", &h) };
+    if let Some(bad) = values.iter().find(|v| !v.is_finite()) {
+        anyhow::bail!(
+            "{}: the model's {outputs} hold {bad}: the weights in {} hold NaN or infinite values (a \
+             diverged training run or a damaged file); retrain or re-export the model",
+            dir.display(),
+            weights.display()
+        );
+    }
     let size_bytes = std::fs::metadata(&weights).with_context(|| format!("reading {}", weights.display()))?.len();
     let spec = model.spec();
     Ok(Inspection {

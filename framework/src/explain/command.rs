@@ -116,6 +116,13 @@ pub fn run(args: &ExplainArgs) -> Result<ExitCode> {
     segments.extend(args.pair.clone());
     let engine = ExampleEngine::new(&model, "input", segments.clone())?;
     let probs = engine.original(&mut EvalCounts::default())?;
+    if probs.iter().any(|p| !p.is_finite()) {
+        bail!(
+            "{}: the model's probabilities are not finite numbers: its weights hold NaN or infinite values (a \
+             diverged training run or a damaged file); retrain or re-export the model",
+            args.model_dir.display()
+        );
+    }
     let predicted = argmax(&probs);
     let class = match &args.class {
         None => predicted,

@@ -190,8 +190,21 @@ impl<'a> ExampleEngine<'a> {
             }
             let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
             for ((&i, row), text) in chunk.iter().zip(out).zip(inputs) {
-                if row.len() != classes || row.iter().any(|p| !p.is_finite()) {
-                    bail!("example {}: the classifier returned a bad row {row:?} for {text:?}", self.example_id);
+                if row.len() != classes {
+                    bail!(
+                        "example {}: the classifier returned {} probabilities, not {classes}, for {}",
+                        self.example_id,
+                        row.len(),
+                        crate::snippet::snippet(&format!("{text:?}"), 200)
+                    );
+                }
+                if row.iter().any(|p| !p.is_finite()) {
+                    bail!(
+                        "example {}: the classifier returned {row:?} for {}: not finite numbers; a model's weights \
+                         that hold NaN or infinite values (a diverged training run, a damaged file) do this",
+                        self.example_id,
+                        crate::snippet::snippet(&format!("{text:?}"), 200)
+                    );
                 }
                 let row: Arc<[f64]> = row.into();
                 cache.insert(text, row.clone());

@@ -107,12 +107,17 @@ fn normalise_key(key: &[String]) -> Vec<String> {
 
 /// Adds what to do to serde's terse messages.
 fn explain_serde(message: &str) -> String {
-    if message.starts_with("unknown field") {
+    let message = &crate::plugin::settings::plain_types(message);
+    if message.starts_with("not a finite number") {
+        message.to_string()
+    } else if message.starts_with("unknown field") {
         format!("{message}; remove it or fix its spelling")
     } else if message.starts_with("missing field") {
         format!("{message}; this key is required")
-    } else if message.starts_with("invalid type") || message.starts_with("invalid value") {
+    } else if message.starts_with("invalid type") {
         format!("{message}; fix the value's type")
+    } else if message.starts_with("invalid value") {
+        format!("{message}; fix the value")
     } else if message.contains("did not match any variant") {
         format!("{message}; write a name such as \"ece\" or a table such as {{ metric = \"ece\", bins = 15 }}")
     } else {

@@ -80,10 +80,41 @@ pub fn from_args(args: &[String]) -> Result<Vec<Override>, String> {
 
 /// The manifest text with the overrides merged on top, in order.
 pub fn figment(text: &str, overrides: &[Override]) -> Figment {
+    let overrides = match_names(text, overrides);
     overrides.iter().fold(Figment::from(Toml::string(text)), |f, o| {
         let value: Value = o.value.parse().unwrap_or_else(|_| Value::from(o.value.as_str()));
         f.merge(Serialized::default(&o.key.join("."), value))
     })
+}
+
+/// Environment variable names cannot hold `-` (bash refuses `TRUSTX_MODELS__MINILM-INT8__…`),
+/// so an environment override's key segment that names no key of the manifest is matched to
+/// the one key whose name, with `-` and `.` read as `_`, is the same:
+/// `TRUSTX_MODELS__MINILM_INT8__MAX_LEN` sets `[models.minilm-int8] max_len`.
+pub fn match_names(text: &str, overrides: &[Override]) -> Vec<Override> {
+    let Ok(table) = text.parse::<toml::Table>() else { return overrides.to_vec() };
+    let plain = |k: &str| k.to_ascii_lowercase().replace(['-', '.'], "_");
+    overrides
+        .iter()
+        .map(|o| {
+            if o.origin == Origin::CommandLine {
+                return o.clone();
+            }
+            let mut o = o.clone();
+            let mut at = Some(&table);
+            for segment in o.key.iter_mut() {
+                let Some(here) = at else { break };
+                if !here.contains_key(segment.as_str()) {
+                    let hits: Vec<&String> = here.keys().filter(|k| plain(k) == plain(segment)).collect();
+                    if let [one] = hits.as_slice() {
+                        *segment = (*one).clone();
+                    }
+                }
+                at = here.get(segment.as_str()).and_then(toml::Value::as_table);
+            }
+            o
+        })
+        .collect()
 }
 
 /// The last override that set `key` or a key around or inside it.
@@ -94,7 +125,12 @@ pub fn find<'a>(overrides: &'a [Override], key: &str) -> Option<&'a Override> {
     }
     overrides.iter().rev().find(|o| {
         let n = o.key.len().min(key.len());
-        o.key[..n].iter().map(String::as_str).eq(key[..n].iter().copied())
+        // Environment keys are matched as [`match_names`] merged them (`_` for `-`).
+        let same = |a: &str, b: &str| match o.origin {
+            Origin::Env(_) => a.replace(['-', '.'], "_").eq_ignore_ascii_case(&b.replace(['-', '.'], "_")),
+            Origin::CommandLine => a == b,
+        };
+        o.key[..n].iter().zip(&key[..n]).all(|(a, b)| same(a, b))
     })
 }
 
@@ -104,7 +140,12 @@ pub fn attribute(mut errors: ManifestErrors, overrides: &[Override]) -> Manifest
     for e in &mut errors.0 {
         if let Some(o) = find(overrides, &e.key) {
             e.line = None;
-            e.message = format!("set by the {}: {}", o.describe(), e.message);
+            let fix = match o.origin {
+                Origin::Env(_) => "unset the variable or fix its name",
+                Origin::CommandLine => "drop the argument or fix its key",
+            };
+            let message = e.message.replace("remove it or fix its spelling", fix);
+            e.message = format!("set by the {}: {message}", o.describe());
         }
     }
     errors
@@ -129,6 +170,20 @@ mod tests {
         assert_eq!(v["calibration"]["bins"], 15);
         let v: serde_json::Value = figment("", &cli(&["report.title=My audit"])).extract().unwrap();
         assert_eq!(v["report"]["title"], "My audit");
+    }
+
+    #[test]
+    fn environment_names_with_underscores_find_dashed_keys() {
+        let env = |name: &str, key: &[&str]| Override {
+            origin: Origin::Env(name.into()),
+            key: key.iter().map(|k| k.to_string()).collect(),
+            value: "64".into(),
+        };
+        let text = "[models.minilm-int8]\nmax_len = 128\n[models.minilm_int8x]\nmax_len = 1\n";
+        let o = env("TRUSTX_MODELS__MINILM_INT8__MAX_LEN", &["models", "minilm_int8", "max_len"]);
+        let v: serde_json::Value = figment(text, &[o]).extract().unwrap();
+        assert_eq!(v["models"]["minilm-int8"]["max_len"], 64);
+        assert!(v["models"].get("minilm_int8").is_none());
     }
 
     #[test]

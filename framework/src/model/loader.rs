@@ -414,7 +414,7 @@ pub(crate) fn load_weights(
     let fresh_head = options.head == HeadPolicy::Fresh || !head_in_file;
     let fresh_pooler = rules.pooler.is_some() && !pooler_in_file && fresh_head;
     if head_in_file && fresh_head {
-        tracing::info!(file = %file, "ignoring the checkpoint's classification head (HeadPolicy::Fresh)");
+        tracing::info!(file = %file, "ignoring the checkpoint's classification head: a new one is initialised");
     }
     let tensors: Vec<PackTensor> = tensors.into_iter().filter(|t| !(fresh_head && rules.is_head(&t.name))).collect();
     let positions_missing = !originals.contains_key(rules.positions);
@@ -438,7 +438,7 @@ pub(crate) fn load_weights(
                 let got = &file_shapes[&t.name];
                 if *got != want {
                     let hint = if rules.is_head(&t.name) {
-                        " (a head for another number of labels: pass HeadPolicy::Fresh to replace it)"
+                        " (a head for another number of labels: in a manifest, leave out `finetuned = true` so the train stage fits a new head; on the command line, `--random-head --labels N`)"
                     } else {
                         ""
                     };

@@ -161,9 +161,11 @@ impl HfTokenizer {
             } else {
                 let hint = match source {
                     TokenizerSource::TokenizerJson(_) if vocab_lines.is_some() => {
-                        "build the tokenizer from vocab.txt instead (TokenizerChoice::VocabTxt), or opt in to use tokenizer.json anyway (allow_vocab_mismatch)"
+                        "build the tokenizer from vocab.txt instead (`--vocab-txt` on the command line, or remove tokenizer.json from the folder), or use tokenizer.json anyway (`--allow-vocab-mismatch`)"
                     }
-                    _ => "opt in to use it anyway (allow_vocab_mismatch)",
+                    _ => {
+                        "fix the folder's tokenizer files, or use them anyway (`--allow-vocab-mismatch` on the command line)"
+                    }
                 };
                 bail!(
                     "tokenizer/vocab mismatch in {}: {what}. The tokenizer does not match the model's \

@@ -36,7 +36,7 @@ pub fn parse_settings<S: DeserializeOwned>(value: &Value) -> Result<S, SettingsE
                 serde_path_to_error::Segment::Unknown => None,
             })
             .collect();
-        let inner = e.into_inner().to_string();
+        let inner = plain_types(&e.into_inner().to_string());
         // serde names a missing field in the message but not in the path: put it there.
         for prefix in ["unknown field `", "missing field `"] {
             if let Some(rest) = inner.strip_prefix(prefix)
@@ -48,6 +48,52 @@ pub fn parse_settings<S: DeserializeOwned>(value: &Value) -> Result<S, SettingsE
         }
         SettingsError { path, message: inner }
     })
+}
+
+/// serde's message with Rust's type names said in words (`expected usize` → `expected a whole
+/// number, 0 or more`) and a `null` explained: TOML's `nan` and `inf` reach serde as `null`,
+/// so "invalid type: null, expected f64" means a value that is not a finite number.
+pub fn plain_types(message: &str) -> String {
+    if message.starts_with("invalid type: null") || message.starts_with("invalid type: unit") {
+        let expected =
+            message.split_once("expected ").map(|(_, e)| plain_types_in(&format!("expected {e}"))).unwrap_or_default();
+        return format!(
+            "not a finite number (nan and inf are not accepted){}",
+            if expected.is_empty() { String::new() } else { format!("; {expected}") }
+        );
+    }
+    plain_types_in(message)
+}
+
+fn plain_types_in(message: &str) -> String {
+    const WORDS: [(&str, &str); 12] = [
+        ("a nonzero usize", "a whole number of at least 1"),
+        ("a nonzero u64", "a whole number of at least 1"),
+        ("a nonzero u32", "a whole number of at least 1"),
+        ("usize", "a whole number, 0 or more"),
+        ("u64", "a whole number, 0 or more"),
+        ("u32", "a whole number, 0 or more"),
+        ("u16", "a whole number, 0 or more"),
+        ("u8", "a whole number, 0 or more"),
+        ("i64", "a whole number"),
+        ("i32", "a whole number"),
+        ("f64", "a number"),
+        ("f32", "a number"),
+    ];
+    let mut out = message.to_string();
+    for (rust, words) in WORDS {
+        for lead in ["expected ", "expected a value of type "] {
+            let from = format!("{lead}{rust}");
+            if let Some(at) = out.find(&from) {
+                let end = at + from.len();
+                // Only a whole word: `u8` must not match the start of `u80`.
+                if out[end..].chars().next().is_none_or(|c| !c.is_alphanumeric()) {
+                    out.replace_range(at..end, &format!("expected {words}"));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Parses settings into `S` and serializes them back: the resolved config, defaults filled.
@@ -70,6 +116,23 @@ mod tests {
     }
     fn ten() -> usize {
         10
+    }
+
+    #[test]
+    fn rust_type_names_become_words() {
+        assert_eq!(
+            plain_types("invalid value: integer `0`, expected a nonzero usize"),
+            "invalid value: integer `0`, expected a whole number of at least 1"
+        );
+        assert_eq!(
+            plain_types("invalid type: string \"a\", expected f64"),
+            "invalid type: string \"a\", expected a number"
+        );
+        assert_eq!(
+            plain_types("invalid type: null, expected f64"),
+            "not a finite number (nan and inf are not accepted); expected a number"
+        );
+        assert_eq!(plain_types("expected u80x"), "expected u80x");
     }
 
     #[test]

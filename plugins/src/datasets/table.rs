@@ -9,9 +9,11 @@
 //!   (malformed rows included, so ids do not depend on `on_bad_rows`).
 //! - Label: column `label`. Integer labels (an integer or float column in Parquet / JSON
 //!   lines; in CSV, a column whose values are all integers) are class indices 0..C−1,
-//!   named by `labels` when given, else `"0"`..`"C-1"` with C = largest label + 1. Text
-//!   labels are looked up in `labels` when given (in CSV, a column whose values are all
-//!   label names is read as names even when they look like numbers), else the label names
+//!   named by `labels` when given, else `"0"`..`"C-1"` with C = largest label + 1. In CSV,
+//!   a column is read as indices when most of its values are integers and more of them
+//!   are integers than are names listed in `labels`; its other values are malformed rows
+//!   (so a names column whose names look like numbers stays names). Text
+//!   labels are looked up in `labels` when given, else the label names
 //!   are the sorted distinct values of all the split's files. Surrounding whitespace of a
 //!   label is ignored.
 //! - Malformed rows: a null text, text pair or label, an empty id, or a label that is not
@@ -213,10 +215,15 @@ fn read_file(settings: &TableSettings, path: &Path) -> anyhow::Result<FileData> 
     data.ids = settings.id.as_deref().map(|c| column(c, "id")).transpose()?;
     data.label = column(&settings.label, "label")?;
     data.numeric_label = if format == Format::Csv {
-        let values = || data.label.iter().flatten().map(|v| v.trim());
-        let all_names =
-            settings.labels.as_ref().is_some_and(|names| values().all(|v| names.iter().any(|n| n.trim() == v)));
-        !all_names && values().all(|v| v.parse::<i64>().is_ok())
+        // Decided by the majority, so that one stray value is a malformed row on its own
+        // line rather than turning every other row into one.
+        let values = || data.label.iter().flatten().map(|v| v.trim()).filter(|v| !v.is_empty());
+        let integers = values().filter(|v| v.parse::<i64>().is_ok()).count();
+        let names = settings
+            .labels
+            .as_ref()
+            .map_or(0, |names| values().filter(|v| names.iter().any(|n| n.trim() == *v)).count());
+        integers > names && integers * 2 > values().count()
     } else {
         numeric_dtype(&df, &settings.label)
     };
@@ -446,6 +453,32 @@ mod tests {
         let path = dir.file("u.csv", "text,label\ngood,pos\nbad label,meh\n");
         let e = message(load(&s, std::slice::from_ref(&path), BadRows::Error));
         assert!(e.contains(&format!("{}:3:", path.display())) && e.contains("unknown label `meh`"), "{e}");
+    }
+
+    #[test]
+    fn one_stray_label_in_an_index_column_is_a_bad_row_on_its_own_line() {
+        let dir = TempDir::new("table-csv-stray");
+        let mut text = String::from("text,label\n");
+        for i in 0..20 {
+            text.push_str(&format!(
+                "row {i},{}\n",
+                if i == 15 {
+                    "positive?"
+                } else if i % 2 == 0 {
+                    "0"
+                } else {
+                    "1"
+                }
+            ));
+        }
+        let path = dir.file("d.csv", &text);
+        let s = TableSettings { labels: Some(vec!["neg".into(), "pos".into()]), ..TableSettings::default() };
+        let e = message(load(&s, std::slice::from_ref(&path), BadRows::Error));
+        assert!(e.contains(&format!("{}:17:", path.display())), "{e}");
+        let l = load(&s, std::slice::from_ref(&path), BadRows::Skip).unwrap();
+        assert_eq!((l.counts.read, l.counts.bad, l.examples.len()), (20, 1, 19));
+        let l = load(&TableSettings::default(), std::slice::from_ref(&path), BadRows::Skip).unwrap();
+        assert_eq!((l.label_names.len(), l.examples.len()), (2, 19));
     }
 
     #[test]

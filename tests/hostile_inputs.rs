@@ -1,0 +1,168 @@
+//! End to end: hostile inputs a review reproduced (issue 20). Settings that cannot run are
+//! refused at `validate`, every one at once with its key, instead of failing mid-run or
+//! aborting the process; a system file given as data is refused unread; a checkpoint with
+//! NaN weights is an error, not a `NaN` logit with exit 0; terminal control characters in
+//! label names are escaped.
+
+mod common;
+
+use common::checkpoint::checkpoint;
+use common::{run, sst2_manifest, temp_dir, text};
+
+#[test]
+fn training_settings_out_of_range_are_all_named_at_validate() {
+    let dir = temp_dir("hostile-train");
+    let manifest = sst2_manifest(
+        &dir,
+        "\n[train]\nlr = -1\nepochs = 0\nwarmup_ratio = 2\nbetas = [0.9, 1.5]\nmax_grad_norm = -1\nweight_decay = -0.1\nmax_steps = 0\neps = 0\n",
+    );
+    let out = run(&["validate", manifest.to_str().unwrap()]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{t}");
+    for key in [
+        "train.lr",
+        "train.epochs",
+        "train.warmup_ratio",
+        "train.betas",
+        "train.max_grad_norm",
+        "train.weight_decay",
+        "train.max_steps",
+        "train.eps",
+    ] {
+        assert!(t.contains(key), "{key} is not named:\n{t}");
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn an_rbo_persistence_outside_the_unit_interval_is_refused() {
+    let dir = temp_dir("hostile-rbo");
+    let manifest = sst2_manifest(&dir, "\n[alignment]\nmetrics = [{ metric = \"rbo\", p = 1.5 }]\n");
+    let out = run(&["validate", manifest.to_str().unwrap()]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{t}");
+    assert!(t.contains("alignment.metrics.0.p") && t.contains("strictly between 0 and 1"), "{t}");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn an_explainer_budget_beyond_memory_is_refused_not_aborted() {
+    let dir = temp_dir("hostile-budget");
+    let manifest = sst2_manifest(&dir, "\n[[explainers]]\nexplainer = \"lime\"\nnum_samples = 100000000000\n");
+    let out = run(&["validate", manifest.to_str().unwrap()]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{t}");
+    assert!(t.contains("explainers.0.num_samples") && t.contains("model evaluations"), "{t}");
+    let out = run(&[
+        "explain",
+        dir.to_str().unwrap(),
+        "--text",
+        "a film",
+        "--explainer",
+        "lime",
+        "--set",
+        "num_samples=100000000000",
+    ]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{t}");
+    assert!(t.contains("num_samples") && t.contains("above the limit"), "{t}");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn a_system_file_as_data_is_refused_without_quoting_it() {
+    let dir = temp_dir("hostile-data");
+    let manifest = sst2_manifest(&dir, "");
+    let text_of = std::fs::read_to_string(&manifest).unwrap();
+    let data_line = text_of.lines().find(|l| l.contains("dev.tsv")).unwrap().to_string();
+    std::fs::write(&manifest, text_of.replace(&data_line, "path = \"/proc/self/environ\"")).unwrap();
+    let out = trustx_with_secret(&["validate", manifest.to_str().unwrap()]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{t}");
+    assert!(t.contains("dataset.eval.path") && t.contains("system file"), "{t}");
+    assert!(!t.contains("TRUSTX_TEST_SECRET"), "the environment leaked:\n{t}");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+fn trustx_with_secret(args: &[&str]) -> std::process::Output {
+    common::trustx().args(args).env("TRUSTX_TEST_SECRET", "hunter2").output().unwrap()
+}
+
+/// Overwrites every value of tensor `name` in a safetensors file (F32) with `value`.
+fn poison(file: &std::path::Path, name: &str, value: f32) {
+    let mut bytes = std::fs::read(file).unwrap();
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
+    let offsets = &header[name]["data_offsets"];
+    let (start, end) = (offsets[0].as_u64().unwrap() as usize, offsets[1].as_u64().unwrap() as usize);
+    for chunk in bytes[8 + n + start..8 + n + end].chunks_mut(4) {
+        chunk.copy_from_slice(&value.to_le_bytes());
+    }
+    std::fs::write(file, bytes).unwrap();
+}
+
+#[test]
+fn nan_weights_are_an_error_not_a_nan_logit() {
+    let dir = temp_dir("hostile-nan");
+    let model = checkpoint(&dir.join("model"), ["negative", "positive"], false);
+    poison(&model.join("model.safetensors"), "classifier.bias", f32::NAN);
+    let m = model.to_str().unwrap();
+    let out = run(&["model", "inspect", m, "--text", "a fine film"]);
+    let t = text(&out);
+    assert!(!out.status.success(), "{t}");
+    assert!(t.contains("NaN or infinite") && t.contains("model.safetensors"), "{t}");
+    let out = run(&["explain", m, "--text", "a fine film", "--explainer", "occlusion"]);
+    let t = text(&out);
+    assert!(!out.status.success() && t.contains("NaN or infinite"), "{t}");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn control_characters_in_label_names_are_escaped() {
+    let dir = temp_dir("hostile-escapes");
+    let model = checkpoint(&dir.join("model"), ["neg\u{1b}[2J", "pos"], false);
+    let m = model.to_str().unwrap();
+    for args in [
+        vec!["model", "inspect", m, "--text", "a fine film"],
+        vec!["explain", m, "--text", "a \u{1b}[31mfine film", "--explainer", "occlusion"],
+    ] {
+        let out = run(&args);
+        let t = text(&out);
+        assert!(out.status.success(), "{t}");
+        assert!(!t.contains('\u{1b}'), "a raw escape reached the terminal:\n{t}");
+        assert!(t.contains("\\u{1b}"), "{t}");
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn nan_and_rust_type_names_are_said_in_words() {
+    let dir = temp_dir("hostile-words");
+    for (extra, said) in [
+        ("\n[calibration]\nconfidence = nan\n", "not a finite number"),
+        ("\n[calibration]\nbins = 0\n", "a whole number of at least 1"),
+    ] {
+        let manifest = sst2_manifest(&dir, extra);
+        let out = run(&["validate", manifest.to_str().unwrap()]);
+        let t = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{t}");
+        assert!(t.contains(said), "{t}");
+        assert!(!t.contains("f64") && !t.contains("usize"), "a Rust type name reached the user:\n{t}");
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn a_dashed_model_name_can_be_overridden_from_the_environment() {
+    let dir = temp_dir("hostile-env-dash");
+    let manifest = sst2_manifest(&dir, "");
+    let out = common::trustx()
+        .args(["validate", manifest.to_str().unwrap()])
+        .env("TRUSTX_MODELS__BOW_STRONG_L2__BATCH_SIZE", "0")
+        .output()
+        .unwrap();
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{t}");
+    assert!(t.contains("TRUSTX_MODELS__BOW_STRONG_L2__BATCH_SIZE") && t.contains("at least 1"), "{t}");
+    std::fs::remove_dir_all(dir).ok();
+}
