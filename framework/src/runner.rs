@@ -82,8 +82,9 @@ fn run_slurm(r: &Resolved, opts: &RunOptions) -> Result<RunOutcome> {
         SlurmOutcome::Detached { submitted, live } => return Ok(RunOutcome::Detached { submitted, live }),
         SlurmOutcome::Ended { reports, .. } => reports,
     };
-    publish(&plan, &store, &r.results_dir)?;
-    write_record(r, reports, started, started_unix).map(RunOutcome::Finished)
+    let published = publish(&plan, &store, &r.results_dir);
+    let record = write_record(r, reports, started, started_unix)?;
+    published.map(|()| RunOutcome::Finished(record))
 }
 
 fn write_record(
@@ -101,7 +102,23 @@ fn write_record(
         counts: RunCounts::of(&reports),
         nodes: reports,
     };
-    write_within(&r.results_dir, &r.results_dir.join("run.json"), &serde_json::to_vec_pretty(&record)?)?;
+    let bytes = serde_json::to_vec_pretty(&record)?;
+    if let Err(e) = write_within(&r.results_dir, &r.results_dir.join("run.json"), &bytes) {
+        // The record could not be kept (a full disk, a read-only folder): its failures are
+        // printed here rather than lost with it.
+        let failed: Vec<String> = record
+            .nodes
+            .iter()
+            .filter(|n| n.status == Status::Failed)
+            .map(|n| format!("\n  {} failed: {}", n.name, n.error.as_deref().unwrap_or("?")))
+            .collect();
+        return Err(e.context(format!(
+            "the run's record (run.json) could not be written; {} node(s) ran, {} failed{}",
+            record.counts.run,
+            failed.len(),
+            failed.concat()
+        )));
+    }
     Ok(record)
 }
 
@@ -128,8 +145,10 @@ fn run_local(r: &Resolved, opts: &RunOptions) -> Result<RunRecord> {
     let ctx = RunContext { resolved: r, plan: &plan, store: &store, progress: &progress };
     let jobs = opts.jobs.unwrap_or(r.jobs);
     let reports = execute(&plan, &store, jobs, &force, &previous, &progress, &|i, w| run_node(&ctx, i, w));
-    publish(&plan, &store, &r.results_dir)?;
-    write_record(r, reports, started, started_unix)
+    // The record is written even when publishing fails, so no node's outcome is lost.
+    let published = publish(&plan, &store, &r.results_dir);
+    let record = write_record(r, reports, started, started_unix)?;
+    published.map(|()| record)
 }
 
 /// Node name → (key, config) of the previous run, to say why a node runs again.
