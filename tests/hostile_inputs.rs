@@ -166,3 +166,26 @@ fn a_dashed_model_name_can_be_overridden_from_the_environment() {
     assert!(t.contains("TRUSTX_MODELS__BOW_STRONG_L2__BATCH_SIZE") && t.contains("at least 1"), "{t}");
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn words_past_the_model_window_are_not_perturbed() {
+    let dir = temp_dir("hostile-window");
+    let model = checkpoint(&dir.join("model"), ["negative", "positive"], false);
+    let m = model.to_str().unwrap();
+    let requested = |words: usize| {
+        let input = vec!["a fine film"; words / 3].join(" ");
+        let out = run(&["explain", m, "--text", &input, "--explainer", "occlusion", "--json"]);
+        let t = text(&out);
+        assert!(out.status.success(), "{t}");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let beyond = v["diagnostics"]["words_beyond_window"].as_f64().unwrap_or(0.0) as usize;
+        (v["counts"]["requested"].as_u64().unwrap() as usize, beyond)
+    };
+    let (short, beyond_short) = requested(600);
+    let (long, beyond_long) = requested(1200);
+    // The model reads at most 128 tokens: occlusion asks one evaluation per word it reads.
+    assert!(short <= 130, "{short} evaluations for a 128-token window");
+    assert_eq!(short, long, "the cost grew with words the model never reads");
+    assert!(beyond_short >= 400 && beyond_long >= 1000, "{beyond_short} {beyond_long}");
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -35,6 +35,13 @@ pub trait Classifier: Send + Sync {
     }
     /// Probabilities for each input; an input is one string per segment (one, or a pair).
     fn predict(&self, inputs: &[Vec<String>]) -> Result<Vec<Vec<f64>>>;
+    /// For each segment, the byte offset up to which the model reads it (a model that
+    /// truncates its input to a token window never sees the rest), or `None` when unknown
+    /// (a served model: every word is assumed seen). Explainers do not perturb the words
+    /// past it: doing so costs evaluations and changes nothing the model sees.
+    fn visible_bytes(&self, _segments: &[String]) -> Result<Option<Vec<usize>>> {
+        Ok(None)
+    }
 }
 
 /// The quantity an explainer attributes.
@@ -93,6 +100,8 @@ pub struct ExampleEngine<'a> {
     classifier: &'a dyn Classifier,
     example_id: String,
     segments: Vec<String>,
+    /// Where the model stops reading each segment, when it does not read all of it.
+    visible: Option<Vec<usize>>,
     cache: Mutex<HashMap<Vec<String>, Arc<[f64]>>>,
     totals: Mutex<EvalCounts>,
     chunk: usize,
@@ -111,14 +120,25 @@ impl<'a> ExampleEngine<'a> {
         if classifier.num_classes() == 0 {
             bail!("example {example_id}: the classifier has no class");
         }
+        let visible = classifier
+            .visible_bytes(&segments)
+            .map_err(|e| anyhow::anyhow!("example {example_id}: {e:#}"))?
+            .filter(|v| v.len() == segments.len() && v.iter().zip(&segments).any(|(&b, s)| b < s.len()));
         Ok(Self {
             classifier,
             example_id,
+            visible,
             segments,
             cache: Mutex::new(HashMap::new()),
             totals: Mutex::new(EvalCounts::default()),
             chunk: Self::DEFAULT_CHUNK,
         })
+    }
+
+    /// For each segment, the byte offset where the model stops reading it, when the model
+    /// truncates this example (`None`: it reads every segment whole, or cannot say).
+    pub fn visible_bytes(&self) -> Option<&[usize]> {
+        self.visible.as_deref()
     }
 
     /// The example's id.

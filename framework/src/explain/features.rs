@@ -76,20 +76,44 @@ pub struct Features {
     words: Vec<Word>,
     features: Vec<Feature>,
     bow: bool,
+    /// Per segment, the byte offset from which the text is kept as it is, never a feature:
+    /// the part the model does not read (its length when it reads all of it).
+    fixed_from: Vec<usize>,
+    /// Words past `fixed_from`, left out of the features.
+    beyond: usize,
 }
 
 impl Features {
     /// Splits every segment into words and groups them into features. At least one segment
     /// is required; a segment without words is allowed (it renders as an empty segment).
     pub fn new(segments: &[String], splitter: &WordSplitter, bow: bool) -> Result<Self> {
+        Self::within(segments, splitter, bow, None)
+    }
+
+    /// [`Features::new`] for a model that reads segment `s` only up to byte `visible[s]`:
+    /// words that start at or past it are no features (a word the window cuts is one); the
+    /// text from the first of them on is kept as it is in every rendering, so the model sees
+    /// what it would see of the original, and the cost of an explanation does not grow with
+    /// what it cannot see. [`Features::beyond_window`] counts them.
+    pub fn within(segments: &[String], splitter: &WordSplitter, bow: bool, visible: Option<&[usize]>) -> Result<Self> {
         if segments.is_empty() {
             bail!("an example needs at least one segment");
         }
         let mut words = Vec::new();
         let mut features: Vec<Feature> = Vec::new();
+        let mut fixed_from: Vec<usize> = segments.iter().map(String::len).collect();
+        let mut beyond = 0;
         for (segment, text) in segments.iter().enumerate() {
             let mut by_text: HashMap<&str, usize> = HashMap::new();
+            let limit = visible.and_then(|v| v.get(segment).copied()).unwrap_or(usize::MAX);
             for (position, (start, end)) in splitter.spans(text).enumerate() {
+                if start >= limit {
+                    if fixed_from[segment] == text.len() {
+                        fixed_from[segment] = start;
+                    }
+                    beyond += 1;
+                    continue;
+                }
                 let word_text = &text[start..end];
                 let existing = if bow { by_text.get(word_text).copied() } else { None };
                 let feature = match existing {
@@ -104,7 +128,7 @@ impl Features {
                 words.push(Word { segment, position, start, end, feature });
             }
         }
-        Ok(Self { segments: segments.to_vec(), words, features, bow })
+        Ok(Self { segments: segments.to_vec(), words, features, bow, fixed_from, beyond })
     }
 
     /// One positional feature per given word span (`spans[s]`: byte spans in segment s, in
@@ -126,7 +150,18 @@ impl Features {
                 words.push(Word { segment, position, start, end, feature: features.len() - 1 });
             }
         }
-        Ok(Self { segments: segments.to_vec(), words, features, bow: false })
+        let fixed_from = segments.iter().map(String::len).collect();
+        Ok(Self { segments: segments.to_vec(), words, features, bow: false, fixed_from, beyond: 0 })
+    }
+
+    /// Words the model does not read (past its token window), left out of the features.
+    pub fn beyond_window(&self) -> usize {
+        self.beyond
+    }
+
+    /// Per segment, the byte offset from which the text is kept as it is in every rendering.
+    pub fn fixed_from(&self) -> &[usize] {
+        &self.fixed_from
     }
 
     /// The example's segments, unmodified.

@@ -41,6 +41,14 @@ impl Classifier for HfModel {
         let out = self.forward_batch(&encoded)?;
         Ok(out.probs.into_iter().map(|row| row.into_iter().map(f64::from).collect()).collect())
     }
+
+    fn visible_bytes(&self, segments: &[String]) -> Result<Option<Vec<usize>>> {
+        match segments {
+            [text] => self.tokenizer().visible_bytes(text, None).map(Some),
+            [text, pair] => self.tokenizer().visible_bytes(text, Some(pair)).map(Some),
+            _ => bail!("{} segments: a model reads one text or a pair", segments.len()),
+        }
+    }
 }
 
 /// Token ids, token types and, per token, the word it belongs to (`None` for specials).

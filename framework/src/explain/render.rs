@@ -70,6 +70,27 @@ pub fn render_into(features: &Features, mask: &Mask, mode: MaskMode, mask_token:
         }
         prev = Some((w.segment, w.end, kept));
     }
+    append_fixed_tails(features, mask, mode, out);
+}
+
+/// Appends each segment's fixed tail (the text past the model's window, see
+/// [`Features::within`]): after the original text between the last word and the tail when
+/// that word is present (or masked), after one space when it was removed.
+fn append_fixed_tails(features: &Features, mask: &Mask, mode: MaskMode, out: &mut [String]) {
+    for (segment, &from) in features.fixed_from().iter().enumerate() {
+        let text = &features.segments()[segment];
+        if from >= text.len() {
+            continue;
+        }
+        let last = features.words().iter().rev().find(|w| w.segment == segment);
+        let seg = &mut out[segment];
+        match last {
+            Some(w) if mode == MaskMode::MaskToken || mask.get(w.feature) => seg.push_str(&text[w.end..from]),
+            _ if !seg.is_empty() => seg.push(' '),
+            _ => {}
+        }
+        seg.push_str(&text[from..]);
+    }
 }
 
 /// [`MaskMode::Delete`]: each segment's text without the absent words' characters.
@@ -129,6 +150,25 @@ mod tests {
         assert_eq!(render(&f, &no_a_dog, MaskMode::Delete, "[MASK]"), ["  it's  ,  !", "x"]);
         assert_eq!(render(&f, &Mask::full(f.len()), MaskMode::Delete, "_"), segs);
         assert_eq!(render(&f, &Mask::empty(f.len()), MaskMode::Delete, "_"), ["  '  ,  !", ""]);
+    }
+
+    #[test]
+    fn the_text_past_the_window_is_kept_whatever_the_mask() {
+        let segments = vec!["a dog ran far away".to_string()];
+        // The model reads up to "ran" (byte 9): "far" and "away" are no features.
+        let f = Features::within(&segments, &WordSplitter::default(), false, Some(&[9])).unwrap();
+        assert_eq!((f.len(), f.beyond_window()), (3, 2));
+        let none = Mask::empty(3);
+        let mut dog_gone = Mask::full(3);
+        dog_gone.set(1, false);
+        let mut ran_gone = Mask::full(3);
+        ran_gone.set(2, false);
+        assert_eq!(render(&f, &Mask::full(3), MaskMode::Remove, "[MASK]"), ["a dog ran far away"]);
+        assert_eq!(render(&f, &dog_gone, MaskMode::Remove, "[MASK]"), ["a ran far away"]);
+        assert_eq!(render(&f, &ran_gone, MaskMode::Remove, "[MASK]"), ["a dog far away"]);
+        assert_eq!(render(&f, &none, MaskMode::Remove, "[MASK]"), ["far away"]);
+        assert_eq!(render(&f, &none, MaskMode::MaskToken, "[MASK]"), ["[MASK] [MASK] [MASK] far away"]);
+        assert_eq!(render(&f, &dog_gone, MaskMode::Delete, "[MASK]"), ["a  ran far away"]);
     }
 
     #[test]

@@ -239,6 +239,32 @@ impl HfTokenizer {
         })
     }
 
+    /// For each segment (the text, and the pair if any), the byte offset up to which the
+    /// model reads it: the end of its last token that survives truncation to `max_len`, or
+    /// the segment's length when nothing of it is cut. Text past that offset never reaches
+    /// the model.
+    pub fn visible_bytes(&self, text: &str, pair: Option<&str>) -> Result<Vec<usize>> {
+        let enc = match pair {
+            Some(b) => self.inner.encode((text, b), true),
+            None => self.inner.encode(text, true),
+        }
+        .map_err(|e| anyhow!("cannot tokenize {text:?}: {e}"))?;
+        let segments: Vec<&str> = std::iter::once(text).chain(pair).collect();
+        if enc.get_overflowing().is_empty() {
+            return Ok(segments.iter().map(|s| s.len()).collect());
+        }
+        let mut visible = vec![0usize; segments.len()];
+        for (i, &(_, end)) in enc.get_offsets().iter().enumerate() {
+            if let Some(s) = enc.token_to_sequence(i)
+                && s < visible.len()
+                && enc.get_special_tokens_mask().get(i) == Some(&0)
+            {
+                visible[s] = visible[s].max(end.min(segments[s].len()));
+            }
+        }
+        Ok(visible)
+    }
+
     /// Encodes one text, or a pair (`[CLS] a [SEP] b [SEP]`), truncated to `max_len`.
     /// Errors when a token id is not below the number of rows of the embedding table.
     pub fn encode(&self, text: &str, pair: Option<&str>) -> Result<Encoded> {

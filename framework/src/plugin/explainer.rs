@@ -125,8 +125,21 @@ fn explain_erased<E: Explainer>(
     if E::NEEDS_GRADIENTS && input.gradients.is_none() {
         anyhow::bail!("explainer `{}` needs a gradient-capable model (load it on an autodiff device)", E::NAME);
     }
-    E::explain(&settings, input, rng)
-        .with_context(|| format!("explainer `{}` on example {}", E::NAME, input.engine.example_id()))
+    let mut explanation = E::explain(&settings, input, rng)
+        .with_context(|| format!("explainer `{}` on example {}", E::NAME, input.engine.example_id()))?;
+    // Words the model never reads are not perturbed (see `Features::within`): say how many.
+    if let Some(visible) = input.engine.visible_bytes() {
+        let words = crate::explain::features::WordSplitter::default();
+        let beyond: usize = input
+            .engine
+            .segments()
+            .iter()
+            .zip(visible)
+            .map(|(text, &v)| words.spans(text).filter(|&(start, _)| start >= v).count())
+            .sum();
+        explanation.diagnostics.insert("words_beyond_window".to_string(), beyond as f64);
+    }
+    Ok(explanation)
 }
 
 impl Explanation {
@@ -140,7 +153,7 @@ impl Explanation {
 /// `bow`; a bad pattern is an error naming the setting.
 pub fn example_features(engine: &ExampleEngine, token_pattern: &str, bow: bool) -> anyhow::Result<Features> {
     let splitter = WordSplitter::new(token_pattern).context("setting `token_pattern`")?;
-    Features::new(engine.segments(), &splitter, bow)
+    Features::within(engine.segments(), &splitter, bow, engine.visible_bytes())
 }
 
 /// Default of the common `token_pattern` setting.
