@@ -189,3 +189,19 @@ fn words_past_the_model_window_are_not_perturbed() {
     assert!(beyond_short >= 400 && beyond_long >= 1000, "{beyond_short} {beyond_long}");
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn a_runaway_template_stops_with_an_error() {
+    let dir = temp_dir("hostile-fuel");
+    let templates = dir.join("templates");
+    std::fs::create_dir_all(&templates).unwrap();
+    let runaway = "{% for i in range(10000) %}{% for j in range(10000) %}{% for k in range(10000) %}x{% endfor %}{% endfor %}{% endfor %}";
+    std::fs::write(templates.join("report.md.j2"), runaway).unwrap();
+    let manifest =
+        sst2_manifest(&dir, &format!("\n[report]\nformats = [\"md\"]\ntemplates = \"{}\"\n", templates.display()));
+    let out = run(&["run", manifest.to_str().unwrap()]);
+    let t = text(&out);
+    assert!(!out.status.success(), "{t}");
+    assert!(t.contains("runaway loop"), "{t}");
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -27,16 +27,29 @@ pub fn templates_dir(r: &Resolved) -> Option<PathBuf> {
     r.manifest.report.templates.as_ref().map(|p| r.path(p))
 }
 
+/// The most template instructions one rendering may run (minijinja's fuel): the built-in
+/// report of the paper's largest manifest uses a few hundred thousand; a user template with a
+/// runaway loop stops with an error instead of running for ever.
+pub const TEMPLATE_FUEL: u64 = 50_000_000;
+
 /// Renders template `name` with `context`.
 pub fn render<C: Serialize>(templates: &[(String, String)], name: &str, context: &C) -> Result<String> {
     let mut env = Environment::new();
     escape::install(&mut env);
+    env.set_fuel(Some(TEMPLATE_FUEL));
     env.set_syntax(minijinja::syntax::SyntaxConfig::builder().trim_blocks(true).lstrip_blocks(true).build()?);
     for (n, text) in templates {
         env.add_template_owned(n.clone(), text.clone()).with_context(|| format!("template {n}"))?;
     }
     let t = env.get_template(name)?;
-    t.render(minijinja::value::Serde(context)).with_context(|| format!("rendering {name}"))
+    t.render(minijinja::value::Serde(context)).map_err(|e| {
+        let hint = if e.kind() == minijinja::ErrorKind::OutOfFuel {
+            format!(" (the template ran more than {TEMPLATE_FUEL} instructions: a runaway loop?)")
+        } else {
+            String::new()
+        };
+        anyhow::Error::new(e).context(format!("rendering {name}{hint}"))
+    })
 }
 
 /// Renders every format of `formats` with `context`: (file name, text) pairs.
