@@ -1,7 +1,10 @@
 //! Calibration and calibration-similarity metric plugins, one file each.
 //!
 //! Calibration metrics ([`CalibrationMetric`](trustx_framework::plugin::metric::CalibrationMetric)):
-//! `accuracy`, `macro-f1`, `ece`, `mce`, `ace`, `classwise-ece`, `brier`, `positive-brier`, `nll`.
+//! `accuracy`, `macro-f1`, `ece`, `mce`, `ace`, `classwise-ece`, `brier`, `positive-brier`, `nll`,
+//! and the estimators with known small-sample behaviour `smooth-ece` (relplot) and
+//! `debiased-ece` (uncertainty-calibration), both checked against their libraries' values in
+//! `scripts/reference/calibration.json`.
 //! Similarity metrics ([`SimilarityMetric`](trustx_framework::plugin::similarity::SimilarityMetric)):
 //! `agreement`, `confidence-tv`, `reliability-distance`. Every equal-width binning goes through
 //! [`trustx_framework::calibration::binning`], the project's single (a, b] convention.
@@ -12,12 +15,14 @@ pub mod agreement;
 pub mod brier;
 pub mod classwise_ece;
 pub mod confidence_tv;
+pub mod debiased_ece;
 pub mod ece;
 pub mod macro_f1;
 pub mod mce;
 pub mod nll;
 pub mod positive_brier;
 pub mod reliability_distance;
+pub mod smooth_ece;
 
 #[cfg(test)]
 pub(crate) mod testing;
@@ -125,6 +130,10 @@ mod tests {
                     _ => 1.0,
                 };
                 assert!((0.0..=max).contains(&v), "{name} = {v}");
+            }
+            for name in ["smooth-ece", "debiased-ece"] {
+                let v = (CalibrationMetricEntry::find(name).unwrap().compute)(&json!({}), &input).unwrap();
+                assert!((0.0..=1.0).contains(&v), "{name} = {v}");
             }
         }
         for case in pair_cases(32) {
