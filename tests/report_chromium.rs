@@ -123,6 +123,8 @@ fn full_synthetic_report_loads_in_chromium() {
             k: 10,
             tolerances: Tolerances::default(),
             explainers: vec!["lime".into(), "partition-shap".into()],
+            rule: trustx_framework::manifest::schema::VerdictRule::Interval,
+            alpha: 0.025,
         },
         features: "words".into(),
         class: "gold".into(),

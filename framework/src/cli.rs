@@ -74,6 +74,24 @@ pub enum Command {
         /// again collects them).
         #[arg(long)]
         detach: bool,
+        /// Exit with status 3 when a compared model is `not-equivalent` (shown not
+        /// trust-equivalent) or `not-established` (not shown trust-equivalent: different,
+        /// inconclusive or not run), so a CI pipeline can gate a compressed model.
+        #[arg(long, value_name = "not-equivalent|not-established")]
+        fail_on: Option<crate::commands::show::FailOn>,
+    },
+    /// The verdict of a manifest's last run (from `results/<experiment>/verdict.json`), without
+    /// running anything.
+    #[command(
+        after_help = "Examples:\n  trustx show experiments/sst2-bow.toml\n  trustx show experiments/sst2-bow.toml --json"
+    )]
+    Show {
+        /// The manifest, its overrides and the results folder.
+        #[command(flatten)]
+        target: ManifestArgs,
+        /// Print verdict.json as it is.
+        #[arg(long)]
+        json: bool,
     },
     /// Each node of a manifest: done, stale or missing in the store; under Slurm also queued,
     /// waiting, running (job id) or failed (job id, exit status, the end of its log).
@@ -478,7 +496,19 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        Command::Run { target, jobs, force, quiet, executor, detach } => {
+        Command::Show { target, json } => {
+            let r = target.load()?;
+            let v = crate::commands::show::read(&r.results_dir)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                for line in crate::commands::show::table(&v).lines() {
+                    println!("{}", crate::snippet::printable(line));
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run { target, jobs, force, quiet, executor, detach, fail_on } => {
             if jobs == Some(0) {
                 eprintln!("error: --jobs must be at least 1");
                 return Ok(ExitCode::from(2));
@@ -508,7 +538,24 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             }
             println!("results: {}", r.results_dir.display());
             println!("{}", record.counts.summary(record.seconds));
-            Ok(if record.counts.failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+            if record.counts.failed > 0 {
+                return Ok(ExitCode::from(1));
+            }
+            if let Some(fail_on) = fail_on {
+                use crate::commands::show::{FAIL_ON_EXIT, read, tripped};
+                let models = tripped(&read(&r.results_dir)?, fail_on);
+                if !models.is_empty() {
+                    eprintln!(
+                        "--fail-on {}: {} (exit {FAIL_ON_EXIT})",
+                        clap::ValueEnum::to_possible_value(&fail_on)
+                            .map(|v| v.get_name().to_string())
+                            .unwrap_or_default(),
+                        models.join(", ")
+                    );
+                    return Ok(ExitCode::from(FAIL_ON_EXIT));
+                }
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Explain(args) => crate::explain::command::run(&args),
         Command::Init { model, dataset, out } => {

@@ -103,7 +103,11 @@ fn write_record(
         nodes: reports,
     };
     let bytes = serde_json::to_vec_pretty(&record)?;
-    if let Err(e) = write_within(&r.results_dir, &r.results_dir.join("run.json"), &bytes) {
+    // Every run's record is kept in runs/ (run.json is the last one).
+    let history = r.results_dir.join("runs").join(format!("{started_unix}-{}.json", std::process::id()));
+    let kept = write_within(&r.results_dir, &history, &bytes)
+        .and_then(|()| write_within(&r.results_dir, &r.results_dir.join("run.json"), &bytes));
+    if let Err(e) = kept {
         // The record could not be kept (a full disk, a read-only folder): its failures are
         // printed here rather than lost with it.
         let failed: Vec<String> = record
@@ -200,7 +204,7 @@ fn publish(plan: &Plan, store: &Store, results_dir: &Path) -> Result<()> {
             .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(ours) && !published.contains(p))
             .collect()
     };
-    let report_file = |n: &str| matches!(n, "report.html" | "report.md");
+    let report_file = |n: &str| matches!(n, "report.html" | "report.md" | "verdict.json");
     for path in stale(results_dir, &report_file).into_iter().chain(stale(&tables_dir, &is_table)) {
         match std::fs::remove_file(&path) {
             Ok(()) => tracing::info!("removed {} (not produced by this run)", path.display()),

@@ -2,7 +2,7 @@
 //! model export`, `trustx bench`, whose `--explain` measures the explanation workload),
 //! `trustx report` (a finished run's report again from the store), and those about one
 //! manifest's nodes: `trustx node run` (one node, what a cluster job runs), `trustx status`
-//! and `trustx cancel`.
+//! and `trustx cancel`; `trustx show` (the last run's verdict).
 
 pub mod bench;
 pub mod bench_explain;
@@ -13,5 +13,6 @@ pub mod init;
 pub mod inspect;
 pub mod node;
 pub mod report;
+pub mod show;
 pub mod status;
 pub mod target;

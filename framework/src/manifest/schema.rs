@@ -43,6 +43,36 @@ pub struct Manifest {
     /// `[executor.slurm]`: the Slurm executor's job resources.
     #[serde(default)]
     pub executor: super::executor::ExecutorSpec,
+    /// `[verdict]`: how each test decides (interval equivalence test or the paper's point rule).
+    #[serde(default)]
+    pub verdict: VerdictSpec,
+}
+
+/// How a verdict test decides.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VerdictRule {
+    /// An equivalence test on the interval (two one-sided tests): *equivalent* when the whole
+    /// (1 − 2α) interval lies inside the margin, *different* when it lies wholly outside,
+    /// *inconclusive* otherwise.
+    #[default]
+    Interval,
+    /// The paper's rule: the point estimate against the threshold (for reproducing it).
+    Point,
+}
+
+/// `[verdict]`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerdictSpec {
+    /// `interval` (default) or `point`.
+    #[serde(default)]
+    pub rule: VerdictRule,
+    /// The equivalence test's α: each test uses the (1 − 2α) bootstrap interval, so setting it
+    /// sets `[calibration] confidence` to 1 − 2α. Default (1 − confidence)/2 = 0.025 with the
+    /// default 95% intervals.
+    #[serde(default)]
+    pub alpha: Option<f64>,
 }
 
 /// `[experiment]`.
@@ -425,8 +455,11 @@ fn default_similarity() -> Vec<MetricRef> {
 fn default_bootstrap() -> usize {
     1000
 }
+/// The default `[calibration] confidence` of the bootstrap intervals.
+pub const DEFAULT_CONFIDENCE: f64 = 0.95;
+
 fn default_confidence() -> f64 {
-    0.95
+    DEFAULT_CONFIDENCE
 }
 
 /// Output formats of the report.

@@ -125,6 +125,28 @@ pub fn validate(file: &Path, manifest: Manifest, source: &SourceMap) -> Result<R
     let base_dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
     let base_dir = if base_dir.as_os_str().is_empty() { PathBuf::from(".") } else { base_dir };
     let mut c = Checker { file, source, errors: Vec::new() };
+    let mut manifest = manifest;
+    // [verdict] alpha: the equivalence test reads (1 − 2α) intervals.
+    if let Some(alpha) = manifest.verdict.alpha {
+        let level = 1.0 - 2.0 * alpha;
+        if !(alpha > 0.0 && alpha < 0.5) {
+            c.error(&["verdict", "alpha"], format!("α lies strictly between 0 and 0.5 (e.g. 0.05), got {alpha}"));
+        } else if manifest.calibration.confidence != super::schema::DEFAULT_CONFIDENCE
+            && (manifest.calibration.confidence - level).abs() > 1e-12
+        {
+            c.error(
+                &["verdict", "alpha"],
+                format!(
+                    "α = {alpha} asks for {:.0}% intervals but [calibration] confidence is {}; set one of them \
+                     (the equivalence test uses the (1 − 2α) interval)",
+                    level * 100.0,
+                    manifest.calibration.confidence
+                ),
+            );
+        } else {
+            manifest.calibration.confidence = level;
+        }
+    }
     let m = &manifest;
 
     // [experiment]

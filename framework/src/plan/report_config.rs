@@ -3,7 +3,7 @@
 //! from the manifest; the report stage reads it back, so a stored report can be rendered
 //! again from the store alone.
 
-use crate::manifest::schema::{ReportSpec, Tolerances};
+use crate::manifest::schema::{ReportSpec, Tolerances, VerdictRule};
 use crate::manifest::{Manifest, Resolved};
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
@@ -69,6 +69,12 @@ pub struct VerdictRules {
     pub tolerances: Tolerances,
     /// The explainers configured (`[[explainers]]`), in manifest order.
     pub explainers: Vec<String>,
+    /// How each test decides (`[verdict] rule`).
+    #[serde(default)]
+    pub rule: VerdictRule,
+    /// The equivalence test's α: the intervals are (1 − 2α) intervals.
+    #[serde(default)]
+    pub alpha: f64,
 }
 
 impl VerdictRules {
@@ -79,6 +85,9 @@ impl VerdictRules {
             k: m.alignment.k.first().copied().unwrap_or(10),
             tolerances: m.calibration.tolerances.clone(),
             explainers: m.explainers.iter().map(|e| e.explainer.clone()).collect(),
+            rule: m.verdict.rule,
+            // As written, or from the interval level (rounded: 0.025, not 0.025000000000000022).
+            alpha: m.verdict.alpha.unwrap_or(((1.0 - m.calibration.confidence) / 2.0 * 1e12).round() / 1e12),
         }
     }
 }

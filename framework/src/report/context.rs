@@ -2,7 +2,7 @@
 //! (rows = models, columns = metrics), the verdict, the charts and the highlighted examples,
 //! so templates stay simple.
 
-use super::figures::{Figures, figures};
+use super::figures::{Chart, Figures, figures};
 use super::overview::{AlignmentLine, ExampleView, OverviewRow, alignment_lines, examples, overview};
 use super::provenance::Provenance;
 use super::verdict::{Verdict, verdict};
@@ -143,11 +143,17 @@ impl ReportContext {
             ("noise floor".to_string(), "The same metric between one model's own explanations under two different explainer seeds: the agreement expected from explainer randomness alone. A value whose interval overlaps the floor's cannot be told apart from explainer noise.".to_string()),
         ];
         let v = verdict(&summary, &meta.rules);
+        let mut figures = figures(&summary, &meta.rules);
+        figures.forest = v
+            .models
+            .iter()
+            .map(|m| Chart { subject: m.model.clone(), svg: super::charts::forest::forest(&m.model, &m.tests) })
+            .collect();
         ReportContext {
             calibration: pivot(&summary.calibration, &models),
             similarity: pivot(&summary.similarity, &models),
             overview: overview(&summary, &meta.rules, &v),
-            figures: figures(&summary, &meta.rules),
+            figures,
             alignment: alignment_lines(&summary),
             examples: examples(&summary),
             compared: summary.models.iter().filter(|m| !m.reference).count(),

@@ -54,6 +54,8 @@ pub struct Figures {
     pub explainers: Vec<String>,
     /// Heat-map numbers: per model, per explainer `mean [ci] (floor f)`.
     pub heatmap_rows: Vec<NumberRow>,
+    /// The verdict's forest plot of each compared model (one row per test).
+    pub forest: Vec<Chart>,
 }
 
 fn bin_label(lo: f64, hi: f64, first: bool) -> String {
@@ -231,7 +233,14 @@ mod tests {
     use crate::report::sample::full_summary;
 
     fn rules() -> VerdictRules {
-        VerdictRules { threshold: 0.7, k: 10, tolerances: Tolerances::default(), explainers: vec![] }
+        VerdictRules {
+            threshold: 0.7,
+            k: 10,
+            tolerances: Tolerances::default(),
+            explainers: vec![],
+            rule: crate::manifest::schema::VerdictRule::Point,
+            alpha: 0.025,
+        }
     }
 
     #[test]

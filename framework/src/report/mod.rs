@@ -3,6 +3,7 @@
 
 pub mod charts;
 pub mod context;
+pub mod equivalence;
 pub mod escape;
 pub mod figures;
 pub mod overview;

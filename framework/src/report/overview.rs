@@ -319,7 +319,14 @@ mod tests {
     #[test]
     fn first_screen_rows() {
         let s = full_summary();
-        let rules = VerdictRules { threshold: 0.7, k: 10, tolerances: Tolerances::default(), explainers: vec![] };
+        let rules = VerdictRules {
+            threshold: 0.7,
+            k: 10,
+            tolerances: Tolerances::default(),
+            explainers: vec![],
+            rule: crate::manifest::schema::VerdictRule::Point,
+            alpha: 0.025,
+        };
         let v = verdict(&s, &rules);
         let rows = overview(&s, &rules, &v);
         assert_eq!(rows.len(), 3);

@@ -21,6 +21,8 @@ fn meta(explainers: &[&str]) -> ReportMeta {
             k: 10,
             tolerances: Tolerances::default(),
             explainers: explainers.iter().map(|s| s.to_string()).collect(),
+            rule: crate::manifest::schema::VerdictRule::Point,
+            alpha: 0.025,
         },
         features: "words".into(),
         class: "gold".into(),
@@ -41,7 +43,7 @@ fn full_report_has_every_section() {
         assert!(s.contains("1 of 2 compared models are trust-equivalent to bert-base"), "answer");
         assert!(s.contains("variant of bert-base (int8-quantize)"));
         assert!(s.contains("lime 0.38") && s.contains("[0.35, 0.41] · floor 0.84"), "interval before the floor");
-        assert!(s.contains("agreement = 0.860 (needs ≥ 0.950; missed by 0.090)"));
+        assert!(s.contains("agreement = 0.860 [0.852, 0.868] (needs ≥ 0.950; missed by 0.090)"));
         assert!(s.contains("within the noise floor"));
         assert!(s.contains("both sets are empty it is defined as 1"));
         assert!(s.contains("ties are broken by feature order"));
@@ -54,10 +56,11 @@ fn full_report_has_every_section() {
     // The HTML escapes text and embeds the charts as inline SVG.
     assert!(html.contains("<title>SNLI &lt;audit&gt; · trustx</title>"));
     assert!(html.contains("&lt;upstairs&gt;"));
-    for class in ["chart reliability", "chart histogram", "chart heatmap", "chart jaccard-k"] {
+    for class in ["chart reliability", "chart histogram", "chart heatmap", "chart jaccard-k", "chart forest"] {
         assert!(html.contains(class), "{class}");
     }
-    assert_eq!(html.matches("<svg ").count(), 2 + 1 + 1 + 2);
+    // Reliability ×2, histogram, heat map, Jaccard-vs-K ×2, a forest plot per compared model ×2.
+    assert_eq!(html.matches("<svg ").count(), 2 + 1 + 1 + 2 + 2);
     assert!(html.contains("<span class=\"badge pass\">trust-equivalent</span>"));
     assert!(html.contains("<span class=\"badge fail\">not trust-equivalent</span>"));
     // Self-contained: no script, and the only URL is the SVG namespace.
@@ -79,7 +82,7 @@ fn no_explainers_reads_not_established() {
     s.models.retain(|m| m.name != "bert-tiny");
     let (html, md) = both(s, &[]);
     for t in [&html, &md] {
-        assert!(t.contains("not established (a test could not be run): bert-int8"), "answer");
+        assert!(t.contains("not established (a test inconclusive or not run): bert-int8"), "answer");
         assert!(t.contains("Alignment not measured: no explainers are configured"));
         assert!(t.contains("No highlighted examples"));
         assert!(!t.contains("every test passed"));

@@ -29,5 +29,14 @@ pub fn render_node(
         .context("the report node's config is not a valid report config (internal error)")?;
     let provenance = provenance::from_store(plan, store, i);
     let context = ReportContext::new(config.meta, provenance, summary);
-    render_formats(&templates(templates_dir)?, &config.report.formats, &context)
+    let mut files = render_formats(&templates(templates_dir)?, &config.report.formats, &context)?;
+    // The verdict for scripts (`trustx show`, `trustx run --fail-on`), whatever the formats.
+    let mut verdict = serde_json::to_string_pretty(&context.verdict)?;
+    verdict.push('\n');
+    files.push((VERDICT_FILE, verdict));
+    Ok(files)
 }
+
+/// The verdict of every compared model, every test with its value, interval, margin and
+/// outcome, as JSON beside the report (`results/<experiment>/verdict.json`).
+pub const VERDICT_FILE: &str = "verdict.json";

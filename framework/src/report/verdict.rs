@@ -1,65 +1,25 @@
 //! The trust-equivalence verdict of each compared model, from the summary and the manifest's
 //! thresholds: pure, so the rules are tested here and the report only renders the result.
 //!
-//! A model is trust-equivalent only when every test passes: Jaccard@K (the first K of
-//! `[alignment] k`) of every explainer ≥ `[alignment] threshold`, |ΔECE| ≤ `ece`,
-//! confidence-histogram distance ≤ `confidence_tv`, prediction agreement ≥ `agreement`.
-//! One failed test makes it "not trust-equivalent"; a test that could not be run (no
-//! explainers, a metric not computed) without any failure makes it "not established" —
-//! never a pass.
+//! The tests: Jaccard@K (the first K of `[alignment] k`) of every explainer ≥ `[alignment]
+//! threshold`, |ΔECE| ≤ `ece`, confidence-histogram distance ≤ `confidence_tv`, prediction
+//! agreement ≥ `agreement`. Each decides by [`super::equivalence`]: under the default interval
+//! rule a test is *equivalent*, *different* or *inconclusive* from its (1 − 2α) interval.
+//! A model is trust-equivalent only when every test is equivalent (passes); one different
+//! (failed) test makes it "not trust-equivalent"; otherwise — a test inconclusive or not run
+//! (no explainers, a metric not computed) — it is "not established", never a pass.
 
+use crate::tables::summary::Summary;
 use crate::tables::summary::alignment::{AlignmentAggregate, FloorValue};
-use crate::tables::summary::{AggregateRow, Summary};
 use serde::{Deserialize, Serialize};
 
 /// The alignment metric plugin the verdict reads.
 pub const JACCARD: &str = "top-k-jaccard";
 
+use super::equivalence::decide;
+pub use super::equivalence::{Comparison, Outcome};
+use crate::manifest::schema::VerdictRule;
 pub use crate::plan::report_config::VerdictRules;
-
-/// How a value is compared with its threshold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Comparison {
-    /// value ≥ threshold.
-    AtLeast,
-    /// value ≤ threshold.
-    AtMost,
-    /// |value| ≤ threshold.
-    AbsAtMost,
-}
-
-impl Comparison {
-    /// The symbol a passing value satisfies: `≥`, `≤`, `|·| ≤`.
-    pub fn symbol(self) -> &'static str {
-        match self {
-            Comparison::AtLeast => "≥",
-            Comparison::AtMost => "≤",
-            Comparison::AbsAtMost => "|x| ≤",
-        }
-    }
-
-    /// By how much `value` misses `threshold` (positive: missed; zero or negative: passed).
-    pub fn miss(self, value: f64, threshold: f64) -> f64 {
-        match self {
-            Comparison::AtLeast => threshold - value,
-            Comparison::AtMost => value - threshold,
-            Comparison::AbsAtMost => value.abs() - threshold,
-        }
-    }
-}
-
-/// The result of one test.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Outcome {
-    /// The value satisfies the threshold.
-    Pass,
-    /// The value misses the threshold.
-    Fail,
-    /// The test could not be run (the reason is in the test's note).
-    NotRun,
-}
 
 /// One test of one model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -76,10 +36,18 @@ pub struct Test {
     pub threshold: f64,
     /// How value and threshold compare.
     pub comparison: Comparison,
-    /// Pass, fail or not run.
+    /// Pass (equivalent), fail (different), inconclusive or not run.
     pub outcome: Outcome,
-    /// By how much the value missed the threshold (failed tests only).
+    /// The outcome as the report prints it under the rule (`equivalent`, `different`,
+    /// `inconclusive`, `pass`, `fail`, `not run`).
+    pub label: String,
+    /// By how much the margin was missed (failed tests only): by the value (point rule) or
+    /// by the nearest end of the interval (interval rule).
     pub missed_by: Option<f64>,
+    /// The examples the value was computed from, when known.
+    pub examples: Option<usize>,
+    /// For an inconclusive test: the examples that would decide it at the observed spread.
+    pub examples_needed: Option<u64>,
     /// For alignment: the noise floor compared with, and whether the value lies within it
     /// (its interval overlaps the floor's).
     pub floor: Option<FloorCheck>,
@@ -167,16 +135,18 @@ fn floor_check(row: &AlignmentAggregate) -> Option<FloorCheck> {
     Some(FloorCheck { of: of.into(), mean: f.mean, ci: interval(f.ci_low, f.ci_high), within })
 }
 
+#[allow(clippy::too_many_arguments)]
 fn judged(
+    rule: VerdictRule,
     name: String,
     metric: &str,
     value: f64,
     ci: Option<(f64, f64)>,
     threshold: f64,
     comparison: Comparison,
+    examples: Option<usize>,
 ) -> Test {
-    let miss = comparison.miss(value, threshold);
-    let pass = value.is_finite() && miss <= 0.0;
+    let d = decide(rule, value, ci, threshold, comparison, examples);
     Test {
         name,
         metric: metric.into(),
@@ -184,10 +154,13 @@ fn judged(
         ci,
         threshold,
         comparison,
-        outcome: if pass { Outcome::Pass } else { Outcome::Fail },
-        missed_by: (!pass).then_some(miss),
+        outcome: d.outcome,
+        label: d.outcome.label(rule).into(),
+        missed_by: d.missed_by,
+        examples,
+        examples_needed: d.examples_needed,
         floor: None,
-        note: (!value.is_finite()).then(|| "the value is not a number".to_string()),
+        note: d.note,
     }
 }
 
@@ -200,7 +173,10 @@ fn not_run(name: String, metric: &str, threshold: f64, comparison: Comparison, n
         threshold,
         comparison,
         outcome: Outcome::NotRun,
+        label: Outcome::NotRun.label(VerdictRule::Interval).into(),
         missed_by: None,
+        examples: None,
+        examples_needed: None,
         floor: None,
         note: Some(note),
     }
@@ -241,12 +217,14 @@ fn alignment_tests(summary: &Summary, rules: &VerdictRules, model: &str) -> Vec<
                 ),
                 Some(r) => {
                     let mut t = judged(
+                        rules.rule,
                         name,
                         &metric,
                         r.mean,
                         interval(r.ci_low, r.ci_high),
                         rules.threshold,
                         Comparison::AtLeast,
+                        Some(r.examples),
                     );
                     t.floor = floor_check(r);
                     t
@@ -256,17 +234,28 @@ fn alignment_tests(summary: &Summary, rules: &VerdictRules, model: &str) -> Vec<
         .collect()
 }
 
-fn similarity_test(
-    rows: &[AggregateRow],
-    model: &str,
-    metric: &str,
-    name: &str,
+struct SimilarityTest<'a> {
+    metric: &'a str,
+    name: &'a str,
     threshold: f64,
     comparison: Comparison,
-    missing: &str,
-) -> Test {
-    match rows.iter().find(|r| r.model == model && r.metric == metric) {
-        Some(r) => judged(name.into(), metric, r.mean, interval(r.ci_low, r.ci_high), threshold, comparison),
+    missing: &'a str,
+}
+
+fn similarity_test(summary: &Summary, rules: &VerdictRules, model: &str, spec: SimilarityTest) -> Test {
+    let SimilarityTest { metric, name, threshold, comparison, missing } = spec;
+    let examples = Some(summary.dataset.eval.kept).filter(|&n| n > 0);
+    match summary.similarity.iter().find(|r| r.model == model && r.metric == metric) {
+        Some(r) => judged(
+            rules.rule,
+            name.into(),
+            metric,
+            r.mean,
+            interval(r.ci_low, r.ci_high),
+            threshold,
+            comparison,
+            examples,
+        ),
         None => not_run(name.into(), metric, threshold, comparison, format!("{metric} not computed: {missing}")),
     }
 }
@@ -280,8 +269,10 @@ fn explain(tests: &[Test], status: Status) -> String {
         .iter()
         .filter(|t| t.outcome == Outcome::Fail)
         .map(|t| {
+            let interval = t.ci.map(|(lo, hi)| format!(" [{}, {}]", fmt(lo), fmt(hi))).unwrap_or_default();
+            let by = if t.label == "different" { "interval missed by" } else { "missed by" };
             let mut s = format!(
-                "{} = {} (needs {} {}; missed by {})",
+                "{} = {}{interval} (needs {} {}; {by} {})",
                 t.name,
                 t.value.map(fmt).unwrap_or_default(),
                 t.comparison.symbol(),
@@ -294,8 +285,14 @@ fn explain(tests: &[Test], status: Status) -> String {
             s
         })
         .collect();
-    let missing: Vec<String> =
-        tests.iter().filter(|t| t.outcome == Outcome::NotRun).filter_map(|t| t.note.clone()).collect();
+    let mut missing: Vec<String> = tests
+        .iter()
+        .filter(|t| t.outcome == Outcome::Inconclusive)
+        .map(|t| {
+            format!("{} inconclusive ({})", t.name, t.note.as_deref().unwrap_or("the interval straddles the margin"))
+        })
+        .collect();
+    missing.extend(tests.iter().filter(|t| t.outcome == Outcome::NotRun).filter_map(|t| t.note.clone()));
     let mut missing_dedup: Vec<String> = Vec::new();
     for m in missing {
         if !missing_dedup.contains(&m) {
@@ -318,38 +315,35 @@ fn explain(tests: &[Test], status: Status) -> String {
 /// The verdict of one compared model.
 pub fn model_verdict(summary: &Summary, rules: &VerdictRules, model: &str) -> ModelVerdict {
     let tol = &rules.tolerances;
-    let sim = &summary.similarity;
     let mut tests = alignment_tests(summary, rules, model);
-    tests.push(similarity_test(
-        sim,
-        model,
-        "delta-ece",
-        "|delta-ece|",
-        tol.ece,
-        Comparison::AbsAtMost,
-        "add `ece` to [calibration] metrics",
-    ));
-    tests.push(similarity_test(
-        sim,
-        model,
-        "confidence-tv",
-        "confidence-tv",
-        tol.confidence_tv,
-        Comparison::AtMost,
-        "add `confidence-tv` to [calibration] similarity",
-    ));
-    tests.push(similarity_test(
-        sim,
-        model,
-        "agreement",
-        "agreement",
-        tol.agreement,
-        Comparison::AtLeast,
-        "add `agreement` to [calibration] similarity",
-    ));
+    for spec in [
+        SimilarityTest {
+            metric: "delta-ece",
+            name: "|delta-ece|",
+            threshold: tol.ece,
+            comparison: Comparison::AbsAtMost,
+            missing: "add `ece` to [calibration] metrics",
+        },
+        SimilarityTest {
+            metric: "confidence-tv",
+            name: "confidence-tv",
+            threshold: tol.confidence_tv,
+            comparison: Comparison::AtMost,
+            missing: "add `confidence-tv` to [calibration] similarity",
+        },
+        SimilarityTest {
+            metric: "agreement",
+            name: "agreement",
+            threshold: tol.agreement,
+            comparison: Comparison::AtLeast,
+            missing: "add `agreement` to [calibration] similarity",
+        },
+    ] {
+        tests.push(similarity_test(summary, rules, model, spec));
+    }
     let status = if tests.iter().any(|t| t.outcome == Outcome::Fail) {
         Status::NotTrustEquivalent
-    } else if tests.iter().any(|t| t.outcome == Outcome::NotRun) {
+    } else if tests.iter().any(|t| t.outcome != Outcome::Pass) {
         Status::NotEstablished
     } else {
         Status::TrustEquivalent
@@ -391,7 +385,7 @@ fn answer(reference: &str, models: &[ModelVerdict]) -> String {
         parts.push(format!("not trust-equivalent: {}", no.join(", ")));
     }
     if !open.is_empty() {
-        parts.push(format!("not established (a test could not be run): {}", open.join(", ")));
+        parts.push(format!("not established (a test inconclusive or not run): {}", open.join(", ")));
     }
     let lead = if yes.len() == models.len() {
         format!("Every compared model is trust-equivalent to {reference}")
@@ -415,6 +409,8 @@ mod tests {
             k: 10,
             tolerances: Tolerances::default(),
             explainers: vec!["lime".into(), "partition-shap".into()],
+            rule: VerdictRule::Point,
+            alpha: 0.025,
         }
     }
 
@@ -448,7 +444,11 @@ mod tests {
         assert!((ece.missed_by.unwrap() - (0.061 - 0.02)).abs() < 1e-12);
         let agreement = test(&v, "agreement");
         assert!((agreement.missed_by.unwrap() - (0.95 - 0.86)).abs() < 1e-12);
-        assert!(v.explanation.contains("agreement = 0.860 (needs ≥ 0.950; missed by 0.090)"), "{}", v.explanation);
+        assert!(
+            v.explanation.contains("agreement = 0.860 [0.852, 0.868] (needs ≥ 0.950; missed by 0.090)"),
+            "{}",
+            v.explanation
+        );
     }
 
     #[test]
@@ -532,8 +532,34 @@ mod tests {
     }
 
     #[test]
+    fn under_the_interval_rule_a_straddling_interval_leaves_the_verdict_open() {
+        let mut s = full_summary();
+        let mut r = rules();
+        r.rule = VerdictRule::Interval;
+        // bert-tiny's intervals lie wholly outside their margins: different, not trust-equivalent.
+        let tiny = model_verdict(&s, &r, "bert-tiny");
+        assert_eq!(tiny.status, Status::NotTrustEquivalent);
+        assert_eq!(test(&tiny, "agreement").label, "different");
+        // The quickstart's case: Jaccard 0.7346 with [0.6546, 0.8180] against 0.7 passes the
+        // point rule but is inconclusive under the interval rule.
+        for a in s.alignment.iter_mut().filter(|a| a.model == "bert-int8" && a.explainer == "lime") {
+            (a.mean, a.ci_low, a.ci_high) = (0.7346, Some(0.6546), Some(0.8180));
+        }
+        let point = model_verdict(&s, &rules(), "bert-int8");
+        assert_eq!(test(&point, "alignment lime top-k-jaccard@10").outcome, Outcome::Pass);
+        let v = model_verdict(&s, &r, "bert-int8");
+        let lime = test(&v, "alignment lime top-k-jaccard@10");
+        assert_eq!((lime.outcome, lime.label.as_str()), (Outcome::Inconclusive, "inconclusive"));
+        assert!(lime.examples_needed.is_some_and(|n| n as usize > lime.examples.unwrap()), "{lime:?}");
+        assert_ne!(v.status, Status::TrustEquivalent);
+        assert!(v.explanation.contains("alignment lime top-k-jaccard@10 inconclusive"), "{}", v.explanation);
+    }
+
+    #[test]
     fn nan_fails() {
-        let t = judged("x".into(), "x", f64::NAN, None, 0.5, Comparison::AtLeast);
-        assert_eq!(t.outcome, Outcome::Fail);
+        for rule in [VerdictRule::Point, VerdictRule::Interval] {
+            let t = judged(rule, "x".into(), "x", f64::NAN, None, 0.5, Comparison::AtLeast, None);
+            assert_eq!(t.outcome, Outcome::Fail);
+        }
     }
 }

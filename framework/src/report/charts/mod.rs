@@ -2,6 +2,7 @@
 //! file per chart. Every text is XML-escaped; every mark carries `data-*` attributes with the
 //! value it draws, so tests (and readers of the source) can check it.
 
+pub mod forest;
 pub mod heatmap;
 pub mod histogram;
 pub mod jaccard_k;

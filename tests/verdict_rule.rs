@@ -1,0 +1,85 @@
+//! End to end: the verdict's decision rule (issue 15.1). By default each test is an
+//! equivalence test on its (1 − 2α) interval and the report says so; `[verdict] alpha` sets
+//! the interval level; `rule = "point"` reproduces the paper's point rule; bad values are
+//! refused at `validate`.
+
+mod common;
+
+use common::{run, sst2_manifest, temp_dir, text};
+
+fn report(extra: &str, name: &str) -> String {
+    let dir = temp_dir(name);
+    let manifest = sst2_manifest(&dir, extra);
+    let out = run(&["run", manifest.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    let md = std::fs::read_to_string(dir.join("results/sst2-e2e/report.md")).unwrap();
+    std::fs::remove_dir_all(dir).ok();
+    md
+}
+
+#[test]
+fn the_default_is_the_interval_rule_and_alpha_sets_the_level() {
+    let md = report("", "verdict-default");
+    assert!(md.contains("equivalence test on its 95% bootstrap interval (α = 0.025"), "{md}");
+    let outcomes = ["equivalent", "different", "inconclusive", "not run"];
+    assert!(outcomes.iter().any(|o| md.contains(&format!("| {o} |"))), "{md}");
+    assert!(!md.contains("| pass |") && !md.contains("| fail |"), "{md}");
+    let md = report("\n[verdict]\nalpha = 0.05\n", "verdict-alpha");
+    assert!(md.contains("equivalence test on its 90% bootstrap interval (α = 0.05"), "{md}");
+}
+
+#[test]
+fn the_point_rule_reproduces_the_paper() {
+    let md = report("\n[verdict]\nrule = \"point\"\n", "verdict-point");
+    assert!(md.contains("Decided by the point rule"), "{md}");
+    assert!(md.contains("| pass |") || md.contains("| fail |"), "{md}");
+}
+
+#[test]
+fn bad_alphas_are_refused() {
+    let dir = temp_dir("verdict-bad");
+    for (extra, said) in [
+        ("\n[verdict]\nalpha = 0.7\n", "strictly between 0 and 0.5"),
+        ("\n[verdict]\nalpha = 0.05\n[calibration]\nconfidence = 0.99\n", "set one of them"),
+        ("\n[verdict]\nrule = \"vibes\"\n", "verdict.rule"),
+    ] {
+        let manifest = sst2_manifest(&dir, extra);
+        let out = run(&["validate", manifest.to_str().unwrap()]);
+        let t = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{t}");
+        assert!(t.contains(said), "{t}");
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn show_prints_the_last_verdict_and_fail_on_gates_the_run() {
+    let dir = temp_dir("verdict-show");
+    let manifest = sst2_manifest(&dir, "");
+    let m = manifest.to_str().unwrap();
+    let out = run(&["show", m]);
+    assert!(!out.status.success() && text(&out).contains("run the manifest first"), "{}", text(&out));
+    // The bundled BoW variants are shown not trust-equivalent (agreement far below 0.95).
+    let out = run(&["run", m, "--fail-on", "not-equivalent"]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{t}");
+    assert!(t.contains("--fail-on not-equivalent: bow-s"), "{t}");
+    let verdict = dir.join("results/sst2-e2e/verdict.json");
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&verdict).unwrap()).unwrap();
+    let first = &v["models"][0]["tests"][1];
+    for key in ["name", "value", "ci", "threshold", "comparison", "outcome", "label"] {
+        assert!(first.get(key).is_some(), "verdict.json test has no `{key}`: {first}");
+    }
+    let out = run(&["show", m]);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(t.contains("bow-small-vocab: not trust-equivalent") && t.contains("agreement"), "{t}");
+    let out = run(&["show", m, "--json"]);
+    let shown: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(shown, v);
+    // Cached the second time: the gate reads the same verdict; every run's record is kept.
+    assert_eq!(run(&["run", m, "--fail-on", "not-established"]).status.code(), Some(3));
+    let runs = std::fs::read_dir(dir.join("results/sst2-e2e/runs")).unwrap().count();
+    assert_eq!(runs, 2, "runs/ keeps one record per run");
+    std::fs::remove_dir_all(dir).ok();
+}
