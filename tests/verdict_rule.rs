@@ -83,3 +83,24 @@ fn show_prints_the_last_verdict_and_fail_on_gates_the_run() {
     assert_eq!(runs, 2, "runs/ keeps one record per run");
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn prediction_shift_metrics_reach_the_tables_and_the_report() {
+    let dir = temp_dir("verdict-shift");
+    let manifest = sst2_manifest(
+        &dir,
+        "\n[calibration]\nsimilarity = [\"agreement\", \"confidence-tv\", \"flips-correct-to-wrong\", \"flips-wrong-to-correct\", \"kl-divergence\", \"kl-divergence-p95\", \"js-divergence\", \"js-divergence-p95\"]\n",
+    );
+    let out = run(&["run", manifest.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    let csv = std::fs::read_to_string(dir.join("results/sst2-e2e/tables/similarity.csv")).unwrap();
+    for metric in ["flips-correct-to-wrong", "flips-wrong-to-correct", "kl-divergence", "js-divergence-p95"] {
+        let row = csv.lines().find(|l| l.contains("bow-small-vocab") && l.contains(&format!(",{metric},")));
+        let row = row.unwrap_or_else(|| panic!("no {metric} row in\n{csv}"));
+        let mean: f64 = row.split(',').nth(2).unwrap().parse().unwrap();
+        assert!(mean > 0.0 && mean < 1.0, "{metric} = {mean}");
+    }
+    let md = std::fs::read_to_string(dir.join("results/sst2-e2e/report.md")).unwrap();
+    assert!(md.contains("Jensen–Shannon divergence (not its square root"), "definitions are written out");
+    std::fs::remove_dir_all(dir).ok();
+}

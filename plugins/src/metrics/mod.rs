@@ -6,7 +6,9 @@
 //! `debiased-ece` (uncertainty-calibration), both checked against their libraries' values in
 //! `scripts/reference/calibration.json`.
 //! Similarity metrics ([`SimilarityMetric`](trustx_framework::plugin::similarity::SimilarityMetric)):
-//! `agreement`, `confidence-tv`, `reliability-distance`. Every equal-width binning goes through
+//! `agreement`, `confidence-tv`, `reliability-distance`, and the prediction shift
+//! ([`shift`]): `flips-correct-to-wrong`, `flips-wrong-to-correct`, `kl-divergence`,
+//! `kl-divergence-p95`, `js-divergence`, `js-divergence-p95`. Every equal-width binning goes through
 //! [`trustx_framework::calibration::binning`], the project's single (a, b] convention.
 
 pub mod accuracy;
@@ -17,11 +19,18 @@ pub mod classwise_ece;
 pub mod confidence_tv;
 pub mod debiased_ece;
 pub mod ece;
+pub mod flips_correct_to_wrong;
+pub mod flips_wrong_to_correct;
+pub mod js_divergence;
+pub mod js_divergence_p95;
+pub mod kl_divergence;
+pub mod kl_divergence_p95;
 pub mod macro_f1;
 pub mod mce;
 pub mod nll;
 pub mod positive_brier;
 pub mod reliability_distance;
+pub mod shift;
 pub mod smooth_ece;
 
 #[cfg(test)]
