@@ -152,6 +152,17 @@ fn explanations_alignment_floors_cache_jobs_and_selective_reruns() {
     let report = std::fs::read_to_string(dir.join("results/explain-e2e/report.md")).unwrap();
     assert!(report.contains("## Interpretability alignment") && report.contains("| tiny-b | lime | top-k-jaccard@3 |"));
     assert!(report.contains("**top-k-jaccard**:"), "alignment definitions in the report");
+    // Faithfulness (ERASER AOPC) of every model × explainer, in the tables and the report.
+    let faithful = csv_rows(&table(&dir, "faithfulness.csv"));
+    assert_eq!(faithful.len() - 1, 2 * 2 * 2, "2 models × 2 explainers × 2 metrics: {faithful:?}");
+    let fc = |name: &str| faithful[0].iter().position(|h| h == name).unwrap();
+    for r in &faithful[1..] {
+        let v: f64 = r[fc("mean")].parse().unwrap();
+        assert!((-1.0..=1.0).contains(&v), "{r:?}");
+        let runs = if r[fc("explainer")] == "occlusion" { "1" } else { "2" };
+        assert_eq!((r[fc("runs")].as_str(), r[fc("examples")].as_str()), (runs, "5"), "{r:?}");
+    }
+    assert!(report.contains("### Faithfulness of each model's explanations to the model"));
 
     // A second run computes nothing.
     let again = run(&["run", m, "--quiet"]);

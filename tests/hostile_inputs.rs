@@ -7,18 +7,12 @@
 mod common;
 
 use common::checkpoint::checkpoint;
-use common::{run, sst2_manifest, temp_dir, text};
+use common::{invalid, run, sst2_manifest, temp_dir, text};
 
 #[test]
 fn training_settings_out_of_range_are_all_named_at_validate() {
     let dir = temp_dir("hostile-train");
-    let manifest = sst2_manifest(
-        &dir,
-        "\n[train]\nlr = -1\nepochs = 0\nwarmup_ratio = 2\nbetas = [0.9, 1.5]\nmax_grad_norm = -1\nweight_decay = -0.1\nmax_steps = 0\neps = 0\n",
-    );
-    let out = run(&["validate", manifest.to_str().unwrap()]);
-    let t = text(&out);
-    assert_eq!(out.status.code(), Some(2), "{t}");
+    let t = invalid(&dir, "\n[train]\nlr = -1\nepochs = 0\nwarmup_ratio = 2\nbetas = [0.9, 1.5]\nmax_grad_norm = -1\nweight_decay = -0.1\nmax_steps = 0\neps = 0\n");
     for key in [
         "train.lr",
         "train.epochs",
@@ -37,10 +31,7 @@ fn training_settings_out_of_range_are_all_named_at_validate() {
 #[test]
 fn an_rbo_persistence_outside_the_unit_interval_is_refused() {
     let dir = temp_dir("hostile-rbo");
-    let manifest = sst2_manifest(&dir, "\n[alignment]\nmetrics = [{ metric = \"rbo\", p = 1.5 }]\n");
-    let out = run(&["validate", manifest.to_str().unwrap()]);
-    let t = text(&out);
-    assert_eq!(out.status.code(), Some(2), "{t}");
+    let t = invalid(&dir, "\n[alignment]\nmetrics = [{ metric = \"rbo\", p = 1.5 }]\n");
     assert!(t.contains("alignment.metrics.0.p") && t.contains("strictly between 0 and 1"), "{t}");
     std::fs::remove_dir_all(dir).ok();
 }
@@ -48,10 +39,7 @@ fn an_rbo_persistence_outside_the_unit_interval_is_refused() {
 #[test]
 fn an_explainer_budget_beyond_memory_is_refused_not_aborted() {
     let dir = temp_dir("hostile-budget");
-    let manifest = sst2_manifest(&dir, "\n[[explainers]]\nexplainer = \"lime\"\nnum_samples = 100000000000\n");
-    let out = run(&["validate", manifest.to_str().unwrap()]);
-    let t = text(&out);
-    assert_eq!(out.status.code(), Some(2), "{t}");
+    let t = invalid(&dir, "\n[[explainers]]\nexplainer = \"lime\"\nnum_samples = 100000000000\n");
     assert!(t.contains("explainers.0.num_samples") && t.contains("model evaluations"), "{t}");
     let out = run(&[
         "explain",
@@ -142,10 +130,7 @@ fn nan_and_rust_type_names_are_said_in_words() {
         ("\n[calibration]\nconfidence = nan\n", "not a finite number"),
         ("\n[calibration]\nbins = 0\n", "a whole number of at least 1"),
     ] {
-        let manifest = sst2_manifest(&dir, extra);
-        let out = run(&["validate", manifest.to_str().unwrap()]);
-        let t = text(&out);
-        assert_eq!(out.status.code(), Some(2), "{t}");
+        let t = invalid(&dir, extra);
         assert!(t.contains(said), "{t}");
         assert!(!t.contains("f64") && !t.contains("usize"), "a Rust type name reached the user:\n{t}");
     }

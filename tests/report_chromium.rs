@@ -10,9 +10,7 @@ use common::*;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use trustx_framework::manifest::schema::Tolerances;
 use trustx_framework::report::context::{ReportContext, ReportMeta};
-use trustx_framework::report::verdict::VerdictRules;
 use trustx_framework::report::{provenance, render, sample, templates};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -118,14 +116,7 @@ fn full_synthetic_report_loads_in_chromium() {
         ),
         seeds: vec![42, 43, 44],
         train_seeds: Some(vec![42]),
-        rules: VerdictRules {
-            threshold: 0.7,
-            k: 10,
-            tolerances: Tolerances::default(),
-            explainers: vec!["lime".into(), "partition-shap".into()],
-            rule: trustx_framework::manifest::schema::VerdictRule::Interval,
-            alpha: 0.025,
-        },
+        rules: sample::rules(&["lime", "partition-shap"], trustx_framework::manifest::schema::VerdictRule::Interval),
         features: "words".into(),
         class: "gold".into(),
     };

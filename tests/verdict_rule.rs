@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{run, sst2_manifest, temp_dir, text};
+use common::{invalid, run, sst2_manifest, temp_dir, text};
 
 fn report(extra: &str, name: &str) -> String {
     let dir = temp_dir(name);
@@ -43,10 +43,7 @@ fn bad_alphas_are_refused() {
         ("\n[verdict]\nalpha = 0.05\n[calibration]\nconfidence = 0.99\n", "set one of them"),
         ("\n[verdict]\nrule = \"vibes\"\n", "verdict.rule"),
     ] {
-        let manifest = sst2_manifest(&dir, extra);
-        let out = run(&["validate", manifest.to_str().unwrap()]);
-        let t = text(&out);
-        assert_eq!(out.status.code(), Some(2), "{t}");
+        let t = invalid(&dir, extra);
         assert!(t.contains(said), "{t}");
     }
     std::fs::remove_dir_all(dir).ok();

@@ -74,6 +74,16 @@ path = "{data}/predictions/sst2-bow/bow-small-vocab-seed{{seed}}.csv"
     path
 }
 
+/// Runs `trustx validate` on the SST-2 example manifest with `extra` appended (written in
+/// `dir`), asserts it is refused as a bad manifest (exit 2) and returns what it printed.
+pub fn invalid(dir: &Path, extra: &str) -> String {
+    let manifest = sst2_manifest(dir, extra);
+    let out = run(&["validate", manifest.to_str().unwrap()]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{t}");
+    t
+}
+
 /// `run.json` of an experiment as JSON.
 pub fn run_json(dir: &Path, experiment: &str) -> serde_json::Value {
     let bytes = std::fs::read(dir.join("results").join(experiment).join("run.json")).unwrap();

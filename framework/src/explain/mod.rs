@@ -24,6 +24,7 @@ pub mod attribution;
 pub mod budget;
 pub mod command;
 pub mod engine;
+pub mod faithfulness;
 pub mod features;
 pub mod gradient;
 pub mod hf;

@@ -117,6 +117,9 @@ pub fn add_explanations(
                         "max_len": n.map(|n| n.max_len),
                         "batch_size": n.map(|n| n.batch_size),
                         "backend": r.manifest.experiment.backend,
+                        // 2: words past the model's window are not perturbed (issue 20.2) and
+                        // each explanation's faithfulness is computed (issue 14.4).
+                        "engine": 2,
                     });
                     let mut inputs = vec![data, inst.predict];
                     inputs.extend(inst.holder);

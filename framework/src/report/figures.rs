@@ -54,6 +54,8 @@ pub struct Figures {
     pub explainers: Vec<String>,
     /// Heat-map numbers: per model, per explainer `mean [ci] (floor f)`.
     pub heatmap_rows: Vec<NumberRow>,
+    /// The histogram's caption, from the data: each model's share of examples in the top bin.
+    pub histogram_caption: String,
     /// The verdict's forest plot of each compared model (one row per test).
     pub forest: Vec<Chart>,
 }
@@ -109,6 +111,7 @@ fn calibration_figures(s: &Summary, f: &mut Figures) {
         .chain(others.iter().copied())
         .collect();
     f.histogram_columns = all.iter().map(|(n, _, _)| n.clone()).collect();
+    f.histogram_caption = histogram_caption(&all.iter().map(|(n, _, p)| (n.as_str(), p)).collect::<Vec<_>>(), &edges);
     f.bin_labels = edges.iter().enumerate().map(|(i, &(lo, hi))| bin_label(lo, hi, i == 0)).collect();
     f.histogram_rows = edges
         .iter()
@@ -132,6 +135,30 @@ fn calibration_figures(s: &Summary, f: &mut Figures) {
                 .collect(),
         })
         .collect();
+}
+
+/// The caption of the confidence histogram, said from the data: the share of each model's
+/// examples in the top bin, and which models hold more (or fewer) of them there than the
+/// reference (by more than 5 points).
+fn histogram_caption(models: &[(&str, &Pooled)], edges: &[(f64, f64)]) -> String {
+    let Some(&(lo, hi)) = edges.last() else { return String::new() };
+    let top = |p: &Pooled| p.shares().last().copied().unwrap_or(0.0);
+    let shares: Vec<String> = models.iter().map(|(n, p)| format!("{n} {:.0}%", top(p) * 100.0)).collect();
+    let mut caption = format!(
+        "Share of each model's examples per confidence bin (all seeds pooled). In the top bin ({lo:.1}, {hi:.1}]: {}.",
+        shares.join(", ")
+    );
+    if let Some(((reference, r), others)) = models.split_first() {
+        let more: Vec<&str> = others.iter().filter(|(_, p)| top(p) > top(r) + 0.05).map(|(n, _)| *n).collect();
+        let fewer: Vec<&str> = others.iter().filter(|(_, p)| top(p) < top(r) - 0.05).map(|(n, _)| *n).collect();
+        if !more.is_empty() {
+            caption.push_str(&format!(" More confident than {reference} there: {}.", more.join(", ")));
+        }
+        if !fewer.is_empty() {
+            caption.push_str(&format!(" Less confident than {reference} there: {}.", fewer.join(", ")));
+        }
+    }
+    caption
 }
 
 fn alignment_figures(s: &Summary, rules: &VerdictRules, f: &mut Figures) {
@@ -229,18 +256,10 @@ pub fn figures(s: &Summary, rules: &VerdictRules) -> Figures {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::schema::Tolerances;
     use crate::report::sample::full_summary;
 
     fn rules() -> VerdictRules {
-        VerdictRules {
-            threshold: 0.7,
-            k: 10,
-            tolerances: Tolerances::default(),
-            explainers: vec![],
-            rule: crate::manifest::schema::VerdictRule::Point,
-            alpha: 0.025,
-        }
+        crate::report::sample::rules(&[], crate::manifest::schema::VerdictRule::Point)
     }
 
     #[test]
@@ -253,6 +272,8 @@ mod tests {
         // Three seeds pooled: bert-tiny's 830 per seed in the top bin.
         assert_eq!(f.histogram_rows[9].cells[2], "2490 (83.0%)");
         assert_eq!(f.histogram_rows[0].label, "[0.0, 0.1]");
+        assert!(f.histogram_caption.contains("In the top bin (0.9, 1.0]: bert-base "), "{}", f.histogram_caption);
+        assert!(f.histogram_caption.contains("bert-tiny 83%"), "{}", f.histogram_caption);
         assert_eq!(f.heatmap_rows[1].cells[0], "0.380 [0.350, 0.410] (floor 0.840)");
         assert!(f.heatmap_rows[0].cells[1].ends_with(", within)"), "{:?}", f.heatmap_rows[0]);
     }

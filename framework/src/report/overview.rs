@@ -312,21 +312,13 @@ fn example(h: &ExampleHighlight) -> ExampleView {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::schema::Tolerances;
     use crate::report::sample::full_summary;
     use crate::report::verdict::verdict;
 
     #[test]
     fn first_screen_rows() {
         let s = full_summary();
-        let rules = VerdictRules {
-            threshold: 0.7,
-            k: 10,
-            tolerances: Tolerances::default(),
-            explainers: vec![],
-            rule: crate::manifest::schema::VerdictRule::Point,
-            alpha: 0.025,
-        };
+        let rules = crate::report::sample::rules(&[], crate::manifest::schema::VerdictRule::Point);
         let v = verdict(&s, &rules);
         let rows = overview(&s, &rules, &v);
         assert_eq!(rows.len(), 3);

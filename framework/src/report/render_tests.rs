@@ -6,7 +6,6 @@ use super::render;
 use super::sample::full_summary;
 use super::verdict::VerdictRules;
 use super::{BUILTIN_TEMPLATES, templates};
-use crate::manifest::schema::Tolerances;
 use crate::tables::summary::Summary;
 
 fn meta(explainers: &[&str]) -> ReportMeta {
@@ -16,14 +15,7 @@ fn meta(explainers: &[&str]) -> ReportMeta {
         description: Some("BERT-base against two compressed variants.".into()),
         seeds: vec![42, 43, 44],
         train_seeds: Some(vec![42]),
-        rules: VerdictRules {
-            threshold: 0.7,
-            k: 10,
-            tolerances: Tolerances::default(),
-            explainers: explainers.iter().map(|s| s.to_string()).collect(),
-            rule: crate::manifest::schema::VerdictRule::Point,
-            alpha: 0.025,
-        },
+        rules: crate::report::sample::rules(explainers, crate::manifest::schema::VerdictRule::Point),
         features: "words".into(),
         class: "gold".into(),
     }
@@ -44,7 +36,9 @@ fn full_report_has_every_section() {
         assert!(s.contains("variant of bert-base (int8-quantize)"));
         assert!(s.contains("lime 0.38") && s.contains("[0.35, 0.41] · floor 0.84"), "interval before the floor");
         assert!(s.contains("agreement = 0.860 [0.852, 0.868] (needs ≥ 0.950; missed by 0.090)"));
-        assert!(s.contains("within the noise floor"));
+        assert!(s.contains("Faithfulness of each model's explanations to the model"), "faithfulness section");
+        assert!(s.contains("0.2200 ± 0.0100") && s.contains("[0.2000, 0.2400]"), "bert-tiny comprehensiveness");
+        assert!(s.contains("overlaps it: as close to the reference as its explanations are to themselves"));
         assert!(s.contains("both sets are empty it is defined as 1"));
         assert!(s.contains("ties are broken by feature order"));
         assert!(s.contains("the first closed at 0"));

@@ -4,14 +4,52 @@
 //! Not used by runs.
 
 use crate::calibration::binning::{Bin, ReliabilityCurve};
+use crate::manifest::schema::{Tolerances, VerdictRule};
+use crate::plan::report_config::VerdictRules;
 use crate::data::RowCounts;
 use crate::tables::summary::DatasetMeta;
 use crate::tables::summary::ModelCard;
 use crate::tables::summary::alignment::{
-    AlignmentAggregate, ExampleHighlight, FloorValue, HighlightedWord, ModelHighlight,
+    AlignmentAggregate, ExampleHighlight, FaithfulnessAggregate, FloorValue, HighlightedWord, ModelHighlight,
 };
 use crate::tables::summary::{AggregateRow, ModelSummary, Summary};
 use std::collections::BTreeMap;
+
+/// The verdict rules the sample is judged by in tests: Jaccard@10 ≥ 0.7, the default
+/// tolerances, `explainers`, under `rule` (α = 0.025, the default 95% intervals).
+pub fn rules(explainers: &[&str], rule: VerdictRule) -> VerdictRules {
+    VerdictRules {
+        threshold: 0.7,
+        k: 10,
+        tolerances: Tolerances::default(),
+        explainers: explainers.iter().map(|e| e.to_string()).collect(),
+        rule,
+        alpha: 0.025,
+    }
+}
+
+/// Comprehensiveness and sufficiency of each model's LIME explanations.
+fn faithfulness() -> Vec<FaithfulnessAggregate> {
+    let row = |model: &str, metric: &str, mean: f64| FaithfulnessAggregate {
+        model: model.into(),
+        explainer: "lime".into(),
+        metric: metric.into(),
+        mean,
+        std: Some(0.01),
+        ci_low: Some(mean - 0.02),
+        ci_high: Some(mean + 0.02),
+        runs: 3,
+        examples: 100,
+    };
+    vec![
+        row("bert-base", "comprehensiveness", 0.41),
+        row("bert-base", "sufficiency", 0.08),
+        row("bert-int8", "comprehensiveness", 0.39),
+        row("bert-int8", "sufficiency", 0.09),
+        row("bert-tiny", "comprehensiveness", 0.22),
+        row("bert-tiny", "sufficiency", 0.19),
+    ]
+}
 
 /// A reliability curve over 10 bins from per-bin counts and accuracies; the mean confidence
 /// of a bin is its midpoint.
@@ -266,6 +304,7 @@ pub fn full_summary() -> Summary {
         bootstrap: 1000,
         confidence: 0.95,
         alignment: alignment_rows,
+        faithfulness: faithfulness(),
         highlights: highlights(),
         alignment_notes: Vec::new(),
         floors: Vec::new(),

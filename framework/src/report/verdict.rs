@@ -131,7 +131,8 @@ fn floor_check(row: &AlignmentAggregate) -> Option<FloorCheck> {
     };
     let value = interval(row.ci_low, row.ci_high).unwrap_or((row.mean, row.mean));
     let floor = interval(f.ci_low, f.ci_high).unwrap_or((f.mean, f.mean));
-    let within = value.0 <= floor.1 && floor.0 <= value.1;
+    // An exact floor (a deterministic explainer on one model) has no noise to be within.
+    let within = f.kind != "exact" && f.pairs > 0 && value.0 <= floor.1 && floor.0 <= value.1;
     Some(FloorCheck { of: of.into(), mean: f.mean, ci: interval(f.ci_low, f.ci_high), within })
 }
 
@@ -280,7 +281,7 @@ fn explain(tests: &[Test], status: Status) -> String {
                 t.missed_by.map(fmt).unwrap_or_default()
             );
             if t.floor.as_ref().is_some_and(|f| f.within) {
-                s.push_str(", within the noise floor");
+                s.push_str(", overlapping the noise floor");
             }
             s
         })
@@ -400,18 +401,10 @@ fn answer(reference: &str, models: &[ModelVerdict]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::schema::Tolerances;
     use crate::report::sample::full_summary;
 
     fn rules() -> VerdictRules {
-        VerdictRules {
-            threshold: 0.7,
-            k: 10,
-            tolerances: Tolerances::default(),
-            explainers: vec!["lime".into(), "partition-shap".into()],
-            rule: VerdictRule::Point,
-            alpha: 0.025,
-        }
+        crate::report::sample::rules(&["lime", "partition-shap"], VerdictRule::Point)
     }
 
     fn test<'a>(v: &'a ModelVerdict, name: &str) -> &'a Test {

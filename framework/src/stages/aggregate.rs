@@ -17,7 +17,7 @@ use polars::prelude::{Column, DataFrame};
 use std::collections::BTreeMap;
 
 /// The names of the tables the aggregate node writes (each as `.parquet` and `.csv`).
-pub const TABLES: [&str; 12] = [
+pub const TABLES: [&str; 13] = [
     "models",
     "calibration",
     "calibration_by_seed",
@@ -30,6 +30,7 @@ pub const TABLES: [&str; 12] = [
     "alignment_by_seed",
     "floor",
     "attributions",
+    "faithfulness",
 ];
 
 #[derive(Default)]
@@ -303,6 +304,7 @@ pub fn run(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
     ])?;
 
     let mut alignment = Vec::new();
+    let mut faithfulness = Vec::new();
     let mut floors = Vec::new();
     let mut highlights = Vec::new();
     let mut alignment_notes = Vec::new();
@@ -311,6 +313,7 @@ pub fn run(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
         let tables = super::alignment_tables::build(ctx, i, &cfg)?;
         extra_frames = tables.frames;
         alignment = tables.alignment;
+        faithfulness = tables.faithfulness;
         floors = tables
             .floors
             .into_iter()
@@ -379,6 +382,7 @@ pub fn run(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
         bootstrap: cfg.bootstrap,
         confidence: cfg.confidence,
         alignment,
+        faithfulness,
         highlights,
         alignment_notes,
         floors,

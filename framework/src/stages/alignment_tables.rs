@@ -11,7 +11,7 @@
 
 use super::RunContext;
 use super::alignment::FloorRecord;
-use super::alignment_summary::{AlignmentAggregate, FloorValue};
+use super::alignment_summary::{AlignmentAggregate, FaithfulnessAggregate, FloorValue};
 use super::evaluate::EvalConfig;
 use crate::plan::Task;
 use crate::tables::bootstrap::{mean_std, percentile_interval, resamples, rng_for};
@@ -112,6 +112,8 @@ pub struct AlignmentTables {
     pub alignment: Vec<AlignmentAggregate>,
     /// Every floor.
     pub floors: Vec<FloorRow>,
+    /// `Summary.faithfulness`.
+    pub faithfulness: Vec<FaithfulnessAggregate>,
 }
 
 #[derive(Default)]
@@ -220,13 +222,103 @@ pub fn build(ctx: &RunContext, i: usize, cfg: &EvalConfig) -> Result<AlignmentTa
         }
     }
 
+    let faithfulness = faithfulness(ctx, i, &boot_for, cfg.confidence)?;
     let frames = vec![
         ("alignment_by_seed", by_seed_frame(by_seed)?),
         ("alignment", alignment_frame(&alignment)?),
         ("floor", floor_frame(&floors)?),
         ("attributions", attributions_frame(ctx, i)?),
+        ("faithfulness", faithfulness_frame(&faithfulness)?),
     ];
-    Ok(AlignmentTables { frames, alignment, floors })
+    Ok(AlignmentTables { frames, alignment, floors, faithfulness })
+}
+
+/// Faithfulness per model and explainer from the explain nodes' `faithfulness.parquet`: per
+/// run (training seed × explanation seed) the values in example order, then the mean over
+/// runs with its bootstrap interval (examples resampled), as for alignment.
+fn faithfulness(
+    ctx: &RunContext,
+    i: usize,
+    boot_for: &dyn Fn(&str, &str, usize, &[u8]) -> Vec<Vec<usize>>,
+    level: f64,
+) -> Result<Vec<FaithfulnessAggregate>> {
+    let r = ctx.resolved;
+    // (model, explainer) → metric → runs
+    let mut groups: Vec<((usize, usize), [Vec<(String, Vec<f64>)>; 2])> = Vec::new();
+    for &k in &ctx.plan.nodes[i].inputs {
+        let n = &ctx.plan.nodes[k];
+        let Task::Explain { model, explainer } = n.task else { continue };
+        let path = ctx.store.artifact_path(&n.key, super::explain::FAITHFULNESS);
+        if !path.exists() {
+            continue;
+        }
+        let df = read_parquet(&path)?;
+        let seeds = column_f64(&df, "seed")?;
+        let values = [column_f64(&df, "comprehensiveness")?, column_f64(&df, "sufficiency")?];
+        let gi = match groups.iter().position(|(g, _)| *g == (model, explainer)) {
+            Some(p) => p,
+            None => {
+                groups.push(((model, explainer), Default::default()));
+                groups.len() - 1
+            }
+        };
+        for (m, metric_values) in values.iter().enumerate() {
+            for (j, v) in metric_values.iter().enumerate() {
+                let tag = format!("{:?}/{:?}", n.seed, seeds[j]);
+                let runs = &mut groups[gi].1[m];
+                let ri = match runs.iter().position(|(t, _)| *t == tag) {
+                    Some(p) => p,
+                    None => {
+                        runs.push((tag, Vec::new()));
+                        runs.len() - 1
+                    }
+                };
+                runs[ri].1.push(v.unwrap_or(f64::NAN));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for ((model, explainer), metrics) in groups {
+        let (mname, ename) = (&r.models[model].name, &r.explainers[explainer].label);
+        for (metric, runs) in ["comprehensiveness", "sufficiency"].iter().zip(metrics) {
+            let examples = runs.first().map_or(0, |(_, v)| v.len());
+            if examples == 0 || runs.iter().any(|(_, v)| v.len() != examples) {
+                continue;
+            }
+            let boot = boot_for(mname, ename, examples, b"faithfulness");
+            let run_means: Vec<f64> = runs.iter().map(|(_, v)| v.iter().sum::<f64>() / v.len() as f64).collect();
+            let (mean, std) = mean_std(&run_means);
+            let (_, ci) = mean_with_interval(&example_means(&runs), &boot, level);
+            out.push(FaithfulnessAggregate {
+                model: mname.clone(),
+                explainer: ename.clone(),
+                metric: metric.to_string(),
+                mean,
+                std,
+                ci_low: ci.map(|c| c.0),
+                ci_high: ci.map(|c| c.1),
+                runs: runs.len(),
+                examples,
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn faithfulness_frame(rows: &[FaithfulnessAggregate]) -> Result<DataFrame> {
+    let f = |g: &dyn Fn(&FaithfulnessAggregate) -> Option<f64>| rows.iter().map(g).collect::<Vec<_>>();
+    let s = |g: &dyn Fn(&FaithfulnessAggregate) -> String| rows.iter().map(g).collect::<Vec<_>>();
+    Ok(DataFrame::new_infer_height(vec![
+        Column::new("model".into(), s(&|r| r.model.clone())),
+        Column::new("explainer".into(), s(&|r| r.explainer.clone())),
+        Column::new("metric".into(), s(&|r| r.metric.clone())),
+        Column::new("mean".into(), f(&|r| Some(r.mean))),
+        Column::new("std".into(), f(&|r| r.std)),
+        Column::new("ci_low".into(), f(&|r| r.ci_low)),
+        Column::new("ci_high".into(), f(&|r| r.ci_high)),
+        Column::new("runs".into(), rows.iter().map(|r| r.runs as u32).collect::<Vec<_>>()),
+        Column::new("examples".into(), rows.iter().map(|r| r.examples as u32).collect::<Vec<_>>()),
+    ])?)
 }
 
 fn by_seed_frame(b: BySeed) -> Result<DataFrame> {

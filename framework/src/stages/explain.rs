@@ -20,11 +20,13 @@
 //! [`rng_for`](crate::explain::rng_for)(seed, example id).
 //!
 //! Artifacts: `attributions.parquet` (example_id, class, feature, segment, position,
-//! weight, seed, explainer; seed null for a deterministic explainer) and `explain.json`
+//! weight, seed, explainer; seed null for a deterministic explainer), `faithfulness.parquet`
+//! (each explanation's comprehensiveness and sufficiency AOPC) and `explain.json`
 //! ([`ExplainRecord`]: evaluation counts and mean diagnostics per seed).
 
 use super::RunContext;
 use super::instance::ExplainedModel;
+use crate::explain::faithfulness::{Faithfulness, faithfulness, masking_of};
 use crate::explain::{AttributionRow, EvalCounts, ExampleEngine, rng_for};
 use crate::manifest::schema::ExplainedClass;
 use crate::plugin::explainer::{ExplainInput, Explanation};
@@ -41,6 +43,9 @@ use std::collections::BTreeMap;
 pub const ATTRIBUTIONS: &str = "attributions.parquet";
 /// The record file of an explain node.
 pub const RECORD: &str = "explain.json";
+/// The faithfulness file of an explain node: example_id, seed, comprehensiveness,
+/// sufficiency (ERASER AOPC, [`crate::explain::faithfulness`]).
+pub const FAITHFULNESS: &str = "faithfulness.parquet";
 
 /// The explain node's config (as `plan::explain` writes it).
 #[derive(Debug, Clone, Deserialize)]
@@ -107,7 +112,8 @@ pub fn run(ctx: &RunContext, i: usize, model: usize, explainer: usize, w: &mut N
 
     let bar = ctx.progress.task_bar(&node.name);
     bar.set_length(examples.len() as u64);
-    type PerExample = (Vec<Explanation>, EvalCounts, u64);
+    type PerExample = (Vec<Explanation>, Vec<Faithfulness>, EvalCounts, u64);
+    let masking = masking_of(&cfg.settings);
     let results: Vec<PerExample> = examples
         .par_iter()
         .zip(&targets)
@@ -115,15 +121,20 @@ pub fn run(ctx: &RunContext, i: usize, model: usize, explainer: usize, w: &mut N
             let engine = ExampleEngine::new(net, e.id.clone(), e.segments.clone())?;
             let input = ExplainInput { engine: &engine, class, gradients };
             let mut out = Vec::with_capacity(runs.len());
+            let mut faithful = Vec::with_capacity(runs.len());
             for seed in &runs {
                 let mut rng = rng_for(seed.unwrap_or(0), &e.id);
-                out.push(
-                    (ex.entry.explain)(&cfg.settings, &input, &mut rng)
-                        .with_context(|| format!("model `{}`, example `{}`", m.name, e.id))?,
+                let explanation = (ex.entry.explain)(&cfg.settings, &input, &mut rng)
+                    .with_context(|| format!("model `{}`, example `{}`", m.name, e.id))?;
+                let mut counts = EvalCounts::default();
+                faithful.push(
+                    faithfulness(&engine, &explanation.attribution, masking, &mut counts)
+                        .with_context(|| format!("faithfulness of model `{}`, example `{}`", m.name, e.id))?,
                 );
+                out.push(explanation);
             }
             bar.inc(1);
-            Ok((out, engine.totals(), engine.cached() as u64))
+            Ok((out, faithful, engine.totals(), engine.cached() as u64))
         })
         .collect::<Result<_>>()?;
     ctx.progress.clear_task_bar(&node.name);
@@ -134,7 +145,16 @@ pub fn run(ctx: &RunContext, i: usize, model: usize, explainer: usize, w: &mut N
         .iter()
         .map(|&seed| SeedRecord { seed, counts: EvalCounts::default(), diagnostics: BTreeMap::new() })
         .collect();
-    for (explanations, engine_totals, cached) in &results {
+    let mut faithful_rows: (Vec<String>, Vec<Option<i64>>, Vec<f64>, Vec<f64>) = Default::default();
+    for (e, (_, faithful, _, _)) in examples.iter().zip(&results) {
+        for (s, f) in faithful.iter().enumerate() {
+            faithful_rows.0.push(e.id.clone());
+            faithful_rows.1.push(runs[s].map(|x| x as i64));
+            faithful_rows.2.push(f.comprehensiveness);
+            faithful_rows.3.push(f.sufficiency);
+        }
+    }
+    for (explanations, _, engine_totals, cached) in &results {
         totals.requested += engine_totals.requested;
         totals.distinct += cached;
         totals.run += engine_totals.run;
@@ -158,6 +178,13 @@ pub fn run(ctx: &RunContext, i: usize, model: usize, explainer: usize, w: &mut N
         seeds,
     };
     w.write(ATTRIBUTIONS, &parquet_bytes(&mut attributions_frame(&rows, &cfg.explainer)?)?)?;
+    let mut faithful = DataFrame::new_infer_height(vec![
+        Column::new("example_id".into(), faithful_rows.0),
+        Column::new("seed".into(), faithful_rows.1),
+        Column::new("comprehensiveness".into(), faithful_rows.2),
+        Column::new("sufficiency".into(), faithful_rows.3),
+    ])?;
+    w.write(FAITHFULNESS, &parquet_bytes(&mut faithful)?)?;
     w.write_json(RECORD, &record)
 }
 

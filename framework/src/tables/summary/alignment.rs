@@ -8,6 +8,30 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The faithfulness of one model's explanations by one explainer to that model (ERASER's
+/// comprehensiveness or sufficiency AOPC, [`crate::explain::faithfulness`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FaithfulnessAggregate {
+    /// Model.
+    pub model: String,
+    /// Explainer label.
+    pub explainer: String,
+    /// `comprehensiveness` (higher: more faithful) or `sufficiency` (lower: more faithful).
+    pub metric: String,
+    /// Mean over runs (explanation and training seeds) of the mean over examples.
+    pub mean: f64,
+    /// Sample standard deviation of the run means (one run: none).
+    pub std: Option<f64>,
+    /// Bootstrap interval of the mean, examples resampled.
+    pub ci_low: Option<f64>,
+    /// Bootstrap interval of the mean, examples resampled.
+    pub ci_high: Option<f64>,
+    /// Runs averaged.
+    pub runs: usize,
+    /// Examples.
+    pub examples: usize,
+}
+
 /// A noise floor: the metric between one model's own explanations under two seeds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FloorValue {

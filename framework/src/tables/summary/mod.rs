@@ -134,6 +134,9 @@ pub struct Summary {
     /// Alignment of each model's explanations with the reference's, beside the noise floor.
     #[serde(default)]
     pub alignment: Vec<alignment::AlignmentAggregate>,
+    /// Faithfulness of each model's explanations to the model (comprehensiveness, sufficiency).
+    #[serde(default)]
+    pub faithfulness: Vec<alignment::FaithfulnessAggregate>,
     /// Example inputs with every model's top-K words (the paper's Table 2).
     #[serde(default)]
     pub highlights: Vec<alignment::ExampleHighlight>,
