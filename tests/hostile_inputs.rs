@@ -12,7 +12,10 @@ use common::{invalid, run, sst2_manifest, temp_dir, text};
 #[test]
 fn training_settings_out_of_range_are_all_named_at_validate() {
     let dir = temp_dir("hostile-train");
-    let t = invalid(&dir, "\n[train]\nlr = -1\nepochs = 0\nwarmup_ratio = 2\nbetas = [0.9, 1.5]\nmax_grad_norm = -1\nweight_decay = -0.1\nmax_steps = 0\neps = 0\n");
+    let t = invalid(
+        &dir,
+        "\n[train]\nlr = -1\nepochs = 0\nwarmup_ratio = 2\nbetas = [0.9, 1.5]\nmax_grad_norm = -1\nweight_decay = -0.1\nmax_steps = 0\neps = 0\n",
+    );
     for key in [
         "train.lr",
         "train.epochs",

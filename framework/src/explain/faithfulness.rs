@@ -17,11 +17,11 @@
 //! window stay as they are (see [`Features::within`]). The probabilities go through the
 //! example's engine, so a text an explainer already ran is not run again.
 
+use super::Attribution;
 use super::engine::{EvalCounts, ExampleEngine};
 use super::features::{Features, WordSplitter};
 use super::mask::Mask;
 use super::render::{MaskMode, render};
-use super::Attribution;
 use anyhow::Result;
 
 /// ERASER's bins: percentages of the features kept as the rationale.
@@ -56,8 +56,10 @@ pub fn faithfulness(
     let mut texts = vec![engine.segments().to_vec()];
     for pct in BINS {
         let k = ((pct / 100.0 * d as f64).ceil() as usize).clamp(1, d);
-        let chosen: Vec<(usize, &str)> =
-            order[..k].iter().map(|&f| (attribution.features[f].segment, attribution.features[f].text.as_str())).collect();
+        let chosen: Vec<(usize, &str)> = order[..k]
+            .iter()
+            .map(|&f| (attribution.features[f].segment, attribution.features[f].text.as_str()))
+            .collect();
         let in_rationale =
             |i: usize| chosen.iter().any(|&(s, t)| words.features()[i].segment == s && words.features()[i].text == t);
         let without = Mask::from_fn(words.len(), |i| !in_rationale(i));

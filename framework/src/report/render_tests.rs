@@ -4,7 +4,6 @@
 use super::context::{ReportContext, ReportMeta};
 use super::render;
 use super::sample::full_summary;
-use super::verdict::VerdictRules;
 use super::{BUILTIN_TEMPLATES, templates};
 use crate::tables::summary::Summary;
 

@@ -4,9 +4,9 @@
 //! Not used by runs.
 
 use crate::calibration::binning::{Bin, ReliabilityCurve};
+use crate::data::RowCounts;
 use crate::manifest::schema::{Tolerances, VerdictRule};
 use crate::plan::report_config::VerdictRules;
-use crate::data::RowCounts;
 use crate::tables::summary::DatasetMeta;
 use crate::tables::summary::ModelCard;
 use crate::tables::summary::alignment::{

@@ -233,18 +233,19 @@ pub fn build(ctx: &RunContext, i: usize, cfg: &EvalConfig) -> Result<AlignmentTa
     Ok(AlignmentTables { frames, alignment, floors, faithfulness })
 }
 
+/// Bootstrap resamples of `n` examples for (model, explainer, purpose).
+type BootFor<'a> = &'a dyn Fn(&str, &str, usize, &[u8]) -> Vec<Vec<usize>>;
+
+/// Per-example values by run tag, for comprehensiveness and sufficiency.
+type FaithfulRuns = [Vec<(String, Vec<f64>)>; 2];
+
 /// Faithfulness per model and explainer from the explain nodes' `faithfulness.parquet`: per
 /// run (training seed × explanation seed) the values in example order, then the mean over
 /// runs with its bootstrap interval (examples resampled), as for alignment.
-fn faithfulness(
-    ctx: &RunContext,
-    i: usize,
-    boot_for: &dyn Fn(&str, &str, usize, &[u8]) -> Vec<Vec<usize>>,
-    level: f64,
-) -> Result<Vec<FaithfulnessAggregate>> {
+fn faithfulness(ctx: &RunContext, i: usize, boot_for: BootFor, level: f64) -> Result<Vec<FaithfulnessAggregate>> {
     let r = ctx.resolved;
     // (model, explainer) → metric → runs
-    let mut groups: Vec<((usize, usize), [Vec<(String, Vec<f64>)>; 2])> = Vec::new();
+    let mut groups: Vec<((usize, usize), FaithfulRuns)> = Vec::new();
     for &k in &ctx.plan.nodes[i].inputs {
         let n = &ctx.plan.nodes[k];
         let Task::Explain { model, explainer } = n.task else { continue };
