@@ -193,3 +193,29 @@ fn a_runaway_template_stops_with_an_error() {
     assert!(t.contains("runaway loop"), "{t}");
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn bins_tolerances_backend_and_max_len_are_checked_at_validate() {
+    let dir = temp_dir("hostile-ranges");
+    let t =
+        invalid(&dir, "\n[calibration]\nbins = 1000000000000\nmetrics = [{ metric = \"ece\", bins = 99999999999 }]\n");
+    assert!(t.contains("`calibration.bins`") && t.contains("calibration.metrics.0.bins"), "{t}");
+    let t = invalid(&dir, "\n[calibration.tolerances]\nece = -0.1\nagreement = 1.5\n");
+    assert!(t.contains("calibration.tolerances.ece") && t.contains("calibration.tolerances.agreement"), "{t}");
+    let neural = format!(
+        "\n[models.tiny]\narchitecture = {{ type = \"bert\", layers = 1, hidden = 8, heads = 2, ffn = 16, vocab = \"{}\" }}\nmax_len = 2\n",
+        common::repo().join("data/vocab/sst2-words.txt").display()
+    );
+    let t = invalid(&dir, &neural);
+    assert!(t.contains("models.tiny.max_len") && t.contains("leaves no room"), "{t}");
+    if !cfg!(feature = "cuda") {
+        let manifest = sst2_manifest(&dir, "");
+        let text_of = std::fs::read_to_string(&manifest).unwrap();
+        std::fs::write(&manifest, text_of.replacen("[experiment]\n", "[experiment]\nbackend = \"cuda\"\n", 1)).unwrap();
+        let out = run(&["validate", manifest.to_str().unwrap()]);
+        let t = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{t}");
+        assert!(t.contains("experiment.backend") && t.contains("--features cuda"), "{t}");
+    }
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -154,6 +154,9 @@ pub fn train_spec(m: &Manifest) -> TrainSpec {
 }
 
 /// Resolves one `[models.NAME]` section; errors go to `c`.
+/// The shortest `max_len` a model may have: a pair's three special tokens and one word.
+pub const MIN_MAX_LEN: usize = 4;
+
 pub(super) fn resolve_model(
     c: &mut Checker,
     m: &Manifest,
@@ -305,6 +308,14 @@ pub(super) fn resolve_model(
                 "give one training seed (one model, explained with every experiment seed) or leave it out to train once per experiment seed",
             ),
         }
+    }
+    if let Some(n) = spec.max_len.filter(|n| n.get() < MIN_MAX_LEN) {
+        c.error(
+            &["models", name, "max_len"],
+            format!(
+                "max_len {n} leaves no room for a word: an input holds [CLS] and [SEP] (a pair two [SEP]); use {MIN_MAX_LEN} or more (128 is usual)"
+            ),
+        );
     }
     Some(ResolvedModel {
         name: name.into(),

@@ -120,7 +120,10 @@ impl Checker<'_> {
     }
 }
 
-/// Validates `manifest` (read from `file`) and resolves its plugins.
+/// The most calibration bins a manifest may ask for.
+pub const MAX_BINS: usize = 100_000;
+
+/// Validates `manifest` (read from `file`) and resolves its plugins; every error at once.
 pub fn validate(file: &Path, manifest: Manifest, source: &SourceMap) -> Result<Resolved, ManifestErrors> {
     let base_dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
     let base_dir = if base_dir.as_os_str().is_empty() { PathBuf::from(".") } else { base_dir };
@@ -155,6 +158,12 @@ pub fn validate(file: &Path, manifest: Manifest, source: &SourceMap) -> Result<R
         && !m.experiment.name.starts_with('.');
     if !name_ok {
         c.error(&["experiment", "name"], "use letters, digits, `-`, `_` and `.` only (it names the results folder)");
+    }
+    if m.experiment.backend == super::schema::Backend::Cuda && !cfg!(feature = "cuda") {
+        c.error(
+            &["experiment", "backend"],
+            "this trustx was built without CUDA; build it with `cargo build --release --features cuda`, or set backend = \"cpu\"",
+        );
     }
     if m.experiment.seeds.is_empty() {
         c.error(&["experiment", "seeds"], "the seed list is empty; give at least one seed, e.g. seeds = [42]");
@@ -359,6 +368,37 @@ pub fn validate(file: &Path, manifest: Manifest, source: &SourceMap) -> Result<R
         PluginKind::Similarity,
         |n| SimilarityMetricEntry::find(n).map(|e| &e.info),
     );
+    // [calibration] bins and every metric's own `bins`: a count past MAX_BINS would only ask
+    // for memory (one slot per bin and class) without a usable reliability diagram.
+    if m.calibration.bins.get() > MAX_BINS {
+        c.error(
+            &["calibration", "bins"],
+            format!("{} bins: at most {MAX_BINS} (10 or 15 is usual)", m.calibration.bins),
+        );
+    }
+    for (list, refs) in [("metrics", &m.calibration.metrics), ("similarity", &m.calibration.similarity)] {
+        for (i, r) in refs.iter().enumerate() {
+            if let Some(bins) = r.settings().get("bins").and_then(Value::as_u64).filter(|&b| b > MAX_BINS as u64) {
+                c.error(
+                    &["calibration", list, &i.to_string(), "bins"],
+                    format!("{bins} bins: at most {MAX_BINS} (10 or 15 is usual)"),
+                );
+            }
+        }
+    }
+    let t = &m.calibration.tolerances;
+    for (key, value, range) in [
+        ("ece", t.ece, (0.0, 1.0)),
+        ("confidence_tv", t.confidence_tv, (0.0, 1.0)),
+        ("agreement", t.agreement, (0.0, 1.0)),
+    ] {
+        if !(value >= range.0 && value <= range.1) {
+            c.error(
+                &["calibration", "tolerances", key],
+                format!("a tolerance lies in [0, 1], got {value} (a negative one would make every variant fail)"),
+            );
+        }
+    }
     if !(m.calibration.confidence > 0.0 && m.calibration.confidence < 1.0) {
         c.error(&["calibration", "confidence"], "a confidence level lies strictly between 0 and 1, e.g. 0.95");
     }

@@ -240,6 +240,9 @@ impl NodeWriter {
             let old =
                 self.final_dir.with_file_name(format!(".{name}.old-{}-{}-{n}", host::hostname(), std::process::id()));
             if std::fs::rename(&self.final_dir, &old).is_ok() {
+                // Another writer may have completed the folder (and put logs in it) between the
+                // check above and the rename: its logs come along before it goes.
+                move_files(&old.join(LOGS_DIR), &self.dir.join(LOGS_DIR))?;
                 std::fs::remove_dir_all(&old).ok();
             }
         }
