@@ -166,7 +166,7 @@ fn neural_manifest_errors_name_the_key() {
         let t = text(&out);
         assert!(t.contains(key) && t.contains(words), "expected `{key}` … `{words}` in: {t}");
     }
-    // A CUDA backend in a build without CUDA fails its nodes with a message saying what to do.
+    // A CUDA backend in a build without CUDA is refused at validate, saying what to do.
     let models = format!("[models.a]\narchitecture = {}\nreference = true\n", architecture(1, 16));
     let manifest = tiny_manifest(&dir, "cuda", &models);
     let text_manifest =
@@ -174,7 +174,7 @@ fn neural_manifest_errors_name_the_key() {
     std::fs::write(&manifest, text_manifest).unwrap();
     if !cfg!(feature = "cuda") {
         let out = run(&["run", manifest.to_str().unwrap(), "--quiet"]);
-        assert_eq!(out.status.code(), Some(1));
-        assert!(text(&out).contains("--features cuda"), "{}", text(&out));
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+        assert!(text(&out).contains("experiment.backend") && text(&out).contains("--features cuda"), "{}", text(&out));
     }
 }

@@ -380,11 +380,20 @@ pub struct Tolerances {
     /// Smallest allowed prediction agreement with the reference.
     #[serde(default = "default_agreement_tol")]
     pub agreement: f64,
+    /// Largest allowed faithfulness gap: the reference's comprehensiveness minus the model's
+    /// (ERASER AOPC), per explainer. Unset: no faithfulness test.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub faithfulness_gap: Option<f64>,
 }
 
 impl Default for Tolerances {
     fn default() -> Self {
-        Tolerances { ece: default_ece_tol(), confidence_tv: default_tv_tol(), agreement: default_agreement_tol() }
+        Tolerances {
+            ece: default_ece_tol(),
+            confidence_tv: default_tv_tol(),
+            agreement: default_agreement_tol(),
+            faithfulness_gap: None,
+        }
     }
 }
 

@@ -391,6 +391,7 @@ pub fn validate(file: &Path, manifest: Manifest, source: &SourceMap) -> Result<R
         ("ece", t.ece, (0.0, 1.0)),
         ("confidence_tv", t.confidence_tv, (0.0, 1.0)),
         ("agreement", t.agreement, (0.0, 1.0)),
+        ("faithfulness_gap", t.faithfulness_gap.unwrap_or(0.0), (0.0, 1.0)),
     ] {
         if !(value >= range.0 && value <= range.1) {
             c.error(

@@ -261,6 +261,37 @@ fn similarity_test(summary: &Summary, rules: &VerdictRules, model: &str, spec: S
     }
 }
 
+/// One test per explainer: the reference's comprehensiveness minus the model's ≤ `tolerance`.
+fn faithfulness_tests(summary: &Summary, rules: &VerdictRules, model: &str, tolerance: f64) -> Vec<Test> {
+    let metric = crate::tables::summary::alignment::FAITHFULNESS_GAP;
+    rules
+        .explainers
+        .iter()
+        .map(|e| {
+            let name = format!("faithfulness gap {e}");
+            match summary.faithfulness.iter().find(|f| f.model == model && &f.explainer == e && f.metric == metric) {
+                Some(f) => judged(
+                    rules.rule,
+                    name,
+                    metric,
+                    f.mean,
+                    f.ci_low.zip(f.ci_high),
+                    tolerance,
+                    Comparison::AtMost,
+                    Some(f.examples),
+                ),
+                None => not_run(
+                    name,
+                    metric,
+                    tolerance,
+                    Comparison::AtMost,
+                    format!("faithfulness not measured for explainer `{e}`"),
+                ),
+            }
+        })
+        .collect()
+}
+
 fn fmt(x: f64) -> String {
     format!("{x:.3}")
 }
@@ -341,6 +372,9 @@ pub fn model_verdict(summary: &Summary, rules: &VerdictRules, model: &str) -> Mo
         },
     ] {
         tests.push(similarity_test(summary, rules, model, spec));
+    }
+    if let Some(tolerance) = tol.faithfulness_gap {
+        tests.extend(faithfulness_tests(summary, rules, model, tolerance));
     }
     let status = if tests.iter().any(|t| t.outcome == Outcome::Fail) {
         Status::NotTrustEquivalent
@@ -546,6 +580,32 @@ mod tests {
         assert!(lime.examples_needed.is_some_and(|n| n as usize > lime.examples.unwrap()), "{lime:?}");
         assert_ne!(v.status, Status::TrustEquivalent);
         assert!(v.explanation.contains("alignment lime top-k-jaccard@10 inconclusive"), "{}", v.explanation);
+    }
+
+    #[test]
+    fn a_faithfulness_tolerance_adds_a_test_per_explainer() {
+        let mut s = full_summary();
+        let mut r = rules();
+        r.tolerances.faithfulness_gap = Some(0.05);
+        let gap = |model: &str, mean: f64| crate::tables::summary::alignment::FaithfulnessAggregate {
+            model: model.into(),
+            explainer: "lime".into(),
+            metric: crate::tables::summary::alignment::FAITHFULNESS_GAP.into(),
+            mean,
+            std: None,
+            ci_low: Some(mean - 0.01),
+            ci_high: Some(mean + 0.01),
+            runs: 3,
+            examples: 100,
+        };
+        s.faithfulness = vec![gap("bert-int8", 0.02), gap("bert-tiny", 0.19)];
+        let int8 = model_verdict(&s, &r, "bert-int8");
+        assert_eq!(test(&int8, "faithfulness gap lime").outcome, Outcome::Pass);
+        assert_eq!(test(&int8, "faithfulness gap partition-shap").outcome, Outcome::NotRun);
+        let tiny = model_verdict(&s, &r, "bert-tiny");
+        assert_eq!(test(&tiny, "faithfulness gap lime").outcome, Outcome::Fail);
+        // Without the tolerance there is no faithfulness test.
+        assert!(model_verdict(&s, &rules(), "bert-int8").tests.iter().all(|t| !t.name.starts_with("faithfulness")));
     }
 
     #[test]

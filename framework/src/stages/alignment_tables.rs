@@ -11,7 +11,7 @@
 
 use super::RunContext;
 use super::alignment::FloorRecord;
-use super::alignment_summary::{AlignmentAggregate, FaithfulnessAggregate, FloorValue};
+use super::alignment_summary::{AlignmentAggregate, FAITHFULNESS_GAP, FaithfulnessAggregate, FloorValue};
 use super::evaluate::EvalConfig;
 use crate::plan::Task;
 use crate::tables::bootstrap::{mean_std, percentile_interval, resamples, rng_for};
@@ -279,12 +279,17 @@ fn faithfulness(ctx: &RunContext, i: usize, boot_for: BootFor, level: f64) -> Re
         }
     }
     let mut out = Vec::new();
+    // Per (model, explainer): the comprehensiveness of each example, mean over runs.
+    let mut comprehensive: Vec<((usize, usize), Vec<f64>, usize)> = Vec::new();
     for ((model, explainer), metrics) in groups {
         let (mname, ename) = (&r.models[model].name, &r.explainers[explainer].label);
         for (metric, runs) in ["comprehensiveness", "sufficiency"].iter().zip(metrics) {
             let examples = runs.first().map_or(0, |(_, v)| v.len());
             if examples == 0 || runs.iter().any(|(_, v)| v.len() != examples) {
                 continue;
+            }
+            if *metric == "comprehensiveness" {
+                comprehensive.push(((model, explainer), example_means(&runs), runs.len()));
             }
             let boot = boot_for(mname, ename, examples, b"faithfulness");
             let run_means: Vec<f64> = runs.iter().map(|(_, v)| v.iter().sum::<f64>() / v.len() as f64).collect();
@@ -302,6 +307,35 @@ fn faithfulness(ctx: &RunContext, i: usize, boot_for: BootFor, level: f64) -> Re
                 examples,
             });
         }
+    }
+    // The gap: the reference's comprehensiveness minus the model's, example by example (the
+    // same examples), with a paired bootstrap interval. Positive: the model's explanations are
+    // less faithful to it than the reference's are to the reference.
+    let reference = r.models.iter().position(|m| m.reference);
+    for ((model, explainer), values, runs) in &comprehensive {
+        let Some(reference) = reference.filter(|&i| i != *model) else { continue };
+        let Some((_, ref_values, _)) = comprehensive.iter().find(|((m, e), _, _)| *m == reference && e == explainer)
+        else {
+            continue;
+        };
+        if ref_values.len() != values.len() {
+            continue;
+        }
+        let gap: Vec<f64> = ref_values.iter().zip(values).map(|(a, b)| a - b).collect();
+        let (mname, ename) = (&r.models[*model].name, &r.explainers[*explainer].label);
+        let boot = boot_for(mname, ename, gap.len(), b"faithfulness");
+        let (mean, ci) = mean_with_interval(&gap, &boot, level);
+        out.push(FaithfulnessAggregate {
+            model: mname.clone(),
+            explainer: ename.clone(),
+            metric: FAITHFULNESS_GAP.into(),
+            mean,
+            std: None,
+            ci_low: ci.map(|c| c.0),
+            ci_high: ci.map(|c| c.1),
+            runs: *runs,
+            examples: gap.len(),
+        });
     }
     Ok(out)
 }

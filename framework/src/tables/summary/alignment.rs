@@ -8,6 +8,10 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The faithfulness row the verdict's faithfulness test reads: the reference's
+/// comprehensiveness minus the model's, per example, averaged (paired bootstrap interval).
+pub const FAITHFULNESS_GAP: &str = "comprehensiveness-gap";
+
 /// The faithfulness of one model's explanations by one explainer to that model (ERASER's
 /// comprehensiveness or sufficiency AOPC, [`crate::explain::faithfulness`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
