@@ -24,7 +24,8 @@ pub use crate::plan::report_config::VerdictRules;
 /// One test of one model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Test {
-    /// What is tested: `alignment lime top-k-jaccard@10`, `|delta-ece|`, `confidence-tv`, `agreement`.
+    /// What is tested: `alignment lime top-k-jaccard@10`, `delta-ece` (its magnitude is tested:
+    /// the margin reads `|x| ≤`), `confidence-tv`, `agreement`.
     pub name: String,
     /// The summary metric it reads.
     pub metric: String,
@@ -351,7 +352,7 @@ pub fn model_verdict(summary: &Summary, rules: &VerdictRules, model: &str) -> Mo
     for spec in [
         SimilarityTest {
             metric: "delta-ece",
-            name: "|delta-ece|",
+            name: "delta-ece",
             threshold: tol.ece,
             comparison: Comparison::AbsAtMost,
             missing: "add `ece` to [calibration] metrics",
@@ -466,7 +467,7 @@ mod tests {
         let (lo, hi) = lime.ci.unwrap();
         assert!((lo - 0.35).abs() < 1e-12 && (hi - 0.41).abs() < 1e-12);
         assert!(!lime.floor.as_ref().unwrap().within);
-        let ece = test(&v, "|delta-ece|");
+        let ece = test(&v, "delta-ece");
         assert_eq!(ece.outcome, Outcome::Fail);
         assert!((ece.missed_by.unwrap() - (0.061 - 0.02)).abs() < 1e-12);
         let agreement = test(&v, "agreement");
@@ -485,7 +486,7 @@ mod tests {
             r.mean = -0.03;
         }
         let v = model_verdict(&s, &rules(), "bert-int8");
-        let t = test(&v, "|delta-ece|");
+        let t = test(&v, "delta-ece");
         assert_eq!(t.outcome, Outcome::Fail);
         assert!((t.missed_by.unwrap() - 0.01).abs() < 1e-12);
         r_pass(&mut s, -0.015);
