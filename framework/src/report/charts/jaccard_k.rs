@@ -37,9 +37,10 @@ pub fn jaccard_vs_k(
     floor: &[(usize, f64, f64)],
     threshold: f64,
 ) -> String {
+    // The axis is proportional to K (K = 5, 10, 20 are not equally spaced).
+    let (k_min, k_max) = (ks.iter().copied().min().unwrap_or(0), ks.iter().copied().max().unwrap_or(0));
     let x = |k: usize| {
-        let i = ks.iter().position(|&v| v == k).unwrap_or(0);
-        if ks.len() <= 1 { LEFT + PW / 2.0 } else { LEFT + PW * i as f64 / (ks.len() - 1) as f64 }
+        if k_max <= k_min { LEFT + PW / 2.0 } else { LEFT + PW * (k - k_min) as f64 / (k_max - k_min) as f64 }
     };
     let mut out = open("jaccard-k", W, H, &format!("Jaccard against K: {explainer}"));
     out.push_str(&y_axis(LEFT, TOP, PW, PH, "Jaccard@K"));
@@ -145,7 +146,8 @@ mod tests {
             .find(|p| p.attribute("data-model") == Some("tiny") && p.attribute("data-k") == Some("10"))
             .unwrap();
         assert!((num(p, "cy") - y(0.38)).abs() < 0.01);
-        assert!((num(p, "cx") - (LEFT + PW / 2.0)).abs() < 0.01);
+        // Proportional to K: 10 sits a third of the way from 5 to 20.
+        assert!((num(p, "cx") - (LEFT + PW / 3.0)).abs() < 0.01);
         let band = &marks(&doc, "polygon", "floor-band")[0];
         assert_eq!(band.attribute("points").unwrap().split(' ').count(), 6);
         let t = &marks(&doc, "line", "threshold")[0];
