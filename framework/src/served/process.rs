@@ -205,7 +205,13 @@ impl ServerProcess {
         };
         written.map_err(|e| {
             self.shared.gone.store(true, Ordering::SeqCst);
-            let why = format!("could not be sent {what} ({e})");
+            // A broken pipe is the server gone: said as the reading side says it, whichever of
+            // the two noticed first.
+            let why = if e.kind() == std::io::ErrorKind::BrokenPipe {
+                format!("closed its output (it exited or crashed) before {what} could be sent")
+            } else {
+                format!("could not be sent {what} ({e})")
+            };
             self.shared.break_with(why.clone());
             self.failure(&why)
         })
