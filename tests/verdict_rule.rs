@@ -1,7 +1,7 @@
 //! End to end: the verdict's decision rule (issue 15.1). By default each test is an
 //! equivalence test on its (1 − 2α) interval and the report says so; `[verdict] alpha` sets
 //! the interval level; `rule = "point"` reproduces the paper's point rule; bad values are
-//! refused at `validate`.
+//! refused at `validate`. `trustx show` prints the last verdict, `--compare` beside another.
 
 mod common;
 
@@ -74,6 +74,24 @@ fn show_prints_the_last_verdict_and_fail_on_gates_the_run() {
     let out = run(&["show", m, "--json"]);
     let shown: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(shown, v);
+    // Side by side with itself nothing changed; with a saved verdict whose first test's
+    // outcome was different, that test is marked.
+    let out = run(&["show", m, "--compare", m]);
+    assert!(text(&out).contains("0 test(s) changed outcome"), "{}", text(&out));
+    let mut saved = v.clone();
+    saved["models"][0]["tests"][1]["label"] = serde_json::json!("inconclusive");
+    let saved_path = dir.join("saved-verdict.json");
+    std::fs::write(&saved_path, serde_json::to_vec(&saved).unwrap()).unwrap();
+    let out = run(&["show", m, "--compare", saved_path.to_str().unwrap()]);
+    let t = text(&out);
+    assert!(out.status.success() && t.contains("1 test(s) changed outcome"), "{t}");
+    let changed = format!("* {}", v["models"][0]["tests"][1]["name"].as_str().unwrap());
+    assert!(t.contains(&changed), "{t}");
+    let out = run(&["show", m, "--compare", saved_path.to_str().unwrap(), "--json"]);
+    let c: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(c["models"][0]["tests"][1]["changed"], true);
+    let out = run(&["show", m, "--compare", dir.join("nowhere").to_str().unwrap()]);
+    assert!(!out.status.success() && text(&out).contains("no such file or folder"), "{}", text(&out));
     // Cached the second time: the gate reads the same verdict; every run's record is kept.
     assert_eq!(run(&["run", m, "--fail-on", "not-established"]).status.code(), Some(3));
     let runs = std::fs::read_dir(dir.join("results/sst2-e2e/runs")).unwrap().count();

@@ -83,15 +83,19 @@ pub enum Command {
     /// The verdict of a manifest's last run (from `results/<experiment>/verdict.json`), without
     /// running anything.
     #[command(
-        after_help = "Examples:\n  trustx show experiments/sst2-bow.toml\n  trustx show experiments/sst2-bow.toml --json"
+        after_help = "Examples:\n  trustx show experiments/sst2-bow.toml\n  trustx show experiments/sst2-bow.toml --json\n  trustx show experiments/sst2-bow.toml --compare saved/verdict.json"
     )]
     Show {
         /// The manifest, its overrides and the results folder.
         #[command(flatten)]
         target: ManifestArgs,
-        /// Print verdict.json as it is.
+        /// Print verdict.json as it is (with `--compare`: the comparison as JSON).
         #[arg(long)]
         json: bool,
+        /// Show this verdict beside another: a manifest (its last run), a results folder of
+        /// one experiment, or a saved verdict.json; tests whose outcome changed are marked.
+        #[arg(long, value_name = "MANIFEST|DIR|verdict.json")]
+        compare: Option<std::path::PathBuf>,
     },
     /// Each node of a manifest: done, stale or missing in the store; under Slurm also queued,
     /// waiting, running (job id) or failed (job id, exit status, the end of its log).
@@ -496,7 +500,29 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        Command::Show { target, json } => {
+        Command::Show { target, json, compare: Some(other) } => {
+            use crate::commands::compare::{self, OtherVerdict};
+            let r = target.load()?;
+            let v = crate::commands::show::read(&r.results_dir)?;
+            let (b_name, b) = match OtherVerdict::classify(&other)? {
+                OtherVerdict::File(p) => (p.display().to_string(), compare::read_file(&p)?),
+                OtherVerdict::Folder(d) => (d.display().to_string(), compare::read_folder(&d)?),
+                OtherVerdict::Manifest(m) => {
+                    let o = ManifestArgs { manifest: m, overrides: Vec::new(), results: None }.load()?;
+                    (o.results_dir.display().to_string(), crate::commands::show::read(&o.results_dir)?)
+                }
+            };
+            let c = compare::compare(&r.results_dir.display().to_string(), &v, &b_name, &b);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&c)?);
+            } else {
+                for line in compare::table(&c).lines() {
+                    println!("{}", crate::snippet::printable(line));
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Show { target, json, compare: None } => {
             let r = target.load()?;
             let v = crate::commands::show::read(&r.results_dir)?;
             if json {
