@@ -1,7 +1,8 @@
 //! The HTML report in a real browser: the bundled SST-2 example run through the binary, and
 //! the synthetic full summary (alignment, highlights, two variants) rendered through the same
 //! templates and context, each opened in headless Chromium: no console message, the charts in
-//! the DOM, a screenshot under `results/screenshots/` (a CI artifact). Skips, saying why, when
+//! the DOM, a screenshot under `results/screenshots/` (a CI artifact), and at 390 px wide no
+//! chart text below 10 px and no sideways scrolling of the page. Skips, saying why, when
 //! `/usr/bin/chromium` is absent (`.ci/run` installs it).
 
 mod common;
@@ -75,6 +76,55 @@ fn check_in_browser(page: &Path, name: &str, expect: &[&str]) {
     let bytes = std::fs::read(&png).unwrap_or_else(|e| panic!("no screenshot {}: {e}\n{log}", png.display()));
     assert!(bytes.starts_with(b"\x89PNG") && bytes.len() > 10_000, "screenshot {} looks empty", png.display());
     println!("screenshot: {}", png.display());
+    check_narrow(page, name);
+}
+
+/// Opens `page` in a 390 px wide frame (headless Chromium will not make a window narrower
+/// than 500 px, so the report is the `srcdoc` of a 390 px iframe: its media queries see
+/// 390 px) with a script that measures, in CSS pixels as drawn, the smallest chart text and
+/// the page's width: the report is readable on a phone when no chart text is below 10 px and
+/// nothing makes the page scroll sideways (tables and charts scroll inside their own boxes).
+fn check_narrow(page: &Path, name: &str) {
+    let html = std::fs::read_to_string(page).unwrap();
+    let srcdoc = html.replace('&', "&amp;").replace('"', "&quot;");
+    let probe = r#"<script>
+document.getElementById("report").addEventListener("load", function () {
+  var doc = this.contentDocument, win = this.contentWindow;
+  var min = 1e9, worst = "";
+  doc.querySelectorAll("svg.chart").forEach(function (svg) {
+    var scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+    svg.querySelectorAll("text").forEach(function (t) {
+      var px = parseFloat(win.getComputedStyle(t).fontSize) * scale;
+      if (px < min) { min = px; worst = t.textContent; }
+    });
+  });
+  var pre = document.createElement("pre");
+  pre.id = "narrow-probe";
+  pre.textContent = "MIN_CHART_TEXT=" + min.toFixed(2) + " PAGE_WIDTH=" + doc.documentElement.scrollWidth
+    + " VIEWPORT=" + win.innerWidth + " WORST=" + JSON.stringify(worst);
+  document.body.appendChild(pre);
+});
+</script>"#;
+    let wrapper = format!(
+        "<!DOCTYPE html><html><body style=\"margin:0\"><iframe id=\"report\" style=\"width:390px;height:900px;border:0\" srcdoc=\"{srcdoc}\"></iframe>{probe}</body></html>"
+    );
+    let narrow = page.with_file_name(format!("{name}-narrow.html"));
+    std::fs::write(&narrow, wrapper).unwrap();
+    let profile = temp_dir(&format!("chromium-{name}-narrow"));
+    let (dom, log) = chromium(&profile, &narrow, &["--virtual-time-budget=10000", "--dump-dom"]);
+    let line = dom
+        .lines()
+        .find(|l| l.contains("<pre id=\"narrow-probe\">"))
+        .unwrap_or_else(|| panic!("no probe output:\n{log}"));
+    let field = |k: &str| -> f64 {
+        let v = line.split(&format!("{k}=")).nth(1).unwrap_or_else(|| panic!("no {k} in {line}"));
+        let v = v.split(' ').next().unwrap_or_default();
+        v.parse().unwrap_or_else(|_| panic!("{k} = {v} in {line}"))
+    };
+    assert_eq!(field("VIEWPORT"), 390.0, "the window is not 390 px wide: {line}");
+    assert!(field("MIN_CHART_TEXT") >= 10.0, "{name}: chart text below 10 px at 390 px wide: {line}");
+    assert!(field("PAGE_WIDTH") <= 390.0, "{name}: the page scrolls sideways at 390 px wide: {line}");
+    std::fs::remove_dir_all(profile).ok();
 }
 
 /// Fails saying how to install Chromium when it is missing (the tests are ignored unless

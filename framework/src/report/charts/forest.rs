@@ -79,14 +79,14 @@ pub fn forest(model: &str, tests: &[Test]) -> String {
             x(min) + 2.0,
             y + row_h / 2.0 - 4.0,
             "start",
-            " font-size=\"9\" fill=\"#6b7280\"",
+            " font-size=\"10\" fill=\"#6b7280\"",
             &format!("{min:.3}"),
         ));
         out.push_str(&text(
             x(max) - 2.0,
             y + row_h / 2.0 - 4.0,
             "end",
-            " font-size=\"9\" fill=\"#6b7280\"",
+            " font-size=\"10\" fill=\"#6b7280\"",
             &format!("{max:.3}"),
         ));
         out.push_str(&text(

@@ -25,7 +25,12 @@ pub fn confidence_histogram(edges: &[(f64, f64)], series: &[Series]) -> String {
     let group = (24.0 * series.len() as f64 + 12.0).max(52.0);
     let width = LEFT + group * bins as f64 + 16.0;
     let bar = (group - 12.0) / series.len().max(1) as f64;
-    let mut out = open("histogram", width, H, "Confidence histogram: share of examples per confidence bin");
+    let entries: Vec<(String, String)> = series.iter().map(|s| (s.name.to_string(), s.colour.to_string())).collect();
+    let (key, extra) = legend(LEFT, 16.0, width - LEFT - 8.0, &entries);
+    let mut out = open("histogram", width, H + extra, "Confidence histogram: share of examples per confidence bin");
+    out.push_str(&key);
+    // The plot moves down by the legend's extra rows.
+    out.push_str(&format!("<g transform=\"translate(0 {})\">", c(extra)));
     out.push_str(&y_axis(LEFT, TOP, group * bins as f64, PLOT_H, "share of examples"));
     let base = TOP + PLOT_H;
     for (si, s) in series.iter().enumerate() {
@@ -54,7 +59,7 @@ pub fn confidence_histogram(edges: &[(f64, f64)], series: &[Series]) -> String {
                     x0 + bar / 2.0 - 0.5,
                     base - h - 3.0,
                     "middle",
-                    " class=\"share\" font-size=\"8.5\" fill=\"#374151\"",
+                    " class=\"share\" font-size=\"10\" fill=\"#374151\"",
                     &label,
                 ));
             }
@@ -72,9 +77,7 @@ pub fn confidence_histogram(edges: &[(f64, f64)], series: &[Series]) -> String {
         " fill=\"#5b6475\"",
         "confidence (largest probability); labels: % of the model's examples",
     ));
-    let entries: Vec<(String, String)> = series.iter().map(|s| (s.name.to_string(), s.colour.to_string())).collect();
-    out.push_str(&legend(LEFT, 16.0, &entries));
-    out.push_str("</svg>");
+    out.push_str("</g></svg>");
     out
 }
 

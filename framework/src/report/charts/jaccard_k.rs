@@ -42,7 +42,12 @@ pub fn jaccard_vs_k(
     let x = |k: usize| {
         if k_max <= k_min { LEFT + PW / 2.0 } else { LEFT + PW * (k - k_min) as f64 / (k_max - k_min) as f64 }
     };
-    let mut out = open("jaccard-k", W, H, &format!("Jaccard against K: {explainer}"));
+    let entries: Vec<(String, String)> = lines.iter().map(|l| (l.name.to_string(), l.colour.to_string())).collect();
+    let (key, extra) = legend(LEFT, 16.0, W - LEFT - 8.0, &entries);
+    let mut out = open("jaccard-k", W, H + extra, &format!("Jaccard against K: {explainer}"));
+    out.push_str(&key);
+    // The plot moves down by the legend's extra rows.
+    out.push_str(&format!("<g transform=\"translate(0 {})\">", c(extra)));
     out.push_str(&y_axis(LEFT, TOP, PW, PH, "Jaccard@K"));
     if !floor.is_empty() {
         let mut pts: Vec<String> = floor.iter().map(|&(k, _, hi)| format!("{},{}", c(x(k)), c(y(hi)))).collect();
@@ -114,9 +119,7 @@ pub fn jaccard_vs_k(
         " fill=\"#5b6475\"",
         &format!("K (top-K words) · {explainer} · grey band: noise floor"),
     ));
-    let entries: Vec<(String, String)> = lines.iter().map(|l| (l.name.to_string(), l.colour.to_string())).collect();
-    out.push_str(&legend(LEFT, 16.0, &entries));
-    out.push_str("</svg>");
+    out.push_str("</g></svg>");
     out
 }
 

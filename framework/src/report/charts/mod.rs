@@ -54,21 +54,44 @@ pub fn text(x: f64, y: f64, anchor: &str, extra: &str, s: &str) -> String {
     format!("<text x=\"{}\" y=\"{}\" text-anchor=\"{anchor}\"{extra}>{}</text>", c(x), c(y), esc(s))
 }
 
-/// A legend row at (`x`, `y`): a swatch and a name per entry, laid out left to right.
-pub fn legend(x: f64, y: f64, entries: &[(String, String)]) -> String {
+/// Estimated width of `s` in the charts' 11 px font (generous, so that text never runs
+/// past what is reserved for it).
+pub fn text_width(s: &str) -> f64 {
+    6.5 * s.chars().count() as f64
+}
+
+/// Height of one legend row.
+pub const LEGEND_ROW: f64 = 14.0;
+
+/// A legend from (x, y) (the first row's baseline): a swatch and a name per entry, wrapped
+/// into rows no wider than `width`, so no name is cut; a single name wider than `width` is
+/// drawn narrower (`textLength`), never clipped. Returns the SVG and the height it takes
+/// beyond its first row (what a chart adds to its own height to make room).
+pub fn legend(x: f64, y: f64, width: f64, entries: &[(String, String)]) -> (String, f64) {
     let mut out = String::from("<g class=\"legend\">");
-    let mut at = x;
+    let (mut at, mut row) = (x, 0usize);
     for (name, colour) in entries {
+        let need = 24.0 + text_width(name);
+        if at > x && at - x + need > width {
+            at = x;
+            row += 1;
+        }
+        let base = y + LEGEND_ROW * row as f64;
         out.push_str(&format!(
             "<rect x=\"{}\" y=\"{}\" width=\"10\" height=\"10\" fill=\"{colour}\"/>",
             c(at),
-            c(y - 9.0)
+            c(base - 9.0)
         ));
-        out.push_str(&text(at + 14.0, y, "start", "", name));
-        at += 24.0 + 6.5 * name.chars().count() as f64;
+        let fit = if need > width {
+            format!(" textLength=\"{}\" lengthAdjust=\"spacingAndGlyphs\"", c(width - 24.0))
+        } else {
+            String::new()
+        };
+        out.push_str(&text(at + 14.0, base, "start", &fit, name));
+        at += need;
     }
     out.push_str("</g>");
-    out
+    (out, LEGEND_ROW * row as f64)
 }
 
 /// A y axis from 0 to 1 with ticks every 0.2 and grid lines across the plot.
@@ -125,9 +148,34 @@ mod tests {
     #[test]
     fn escapes_markup() {
         assert_eq!(esc("a<b & \"c\" 'd'>"), "a&lt;b &amp; &quot;c&quot; &#39;d&#39;&gt;");
-        let svg =
-            format!("{}{}</svg>", open("x", 10.0, 10.0, "<t>"), legend(0.0, 10.0, &[("m&n".into(), "#000".into())]));
+        let svg = format!(
+            "{}{}</svg>",
+            open("x", 10.0, 10.0, "<t>"),
+            legend(0.0, 10.0, 100.0, &[("m&n".into(), "#000".into())]).0
+        );
         let doc = test_util::parse(&svg);
         assert!(doc.descendants().any(|n| n.text() == Some("m&n")));
+    }
+
+    #[test]
+    fn legends_wrap_instead_of_running_past_the_chart() {
+        let entries: Vec<(String, String)> = ["bert-base-uncased (reference)", "distilbert-base-uncased-int8", "tiny"]
+            .map(|n| (n.to_string(), "#000".to_string()))
+            .to_vec();
+        let (svg, extra) = legend(48.0, 16.0, 360.0, &entries);
+        assert_eq!(extra, LEGEND_ROW, "two rows: the second name does not fit beside the first");
+        let wrapped = format!("<svg xmlns=\"http://www.w3.org/2000/svg\">{svg}</svg>");
+        let doc = test_util::parse(&wrapped);
+        let rows: Vec<f64> =
+            doc.descendants().filter(|n| n.has_tag_name("text")).map(|t| test_util::num(&t, "y")).collect();
+        assert_eq!(rows, [16.0, 30.0, 30.0]);
+        for t in doc.descendants().filter(|n| n.has_tag_name("text")) {
+            let right = test_util::num(&t, "x") + text_width(t.text().unwrap());
+            assert!(right <= 48.0 + 360.0, "{:?} ends at {right}", t.text());
+        }
+        let long = [("x".repeat(80), "#000".to_string())];
+        let (svg, extra) = legend(0.0, 10.0, 200.0, &long);
+        assert_eq!(extra, 0.0);
+        assert!(svg.contains("textLength=\"176.00\""), "{svg}");
     }
 }
