@@ -7,7 +7,7 @@
 mod common;
 
 use common::checkpoint::checkpoint;
-use common::{invalid, run, sst2_manifest, temp_dir, text};
+use common::{invalid, repo, run, sst2_manifest, temp_dir, text};
 
 #[test]
 fn training_settings_out_of_range_are_all_named_at_validate() {
@@ -216,6 +216,31 @@ fn bins_tolerances_backend_and_max_len_are_checked_at_validate() {
         let t = text(&out);
         assert_eq!(out.status.code(), Some(2), "{t}");
         assert!(t.contains("experiment.backend") && t.contains("--features cuda"), "{t}");
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn pruning_every_head_of_a_layer_is_refused_at_validate() {
+    let dir = temp_dir("hostile-prune-heads");
+    let data = repo().join("data");
+    let tiny = std::fs::read_to_string(repo().join("experiments/sst2-tiny.toml"))
+        .unwrap()
+        .replace("\"../data/", &format!("\"{}/", data.display()));
+    for (extra, key, said) in [
+        ("heads = 99", "variants.pruned.heads", "99 heads per layer, but the model has 2"),
+        ("head_fraction = 0.9", "variants.pruned.head_fraction", "rounds to 2: every head of a layer"),
+    ] {
+        let manifest = dir.join("m.toml");
+        std::fs::write(
+            &manifest,
+            format!("{tiny}\n[variants.pruned]\nfrom = \"tiny-2l\"\ncompressor = \"prune\"\n{extra}\n"),
+        )
+        .unwrap();
+        let out = run(&["validate", manifest.to_str().unwrap()]);
+        let t = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{t}");
+        assert!(t.contains(key) && t.contains(said), "{t}");
     }
     std::fs::remove_dir_all(dir).ok();
 }

@@ -13,7 +13,7 @@ use super::schema::Manifest;
 use super::validate::Checker;
 use crate::model::HfConfig;
 use crate::plugin::PluginKind;
-use crate::plugin::compressor::CompressorEntry;
+use crate::plugin::compressor::{CompressorEntry, ModelShape};
 use serde_json::Value;
 
 /// The variants of `m`, parents before children; errors go to `c`. `models` are the
@@ -87,8 +87,8 @@ pub(super) fn resolve_variants(c: &mut Checker, m: &Manifest, models: &[Resolved
                 continue;
             }
         };
-        if let Some(layers) = known_layers(&parent_neural)
-            && let Err(e) = (entry.check)(&settings, layers)
+        if let Some(shape) = known_shape(&parent_neural)
+            && let Err(e) = (entry.check)(&settings, shape)
         {
             c.settings_error(&["variants", name], e);
         }
@@ -131,11 +131,17 @@ pub(super) fn resolve_variants(c: &mut Checker, m: &Manifest, models: &[Resolved
     out
 }
 
-/// The encoder layer count of a model when the manifest tells it.
-fn known_layers(n: &NeuralModel) -> Option<usize> {
+/// The encoder's shape (layers, heads per layer) when the manifest tells it.
+fn known_shape(n: &NeuralModel) -> Option<ModelShape> {
     match &n.init {
-        NeuralInit::Checkpoint(dir) => HfConfig::from_file(&dir.join("config.json")).ok().map(|c| c.spec().num_layers),
-        NeuralInit::Architecture(arch) => arch.get("layers").and_then(Value::as_u64).map(|l| l as usize),
+        NeuralInit::Checkpoint(dir) => HfConfig::from_file(&dir.join("config.json"))
+            .ok()
+            .map(|c| c.spec())
+            .map(|s| ModelShape { layers: s.num_layers, heads: s.num_heads }),
+        NeuralInit::Architecture(arch) => {
+            let get = |k: &str| arch.get(k).and_then(Value::as_u64).map(|v| v as usize);
+            Some(ModelShape { layers: get("layers")?, heads: get("heads")? })
+        }
         NeuralInit::Variant { .. } => None,
     }
 }

@@ -62,6 +62,15 @@ impl CardOverrides {
     }
 }
 
+/// The shape of the model a compressor starts from, as far as its settings depend on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ModelShape {
+    /// Encoder layers.
+    pub layers: usize,
+    /// Attention heads per layer.
+    pub heads: usize,
+}
+
 /// What a compressor returns.
 pub struct CompressOutput {
     /// The compressed model (inference mode).
@@ -83,10 +92,10 @@ pub trait Compressor: 'static {
     const VERSION: &'static str;
     /// One-line description.
     const SUMMARY: &'static str;
-    /// Checks the settings against the source's number of encoder layers (layer indices
-    /// in range); errors name the key. Called by `trustx validate` when the layer count is
-    /// known from the manifest, and again at compress time.
-    fn check(_settings: &Self::Settings, _layers: usize) -> Result<(), SettingsError> {
+    /// Checks the settings against the source's shape (layer indices in range, heads to
+    /// remove fewer than a layer has); errors name the key. Called by `trustx validate` when
+    /// the shape is known from the manifest, and again at compress time.
+    fn check(_settings: &Self::Settings, _shape: ModelShape) -> Result<(), SettingsError> {
         Ok(())
     }
     /// Compresses `request.model`.
@@ -98,7 +107,7 @@ pub struct CompressorEntry {
     /// Self-description.
     pub info: PluginInfo,
     /// See [`Compressor::check`]; settings were resolved at validation.
-    pub check: fn(&Value, usize) -> Result<(), SettingsError>,
+    pub check: fn(&Value, ModelShape) -> Result<(), SettingsError>,
     /// See [`Compressor::compress`].
     pub compress: fn(&Value, CompressRequest) -> anyhow::Result<CompressOutput>,
 }
@@ -118,7 +127,7 @@ impl CompressorEntry {
                 resolve: resolve_settings::<C::Settings>,
                 check: super::descriptor::no_check,
             },
-            check: |v, layers| C::check(&parse_settings(v)?, layers),
+            check: |v, shape| C::check(&parse_settings(v)?, shape),
             compress: |v, r| C::compress(&parse_settings(v)?, r),
         }
     }

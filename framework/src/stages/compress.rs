@@ -9,7 +9,7 @@ use super::{RunContext, neural};
 use crate::manifest::{NeuralInit, NeuralModel, Resolved};
 use crate::model::labels::LabelTarget;
 use crate::plan::Stage;
-use crate::plugin::compressor::{CardOverrides, CompressRequest, CompressorEntry};
+use crate::plugin::compressor::{CardOverrides, CompressRequest, CompressorEntry, ModelShape};
 use crate::store::{NodeWriter, Store};
 use anyhow::{Context, Result, anyhow, bail};
 use serde_json::json;
@@ -44,7 +44,8 @@ pub fn run(ctx: &RunContext, i: usize, model: usize, w: &mut NodeWriter) -> Resu
     let labels = LabelTarget { names: &dataset.label_names, mapping };
     let source = neural::load_for_prediction_on(&dir, &labels, n.max_len, n.batch_size, &device)
         .with_context(|| format!("variant `{}`: loading its source model `{from}`", m.name))?;
-    (entry.check)(settings, source.spec().num_layers).map_err(|e| {
+    let shape = ModelShape { layers: source.spec().num_layers, heads: source.spec().num_heads };
+    (entry.check)(settings, shape).map_err(|e| {
         let key = std::iter::once(format!("variants.{}", m.name)).chain(e.path.iter().cloned()).collect::<Vec<_>>();
         anyhow!("variant `{}`: `{}`: {} (fix it in {})", m.name, key.join("."), e.message, r.file.display())
     })?;

@@ -17,7 +17,7 @@ use trustx_framework::model::train::FinetuneConfig;
 use trustx_framework::model::{HfModel, LoadOptions};
 use trustx_framework::plugin::SettingsError;
 use trustx_framework::plugin::compressor::{
-    CardOverrides, CompressOutput, CompressRequest, Compressor, CompressorEntry,
+    CardOverrides, CompressOutput, CompressRequest, Compressor, CompressorEntry, ModelShape,
 };
 use trustx_framework::plugin::training::TrainTick;
 use trustx_framework::schemars::{self, JsonSchema};
@@ -76,7 +76,8 @@ impl Compressor for Distill {
     const VERSION: &'static str = "1";
     const SUMMARY: &'static str = "Distil the source model into a layer-dropped copy or a model from scratch: α·T²·KL(teacher‖student) + (1−α)·CE";
 
-    fn check(settings: &DistillSettings, layers: usize) -> Result<(), SettingsError> {
+    fn check(settings: &DistillSettings, shape: ModelShape) -> Result<(), SettingsError> {
+        let layers = shape.layers;
         if !(settings.temperature > 0.0 && settings.temperature.is_finite()) {
             return Err(SettingsError::at("temperature", "must be a positive number"));
         }
@@ -95,7 +96,9 @@ impl Compressor for Distill {
 
     fn compress(settings: &DistillSettings, request: CompressRequest) -> anyhow::Result<CompressOutput> {
         let teacher = request.model;
-        if let Err(e) = Self::check(settings, teacher.spec().num_layers) {
+        if let Err(e) =
+            Self::check(settings, ModelShape { layers: teacher.spec().num_layers, heads: teacher.spec().num_heads })
+        {
             bail!("{}: {}", e.path.join("."), e.message);
         }
         let Some(train) = request.dataset.train.as_ref().map(|s| s.examples.as_slice()).filter(|t| !t.is_empty())

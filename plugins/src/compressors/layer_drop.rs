@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use trustx_framework::anyhow::{self, Context};
 use trustx_framework::plugin::SettingsError;
 use trustx_framework::plugin::compressor::{
-    CardOverrides, CompressOutput, CompressRequest, Compressor, CompressorEntry,
+    CardOverrides, CompressOutput, CompressRequest, Compressor, CompressorEntry, ModelShape,
 };
 use trustx_framework::schemars::{self, JsonSchema};
 use trustx_framework::serde_json::json;
@@ -69,8 +69,8 @@ impl Compressor for LayerDrop {
     const SUMMARY: &'static str =
         "Keep the listed encoder layers (`layers = [0, 2, 4]` or `keep_every = 2`), renumbered";
 
-    fn check(settings: &LayerChoice, layers: usize) -> Result<(), SettingsError> {
-        settings.resolve(layers).map(|_| ())
+    fn check(settings: &LayerChoice, shape: ModelShape) -> Result<(), SettingsError> {
+        settings.resolve(shape.layers).map(|_| ())
     }
 
     fn compress(settings: &LayerChoice, request: CompressRequest) -> anyhow::Result<CompressOutput> {

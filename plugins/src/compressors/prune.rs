@@ -20,7 +20,7 @@ use trustx_framework::anyhow::{self, bail};
 use trustx_framework::model::surgery::{LinearWeight, linear_weights, map_linear_weights, remove_heads};
 use trustx_framework::plugin::SettingsError;
 use trustx_framework::plugin::compressor::{
-    CardOverrides, CompressOutput, CompressRequest, Compressor, CompressorEntry,
+    CardOverrides, CompressOutput, CompressRequest, Compressor, CompressorEntry, ModelShape,
 };
 use trustx_framework::schemars::{self, JsonSchema};
 use trustx_framework::serde_json::json;
@@ -79,13 +79,41 @@ impl PruneSettings {
         Ok(())
     }
 
-    /// Heads removed per layer out of `n`.
-    fn heads_to_remove(&self, n: usize) -> usize {
-        let want = match self.head_fraction {
+    /// Heads asked to be removed per layer out of `n` (before [`Self::fits`] checks it).
+    fn heads_asked(&self, n: usize) -> usize {
+        match self.head_fraction {
             Some(f) => (f * n as f64).round() as usize,
             None => self.heads,
-        };
-        want.min(n.saturating_sub(1))
+        }
+    }
+
+    /// Refuses to remove every head of a layer (a layer keeps at least one): never clamped.
+    fn fits(&self, n: usize) -> Result<(), SettingsError> {
+        let want = self.heads_asked(n);
+        if want < n {
+            return Ok(());
+        }
+        let most = n.saturating_sub(1);
+        Err(match self.head_fraction {
+            Some(f) => SettingsError::at(
+                "head_fraction",
+                format!(
+                    "{f} of the model's {n} heads per layer rounds to {want}: every head of a layer; a layer keeps at least one, so remove at most {most} (head_fraction below {:.3})",
+                    (most as f64 + 0.5) / n as f64
+                ),
+            ),
+            None => SettingsError::at(
+                "heads",
+                format!(
+                    "{want} heads per layer, but the model has {n}; a layer keeps at least one, so remove at most {most}"
+                ),
+            ),
+        })
+    }
+
+    /// Heads removed per layer out of `n` (settings that passed [`Self::fits`]).
+    fn heads_to_remove(&self, n: usize) -> usize {
+        self.heads_asked(n).min(n.saturating_sub(1))
     }
 }
 
@@ -131,8 +159,9 @@ impl Compressor for Prune {
     const VERSION: &'static str = "1";
     const SUMMARY: &'static str = "Remove the least important attention heads (L2 norm of their output projection), then magnitude-prune encoder weights to a sparsity";
 
-    fn check(settings: &PruneSettings, _layers: usize) -> Result<(), SettingsError> {
-        settings.validate()
+    fn check(settings: &PruneSettings, shape: ModelShape) -> Result<(), SettingsError> {
+        settings.validate()?;
+        settings.fits(shape.heads)
     }
 
     fn compress(settings: &PruneSettings, request: CompressRequest) -> anyhow::Result<CompressOutput> {
@@ -282,8 +311,15 @@ mod tests {
         assert_eq!(s.validate().unwrap_err().path, vec!["sparsity"]);
         let s = PruneSettings { sparsity: 0.0, heads: 1, head_fraction: Some(0.5), scope: Scope::Global };
         assert_eq!(s.validate().unwrap_err().path, vec!["head_fraction"]);
+        // Removing every head of a layer is refused, never clamped.
         let s = PruneSettings { heads: 9, head_fraction: None, ..s };
-        assert_eq!(s.heads_to_remove(4), 3);
+        let e = s.fits(4).unwrap_err();
+        assert_eq!(e.path, vec!["heads"]);
+        assert!(e.message.contains("the model has 4") && e.message.contains("at most 3"), "{}", e.message);
+        assert!(PruneSettings { heads: 3, ..s.clone() }.fits(4).is_ok());
+        let f = PruneSettings { heads: 0, head_fraction: Some(0.9), ..s };
+        assert_eq!(f.fits(2).unwrap_err().path, vec!["head_fraction"]);
+        assert!(PruneSettings { head_fraction: Some(0.7), ..f }.fits(2).is_ok());
     }
 
     #[test]
