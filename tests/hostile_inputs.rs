@@ -244,3 +244,82 @@ fn pruning_every_head_of_a_layer_is_refused_at_validate() {
     }
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn special_tokens_typed_in_a_text_are_text_unless_kept() {
+    let dir = temp_dir("hostile-special-tokens");
+    let model = checkpoint(&dir.join("model"), ["negative", "positive"], false);
+    let m = model.to_str().unwrap();
+    let input = "a fine [SEP] film [MASK]";
+    let tokens = |extra: &[&str]| -> Vec<String> {
+        let mut args = vec!["model", "inspect", m, "--text", input, "--json"];
+        args.extend_from_slice(extra);
+        let out = run(&args);
+        assert!(out.status.success(), "{}", text(&out));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["tokens"].as_array().unwrap().iter().map(|t| t.as_str().unwrap().to_string()).collect()
+    };
+    // Escaped (the default): the only [SEP] is the one trustx adds at the end; no [MASK].
+    let escaped = tokens(&[]);
+    assert_eq!(escaped.iter().filter(|t| *t == "[SEP]").count(), 1, "{escaped:?}");
+    assert!(!escaped.iter().any(|t| t == "[MASK]"), "{escaped:?}");
+    // Kept: transformers' reading, two [SEP] and a [MASK].
+    let kept = tokens(&["--special-tokens", "keep"]);
+    assert_eq!(kept.iter().filter(|t| *t == "[SEP]").count(), 2, "{kept:?}");
+    assert!(kept.iter().any(|t| t == "[MASK]"), "{kept:?}");
+    // The explainer's words: `[`, `SEP`, `]` when escaped; one word `[SEP]` when kept,
+    // never split.
+    let words = |extra: &[&str]| -> String {
+        let mut args = vec!["explain", m, "--text", input, "--explainer", "occlusion", "--json"];
+        args.extend_from_slice(extra);
+        let out = run(&args);
+        assert!(out.status.success(), "{}", text(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let escaped = words(&[]);
+    assert!(escaped.contains("\"SEP\"") && !escaped.contains("\"[SEP]\""), "{escaped}");
+    let kept = words(&["--special-tokens", "keep"]);
+    assert!(kept.contains("\"[SEP]\"") && kept.contains("\"[MASK]\"") && !kept.contains("\"SEP\""), "{kept}");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn keeping_special_tokens_is_a_model_setting_in_its_nodes_keys() {
+    let dir = temp_dir("hostile-special-keys");
+    let data = repo().join("data");
+    let tiny = std::fs::read_to_string(repo().join("experiments/sst2-tiny.toml"))
+        .unwrap()
+        .replace("\"../data/", &format!("\"{}/", data.display()));
+    let keys = |manifest_text: &str| -> Vec<(String, String)> {
+        let manifest = dir.join("m.toml");
+        std::fs::write(&manifest, manifest_text).unwrap();
+        let out = run(&["plan", manifest.to_str().unwrap(), "--json"]);
+        assert!(out.status.success(), "{}", text(&out));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| (n["name"].as_str().unwrap().to_string(), n["key"].as_str().unwrap().to_string()))
+            .collect()
+    };
+    let default = keys(&tiny);
+    let kept = keys(&tiny.replacen("max_len = 64\n", "max_len = 64\nspecial_tokens = \"keep\"\n", 1));
+    for ((name, a), (_, b)) in default.iter().zip(&kept) {
+        // Only the first model (tiny-4l) keeps them: its own nodes change, the other's own
+        // train and predict nodes and the data do not (comparisons with it change too).
+        let own = |m: &str| ["train/", "predict/"].iter().any(|s| name.starts_with(&format!("{s}{m}")));
+        if own("tiny-4l") {
+            assert_ne!(a, b, "{name}");
+        } else if own("tiny-2l") || name == "data" {
+            assert_eq!(a, b, "{name}");
+        }
+    }
+    let manifest = dir.join("bad.toml");
+    std::fs::write(&manifest, tiny.replacen("max_len = 64\n", "max_len = 64\nspecial_tokens = \"maybe\"\n", 1))
+        .unwrap();
+    let out = run(&["validate", manifest.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("special_tokens"), "{}", text(&out));
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -243,7 +243,12 @@ fn model_token_id_beyond_embedding_table_is_an_error() {
     let tok = HfTokenizer::load(
         &fx.join("distilbert-tiny-random"),
         3,
-        &TokenizerOptions { choice: TokenizerChoice::TokenizerJson, max_len: 16, allow_vocab_mismatch: true },
+        &TokenizerOptions {
+            choice: TokenizerChoice::TokenizerJson,
+            max_len: 16,
+            allow_vocab_mismatch: true,
+            ..TokenizerOptions::default()
+        },
     )
     .unwrap();
     let err = tok.encode("hello", None).unwrap_err();

@@ -11,7 +11,7 @@ use std::path::Path;
 /// The seed of a head drawn with `--random-head`.
 pub const RANDOM_HEAD_SEED: u64 = 0;
 
-/// `--random-head --labels N`.
+/// `--random-head --labels N`, and `--special-tokens`: how a one-input command loads the model.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct HeadArgs {
     /// Put a classification head drawn at random (seed 0) on the model, on purpose: for a
@@ -21,11 +21,16 @@ pub struct HeadArgs {
     /// Classes of the random head (with --random-head).
     #[arg(long, value_name = "N", requires = "random_head", value_parser = clap::value_parser!(u64).range(1..))]
     pub labels: Option<u64>,
+    /// What `[SEP]`, `[CLS]`, `[MASK]`… typed in the text become: `escape` (the default:
+    /// ordinary text) or `keep` (the special token, as transformers does).
+    #[arg(long, value_name = "escape|keep", default_value = "escape")]
+    pub special_tokens: crate::model::special_text::SpecialTokenText,
 }
 
 impl HeadArgs {
     /// Sets the head policy of `options`: the checkpoint's head, or a random one of `N` classes.
     pub fn apply(&self, options: &mut LoadOptions) {
+        options.special_text = self.special_tokens;
         if self.random_head {
             options.head = HeadPolicy::Fresh;
             options.seed = RANDOM_HEAD_SEED;
@@ -74,7 +79,7 @@ mod tests {
         let mut o = LoadOptions::default();
         HeadArgs::default().apply(&mut o);
         assert_eq!(o.head, HeadPolicy::FromCheckpoint);
-        HeadArgs { random_head: true, labels: Some(3) }.apply(&mut o);
+        HeadArgs { random_head: true, labels: Some(3), ..HeadArgs::default() }.apply(&mut o);
         assert_eq!((o.head, o.num_labels, o.seed), (HeadPolicy::Fresh, Some(3), RANDOM_HEAD_SEED));
     }
 }

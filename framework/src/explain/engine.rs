@@ -42,6 +42,13 @@ pub trait Classifier: Send + Sync {
     fn visible_bytes(&self, _segments: &[String]) -> Result<Option<Vec<usize>>> {
         Ok(None)
     }
+    /// Strings the model reads as one special token when they appear in a text (none by
+    /// default: trustx's own models read a special token's text as ordinary text unless
+    /// told to keep transformers' behaviour). Explainers keep each whole: one word, never
+    /// split into `[`, `SEP`, `]`.
+    fn special_words(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// The quantity an explainer attributes.

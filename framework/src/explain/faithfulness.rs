@@ -49,7 +49,8 @@ pub fn faithfulness(
     if d == 0 {
         return Ok(Faithfulness { comprehensiveness: 0.0, sufficiency: 0.0 });
     }
-    let words = Features::within(engine.segments(), &WordSplitter::default(), false, engine.visible_bytes())?;
+    let splitter = WordSplitter::default().keeping(&engine.classifier().special_words());
+    let words = Features::within(engine.segments(), &splitter, false, engine.visible_bytes())?;
     let mut order: Vec<usize> = (0..d).collect();
     order.sort_by(|&a, &b| attribution.weights[b].total_cmp(&attribution.weights[a]).then(a.cmp(&b)));
     let mask_token = engine.classifier().mask_token().to_string();

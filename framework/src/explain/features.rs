@@ -16,28 +16,88 @@ use std::collections::HashMap;
 /// The default word pattern: runs of word characters, or single non-space characters.
 pub const DEFAULT_WORD_PATTERN: &str = r"\w+|[^\w\s]";
 
-/// Splits segment text into words with a regex.
+/// Splits segment text into words with a regex; strings it is told to keep whole (a model's
+/// special tokens, when it reads their text as the token) are one word each and no word
+/// crosses them.
 #[derive(Debug, Clone)]
 pub struct WordSplitter {
     regex: Regex,
+    atoms: Vec<String>,
 }
 
 impl WordSplitter {
     /// A splitter from a regex pattern; an invalid pattern is an error naming it.
     pub fn new(pattern: &str) -> Result<Self> {
         let regex = Regex::new(pattern).with_context(|| format!("invalid word pattern {pattern:?}"))?;
-        Ok(Self { regex })
+        Ok(Self { regex, atoms: Vec::new() })
     }
 
-    /// The non-empty matches of the pattern in `text`, as byte spans.
-    pub fn spans<'t>(&'t self, text: &'t str) -> impl Iterator<Item = (usize, usize)> + 't {
-        self.regex.find_iter(text).filter(|m| !m.is_empty()).map(|m| (m.start(), m.end()))
+    /// The same splitter keeping each of `atoms` whole (longest first where two start at the
+    /// same place).
+    pub fn keeping(mut self, atoms: &[String]) -> Self {
+        self.atoms = atoms.iter().filter(|a| !a.is_empty()).cloned().collect();
+        self.atoms.sort_by_key(|a| std::cmp::Reverse(a.len()));
+        self
     }
+
+    /// The non-empty matches of the pattern in `text`, as byte spans, with every occurrence
+    /// of an atom as one span of its own.
+    pub fn spans<'t>(&'t self, text: &'t str) -> impl Iterator<Item = (usize, usize)> + 't {
+        let atoms = atom_spans(text, &self.atoms);
+        let mut gaps = Vec::with_capacity(atoms.len() + 1);
+        let mut at = 0;
+        for &(start, end) in &atoms {
+            gaps.push(((at, start), Some((start, end))));
+            at = end;
+        }
+        gaps.push(((at, text.len()), None));
+        gaps.into_iter().flat_map(move |((from, to), atom)| {
+            self.regex
+                .find_iter(&text[from..to])
+                .filter(|m| !m.is_empty())
+                .map(move |m| (from + m.start(), from + m.end()))
+                .chain(atom)
+        })
+    }
+}
+
+/// The non-overlapping occurrences of `atoms` in `text`, leftmost first.
+fn atom_spans(text: &str, atoms: &[String]) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    if atoms.is_empty() {
+        return out;
+    }
+    let mut at = 0;
+    while at < text.len() {
+        let next = atoms
+            .iter()
+            .filter_map(|a| text[at..].find(a.as_str()).map(|i| (at + i, at + i + a.len())))
+            .min_by_key(|&(s, e)| (s, std::cmp::Reverse(e)));
+        let Some((start, end)) = next else { break };
+        out.push((start, end));
+        at = end;
+    }
+    out
 }
 
 impl Default for WordSplitter {
     fn default() -> Self {
         Self::new(DEFAULT_WORD_PATTERN).unwrap_or_else(|_| unreachable!("the default pattern is valid"))
+    }
+}
+
+#[cfg(test)]
+mod splitter_tests {
+    use super::*;
+
+    #[test]
+    fn atoms_are_one_word_and_no_word_crosses_them() {
+        let s = WordSplitter::default().keeping(&["[SEP]".to_string(), "[MASK]".to_string()]);
+        let text = "a[SEP]b [MASK] c";
+        let words: Vec<&str> = s.spans(text).map(|(a, b)| &text[a..b]).collect();
+        assert_eq!(words, ["a", "[SEP]", "b", "[MASK]", "c"]);
+        let plain: Vec<&str> = WordSplitter::default().spans(text).map(|(a, b)| &text[a..b]).collect();
+        assert_eq!(plain, ["a", "[", "SEP", "]", "b", "[", "MASK", "]", "c"]);
     }
 }
 

@@ -26,7 +26,9 @@ impl Classifier for HfModel {
     }
 
     fn mask_token(&self) -> &str {
-        self.tokenizer().mask_token()
+        // What the tokenizer reads as the mask token (a placeholder when literal special
+        // tokens in texts are escaped).
+        self.tokenizer().mask_placeholder()
     }
 
     fn predict(&self, inputs: &[Vec<String>]) -> Result<Vec<Vec<f64>>> {
@@ -40,6 +42,10 @@ impl Classifier for HfModel {
             .collect::<Result<Vec<_>>>()?;
         let out = self.forward_batch(&encoded)?;
         Ok(out.probs.into_iter().map(|row| row.into_iter().map(f64::from).collect()).collect())
+    }
+
+    fn special_words(&self) -> Vec<String> {
+        self.tokenizer().kept_special_words()
     }
 
     fn visible_bytes(&self, segments: &[String]) -> Result<Option<Vec<usize>>> {

@@ -58,15 +58,48 @@ impl TextTokens {
     /// shap's `SimpleTokenizer(split_pattern)` applied to each segment; a bad pattern is an
     /// error naming it.
     pub fn regex(segments: &[String], split_pattern: &str) -> Result<Self> {
+        Self::regex_keeping(segments, split_pattern, &[])
+    }
+
+    /// [`Self::regex`], never splitting inside an occurrence of one of `atoms` (a model's
+    /// special tokens when it reads their text as the token): each occurrence is a token of
+    /// its own, the separators around it stay separators, and a separator match is cut where
+    /// it overlaps one.
+    pub fn regex_keeping(segments: &[String], split_pattern: &str, atoms: &[String]) -> Result<Self> {
         let re = Regex::new(split_pattern).with_context(|| format!("invalid split pattern {split_pattern:?}"))?;
+        let splitter = super::features::WordSplitter::new("$^")?.keeping(atoms);
         let mut parts = Vec::with_capacity(segments.len());
         let mut tokens = Vec::with_capacity(segments.len());
         for s in segments {
+            let whole: Vec<(usize, usize)> = splitter.spans(s).collect();
+            // Cuts: the separator matches minus the atoms, and an empty cut at each atom's
+            // edges (`true`: a real separator, which may leave an empty token as shap does).
+            let mut cuts: Vec<(usize, usize, bool)> = Vec::new();
+            for m in re.find_iter(s) {
+                let mut from = m.start();
+                for &(a, b) in whole.iter().filter(|&&(a, b)| a < m.end() && m.start() < b) {
+                    if from < a {
+                        cuts.push((from, a, true));
+                    }
+                    from = from.max(b);
+                }
+                if from < m.end() || (m.start() == m.end() && !whole.iter().any(|&(a, b)| a < from && from < b)) {
+                    cuts.push((from, m.end().max(from), true));
+                }
+            }
+            for &(a, b) in &whole {
+                cuts.push((a, a, false));
+                cuts.push((b, b, false));
+            }
+            cuts.sort_by_key(|&(start, end, real)| (start, !real, end));
             let mut pos = 0;
             let mut toks = Vec::new();
-            for m in re.find_iter(s) {
-                toks.push((pos, m.start()));
-                pos = m.end();
+            for (start, end, real) in cuts {
+                if start < pos || (!real && start == pos) {
+                    continue;
+                }
+                toks.push((pos, start));
+                pos = end;
             }
             if pos != s.len() {
                 toks.push((pos, s.len()));
@@ -281,6 +314,17 @@ mod tests {
         let t = tokens(&["...so good"], r"\W+");
         assert_eq!(t.part_texts(), ["...", "so ", "good"]);
         assert!(TextTokens::regex(&["x".to_string()], "(").is_err());
+    }
+
+    #[test]
+    fn kept_special_tokens_are_tokens_of_their_own() {
+        let s = ["a [SEP] b, [MASK]".to_string()];
+        let plain = TextTokens::regex(&s, r"\W+").unwrap();
+        assert_eq!(plain.part_texts(), ["a [", "SEP] ", "b, [", "MASK"]);
+        let kept = TextTokens::regex_keeping(&s, r"\W+", &["[SEP]".into(), "[MASK]".into()]).unwrap();
+        assert_eq!(kept.part_texts(), ["a ", "[SEP] ", "b, ", "[MASK]"]);
+        let texts: Vec<String> = kept.features().unwrap().features().iter().map(|f| f.text.clone()).collect();
+        assert_eq!(texts, ["a", "[SEP]", "b", "[MASK]"]);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 use super::schema::{Manifest, ModelSpec, TrainSpec};
 use super::validate::Checker;
 use crate::model::scratch::Architecture;
+use crate::model::special_text::SpecialTokenText;
 use crate::plugin::model_source::{Explainability, ModelSourceEntry};
 use crate::plugin::{PluginKind, parse_settings};
 use serde_json::{Map, Value};
@@ -73,6 +74,8 @@ pub struct NeuralModel {
     pub max_len: usize,
     /// Prediction batch size.
     pub batch_size: usize,
+    /// What a special token's text inside an input becomes (`special_tokens`).
+    pub special_text: SpecialTokenText,
     /// The manifest's renaming of a fine-tuned checkpoint's label names to the dataset's
     /// (`labels`); empty when not given (names are matched as they are).
     pub labels: BTreeMap<String, String>,
@@ -171,6 +174,7 @@ pub(super) fn resolve_model(
         ("max_len", spec.max_len.is_some()),
         ("batch_size", spec.batch_size.is_some()),
         ("labels", spec.labels.is_some()),
+        ("special_tokens", spec.special_tokens.is_some()),
     ];
     if let Some(source) = &spec.source {
         for (key, present) in neural_keys {
@@ -206,7 +210,7 @@ pub(super) fn resolve_model(
         c.error(
             &["models", name, key],
             format!(
-                "unknown key `{key}` of a neural model; its keys are checkpoint, finetuned, labels, architecture, max_len, batch_size and reference (or set `source` for a model source plugin)"
+                "unknown key `{key}` of a neural model; its keys are checkpoint, finetuned, labels, architecture, max_len, batch_size, special_tokens and reference (or set `source` for a model source plugin)"
             ),
         );
     }
@@ -325,6 +329,7 @@ pub(super) fn resolve_model(
             finetuned,
             max_len: spec.max_len.map_or(DEFAULT_MAX_LEN, |n| n.get()),
             batch_size: spec.batch_size.map_or(DEFAULT_BATCH_SIZE, |n| n.get()),
+            special_text: spec.special_tokens.unwrap_or_default(),
             labels,
             train_seeds,
             seeded,

@@ -198,6 +198,10 @@ pub struct ModelSpec {
     /// Batch size of prediction and explanation (default 32).
     #[serde(default)]
     pub batch_size: Option<NonZeroUsize>,
+    /// What `[SEP]`, `[CLS]`, `[MASK]`… typed inside a text become: `"escape"` (the default:
+    /// ordinary text) or `"keep"` (the special token, as transformers does).
+    #[serde(default)]
+    pub special_tokens: Option<crate::model::special_text::SpecialTokenText>,
     /// A fine-tuned checkpoint's label names (its `config.json` `id2label`) renamed to the
     /// dataset's, where they differ: `{ LABEL_0 = "negative", LABEL_1 = "positive" }`.
     /// Outputs are matched to the dataset's classes by name, case-insensitively.

@@ -122,6 +122,7 @@ pub(super) fn resolve_variants(c: &mut Checker, m: &Manifest, models: &[Resolved
                 finetuned: !spec.finetune,
                 max_len: parent_neural.max_len,
                 batch_size: parent_neural.batch_size,
+                special_text: parent_neural.special_text,
                 labels: Default::default(),
                 train_seeds,
                 seeded,

@@ -52,6 +52,7 @@ pub mod loader;
 pub mod packed;
 pub mod save;
 pub mod scratch;
+pub mod special_text;
 pub mod surgery;
 pub mod tokenizer;
 pub mod train;
@@ -89,6 +90,9 @@ pub struct LoadOptions {
     /// Use the tokenizer even when its vocabulary disagrees with `vocab.txt` or
     /// `config.json` (a warning instead of an error).
     pub allow_vocab_mismatch: bool,
+    /// What a special token's text inside an input becomes (default: ordinary text; see
+    /// [`special_text`]).
+    pub special_text: special_text::SpecialTokenText,
 }
 
 impl Default for LoadOptions {
@@ -101,6 +105,7 @@ impl Default for LoadOptions {
             head: HeadPolicy::FromCheckpoint,
             tokenizer: TokenizerChoice::Auto,
             allow_vocab_mismatch: false,
+            special_text: special_text::SpecialTokenText::Escape,
         }
     }
 }
@@ -233,6 +238,7 @@ impl HfModel {
                 choice: options.tokenizer,
                 max_len,
                 allow_vocab_mismatch: options.allow_vocab_mismatch,
+                special_text: options.special_text,
             },
         )?;
 

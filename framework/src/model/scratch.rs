@@ -153,7 +153,8 @@ impl HfModel {
         }
         let vocab_file = arch.vocab_file();
         let max_len = options.max_len.min(arch.max_positions);
-        let tokenizer = HfTokenizer::from_vocab_file(&vocab_file, arch.lower_case, max_len)?;
+        let mut tokenizer = HfTokenizer::from_vocab_file(&vocab_file, arch.lower_case, max_len)?;
+        tokenizer.set_special_text(options.special_text)?;
         let vocab_text =
             std::fs::read_to_string(&vocab_file).with_context(|| format!("cannot read {}", vocab_file.display()))?;
         let vocab_size = vocab_text.lines().count();

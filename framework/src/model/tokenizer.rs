@@ -12,6 +12,9 @@
 //! model never saw, or every word mapped to `[UNK]`) and is an error naming the files and
 //! the sizes, unless the caller opts in with [`TokenizerOptions::allow_vocab_mismatch`] or
 //! picks the other source with [`TokenizerChoice`].
+//!
+//! A special token's text typed inside an input (`[SEP]` in a review) is ordinary text by
+//! default, not the special token (see [`super::special_text`]).
 
 use std::path::{Path, PathBuf};
 
@@ -21,6 +24,8 @@ use tokenizers::normalizers::BertNormalizer;
 use tokenizers::pre_tokenizers::bert::BertPreTokenizer;
 use tokenizers::processors::bert::BertProcessing;
 use tokenizers::{AddedToken, Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
+
+use super::special_text::{self, Placeholder, SpecialTokenText};
 
 /// Which file the tokenizer is built from.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -45,11 +50,18 @@ pub struct TokenizerOptions {
     /// Use the tokenizer even when its vocabulary size disagrees with `vocab.txt` or
     /// `config.json` (logged as a warning instead of an error).
     pub allow_vocab_mismatch: bool,
+    /// What a special token's text inside an input becomes (default: ordinary text).
+    pub special_text: SpecialTokenText,
 }
 
 impl Default for TokenizerOptions {
     fn default() -> Self {
-        Self { choice: TokenizerChoice::Auto, max_len: 128, allow_vocab_mismatch: false }
+        Self {
+            choice: TokenizerChoice::Auto,
+            max_len: 128,
+            allow_vocab_mismatch: false,
+            special_text: SpecialTokenText::Escape,
+        }
     }
 }
 
@@ -93,6 +105,8 @@ pub struct HfTokenizer {
     max_len: usize,
     embedding_rows: usize,
     mask_token: String,
+    special_text: SpecialTokenText,
+    placeholder: Option<Placeholder>,
 }
 
 impl HfTokenizer {
@@ -190,7 +204,56 @@ impl HfTokenizer {
             .map_err(|e| anyhow!("cannot set truncation to {max_len}: {e}"))?;
         inner.with_padding(None);
 
-        Ok(Self { inner, source, max_len, embedding_rows, mask_token: special.mask })
+        let mut tokenizer = Self {
+            inner,
+            source,
+            max_len,
+            embedding_rows,
+            mask_token: special.mask,
+            special_text: SpecialTokenText::Keep,
+            placeholder: None,
+        };
+        tokenizer.set_special_text(options.special_text)?;
+        Ok(tokenizer)
+    }
+
+    /// Sets what a special token's text inside an input becomes (see
+    /// [`super::special_text`]).
+    pub fn set_special_text(&mut self, mode: SpecialTokenText) -> Result<()> {
+        self.placeholder = special_text::configure(&mut self.inner, mode, &self.mask_token)?;
+        self.special_text = mode;
+        Ok(())
+    }
+
+    /// The special tokens whose text inside an input this tokenizer reads as the token
+    /// (none when it escapes them).
+    pub fn kept_special_words(&self) -> Vec<String> {
+        match self.special_text {
+            SpecialTokenText::Escape => Vec::new(),
+            SpecialTokenText::Keep => {
+                let mut words: Vec<String> = self
+                    .inner
+                    .get_added_tokens_decoder()
+                    .into_values()
+                    .filter(|t| t.special && t.content != special_text::MASK_PLACEHOLDER)
+                    .map(|t| t.content)
+                    .collect();
+                words.sort();
+                words
+            }
+        }
+    }
+
+    /// What a special token's text inside an input becomes.
+    pub fn special_text(&self) -> SpecialTokenText {
+        self.special_text
+    }
+
+    /// What an explainer writes into a text for a masked word: the mask token itself when
+    /// special tokens' text is kept, else [`special_text::MASK_PLACEHOLDER`], which this
+    /// tokenizer reads as the mask token (a literal `[MASK]` in the text stays text).
+    pub fn mask_placeholder(&self) -> &str {
+        if self.placeholder.is_some() { special_text::MASK_PLACEHOLDER } else { &self.mask_token }
     }
 
     /// Builds a BERT word-piece tokenizer from a `vocab.txt`-format file (one token per
@@ -230,13 +293,17 @@ impl HfTokenizer {
             }))
             .map_err(|e| anyhow!("cannot set truncation to {max_len}: {e}"))?;
         inner.with_padding(None);
-        Ok(Self {
+        let mut tokenizer = Self {
             inner,
             source: TokenizerSource::VocabTxt(vocab.to_path_buf()),
             max_len,
             embedding_rows: rows,
             mask_token: special.mask,
-        })
+            special_text: SpecialTokenText::Keep,
+            placeholder: None,
+        };
+        tokenizer.set_special_text(SpecialTokenText::Escape)?;
+        Ok(tokenizer)
     }
 
     /// For each segment (the text, and the pair if any), the byte offset up to which the
@@ -273,17 +340,26 @@ impl HfTokenizer {
             None => self.inner.encode(text, true),
         }
         .map_err(|e| anyhow!("cannot tokenize {text:?}: {e}"))?;
-        let ids = enc.get_ids().to_vec();
+        let mut ids = enc.get_ids().to_vec();
+        let mut tokens = enc.get_tokens().to_vec();
+        if let Some(p) = self.placeholder {
+            for (id, token) in ids.iter_mut().zip(tokens.iter_mut()) {
+                if *id == p.id {
+                    *id = p.mask_id;
+                    token.clone_from(&self.mask_token);
+                }
+            }
+        }
         if let Some(pos) = ids.iter().position(|&id| id as usize >= self.embedding_rows) {
             bail!(
                 "token {:?} has id {} but the embedding table has only {} rows (config.json vocab_size): \
                  the tokenizer does not belong to this model",
-                enc.get_tokens()[pos],
+                tokens[pos],
                 ids[pos],
                 self.embedding_rows
             );
         }
-        Ok(Encoded { ids, type_ids: enc.get_type_ids().to_vec(), tokens: enc.get_tokens().to_vec() })
+        Ok(Encoded { ids, type_ids: enc.get_type_ids().to_vec(), tokens })
     }
 
     /// The file the tokenizer was built from.

@@ -81,13 +81,16 @@ pub fn build(r: &Resolved) -> Result<Plan> {
             ModelKind::Neural(n) => {
                 let init = init_config(n).with_context(|| format!("reading model `{}`", m.name))?;
                 let predict_config = |trained: bool| {
-                    json!({
-                        "model": m.name,
-                        "init": if trained { Value::Null } else { init.clone() },
-                        "max_len": n.max_len,
-                        "batch_size": n.batch_size,
-                        "backend": backend,
-                    })
+                    super::tokenization::with_tokenization(
+                        json!({
+                            "model": m.name,
+                            "init": if trained { Value::Null } else { init.clone() },
+                            "max_len": n.max_len,
+                            "batch_size": n.batch_size,
+                            "backend": backend,
+                        }),
+                        Some(n),
+                    )
                 };
                 if n.finetuned {
                     let name = format!("predict/{}", m.name);
@@ -104,13 +107,16 @@ pub fn build(r: &Resolved) -> Result<Plan> {
                     anyhow::bail!("model `{}` needs training but no trainer was resolved (internal error)", m.name);
                 };
                 for &s in &n.train_seeds {
-                    let config = json!({
-                        "model": m.name,
-                        "init": init,
-                        "settings": trainer_settings,
-                        "max_len": n.max_len,
-                        "backend": backend,
-                    });
+                    let config = super::tokenization::with_tokenization(
+                        json!({
+                            "model": m.name,
+                            "init": init,
+                            "settings": trainer_settings,
+                            "max_len": n.max_len,
+                            "backend": backend,
+                        }),
+                        Some(n),
+                    );
                     let plugin = Some((trainer.info.name.to_string(), trainer.info.version.to_string()));
                     let name = format!("train/{}@seed{s}", m.name);
                     let task = Task::Train { model: mi };

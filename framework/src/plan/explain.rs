@@ -107,20 +107,23 @@ pub fn add_explanations(
                 let n = m.neural();
                 for inst in instances.get(mi).into_iter().flatten() {
                     let seeds = explanation_seeds(inst.seed, &r.manifest.experiment.seeds, ex.entry.deterministic);
-                    let config = json!({
-                        "model": m.name,
-                        "explainer": ex.label,
-                        "settings": ex.settings,
-                        "seeds": seeds,
-                        "examples": a.examples,
-                        "class": a.class,
-                        "max_len": n.map(|n| n.max_len),
-                        "batch_size": n.map(|n| n.batch_size),
-                        "backend": r.manifest.experiment.backend,
-                        // 2: words past the model's window are not perturbed (issue 20.2) and
-                        // each explanation's faithfulness is computed (issue 14.4).
-                        "engine": 2,
-                    });
+                    let config = super::tokenization::with_tokenization(
+                        json!({
+                            "model": m.name,
+                            "explainer": ex.label,
+                            "settings": ex.settings,
+                            "seeds": seeds,
+                            "examples": a.examples,
+                            "class": a.class,
+                            "max_len": n.map(|n| n.max_len),
+                            "batch_size": n.map(|n| n.batch_size),
+                            "backend": r.manifest.experiment.backend,
+                            // 2: words past the model's window are not perturbed (issue 20.2) and
+                            // each explanation's faithfulness is computed (issue 14.4).
+                            "engine": 2,
+                        }),
+                        n,
+                    );
                     let mut inputs = vec![data, inst.predict];
                     inputs.extend(inst.holder);
                     let spec = NodeSpec {

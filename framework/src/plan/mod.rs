@@ -10,6 +10,7 @@ pub mod fingerprint;
 pub mod key;
 pub mod node;
 pub mod report_config;
+pub mod tokenization;
 pub mod variants;
 
 pub use build::build;

@@ -40,14 +40,17 @@ pub fn variant_nodes(
             node.seed == seed && matches!(node.task, Task::Train { model } | Task::Compress { model } if model == pi)
         });
         let mut inputs = vec![data];
-        let mut config = json!({
-            "variant": m.name,
-            "from": from,
-            "settings": settings,
-            "max_len": n.max_len,
-            "batch_size": n.batch_size,
-            "backend": backend,
-        });
+        let mut config = super::tokenization::with_tokenization(
+            json!({
+                "variant": m.name,
+                "from": from,
+                "settings": settings,
+                "max_len": n.max_len,
+                "batch_size": n.batch_size,
+                "backend": backend,
+            }),
+            Some(n),
+        );
         match producer {
             Some(p) => inputs.push(p),
             None => config["source"] = source_init(pi)?,
@@ -67,12 +70,15 @@ pub fn variant_nodes(
             };
             let mut t = Vec::new();
             for s in train_seeds {
-                let config = json!({
-                    "model": m.name,
-                    "settings": trainer_settings,
-                    "max_len": n.max_len,
-                    "backend": backend,
-                });
+                let config = super::tokenization::with_tokenization(
+                    json!({
+                        "model": m.name,
+                        "settings": trainer_settings,
+                        "max_len": n.max_len,
+                        "backend": backend,
+                    }),
+                    Some(n),
+                );
                 let plugin = Some((trainer.info.name.to_string(), trainer.info.version.to_string()));
                 let name = format!("train/{}@seed{s}", m.name);
                 t.push((
@@ -84,13 +90,16 @@ pub fn variant_nodes(
         };
         for (s, producer) in trains {
             let seed = if n.seeded { s } else { None };
-            let config = json!({
-                "model": m.name,
-                "init": Value::Null,
-                "max_len": n.max_len,
-                "batch_size": n.batch_size,
-                "backend": backend,
-            });
+            let config = super::tokenization::with_tokenization(
+                json!({
+                    "model": m.name,
+                    "init": Value::Null,
+                    "max_len": n.max_len,
+                    "batch_size": n.batch_size,
+                    "backend": backend,
+                }),
+                Some(n),
+            );
             let name = format!("predict/{}{}", m.name, suffix(seed));
             let task = Task::Predict { model: mi };
             out.push((seed, push(nodes, name, Stage::Predict, task, None, config, vec![data, producer], seed)));

@@ -129,7 +129,8 @@ fn explain_erased<E: Explainer>(
         .with_context(|| format!("explainer `{}` on example {}", E::NAME, input.engine.example_id()))?;
     // Words the model never reads are not perturbed (see `Features::within`): say how many.
     if let Some(visible) = input.engine.visible_bytes() {
-        let words = crate::explain::features::WordSplitter::default();
+        let words =
+            crate::explain::features::WordSplitter::default().keeping(&input.engine.classifier().special_words());
         let beyond: usize = input
             .engine
             .segments()
@@ -152,7 +153,9 @@ impl Explanation {
 /// The features of the engine's example for the common settings `token_pattern` and
 /// `bow`; a bad pattern is an error naming the setting.
 pub fn example_features(engine: &ExampleEngine, token_pattern: &str, bow: bool) -> anyhow::Result<Features> {
-    let splitter = WordSplitter::new(token_pattern).context("setting `token_pattern`")?;
+    let splitter = WordSplitter::new(token_pattern)
+        .context("setting `token_pattern`")?
+        .keeping(&engine.classifier().special_words());
     Features::within(engine.segments(), &splitter, bow, engine.visible_bytes())
 }
 

@@ -42,7 +42,7 @@ pub fn run(ctx: &RunContext, i: usize, model: usize, w: &mut NodeWriter) -> Resu
     };
     let device = neural::device(r.manifest.experiment.backend)?;
     let labels = LabelTarget { names: &dataset.label_names, mapping };
-    let source = neural::load_for_prediction_on(&dir, &labels, n.max_len, n.batch_size, &device)
+    let source = neural::load_for_prediction_with(&dir, &labels, neural::load_options(n), &device)
         .with_context(|| format!("variant `{}`: loading its source model `{from}`", m.name))?;
     let shape = ModelShape { layers: source.spec().num_layers, heads: source.spec().num_heads };
     (entry.check)(settings, shape).map_err(|e| {

@@ -35,7 +35,7 @@ impl ExplainedModel {
                 let base = neural::device(r.manifest.experiment.backend)?;
                 let device = if gradients { base.autodiff() } else { base };
                 let labels = LabelTarget { names: &dataset.label_names, mapping: &n.labels };
-                let net = neural::load_for_prediction_on(&dir, &labels, n.max_len, n.batch_size, &device)
+                let net = neural::load_for_prediction_with(&dir, &labels, neural::load_options(n), &device)
                     .with_context(|| format!("model `{}`", m.name))?;
                 Ok(ExplainedModel::Neural(Box::new(net)))
             }

@@ -47,18 +47,23 @@ fn cuda_device() -> Result<Device> {
 /// its outputs matched to the dataset's classes by name ([`crate::model::labels`]). A
 /// checkpoint without a classification head is an error: prediction needs a trained head.
 pub fn load_for_prediction(dir: &Path, labels: &LabelTarget, max_len: usize, batch_size: usize) -> Result<HfModel> {
-    load_for_prediction_on(dir, labels, max_len, batch_size, &Device::flex())
+    let options = LoadOptions { max_len, batch_size, ..LoadOptions::default() };
+    load_for_prediction_with(dir, labels, options, &Device::flex())
 }
 
-/// [`load_for_prediction`] on a given device.
-pub fn load_for_prediction_on(
+/// The load options of a manifest's neural model: its `max_len`, `batch_size` and
+/// `special_tokens`.
+pub fn load_options(n: &crate::manifest::models::NeuralModel) -> LoadOptions {
+    LoadOptions { max_len: n.max_len, batch_size: n.batch_size, special_text: n.special_text, ..LoadOptions::default() }
+}
+
+/// [`load_for_prediction`] with a manifest model's options ([`load_options`]) on a device.
+pub fn load_for_prediction_with(
     dir: &Path,
     labels: &LabelTarget,
-    max_len: usize,
-    batch_size: usize,
+    options: LoadOptions,
     device: &Device,
 ) -> Result<HfModel> {
-    let options = LoadOptions { max_len, batch_size, ..LoadOptions::default() };
     let mut model = HfModel::load(dir, &options, device)?;
     if model.load_report().fresh_head {
         bail!(

@@ -41,7 +41,7 @@ pub fn run(ctx: &RunContext, i: usize, model: usize, w: &mut NodeWriter) -> Resu
             let dir = super::instance::model_folder(ctx, model, ctx.plan.nodes[i].inputs.get(1).copied())?;
             let device = neural::device(r.manifest.experiment.backend)?;
             let labels = LabelTarget { names: &dataset.label_names, mapping: &n.labels };
-            let net = neural::load_for_prediction_on(&dir, &labels, n.max_len, n.batch_size, &device)
+            let net = neural::load_for_prediction_with(&dir, &labels, neural::load_options(n), &device)
                 .with_context(|| format!("model `{}`", m.name))?;
             let (preds, timing) = neural::predict_examples(&net, &dataset.eval.examples)
                 .with_context(|| format!("model `{}`", m.name))?;

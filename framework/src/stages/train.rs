@@ -36,7 +36,7 @@ pub fn run(ctx: &RunContext, i: usize, model: usize, w: &mut NodeWriter) -> Resu
         // A variant with `finetune = true`: start from its compress node's model, head kept.
         let dir = super::instance::model_folder(ctx, model, Some(node.inputs[1]))?;
         let labels = LabelTarget { names: &dataset.label_names, mapping: &n.labels };
-        neural::load_for_prediction_on(&dir, &labels, n.max_len, n.batch_size, &device)
+        neural::load_for_prediction_with(&dir, &labels, neural::load_options(n), &device)
     } else {
         initial_model(n, &dataset.label_names, seed, &device)
     }
@@ -62,14 +62,8 @@ pub fn run(ctx: &RunContext, i: usize, model: usize, w: &mut NodeWriter) -> Resu
 /// classes (named as the dataset names them) drawn from `seed`, or the architecture built
 /// from scratch with `seed`.
 pub fn initial_model(n: &NeuralModel, label_names: &[String], seed: u64, device: &Device) -> Result<HfModel> {
-    let options = LoadOptions {
-        seed,
-        num_labels: Some(label_names.len()),
-        max_len: n.max_len,
-        batch_size: n.batch_size,
-        head: HeadPolicy::Fresh,
-        ..LoadOptions::default()
-    };
+    let options =
+        LoadOptions { seed, num_labels: Some(label_names.len()), head: HeadPolicy::Fresh, ..neural::load_options(n) };
     let mut model = match &n.init {
         NeuralInit::Checkpoint(dir) => HfModel::load(dir, &options, device)?,
         NeuralInit::Architecture(arch) => {

@@ -283,7 +283,8 @@ impl Explainer for PartitionShap {
             bail!("class {} does not exist (the model has {} classes)", input.class, engine.num_classes());
         }
         let tokens =
-            TextTokens::regex(engine.segments(), &s.split_pattern).map_err(|e| e.context("setting `split_pattern`"))?;
+            TextTokens::regex_keeping(engine.segments(), &s.split_pattern, &engine.classifier().special_words())
+                .map_err(|e| e.context("setting `split_pattern`"))?;
         let features = tokens.features()?;
         let tree = tokens.partition_tree();
         let mut counts = EvalCounts::default();
