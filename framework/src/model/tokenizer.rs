@@ -135,8 +135,7 @@ impl HfTokenizer {
         };
 
         let (mut inner, source, mismatch) = if use_json {
-            let tok =
-                Tokenizer::from_file(&json_path).map_err(|e| anyhow!("cannot load {}: {e}", json_path.display()))?;
+            let tok = read_tokenizer_json(&json_path)?;
             let model_vocab = tok.get_vocab_size(false);
             let full_vocab = tok.get_vocab_size(true);
             let mut problems = Vec::new();
@@ -386,6 +385,24 @@ impl HfTokenizer {
     /// The underlying `tokenizers` tokenizer.
     pub fn inner(&self) -> &Tokenizer {
         &self.inner
+    }
+}
+
+/// Reads a `tokenizer.json`. The file's JSON syntax is checked first: the `tokenizers`
+/// library panics on some malformed files (a truncated `decoder`) instead of returning an
+/// error; a panic that still escapes it becomes an error naming the file.
+fn read_tokenizer_json(path: &Path) -> Result<Tokenizer> {
+    use std::str::FromStr;
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str::<serde::de::IgnoredAny>(&text)
+        .map_err(|e| anyhow!("{} is not valid JSON: {e}; restore the file from the model's source", path.display()))?;
+    match std::panic::catch_unwind(|| Tokenizer::from_str(&text)) {
+        Ok(Ok(tok)) => Ok(tok),
+        Ok(Err(e)) => bail!("cannot load {}: {e}", path.display()),
+        Err(_) => bail!(
+            "cannot load {}: the tokenizers library stopped on its contents; restore the file from the model's source",
+            path.display()
+        ),
     }
 }
 
