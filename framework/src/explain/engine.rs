@@ -102,6 +102,29 @@ impl EvalCounts {
     }
 }
 
+/// The most memory the texts and rows of one example's cache may hold: once full, new texts
+/// are still evaluated (and deduplicated within a request) but not kept, so a sampling
+/// explainer with a huge `num_samples` runs in bounded memory.
+pub const CACHE_BYTES: usize = 4 << 20;
+
+/// Rendered texts → probability rows, with the bytes they hold.
+#[derive(Default)]
+struct TextCache {
+    map: HashMap<Vec<String>, Arc<[f64]>>,
+    bytes: usize,
+}
+
+impl TextCache {
+    /// Keeps `row` for `text` unless the cache is full.
+    fn insert(&mut self, text: Vec<String>, row: Arc<[f64]>) {
+        let size = text.iter().map(|s| s.len() + 24).sum::<usize>() + row.len() * 8 + 64;
+        if self.bytes + size <= CACHE_BYTES {
+            self.bytes += size;
+            self.map.insert(text, row);
+        }
+    }
+}
+
 /// The cached, deduplicating predictor for one (model, example).
 pub struct ExampleEngine<'a> {
     classifier: &'a dyn Classifier,
@@ -109,7 +132,7 @@ pub struct ExampleEngine<'a> {
     segments: Vec<String>,
     /// Where the model stops reading each segment, when it does not read all of it.
     visible: Option<Vec<usize>>,
-    cache: Mutex<HashMap<Vec<String>, Arc<[f64]>>>,
+    cache: Mutex<TextCache>,
     totals: Mutex<EvalCounts>,
     chunk: usize,
 }
@@ -136,7 +159,7 @@ impl<'a> ExampleEngine<'a> {
             example_id,
             visible,
             segments,
-            cache: Mutex::new(HashMap::new()),
+            cache: Mutex::new(TextCache::default()),
             totals: Mutex::new(EvalCounts::default()),
             chunk: Self::DEFAULT_CHUNK,
         })
@@ -175,7 +198,7 @@ impl<'a> ExampleEngine<'a> {
 
     /// Number of distinct texts in the cache.
     pub fn cached(&self) -> usize {
-        self.cache.lock().unwrap_or_else(PoisonError::into_inner).len()
+        self.cache.lock().unwrap_or_else(PoisonError::into_inner).map.len()
     }
 
     /// Probability rows of the unmasked example.
@@ -199,7 +222,7 @@ impl<'a> ExampleEngine<'a> {
             .collect();
         let mut rows: Vec<Option<Arc<[f64]>>> = {
             let cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
-            distinct.iter().map(|t| cache.get(t.as_slice()).cloned()).collect()
+            distinct.iter().map(|t| cache.map.get(t.as_slice()).cloned()).collect()
         };
         let mut missing: Vec<usize> = (0..distinct.len()).filter(|&i| rows[i].is_none()).collect();
         missing.sort_by_key(|&i| (distinct[i].iter().map(String::len).sum::<usize>(), i));

@@ -30,6 +30,7 @@ pub mod gradient;
 pub mod hf;
 pub mod linalg;
 pub mod mask;
+pub mod moments;
 pub mod render;
 pub mod text_masker;
 

@@ -37,7 +37,9 @@
 //! `agrees_with_lime_as_lime_agrees_with_itself` holds trustx to lime's own seed-to-seed
 //! agreement on the reference model (`scripts/reference/explainers.py`).
 //!
-//! trustx's `lime` before version 2 is `token_pattern = "\\w+|[^\\w\\s]"`, `masking =
+//! Version 3 streams the same samples in batches of [`BATCH`] and fits from running sums
+//! ([`RidgeMoments`]): peak memory no longer grows with `num_samples`; the weights equal
+//! version 2's up to floating-point rounding. trustx's `lime` before version 2 is `token_pattern = "\\w+|[^\\w\\s]"`, `masking =
 //! "remove"`, `max_removed = "all_but_one"` (forward selection then used α = 0.01).
 
 use super::{prepare, view, yes};
@@ -47,7 +49,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use trustx_framework::anyhow::{Result, bail};
 use trustx_framework::explain::budget;
-use trustx_framework::explain::linalg::{RidgeFit, weighted_ridge};
+use trustx_framework::explain::linalg::RidgeFit;
+use trustx_framework::explain::moments::RidgeMoments;
 use trustx_framework::explain::{Attribution, ExplainRng, Mask, MaskMode, Output};
 use trustx_framework::plugin::SettingsError;
 use trustx_framework::plugin::explainer::{ExplainInput, Explainer, ExplainerEntry, Explanation};
@@ -154,26 +157,40 @@ impl Default for LimeSettings {
 /// The `lime` explainer.
 pub struct Lime;
 
-/// The sampled neighbourhood: masks, as a dense 0/1 matrix, and kernel weights.
-struct Neighbourhood {
-    masks: Vec<Mask>,
-    data: Vec<f64>,
-    weights: Vec<f64>,
+/// Samples evaluated per batch: the neighbourhood is streamed, so memory is bounded by one
+/// batch of masks and texts plus the O(d²) sums of [`RidgeMoments`], whatever `num_samples`.
+pub const BATCH: usize = 1024;
+
+/// lime's sampler: the original first, then samples that remove k distinct features.
+struct Sampler {
+    d: usize,
+    width: f64,
+    max_removed: MaxRemoved,
+    pool: Vec<usize>,
+    drawn: usize,
 }
 
-fn neighbourhood(d: usize, n: usize, width: f64, max_removed: MaxRemoved, rng: &mut ExplainRng) -> Neighbourhood {
-    let mut masks = Vec::with_capacity(n);
-    let mut data = vec![1.0; n * d];
-    let mut weights = Vec::with_capacity(n);
-    let mut pool: Vec<usize> = (0..d).collect();
-    let kernel = |kept: usize| {
+impl Sampler {
+    fn new(d: usize, width: f64, max_removed: MaxRemoved) -> Self {
+        Self { d, width, max_removed, pool: (0..d).collect(), drawn: 0 }
+    }
+
+    /// The kernel weight of a sample keeping `kept` of the d features.
+    fn kernel(&self, kept: usize) -> f64 {
+        let d = self.d;
         let dist = if kept == 0 { 100.0 } else { 100.0 * (1.0 - (kept as f64 / d as f64).sqrt()) };
-        (-(dist * dist) / (width * width)).exp().sqrt()
-    };
-    masks.push(Mask::full(d));
-    weights.push(kernel(d));
-    for row in 1..n {
-        let k = match max_removed {
+        (-(dist * dist) / (self.width * self.width)).exp().sqrt()
+    }
+
+    /// The next sample's mask and kernel weight (the same draws, in the same order, as
+    /// lime's `__data_labels_distances`).
+    fn next(&mut self, rng: &mut ExplainRng) -> (Mask, f64) {
+        let d = self.d;
+        self.drawn += 1;
+        if self.drawn == 1 {
+            return (Mask::full(d), self.kernel(d));
+        }
+        let k = match self.max_removed {
             MaxRemoved::All => rng.random_range(1..=d),
             MaxRemoved::AllButOne if d > 1 => rng.random_range(1..d),
             MaxRemoved::AllButOne => 1,
@@ -181,26 +198,42 @@ fn neighbourhood(d: usize, n: usize, width: f64, max_removed: MaxRemoved, rng: &
         let mut mask = Mask::full(d);
         for i in 0..k {
             let j = rng.random_range(i..d);
-            pool.swap(i, j);
-            mask.set(pool[i], false);
-            data[row * d + pool[i]] = 0.0;
+            self.pool.swap(i, j);
+            mask.set(self.pool[i], false);
         }
-        weights.push(kernel(d - k));
-        masks.push(mask);
-    }
-    Neighbourhood { masks, data, weights }
-}
-
-/// The columns `cols` of the n × d matrix `data`.
-fn columns(data: &[f64], n: usize, d: usize, cols: &[usize], out: &mut Vec<f64>) {
-    out.clear();
-    for r in 0..n {
-        out.extend(cols.iter().map(|&c| data[r * d + c]));
+        (mask, self.kernel(d - k))
     }
 }
 
-fn select(s: &LimeSettings, nb: &Neighbourhood, y: &[f64], d: usize) -> Result<Vec<usize>> {
-    let n = y.len();
+/// Draws `n` samples in batches of [`BATCH`], evaluates each batch and adds it to the sums;
+/// returns them with the output at the original.
+fn stream(
+    model: &mut trustx_framework::explain::engine::MaskedModel,
+    d: usize,
+    s: &LimeSettings,
+    rng: &mut ExplainRng,
+) -> Result<(RidgeMoments, f64)> {
+    let mut sampler = Sampler::new(d, s.kernel_width, s.max_removed);
+    let mut sums = RidgeMoments::new(d);
+    let mut original = None;
+    let mut ones = Vec::with_capacity(d);
+    let mut left = s.num_samples;
+    while left > 0 {
+        let take = left.min(BATCH);
+        let (masks, weights): (Vec<Mask>, Vec<f64>) = (0..take).map(|_| sampler.next(rng)).unzip();
+        let y = model.eval(&masks)?;
+        original.get_or_insert(y[0]);
+        for ((mask, w), y) in masks.iter().zip(weights).zip(y) {
+            ones.clear();
+            ones.extend(mask.ones());
+            sums.add_binary(&ones, y, w);
+        }
+        left -= take;
+    }
+    Ok((sums, original.unwrap_or(0.0)))
+}
+
+fn select(s: &LimeSettings, sums: &RidgeMoments, d: usize) -> Result<Vec<usize>> {
     let k = s.num_features.min(d);
     let method = match s.feature_selection {
         FeatureSelection::Auto if s.num_features <= 6 => FeatureSelection::ForwardSelection,
@@ -210,7 +243,8 @@ fn select(s: &LimeSettings, nb: &Neighbourhood, y: &[f64], d: usize) -> Result<V
     Ok(match method {
         FeatureSelection::None => (0..d).collect(),
         FeatureSelection::HighestWeights => {
-            let fit = weighted_ridge(&nb.data, n, d, y, &nb.weights, 0.01)?;
+            let all: Vec<usize> = (0..d).collect();
+            let fit = sums.fit(&all, 0.01)?;
             let mut order: Vec<usize> = (0..d).collect();
             order.sort_by(|&a, &b| fit.coef[b].abs().total_cmp(&fit.coef[a].abs()).then(a.cmp(&b)));
             let mut chosen: Vec<usize> = order.into_iter().take(k).collect();
@@ -219,7 +253,6 @@ fn select(s: &LimeSettings, nb: &Neighbourhood, y: &[f64], d: usize) -> Result<V
         }
         _ => {
             let mut chosen: Vec<usize> = Vec::with_capacity(k);
-            let mut x = Vec::new();
             for _ in 0..k {
                 let mut best: Option<(f64, usize)> = None;
                 for f in 0..d {
@@ -227,8 +260,7 @@ fn select(s: &LimeSettings, nb: &Neighbourhood, y: &[f64], d: usize) -> Result<V
                         continue;
                     }
                     chosen.push(f);
-                    columns(&nb.data, n, d, &chosen, &mut x);
-                    let r2 = weighted_ridge(&x, n, chosen.len(), y, &nb.weights, 0.0)?.r2;
+                    let r2 = sums.fit(&chosen, 0.0)?.r2;
                     chosen.pop();
                     if best.is_none_or(|(b, _)| r2 > b) {
                         best = Some((r2, f));
@@ -248,7 +280,7 @@ fn select(s: &LimeSettings, nb: &Neighbourhood, y: &[f64], d: usize) -> Result<V
 impl Explainer for Lime {
     type Settings = LimeSettings;
     const NAME: &'static str = "lime";
-    const VERSION: &'static str = "2";
+    const VERSION: &'static str = "3";
     const SUMMARY: &'static str =
         "lime 0.2.0.1's LimeTextExplainer: word-removal samples, cosine kernel, ridge surrogate";
     const DETERMINISTIC: bool = false;
@@ -263,7 +295,9 @@ impl Explainer for Lime {
         }
         let n = s.num_samples as u64;
         let mask_bytes = budget::MAX_FEATURES * 8;
-        out.extend(budget::check("num_samples", n, n, n, mask_bytes + budget::SAMPLE_OVERHEAD_BYTES));
+        // Samples are streamed: one batch is kept at a time.
+        let kept = n.min(BATCH as u64);
+        out.extend(budget::check("num_samples", n, n, kept, mask_bytes + budget::SAMPLE_OVERHEAD_BYTES));
         if !(s.kernel_width > 0.0 && s.kernel_width.is_finite()) {
             out.push(SettingsError::at("kernel_width", format!("must be a positive number, got {}", s.kernel_width)));
         }
@@ -294,19 +328,16 @@ impl Explainer for Lime {
         if d == 0 {
             diagnostics.insert("output".to_string(), model.eval_one(&Mask::full(0))?);
         } else {
-            let nb = neighbourhood(d, s.num_samples, s.kernel_width, s.max_removed, rng);
-            let y = model.eval(&nb.masks)?;
-            let chosen = select(s, &nb, &y, d)?;
-            let mut x = Vec::new();
-            columns(&nb.data, y.len(), d, &chosen, &mut x);
-            let RidgeFit { coef, intercept, r2 } = weighted_ridge(&x, y.len(), chosen.len(), &y, &nb.weights, s.alpha)?;
+            let (sums, original) = stream(&mut model, d, s, rng)?;
+            let chosen = select(s, &sums, d)?;
+            let RidgeFit { coef, intercept, r2 } = sums.fit(&chosen, s.alpha)?;
             for (&f, c) in chosen.iter().zip(&coef) {
                 weights[f] = *c;
             }
             diagnostics.insert("intercept".to_string(), intercept);
             diagnostics.insert("score".to_string(), r2);
             diagnostics.insert("local_pred".to_string(), intercept + coef.iter().sum::<f64>());
-            diagnostics.insert("output".to_string(), y[0]);
+            diagnostics.insert("output".to_string(), original);
         }
         let attribution = Attribution::new(input.engine.example_id(), input.class, &features, weights)?;
         Ok(Explanation { attribution, counts: model.counts, diagnostics })
@@ -354,17 +385,16 @@ mod tests {
     #[test]
     fn sampling_follows_lime() {
         let mut rng = ExplainRng::seed_from_u64(9);
-        let nb = neighbourhood(4, 200, 25.0, MaxRemoved::AllButOne, &mut rng);
-        assert_eq!(nb.masks[0], Mask::full(4));
-        assert!((nb.weights[0] - 1.0).abs() < 1e-12);
-        for (r, m) in nb.masks.iter().enumerate().skip(1) {
+        let mut sampler = Sampler::new(4, 25.0, MaxRemoved::AllButOne);
+        let (first, w) = sampler.next(&mut rng);
+        assert_eq!(first, Mask::full(4));
+        assert!((w - 1.0).abs() < 1e-12);
+        for r in 1..200 {
+            let (m, w) = sampler.next(&mut rng);
             let kept = m.count();
             assert!((1..=3).contains(&kept), "row {r} keeps {kept}");
             let dist = 100.0 * (1.0 - (kept as f64 / 4.0).sqrt());
-            assert!((nb.weights[r] - (-dist * dist / 625.0).exp().sqrt()).abs() < 1e-12);
-            for f in 0..4 {
-                assert_eq!(nb.data[r * 4 + f] == 1.0, m.get(f));
-            }
+            assert!((w - (-dist * dist / 625.0).exp().sqrt()).abs() < 1e-12);
         }
     }
 
