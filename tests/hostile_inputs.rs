@@ -365,3 +365,30 @@ fn a_bad_label_is_named_on_its_own_line_and_skipping_drops_that_row_only() {
     assert!(md.contains("| eval | 20 | 0 | 1 | 0 | 0 | 19 |"), "one row skipped of 20:\n{md}");
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn the_manifest_memory_limit_bounds_the_explainers_at_validate() {
+    let dir = temp_dir("hostile-memory-limit");
+    std::fs::create_dir_all(&dir).unwrap();
+    let data = repo().join("data");
+    let tiny = std::fs::read_to_string(repo().join("experiments/sst2-tiny.toml"))
+        .unwrap()
+        .replace("\"../data/", &format!("\"{}/", data.display()))
+        + "\n[[explainers]]\nexplainer = \"lime\"\nnum_samples = 5000\n";
+    let manifest = dir.join("m.toml");
+    let validate = |text: &str| {
+        std::fs::write(&manifest, text).unwrap();
+        run(&["validate", manifest.to_str().unwrap()])
+    };
+    // Within the machine's default limit; refused under a manifest limit of 1 MB (a batch of
+    // LIME's samples needs more).
+    let ok = validate(&tiny);
+    assert!(ok.status.success(), "{}", text(&ok));
+    let out = validate(&tiny.replacen("[experiment]\n", "[experiment]\nmemory_limit = \"1 MB\"\n", 1));
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{t}");
+    assert!(t.contains("explainers.0.num_samples") && t.contains("memory_limit"), "{t}");
+    let t = text(&validate(&tiny.replacen("[experiment]\n", "[experiment]\nmemory_limit = \"lots\"\n", 1)));
+    assert!(t.contains("experiment.memory_limit") && t.contains("not an amount of memory"), "{t}");
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -21,9 +21,27 @@ pub const MAX_EVALUATIONS: u64 = 10_000_000;
 /// Bytes of memory a kept sample costs at most besides its mask: its text and probabilities.
 pub const SAMPLE_OVERHEAD_BYTES: u64 = 4096;
 
-/// The memory explanations may use: `TRUSTX_MEMORY_LIMIT` (bytes) when set, else half the
-/// machine's available memory.
+thread_local! {
+    /// The manifest's `[experiment] memory_limit` while its plugins are checked.
+    static MANIFEST_LIMIT: std::cell::Cell<Option<u64>> = const { std::cell::Cell::new(None) };
+}
+
+/// Runs `f` (a manifest's plugin checks) with the manifest's `[experiment] memory_limit`, when
+/// it sets one, as the limit [`memory_limit`] gives.
+pub fn with_memory_limit<T>(limit: Option<u64>, f: impl FnOnce() -> T) -> T {
+    let before = MANIFEST_LIMIT.with(|c| c.replace(limit));
+    let out = f();
+    MANIFEST_LIMIT.with(|c| c.set(before));
+    out
+}
+
+/// The memory explanations may use: the manifest's `[experiment] memory_limit` (while its
+/// plugins are checked, see [`with_memory_limit`]), else `TRUSTX_MEMORY_LIMIT` (bytes) when
+/// set, else half the machine's available memory.
 pub fn memory_limit() -> u64 {
+    if let Some(limit) = MANIFEST_LIMIT.with(std::cell::Cell::get) {
+        return limit;
+    }
     if let Some(limit) = std::env::var("TRUSTX_MEMORY_LIMIT").ok().and_then(|v| v.trim().parse::<u64>().ok()) {
         return limit;
     }
@@ -54,8 +72,8 @@ pub fn check(key: &str, value: u64, evaluations: u64, kept: u64, bytes_per_sampl
         return Some(SettingsError::at(
             key,
             format!(
-                "{value} would keep up to {} of samples per example, above the memory limit of {} (half the \
-                 available memory, or TRUSTX_MEMORY_LIMIT); use a smaller value",
+                "{value} would keep up to {} of samples per example, above the memory limit of {} ([experiment] \
+                 memory_limit, TRUSTX_MEMORY_LIMIT, or half the available memory); use a smaller value",
                 human_bytes(bytes),
                 human_bytes(limit)
             ),

@@ -9,6 +9,7 @@ pub mod error;
 pub mod executor;
 pub mod load;
 pub mod locate;
+pub mod memory_size;
 pub mod models;
 pub mod overrides;
 pub mod results;

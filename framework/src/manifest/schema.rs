@@ -100,6 +100,11 @@ pub struct Experiment {
     /// `local` (default) or `slurm`; `trustx run --executor` overrides it.
     #[serde(default)]
     pub executor: super::executor::ExecutorKind,
+    /// The memory explanations may use per example, checked at `validate` against each
+    /// explainer's estimate: bytes or `"8 GB"`, `"512 MiB"`; default half the machine's
+    /// available memory (or `TRUSTX_MEMORY_LIMIT`).
+    #[serde(default)]
+    pub memory_limit: Option<super::memory_size::MemorySize>,
 }
 
 /// Compute backend.

@@ -286,7 +286,8 @@ pub fn validate(file: &Path, manifest: Manifest, source: &SourceMap) -> Result<R
             None => c.unknown_plugin(&["explainers", &idx, "explainer"], PluginKind::Explainer, &ex.explainer),
             Some(entry) => match (entry.info.resolve)(&Value::Object(ex.settings.clone())) {
                 Ok(settings) => {
-                    for e in (entry.info.check)(&settings) {
+                    let limit = m.experiment.memory_limit.map(u64::from);
+                    for e in crate::explain::budget::with_memory_limit(limit, || (entry.info.check)(&settings)) {
                         c.settings_error(&["explainers", &idx], e);
                     }
                     let repeat = explainers.iter().filter(|e| e.entry.info.name == entry.info.name).count();
