@@ -211,7 +211,13 @@ fn model_fixture_tokenizer_mismatch_is_an_error_by_default() {
 #[ignore = "needs ../shared/fixtures or TRUSTX_FIXTURES (.ci/run includes it where they exist)"]
 fn model_vocab_txt_tokenizer_is_the_fix() {
     let fx = fixtures_dir();
-    let options = LoadOptions { tokenizer: TokenizerChoice::VocabTxt, ..LoadOptions::default() };
+    // transformers' reading of a literal `[MASK]` (the special token), which trustx keeps on
+    // request; by default it is text (see `model::special_text`).
+    let options = LoadOptions {
+        tokenizer: TokenizerChoice::VocabTxt,
+        special_text: trustx_framework::model::special_text::SpecialTokenText::Keep,
+        ..LoadOptions::default()
+    };
     let model = HfModel::load(&fx.join("bert-tiny-random-bin"), &options, &Device::flex()).unwrap();
     let enc = model.tokenize("unbelievably, it's 100% #1 — naïve café résumé!", Some("[MASK] me")).unwrap();
     assert_eq!(
