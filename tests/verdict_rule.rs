@@ -115,7 +115,16 @@ fn prediction_shift_metrics_reach_the_tables_and_the_report() {
         let mean: f64 = row.split(',').nth(2).unwrap().parse().unwrap();
         assert!(mean > 0.0 && mean < 1.0, "{metric} = {mean}");
     }
+    // Every value carries its convention (issue 15.3): binning, norm, mode, estimator.
+    let header = csv.lines().next().unwrap();
+    assert!(header.ends_with(",binning,norm,mode,estimator"), "{header}");
+    let kl = csv.lines().find(|l| l.contains(",kl-divergence,")).unwrap();
+    assert!(kl.contains("KL(reference ‖ model)") && kl.contains("mean over examples"), "{kl}");
+    let cal = std::fs::read_to_string(dir.join("results/sst2-e2e/tables/calibration.csv")).unwrap();
+    let ece = cal.lines().find(|l| l.contains(",ece,")).unwrap();
+    assert!(ece.contains("equal-width, 10 bins") && ece.contains(",L1,top-label,plug-in"), "{ece}");
     let md = std::fs::read_to_string(dir.join("results/sst2-e2e/report.md")).unwrap();
     assert!(md.contains("Jensen–Shannon divergence (not its square root"), "definitions are written out");
+    assert!(md.contains("Convention: binning equal-width, 10 bins"), "the report states each metric's convention");
     std::fs::remove_dir_all(dir).ok();
 }

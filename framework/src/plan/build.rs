@@ -218,8 +218,9 @@ pub fn dataset_name(r: &Resolved) -> String {
 
 /// Version of what the aggregate stage computes, in its nodes' keys: bump it when the code
 /// changes its tables, so that tables stored by older code are not reused. 2: the
-/// across-seed bootstraps are seeded by the data node's key, not the aggregate node's.
-const AGGREGATE_VERSION: &str = "2";
+/// across-seed bootstraps are seeded by the data node's key, not the aggregate node's. 3: the
+/// calibration and similarity tables record each metric's binning, norm, mode and estimator.
+const AGGREGATE_VERSION: &str = "3";
 
 /// The config shared by calibration, similarity and aggregate nodes. The verdict's
 /// tolerances are not in it: they reach only the report node (through its `meta`), so

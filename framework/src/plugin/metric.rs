@@ -33,6 +33,8 @@ pub trait CalibrationMetric: 'static {
     const DEFINITION: &'static str;
     /// Whether smaller values are better (ECE) or larger (accuracy).
     const LOWER_IS_BETTER: bool;
+    /// Its binning, norm, mode and estimator (tables and report record them).
+    const CONVENTION: super::convention::Convention = super::convention::Convention::NONE;
     /// Whether the metric is defined for this many classes (positive-class Brier: 2 only).
     fn applies(_num_classes: usize) -> bool {
         true
@@ -49,6 +51,8 @@ pub struct CalibrationMetricEntry {
     pub definition: &'static str,
     /// See [`CalibrationMetric::LOWER_IS_BETTER`].
     pub lower_is_better: bool,
+    /// Its binning, norm, mode and estimator.
+    pub convention: super::convention::Convention,
     /// See [`CalibrationMetric::applies`].
     pub applies: fn(usize) -> bool,
     /// See [`CalibrationMetric::compute`]; settings were checked at validation.
@@ -72,6 +76,7 @@ impl CalibrationMetricEntry {
             },
             definition: M::DEFINITION,
             lower_is_better: M::LOWER_IS_BETTER,
+            convention: M::CONVENTION,
             applies: M::applies,
             compute: |v, input| Ok(M::compute(&parse_settings(v)?, input)),
         }

@@ -7,6 +7,7 @@
 
 pub mod alignment;
 pub mod compressor;
+pub mod convention;
 pub mod dataset;
 pub mod descriptor;
 pub mod explainer;

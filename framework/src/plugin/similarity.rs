@@ -35,6 +35,8 @@ pub trait SimilarityMetric: 'static {
     const DEFINITION: &'static str;
     /// Whether smaller values mean more similar (a distance) or larger (an agreement).
     const LOWER_IS_CLOSER: bool;
+    /// Its binning, norm, mode and estimator (tables and report record them).
+    const CONVENTION: super::convention::Convention = super::convention::Convention::NONE;
     /// The value on `input.rows`; never empty.
     fn compute(settings: &Self::Settings, input: &PairInput) -> f64;
 }
@@ -47,6 +49,8 @@ pub struct SimilarityMetricEntry {
     pub definition: &'static str,
     /// See [`SimilarityMetric::LOWER_IS_CLOSER`].
     pub lower_is_closer: bool,
+    /// Its binning, norm, mode and estimator.
+    pub convention: super::convention::Convention,
     /// See [`SimilarityMetric::compute`].
     pub compute: fn(&Value, &PairInput) -> anyhow::Result<f64>,
 }
@@ -68,6 +72,7 @@ impl SimilarityMetricEntry {
             },
             definition: S::DEFINITION,
             lower_is_closer: S::LOWER_IS_CLOSER,
+            convention: S::CONVENTION,
             compute: |v, input| Ok(S::compute(&parse_settings(v)?, input)),
         }
     }

@@ -77,6 +77,40 @@ fn aggregate_frame(rows: &[AggregateRow]) -> Result<DataFrame> {
     ])?)
 }
 
+/// Each metric's convention (binning, norm, mode, estimator) with its settings filled in, by
+/// metric name; a `delta-` row (a model minus the reference) has its metric's.
+fn conventions(cfg: &EvalConfig) -> BTreeMap<String, [String; 4]> {
+    let mut out = BTreeMap::new();
+    for m in &cfg.metrics {
+        if let Some(e) = crate::plugin::metric::CalibrationMetricEntry::find(&m.name) {
+            let c = e.convention.filled(&m.settings, cfg.bins);
+            out.insert(format!("delta-{}", m.name), c.clone());
+            out.insert(m.name.clone(), c);
+        }
+    }
+    for m in &cfg.similarity {
+        if let Some(e) = crate::plugin::similarity::SimilarityMetricEntry::find(&m.name) {
+            out.insert(m.name.clone(), e.convention.filled(&m.settings, cfg.bins));
+        }
+    }
+    out
+}
+
+/// `df` (rows of `rows`) with the columns `binning`, `norm`, `mode` and `estimator`: the
+/// conventions other tools differ by, recorded beside every value.
+fn with_conventions(
+    mut df: DataFrame,
+    rows: &[AggregateRow],
+    conventions: &BTreeMap<String, [String; 4]>,
+) -> Result<DataFrame> {
+    for (i, name) in ["binning", "norm", "mode", "estimator"].into_iter().enumerate() {
+        let values: Vec<Option<String>> =
+            rows.iter().map(|r| conventions.get(&r.metric).map(|c| c[i].clone())).collect();
+        df.with_column(Column::new(name.into(), values))?;
+    }
+    Ok(df)
+}
+
 /// Aggregates rows of per-seed values for one model: mean and std over seeds, interval from
 /// the joint bootstrap (`joint`, same metric order).
 fn across_seeds(model: &str, per_seed: &[Vec<MetricValue>], joint: &[MetricValue]) -> Vec<AggregateRow> {
@@ -330,11 +364,12 @@ pub fn run(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
         }
     }
 
+    let conventions = conventions(&cfg);
     let mut frames: Vec<(&str, DataFrame)> = vec![
         ("models", models_frame(&models, &calibration)?),
-        ("calibration", aggregate_frame(&calibration)?),
+        ("calibration", with_conventions(aggregate_frame(&calibration)?, &calibration, &conventions)?),
         ("calibration_by_seed", by_seed.frame()?),
-        ("similarity", aggregate_frame(&similarity)?),
+        ("similarity", with_conventions(aggregate_frame(&similarity)?, &similarity, &conventions)?),
         ("similarity_by_seed", sim_by_seed.frame()?),
         ("reliability", reliability),
         ("predictions", predictions),
@@ -352,14 +387,16 @@ pub fn run(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
     let mut lower_is_better = BTreeMap::new();
     for m in &cfg.metrics {
         if let Some(e) = crate::plugin::metric::CalibrationMetricEntry::find(&m.name) {
-            definitions.insert(m.name.clone(), e.definition.to_string());
+            definitions
+                .insert(m.name.clone(), format!("{} {}", e.definition, e.convention.sentence(&m.settings, cfg.bins)));
             lower_is_better.insert(m.name.clone(), e.lower_is_better);
             lower_is_better.insert(format!("delta-{}", m.name), e.lower_is_better);
         }
     }
     for s in &cfg.similarity {
         if let Some(e) = crate::plugin::similarity::SimilarityMetricEntry::find(&s.name) {
-            definitions.insert(s.name.clone(), e.definition.to_string());
+            definitions
+                .insert(s.name.clone(), format!("{} {}", e.definition, e.convention.sentence(&s.settings, cfg.bins)));
             lower_is_better.insert(s.name.clone(), e.lower_is_closer);
         }
     }

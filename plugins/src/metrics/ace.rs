@@ -16,6 +16,7 @@
 //! different correctness across a group boundary can change the value.
 
 use std::num::NonZeroUsize;
+use trustx_framework::plugin::convention::Convention;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -45,6 +46,8 @@ impl CalibrationMetric for Ace {
         rest ⌊N/B⌋); acc_g is the fraction correct (arg max, lowest index on ties), conf_g the mean \
         confidence.";
     const LOWER_IS_BETTER: bool = true;
+    const CONVENTION: Convention =
+        Convention { binning: "equal-mass, {bins} bins", norm: "L1", mode: "top-label", estimator: "plug-in" };
 
     fn compute(settings: &AceSettings, input: &MetricInput) -> f64 {
         let groups = settings.bins.map_or(input.bins, NonZeroUsize::get);

@@ -8,6 +8,7 @@
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use trustx_framework::plugin::convention::Convention;
 use trustx_framework::plugin::metric::{CalibrationMetric, CalibrationMetricEntry, MetricInput};
 
 /// Settings of `brier`: none.
@@ -27,6 +28,8 @@ impl CalibrationMetric for Brier {
         summed over all C classes; range [0, 2]; for two classes twice the positive-class form \
         (positive-brier, sklearn's binary brier_score_loss).";
     const LOWER_IS_BETTER: bool = true;
+    const CONVENTION: Convention =
+        Convention { binning: "none", norm: "squared error", mode: "all classes", estimator: "plug-in" };
 
     fn compute(_settings: &BrierSettings, input: &MetricInput) -> f64 {
         let p = input.preds;

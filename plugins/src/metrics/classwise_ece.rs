@@ -9,6 +9,7 @@
 //! Classwise-ECE = (1/C) Σ_k ECE_k. Unlike `ece`, no arg max is involved.
 
 use std::num::NonZeroUsize;
+use trustx_framework::plugin::convention::Convention;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -37,6 +38,12 @@ impl CalibrationMetric for ClasswiseEce {
         ECE_k = Σ over non-empty bins b of n_b/N · |mean_b 1[y = k] − mean_b p_k|, the N rows binned by \
         p_k into B equal-width bins (i/B, (i+1)/B], the first closed at 0.";
     const LOWER_IS_BETTER: bool = true;
+    const CONVENTION: Convention = Convention {
+        binning: "equal-width, {bins} bins (i/B, (i+1)/B] per class",
+        norm: "L1",
+        mode: "classwise (mean over classes)",
+        estimator: "plug-in",
+    };
 
     fn compute(settings: &ClasswiseEceSettings, input: &MetricInput) -> f64 {
         let bins = settings.bins.map_or(input.bins, NonZeroUsize::get);

@@ -9,6 +9,7 @@
 //! Correctness plays no part; this compares how confident the models are, not how right.
 
 use std::num::NonZeroUsize;
+use trustx_framework::plugin::convention::Convention;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -38,6 +39,12 @@ impl SimilarityMetric for ConfidenceTv {
         rows whose top-label confidence max_c p_c falls in bin b of B equal-width bins (i/B, (i+1)/B], \
         the first closed at 0; range [0, 1].";
     const LOWER_IS_CLOSER: bool = true;
+    const CONVENTION: Convention = Convention {
+        binning: "equal-width, {bins} bins (i/B, (i+1)/B]",
+        norm: "total variation of the histograms",
+        mode: "top-label",
+        estimator: "plug-in",
+    };
 
     fn compute(settings: &ConfidenceTvSettings, input: &PairInput) -> f64 {
         let bins = settings.bins.map_or(input.bins, NonZeroUsize::get);

@@ -18,6 +18,7 @@
 //! The library's ℓ1 debiasing draws random normals and is not reproducible; it is not offered.
 
 use std::num::NonZeroUsize;
+use trustx_framework::plugin::convention::Convention;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -62,6 +63,12 @@ impl CalibrationMetric for DebiasedEce {
         bins cut at midpoints between sorted scores; an ℓ2 (root-mean-square) error. Computed as \
         uncertainty-calibration 0.1.4's lower_bound_scaling_ce(p=2, debias=True).";
     const LOWER_IS_BETTER: bool = true;
+    const CONVENTION: Convention = Convention {
+        binning: "equal-mass, {bins} bins (the library's get_equal_bins)",
+        norm: "L2 (root mean square)",
+        mode: "{mode}",
+        estimator: "debiased (Kumar et al. 2019)",
+    };
 
     fn compute(settings: &DebiasedEceSettings, input: &MetricInput) -> f64 {
         let bins = settings.bins.map_or(input.bins, NonZeroUsize::get);

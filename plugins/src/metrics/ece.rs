@@ -12,6 +12,7 @@
 //! `np.digitize` can differ on confidences exactly on an edge.
 
 use std::num::NonZeroUsize;
+use trustx_framework::plugin::convention::Convention;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -41,6 +42,7 @@ impl CalibrationMetric for Ece {
         index on ties) is the label, conf_b its mean confidence; B equal-width bins (i/B, (i+1)/B], the \
         first closed at 0.";
     const LOWER_IS_BETTER: bool = true;
+    const CONVENTION: Convention = Convention::TOP_LABEL_BINNED;
 
     fn compute(settings: &EceSettings, input: &MetricInput) -> f64 {
         let bins = settings.bins.map_or(input.bins, NonZeroUsize::get);

@@ -2,6 +2,7 @@
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use trustx_framework::plugin::convention::Convention;
 use trustx_framework::plugin::similarity::{PairInput, SimilarityMetric, SimilarityMetricEntry};
 
 /// Settings of `flips-correct-to-wrong`: none.
@@ -20,6 +21,8 @@ impl SimilarityMetric for FlipsCorrectToWrong {
         "Fraction of examples the reference gets right and the model gets wrong (the churn users see).";
     const DEFINITION: &'static str = "(1/N) Σ_r 1[argmax p^ref_r = y_r and argmax p^model_r ≠ y_r] over the N rows (repeats counted), arg max lowest index on ties.";
     const LOWER_IS_CLOSER: bool = true;
+    const CONVENTION: Convention =
+        Convention { binning: "none", norm: "share of examples", mode: "label flips", estimator: "plug-in" };
 
     fn compute(_settings: &FlipsCorrectToWrongSettings, input: &PairInput) -> f64 {
         super::shift::flips(input, true)

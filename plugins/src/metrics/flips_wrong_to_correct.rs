@@ -2,6 +2,7 @@
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use trustx_framework::plugin::convention::Convention;
 use trustx_framework::plugin::similarity::{PairInput, SimilarityMetric, SimilarityMetricEntry};
 
 /// Settings of `flips-wrong-to-correct`: none.
@@ -19,6 +20,8 @@ impl SimilarityMetric for FlipsWrongToCorrect {
     const SUMMARY: &'static str = "Fraction of examples the reference gets wrong and the model gets right.";
     const DEFINITION: &'static str = "(1/N) Σ_r 1[argmax p^ref_r ≠ y_r and argmax p^model_r = y_r] over the N rows (repeats counted), arg max lowest index on ties.";
     const LOWER_IS_CLOSER: bool = true;
+    const CONVENTION: Convention =
+        Convention { binning: "none", norm: "share of examples", mode: "label flips", estimator: "plug-in" };
 
     fn compute(_settings: &FlipsWrongToCorrectSettings, input: &PairInput) -> f64 {
         super::shift::flips(input, false)

@@ -2,6 +2,7 @@
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use trustx_framework::plugin::convention::Convention;
 use trustx_framework::plugin::similarity::{PairInput, SimilarityMetric, SimilarityMetricEntry};
 
 /// Settings of `js-divergence`: none.
@@ -20,6 +21,12 @@ impl SimilarityMetric for JsDivergence {
         "Mean per-example Jensen–Shannon divergence (not distance) of the class distributions, in nats.";
     const DEFINITION: &'static str = "mean over the N rows of JS(p^ref_r, p^model_r) = ½ KL(p ‖ m) + ½ KL(q ‖ m), m = ½(p + q), natural log: the divergence, not its square root; in [0, ln 2].";
     const LOWER_IS_CLOSER: bool = true;
+    const CONVENTION: Convention = Convention {
+        binning: "none",
+        norm: "Jensen–Shannon divergence (not its root), nats",
+        mode: "all classes",
+        estimator: "mean over examples",
+    };
 
     fn compute(_settings: &JsDivergenceSettings, input: &PairInput) -> f64 {
         super::shift::mean(&super::shift::per_row(input, super::shift::js))

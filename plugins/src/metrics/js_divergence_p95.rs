@@ -2,6 +2,7 @@
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use trustx_framework::plugin::convention::Convention;
 use trustx_framework::plugin::similarity::{PairInput, SimilarityMetric, SimilarityMetricEntry};
 
 /// Settings of `js-divergence-p95`: none.
@@ -19,6 +20,12 @@ impl SimilarityMetric for JsDivergenceP95 {
     const SUMMARY: &'static str = "95th percentile of per-example Jensen–Shannon divergence, in nats.";
     const DEFINITION: &'static str = "95th percentile (numpy linear interpolation) over the N rows of the Jensen–Shannon divergence (not its square root) in nats.";
     const LOWER_IS_CLOSER: bool = true;
+    const CONVENTION: Convention = Convention {
+        binning: "none",
+        norm: "Jensen–Shannon divergence (not its root), nats",
+        mode: "all classes",
+        estimator: "95th percentile over examples",
+    };
 
     fn compute(_settings: &JsDivergenceP95Settings, input: &PairInput) -> f64 {
         super::shift::quantile(&super::shift::per_row(input, super::shift::js), 0.95)

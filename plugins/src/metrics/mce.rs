@@ -6,6 +6,7 @@
 //! gaps; a bin holding a single row counts fully, so MCE is sensitive to sparse bins.
 
 use std::num::NonZeroUsize;
+use trustx_framework::plugin::convention::Convention;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -35,6 +36,12 @@ impl CalibrationMetric for Mce {
         ties) is the label, conf_b its mean confidence; B equal-width bins (i/B, (i+1)/B], the first \
         closed at 0.";
     const LOWER_IS_BETTER: bool = true;
+    const CONVENTION: Convention = Convention {
+        binning: "equal-width, {bins} bins (i/B, (i+1)/B]",
+        norm: "L∞ (largest gap)",
+        mode: "top-label",
+        estimator: "plug-in",
+    };
 
     fn compute(settings: &MceSettings, input: &MetricInput) -> f64 {
         let bins = settings.bins.map_or(input.bins, NonZeroUsize::get);

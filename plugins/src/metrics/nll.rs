@@ -11,6 +11,7 @@
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use trustx_framework::plugin::convention::Convention;
 use trustx_framework::plugin::metric::{CalibrationMetric, CalibrationMetricEntry, MetricInput};
 
 /// Settings of `nll`: none.
@@ -30,6 +31,8 @@ impl CalibrationMetric for Nll {
         ≈ 2.22e-16 (f64 machine epsilon), the lower clip of sklearn's log_loss; no upper clip (sklearn \
         also clips at 1 − ε, which for p_label ≤ 1 raises the mean by at most 2.3e-16).";
     const LOWER_IS_BETTER: bool = true;
+    const CONVENTION: Convention =
+        Convention { binning: "none", norm: "log loss (natural log)", mode: "true class", estimator: "plug-in" };
 
     fn compute(_settings: &NllSettings, input: &MetricInput) -> f64 {
         let p = input.preds;

@@ -8,6 +8,7 @@
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use trustx_framework::plugin::convention::Convention;
 use trustx_framework::plugin::metric::{CalibrationMetric, CalibrationMetricEntry, MetricInput};
 
 /// Settings of `positive-brier`: none.
@@ -27,6 +28,8 @@ impl CalibrationMetric for PositiveBrier {
         (class 1) form of sklearn's brier_score_loss, binary tasks only; range [0, 1]; half of brier, \
         which sums over both classes.";
     const LOWER_IS_BETTER: bool = true;
+    const CONVENTION: Convention =
+        Convention { binning: "none", norm: "squared error", mode: "positive class", estimator: "plug-in" };
 
     fn applies(num_classes: usize) -> bool {
         num_classes == 2

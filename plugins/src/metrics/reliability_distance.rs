@@ -12,6 +12,7 @@
 //! `confidence-tv` measures that part of the difference.
 
 use std::num::NonZeroUsize;
+use trustx_framework::plugin::convention::Convention;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -42,6 +43,12 @@ impl SimilarityMetric for ReliabilityDistance {
         lowest index on ties) among the rows whose top-label confidence is in bin b of B equal-width bins \
         (i/B, (i+1)/B], the first closed at 0; RD = 1.0 when no bin is non-empty for both.";
     const LOWER_IS_CLOSER: bool = true;
+    const CONVENTION: Convention = Convention {
+        binning: "equal-width, {bins} bins (i/B, (i+1)/B]",
+        norm: "weighted mean |Δaccuracy| over shared bins",
+        mode: "top-label",
+        estimator: "plug-in",
+    };
 
     fn compute(settings: &ReliabilityDistanceSettings, input: &PairInput) -> f64 {
         let bins = settings.bins.map_or(input.bins, NonZeroUsize::get);

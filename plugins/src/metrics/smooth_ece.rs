@@ -20,6 +20,7 @@
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use trustx_framework::plugin::convention::Convention;
 use trustx_framework::plugin::metric::{CalibrationMetric, CalibrationMetricEntry, MetricInput};
 
 /// Settings of `smooth-ece`.
@@ -69,6 +70,12 @@ impl CalibrationMetric for SmoothEce {
         over max(200, 10/σ) points t in [0, 1]; σ is relplot's fixed point σ = smECE_σ (bisection from \
         1, 10 steps). Computed as relplot 1.0.3's smECE.";
     const LOWER_IS_BETTER: bool = true;
+    const CONVENTION: Convention = Convention {
+        binning: "none: Gaussian kernel, relplot's bandwidth",
+        norm: "L1",
+        mode: "top-label",
+        estimator: "kernel-smoothed (Błasiok & Nakkiran 2024)",
+    };
 
     fn compute(settings: &SmoothEceSettings, input: &MetricInput) -> f64 {
         let p = input.preds;
