@@ -126,5 +126,12 @@ fn prediction_shift_metrics_reach_the_tables_and_the_report() {
     let md = std::fs::read_to_string(dir.join("results/sst2-e2e/report.md")).unwrap();
     assert!(md.contains("Jensen–Shannon divergence (not its square root"), "definitions are written out");
     assert!(md.contains("Convention: binning equal-width, 10 bins"), "the report states each metric's convention");
+    // Compression-identified examples: labels the variant changes in most seeds (issue 15.2).
+    let flipped = std::fs::read_to_string(dir.join("results/sst2-e2e/tables/flipped.csv")).unwrap();
+    assert!(flipped.starts_with("model,example,gold,reference_label,reference_p,model_label,model_p,flips,pairs,text"));
+    let rows: Vec<&str> = flipped.lines().skip(1).filter(|l| l.starts_with("bow-small-vocab,")).collect();
+    assert!(rows.len() > 10, "{flipped}");
+    assert!(rows.iter().all(|l| l.contains(",3,3,") || l.contains(",2,3,")), "{rows:?}");
+    assert!(md.contains("### Compression-identified examples") && md.contains("flipped in most seeds"), "{md}");
     std::fs::remove_dir_all(dir).ok();
 }

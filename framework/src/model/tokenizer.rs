@@ -202,6 +202,9 @@ impl HfTokenizer {
             }))
             .map_err(|e| anyhow!("cannot set truncation to {max_len}: {e}"))?;
         inner.with_padding(None);
+        if let TokenizerSource::TokenizerJson(path) = &source {
+            probe(&inner, path)?;
+        }
 
         let mut tokenizer = Self {
             inner,
@@ -401,6 +404,20 @@ fn read_tokenizer_json(path: &Path) -> Result<Tokenizer> {
         Ok(Err(e)) => bail!("cannot load {}: {e}", path.display()),
         Err(_) => bail!(
             "cannot load {}: the tokenizers library stopped on its contents; restore the file from the model's source",
+            path.display()
+        ),
+    }
+}
+
+/// Encodes a text and a pair once: a `tokenizer.json` whose post-processor names a special
+/// token it does not define makes the `tokenizers` library panic on every encoding, so such a
+/// file is refused here, naming it, instead of failing a run later.
+fn probe(inner: &Tokenizer, path: &Path) -> Result<()> {
+    let ok = std::panic::catch_unwind(|| inner.encode("a", true).is_ok() && inner.encode(("a", "b"), true).is_ok());
+    match ok {
+        Ok(true) => Ok(()),
+        _ => bail!(
+            "{} cannot encode a text and a pair (its post-processor or vocabulary is inconsistent); restore the file from the model's source",
             path.display()
         ),
     }

@@ -64,6 +64,11 @@ fn full_report_has_every_section() {
     assert!(md.contains("**not trust-equivalent**"));
     assert!(md.contains("| bert-tiny | 0.380 [0.350, 0.410] (floor 0.840) |"));
     assert!(md.contains("\\<upstairs\\>"));
+    // Compression-identified examples, with both models' labels and probabilities.
+    assert!(md.contains("**bert-tiny**: 1 example flipped in most seeds, 1 in every seed."), "{md}");
+    assert!(md.contains("| entailment (0.91) | neutral (0.62) | 3 of 3 |"), "{md}");
+    assert!(md.contains("**bert-int8**: no example flipped in most seeds."), "{md}");
+    assert!(html.contains("<td>neutral (0.62)</td><td>3 of 3</td>"), "{html}");
 }
 
 #[test]

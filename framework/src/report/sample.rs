@@ -308,5 +308,17 @@ pub fn full_summary() -> Summary {
         highlights: highlights(),
         alignment_notes: Vec::new(),
         floors: Vec::new(),
+        flipped: vec![crate::tables::summary::FlippedExample {
+            model: "bert-tiny".into(),
+            example: "snli-dev-17".into(),
+            text: "A man plays a guitar | on stage ‖ A person performs".into(),
+            gold: "entailment".into(),
+            reference_label: "entailment".into(),
+            reference_p: 0.91,
+            model_label: "neutral".into(),
+            model_p: 0.62,
+            flips: 3,
+            pairs: 3,
+        }],
     }
 }

@@ -17,7 +17,7 @@ use polars::prelude::{Column, DataFrame};
 use std::collections::BTreeMap;
 
 /// The names of the tables the aggregate node writes (each as `.parquet` and `.csv`).
-pub const TABLES: [&str; 13] = [
+pub const TABLES: [&str; 14] = [
     "models",
     "calibration",
     "calibration_by_seed",
@@ -31,6 +31,7 @@ pub const TABLES: [&str; 13] = [
     "floor",
     "attributions",
     "faithfulness",
+    "flipped",
 ];
 
 #[derive(Default)]
@@ -74,6 +75,25 @@ fn aggregate_frame(rows: &[AggregateRow]) -> Result<DataFrame> {
         Column::new("ci_low".into(), rows.iter().map(|r| r.ci_low).collect::<Vec<_>>()),
         Column::new("ci_high".into(), rows.iter().map(|r| r.ci_high).collect::<Vec<_>>()),
         Column::new("seeds".into(), rows.iter().map(|r| r.seeds as u32).collect::<Vec<_>>()),
+    ])?)
+}
+
+/// The compression-identified examples as a table.
+fn flipped_frame(rows: &[crate::tables::summary::FlippedExample]) -> Result<DataFrame> {
+    let text = |f: fn(&crate::tables::summary::FlippedExample) -> &String| -> Vec<String> {
+        rows.iter().map(|r| f(r).clone()).collect()
+    };
+    Ok(DataFrame::new_infer_height(vec![
+        Column::new("model".into(), text(|r| &r.model)),
+        Column::new("example".into(), text(|r| &r.example)),
+        Column::new("gold".into(), text(|r| &r.gold)),
+        Column::new("reference_label".into(), text(|r| &r.reference_label)),
+        Column::new("reference_p".into(), rows.iter().map(|r| r.reference_p).collect::<Vec<_>>()),
+        Column::new("model_label".into(), text(|r| &r.model_label)),
+        Column::new("model_p".into(), rows.iter().map(|r| r.model_p).collect::<Vec<_>>()),
+        Column::new("flips".into(), rows.iter().map(|r| r.flips as u32).collect::<Vec<_>>()),
+        Column::new("pairs".into(), rows.iter().map(|r| r.pairs as u32).collect::<Vec<_>>()),
+        Column::new("text".into(), text(|r| &r.text)),
     ])?)
 }
 
@@ -266,6 +286,10 @@ pub fn run(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
 
     let mut sim_by_seed = Rows::default();
     let mut similarity = Vec::new();
+    let mut flipped = Vec::new();
+    let eval_examples = crate::data::table::frame_examples(&crate::tables::io::read_parquet(
+        &ctx.store.artifact_path(data_key, "eval.parquet"),
+    )?)?;
     for (mi, m) in r.models.iter().enumerate().skip(1) {
         let mut per_seed = Vec::new();
         let mut pairs = Vec::new();
@@ -286,6 +310,7 @@ pub fn run(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
         let boot = bootstrap_rows(n_rows, &cfg, &[data_key.as_bytes(), m.name.as_bytes(), b"similarity"]);
         let joint = similarity_values(&pairs, &cfg, &boot)?;
         similarity.extend(across_seeds(&m.name, &per_seed, &joint));
+        flipped.extend(super::flipped_examples::find(&m.name, &pairs, &eval_examples, &dataset.label_names));
     }
 
     // Predictions of every model and seed in one table.
@@ -374,6 +399,7 @@ pub fn run(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
         ("reliability", reliability),
         ("predictions", predictions),
         ("rows", rows_frame),
+        ("flipped", flipped_frame(&flipped)?),
     ];
     frames.extend(extra_frames);
     for (name, df) in frames.iter_mut() {
@@ -423,6 +449,7 @@ pub fn run(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
         highlights,
         alignment_notes,
         floors,
+        flipped,
     };
     w.write_json("summary.json", &summary)
 }

@@ -146,6 +146,36 @@ pub struct Summary {
     /// Every noise floor (the reference's too), by model, explainer and metric.
     #[serde(default)]
     pub floors: Vec<FloorSummary>,
+    /// Compression-identified examples: those whose label a compared model changes in most
+    /// seeds, most often flipped first.
+    #[serde(default)]
+    pub flipped: Vec<FlippedExample>,
+}
+
+/// A compression-identified example (Hooker et al. 2019): the compared model's label differs
+/// from the reference's in most seed pairs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FlippedExample {
+    /// The compared model.
+    pub model: String,
+    /// The example's id.
+    pub example: String,
+    /// Its text (a pair's segments joined by ` ‖ `).
+    pub text: String,
+    /// Its gold label.
+    pub gold: String,
+    /// The reference's label (the one it gives most often over the seeds).
+    pub reference_label: String,
+    /// The reference's mean probability of that label.
+    pub reference_p: f64,
+    /// The model's label (most often over the seeds).
+    pub model_label: String,
+    /// The model's mean probability of its label.
+    pub model_p: f64,
+    /// Seed pairs in which the labels differ.
+    pub flips: usize,
+    /// Seed pairs compared.
+    pub pairs: usize,
 }
 
 /// One noise floor in the summary.
