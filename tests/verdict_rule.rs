@@ -24,6 +24,12 @@ fn the_default_is_the_interval_rule_and_alpha_sets_the_level() {
     let outcomes = ["equivalent", "different", "inconclusive", "not run"];
     assert!(outcomes.iter().any(|o| md.contains(&format!("| {o} |"))), "{md}");
     assert!(!md.contains("| pass |") && !md.contains("| fail |"), "{md}");
+    // The first table shows the prediction shift by default: flips both ways and JS divergence.
+    assert!(md.contains("| flips: correct→wrong / wrong→correct | JS divergence |"), "{md}");
+    let row = md.lines().find(|l| l.starts_with("| **bow-small-vocab** |")).unwrap();
+    let cells: Vec<&str> = row.split(" | ").collect();
+    let (flips, js) = (cells[cells.len() - 3], cells[cells.len() - 2]);
+    assert!(flips.contains("<br>") && flips.starts_with("0.") && js.starts_with("0."), "{row}");
     let md = report("\n[verdict]\nalpha = 0.05\n", "verdict-alpha");
     assert!(md.contains("equivalence test on its 90% bootstrap interval (α = 0.05"), "{md}");
 }

@@ -461,8 +461,19 @@ fn default_bins() -> NonZeroUsize {
 pub const DEFAULT_METRICS: [&str; 9] =
     ["accuracy", "macro-f1", "ece", "mce", "ace", "classwise-ece", "brier", "positive-brier", "nll"];
 
-/// The similarity metrics computed when the manifest lists none.
-pub const DEFAULT_SIMILARITY: [&str; 3] = ["agreement", "confidence-tv", "reliability-distance"];
+/// The similarity metrics computed when the manifest lists none: agreement and the
+/// calibration distances, and the prediction shift (flips both ways, KL and Jensen–Shannon
+/// divergence, the latter's 95th percentile) that the report's first table shows.
+pub const DEFAULT_SIMILARITY: [&str; 8] = [
+    "agreement",
+    "confidence-tv",
+    "reliability-distance",
+    "flips-correct-to-wrong",
+    "flips-wrong-to-correct",
+    "kl-divergence",
+    "js-divergence",
+    "js-divergence-p95",
+];
 
 fn default_metrics() -> Vec<MetricRef> {
     DEFAULT_METRICS.iter().map(|s| MetricRef::Name(s.to_string())).collect()

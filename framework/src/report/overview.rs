@@ -32,6 +32,11 @@ pub struct OverviewRow {
     pub delta_ece: Cell,
     /// Agreement with interval.
     pub agreement: Cell,
+    /// Share of examples flipped from correct to wrong, then from wrong to correct
+    /// (`flips-correct-to-wrong`, `flips-wrong-to-correct`), each with its interval.
+    pub flips: Vec<Cell>,
+    /// Mean Jensen–Shannon divergence from the reference (`js-divergence`), with interval.
+    pub js: Cell,
     /// Verdict badge text (empty for the reference).
     pub verdict: String,
     /// Verdict CSS class: `pass`, `fail`, `open` (empty for the reference).
@@ -195,6 +200,15 @@ pub fn overview(s: &Summary, rules: &VerdictRules, verdict: &Verdict) -> Vec<Ove
                 } else {
                     with_ci(find(&s.similarity, &m.name, "agreement").as_ref())
                 },
+                flips: if m.reference {
+                    Vec::new()
+                } else {
+                    ["flips-correct-to-wrong", "flips-wrong-to-correct"]
+                        .iter()
+                        .map(|f| with_ci(find(&s.similarity, &m.name, f).as_ref()))
+                        .collect()
+                },
+                js: if m.reference { dash() } else { with_ci(find(&s.similarity, &m.name, "js-divergence").as_ref()) },
                 verdict: v.map(|v| v.label.clone()).unwrap_or_default(),
                 status: v
                     .map(|v| match v.status {
