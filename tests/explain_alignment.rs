@@ -117,6 +117,16 @@ fn explanations_alignment_floors_cache_jobs_and_selective_reruns() {
         assert!(header.contains(&col.to_string()), "alignment.csv lacks {col}: {header:?}");
     }
     let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    // Examples whose top K is every feature are left out of top-k-jaccard@K by default and
+    // counted (issue 15.4); the five explained sentences all have more than 5 words, so none
+    // here (`alignment_min_features_leaves_out_and_counts` sets a higher minimum).
+    for r in &alignment[1..] {
+        let (examples, left_out): (usize, usize) =
+            (r[col("examples")].parse().unwrap(), r[col("left_out")].parse().unwrap());
+        assert_eq!(examples + left_out, 5, "{r:?}");
+        assert!(left_out == 0 || r[col("metric")] == "top-k-jaccard@5", "only Jaccard@5 leaves examples out: {r:?}");
+    }
+
     // 2 explainers × (2 top-K metrics × 2 K + sign-agreement × 2 K) rows for tiny-b.
     assert_eq!(alignment.len() - 1, 2 * 3 * 2, "{alignment:?}");
     // Occlusion on models trained once: one deterministic run each, one comparison; LIME:
@@ -220,4 +230,27 @@ fn plan_describes_the_explanation_nodes() {
         t.contains("noise floor: top-k-jaccard@3, top-k-jaccard@5, rbo@3, rbo@5, sign-agreement@3, sign-agreement@5"),
         "{t}"
     );
+}
+
+#[test]
+fn alignment_min_features_leaves_out_and_counts() {
+    let dir = temp_dir("explain-min-features");
+    let m = manifest(&dir, 40);
+    let m = m.to_str().unwrap();
+    // One of the five explained sentences has 10 words (LIME's features): with a minimum of
+    // 11 it is left out of every metric's mean, counted, and the report says so.
+    let out = run(&["run", m, "--quiet", "alignment.min_features=11"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let alignment = csv_rows(&table(&dir, "alignment.csv"));
+    let col = |name: &str| alignment[0].iter().position(|h| h == name).unwrap();
+    let lime: Vec<&Vec<String>> = alignment[1..].iter().filter(|r| r[col("explainer")] == "lime").collect();
+    assert!(!lime.is_empty());
+    for r in lime {
+        let (examples, left_out): (usize, usize) =
+            (r[col("examples")].parse().unwrap(), r[col("left_out")].parse().unwrap());
+        assert!(left_out >= 1 && examples + left_out == 5, "{r:?}");
+    }
+    let report = std::fs::read_to_string(dir.join("results/explain-e2e/report.md")).unwrap();
+    assert!(report.contains("have fewer than 11 features and are left out of the mean"), "{report}");
+    std::fs::remove_dir_all(dir).ok();
 }

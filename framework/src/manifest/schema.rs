@@ -307,6 +307,12 @@ pub struct AlignmentSpec {
     /// of `k` and on the `features` chosen here.
     #[serde(default = "default_alignment_metrics")]
     pub metrics: Vec<MetricRef>,
+    /// Examples whose explanations (either model's) have fewer features than this are left
+    /// out of every alignment metric's mean and counted. Unset: a metric at K leaves out the
+    /// examples with K or fewer features, whose top K is every feature (Jaccard@K = 1 whatever
+    /// the explanations rank); 0 keeps every example.
+    #[serde(default)]
+    pub min_features: Option<usize>,
 }
 
 impl Default for AlignmentSpec {
@@ -318,6 +324,7 @@ impl Default for AlignmentSpec {
             class: Default::default(),
             examples: default_examples(),
             metrics: default_alignment_metrics(),
+            min_features: None,
         }
     }
 }

@@ -219,7 +219,8 @@ pub fn dataset_name(r: &Resolved) -> String {
 /// Version of what the aggregate stage computes, in its nodes' keys: bump it when the code
 /// changes its tables, so that tables stored by older code are not reused. 2: the
 /// across-seed bootstraps are seeded by the data node's key, not the aggregate node's. 3: the
-/// calibration and similarity tables record each metric's binning, norm, mode and estimator.
+/// calibration and similarity tables record each metric's binning, norm, mode and estimator;
+/// `flipped` (compression-identified examples) and alignment's `left_out` are new.
 const AGGREGATE_VERSION: &str = "3";
 
 /// The config shared by calibration, similarity and aggregate nodes. The verdict's

@@ -97,6 +97,8 @@ pub fn add_explanations(
         "metrics": metric_variants(r)?,
         "features": a.features,
         "class": a.class,
+        // null: a metric at K leaves out examples with at most K features (issue 15.4).
+        "min_features": a.min_features,
     });
     for (ei, ex) in r.explainers.iter().enumerate() {
         let plugin = Some((ex.entry.info.name.to_string(), ex.entry.info.version.to_string()));

@@ -22,6 +22,10 @@ pub trait AlignmentMetric: 'static {
     const VERSION: &'static str;
     /// One-line description.
     const SUMMARY: &'static str;
+    /// Whether the metric compares only the sets of top-K features, so that it is 1 whenever
+    /// both explanations have at most K features, whatever they rank: such examples are left
+    /// out of its mean by default (`[alignment] min_features`).
+    const TOP_K_SET: bool = false;
     /// The precise definition, printed in the report.
     const DEFINITION: &'static str;
     /// The value for two attributions of the same example.
@@ -39,6 +43,8 @@ pub struct AlignmentMetricEntry {
     pub info: PluginInfo,
     /// See [`AlignmentMetric::DEFINITION`].
     pub definition: &'static str,
+    /// See [`AlignmentMetric::TOP_K_SET`].
+    pub top_k_set: bool,
     /// See [`AlignmentMetric::compute`]; an error when the attributions are of different
     /// examples or the settings are bad.
     pub compute: fn(&Value, &Attribution, &Attribution) -> anyhow::Result<f64>,
@@ -63,6 +69,7 @@ impl AlignmentMetricEntry {
                 },
             },
             definition: A::DEFINITION,
+            top_k_set: A::TOP_K_SET,
             compute: compute_erased::<A>,
         }
     }

@@ -131,6 +131,7 @@ fn alignment(
         ci_high: Some(mean + half),
         seeds: 3,
         examples: 200,
+        left_out: 0,
         floor: Some(floor(own, 0.02)),
         reference_floor: Some(floor(reference, 0.02)),
     }

@@ -380,6 +380,21 @@ pub fn run(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
             .collect();
         let full = super::data::read(ctx.store, data_key)?;
         highlights = super::highlights::build(ctx, i, &full, &preds)?;
+        // Examples whose top K is every feature say nothing about agreement (issue 15.4).
+        let mut seen = std::collections::BTreeSet::new();
+        for a in alignment.iter().filter(|a| a.left_out > 0 && a.plugin == crate::report::verdict::JACCARD) {
+            let Some(k) = a.k else { continue };
+            if seen.insert((a.explainer.clone(), a.metric.clone())) {
+                let least = r.manifest.alignment.min_features.unwrap_or(k + 1);
+                alignment_notes.push(format!(
+                    "{} ({}): {} of {} explained examples have fewer than {least} features and are left out of the mean (with K or fewer, the top K is every feature and Jaccard@{k} is 1 whatever the explanations rank); `[alignment] min_features` sets the minimum, 0 keeps every example",
+                    a.metric,
+                    a.explainer,
+                    a.left_out,
+                    a.left_out + a.examples
+                ));
+            }
+        }
         for m in r.models.iter().filter(|m| !m.explainable()) {
             alignment_notes.push(format!(
                 "model `{}` gives predictions only (source `{}`): it has no weights to explain, so it has no alignment rows",

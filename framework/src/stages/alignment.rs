@@ -45,7 +45,23 @@ pub struct MetricVariant {
 #[derive(Debug, Clone, Deserialize)]
 struct AlignmentConfig {
     metrics: Vec<MetricVariant>,
+    /// `[alignment] min_features`; `None`: K + 1 for a metric at K, every example otherwise.
+    #[serde(default)]
+    min_features: Option<usize>,
 }
+
+impl AlignmentConfig {
+    /// The fewest features an example's explanations need to enter metric `m`: the manifest's
+    /// `min_features`, else K + 1 for a metric of top-K sets (see
+    /// [`crate::plugin::alignment::AlignmentMetric::TOP_K_SET`]), else every example.
+    fn min_features(&self, m: &MetricVariant, top_k_set: bool) -> usize {
+        self.min_features.unwrap_or_else(|| if top_k_set { m.k.map_or(0, |k| k + 1) } else { 0 })
+    }
+}
+
+/// The artifact of alignment and floor nodes counting, per metric label, the examples left
+/// out for having too few features.
+pub const LEFT_OUT_FILE: &str = "left_out.json";
 
 /// One run of an explainer on a model: its seed and one attribution per example, in
 /// example order.
@@ -106,10 +122,13 @@ struct Values {
     k: Vec<Option<u32>>,
     example_id: Vec<String>,
     value: Vec<f64>,
+    /// Per metric label, the examples left out for having too few features.
+    left_out: std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
 }
 
 impl Values {
-    fn compare(&mut self, tag: &str, a: &Run, b: &Run, metrics: &[MetricVariant]) -> Result<()> {
+    fn compare(&mut self, tag: &str, a: &Run, b: &Run, cfg: &AlignmentConfig) -> Result<()> {
+        let metrics = &cfg.metrics;
         if a.attributions.len() != b.attributions.len() {
             bail!(
                 "runs explain {} and {} examples; they must explain the same ones",
@@ -120,7 +139,13 @@ impl Values {
         for m in metrics {
             let entry = AlignmentMetricEntry::find(&m.name)
                 .ok_or_else(|| anyhow!("alignment metric `{}` is not registered", m.name))?;
+            let least = cfg.min_features(m, entry.top_k_set);
+            let left_out = self.left_out.entry(m.label.clone()).or_default();
             for (x, y) in a.attributions.iter().zip(&b.attributions) {
+                if x.features.len() < least || y.features.len() < least {
+                    left_out.insert(x.example_id.clone());
+                    continue;
+                }
                 let v = (entry.compute)(&m.settings, x, y).with_context(|| format!("metric `{}`", m.label))?;
                 self.tag.push(tag.to_string());
                 self.metric.push(m.label.clone());
@@ -131,6 +156,11 @@ impl Values {
             }
         }
         Ok(())
+    }
+
+    /// Per metric label, how many examples were left out.
+    fn left_out_counts(&self) -> std::collections::BTreeMap<String, usize> {
+        self.left_out.iter().map(|(k, v)| (k.clone(), v.len())).collect()
     }
 
     fn frame(self, tag: &str) -> Result<DataFrame> {
@@ -181,8 +211,9 @@ pub fn run_alignment(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<(
     }
     let mut values = Values::default();
     for (seed, a, b) in pairs {
-        values.compare(&seed_tag(seed), &reference[a], &model[b], &cfg.metrics)?;
+        values.compare(&seed_tag(seed), &reference[a], &model[b], &cfg)?;
     }
+    w.write_json(LEFT_OUT_FILE, &values.left_out_counts())?;
     w.write("alignment.parquet", &parquet_bytes(&mut values.frame("seed")?)?)
 }
 
@@ -202,14 +233,15 @@ pub fn run_floor(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
     let mut values = Values::default();
     if pairs.is_empty() {
         let only = runs.first().ok_or_else(|| anyhow!("{}: no run to compute a floor from", node.name))?;
-        values.compare("self", only, only, &cfg.metrics)?;
+        values.compare("self", only, only, &cfg)?;
     }
     for &(a, b) in &pairs {
         let tag = format!("{}~{}", seed_tag(runs[a].seed), seed_tag(runs[b].seed));
-        values.compare(&tag, &runs[a], &runs[b], &cfg.metrics)?;
+        values.compare(&tag, &runs[a], &runs[b], &cfg)?;
     }
     let record =
         FloorRecord { pairs: pairs.len(), kind: kind.to_string(), seeds: runs.iter().map(|r| r.seed).collect() };
+    w.write_json(LEFT_OUT_FILE, &values.left_out_counts())?;
     w.write("floor.parquet", &parquet_bytes(&mut values.frame("pair")?)?)?;
     w.write_json("floor.json", &record)
 }

@@ -184,6 +184,11 @@ pub fn build(ctx: &RunContext, i: usize, cfg: &EvalConfig) -> Result<AlignmentTa
         let n = &ctx.plan.nodes[k];
         let Task::Alignment { model, explainer } = n.task else { continue };
         let (mname, ename) = (&r.models[model].name, &r.explainers[explainer].label);
+        let left_out: std::collections::BTreeMap<String, usize> =
+            match ctx.store.read(&n.key, super::alignment::LEFT_OUT_FILE) {
+                Ok(bytes) => serde_json::from_slice(&bytes)?,
+                Err(_) => Default::default(),
+            };
         for mv in read_values(&ctx.store.artifact_path(&n.key, "alignment.parquet"), "seed")? {
             let examples = mv.runs.first().map_or(0, |(_, v)| v.len());
             let boot = boot_for(mname, ename, examples, b"alignment");
@@ -205,6 +210,7 @@ pub fn build(ctx: &RunContext, i: usize, cfg: &EvalConfig) -> Result<AlignmentTa
             let (mean, std) = mean_std(&seed_means);
             let (_, ci) = mean_with_interval(&example_means(&mv.runs), &boot, cfg.confidence);
             alignment.push(AlignmentAggregate {
+                left_out: left_out.get(&mv.metric).copied().unwrap_or(0),
                 floor: floor_of(mname, ename, &mv.metric),
                 reference_floor: floor_of(reference, ename, &mv.metric),
                 model: mname.clone(),
@@ -386,6 +392,7 @@ fn alignment_frame(rows: &[AlignmentAggregate]) -> Result<DataFrame> {
         Column::new("ci_high".into(), f(&|r| r.ci_high)),
         Column::new("seeds".into(), rows.iter().map(|r| r.seeds as u32).collect::<Vec<_>>()),
         Column::new("examples".into(), rows.iter().map(|r| r.examples as u32).collect::<Vec<_>>()),
+        Column::new("left_out".into(), rows.iter().map(|r| r.left_out as u32).collect::<Vec<_>>()),
         Column::new("floor".into(), f(&|r| r.floor.as_ref().map(|v| v.mean))),
         Column::new("floor_ci_low".into(), f(&|r| r.floor.as_ref().and_then(|v| v.ci_low))),
         Column::new("floor_ci_high".into(), f(&|r| r.floor.as_ref().and_then(|v| v.ci_high))),

@@ -80,6 +80,10 @@ pub struct AlignmentAggregate {
     pub seeds: usize,
     /// Examples explained per seed.
     pub examples: usize,
+    /// Examples left out of the mean for having too few features (`[alignment]
+    /// min_features`; by default K or fewer for a metric at K).
+    #[serde(default)]
+    pub left_out: usize,
     /// The model's own noise floor for this explainer and metric.
     pub floor: Option<FloorValue>,
     /// The reference's noise floor for this explainer and metric.
