@@ -7,7 +7,7 @@
 mod common;
 
 use common::checkpoint::checkpoint;
-use common::{invalid, repo, run, sst2_manifest, temp_dir, text};
+use common::{invalid, run, sst2_manifest, temp_dir, text, tiny_manifest_text};
 
 #[test]
 fn training_settings_out_of_range_are_all_named_at_validate() {
@@ -224,10 +224,7 @@ fn bins_tolerances_backend_and_max_len_are_checked_at_validate() {
 #[test]
 fn pruning_every_head_of_a_layer_is_refused_at_validate() {
     let dir = temp_dir("hostile-prune-heads");
-    let data = repo().join("data");
-    let tiny = std::fs::read_to_string(repo().join("experiments/sst2-tiny.toml"))
-        .unwrap()
-        .replace("\"../data/", &format!("\"{}/", data.display()));
+    let tiny = tiny_manifest_text();
     for (extra, key, said) in [
         ("heads = 99", "variants.pruned.heads", "99 heads per layer, but the model has 2"),
         ("head_fraction = 0.9", "variants.pruned.head_fraction", "rounds to 2: every head of a layer"),
@@ -287,10 +284,7 @@ fn special_tokens_typed_in_a_text_are_text_unless_kept() {
 #[test]
 fn keeping_special_tokens_is_a_model_setting_in_its_nodes_keys() {
     let dir = temp_dir("hostile-special-keys");
-    let data = repo().join("data");
-    let tiny = std::fs::read_to_string(repo().join("experiments/sst2-tiny.toml"))
-        .unwrap()
-        .replace("\"../data/", &format!("\"{}/", data.display()));
+    let tiny = tiny_manifest_text();
     let keys = |manifest_text: &str| -> Vec<(String, String)> {
         let manifest = dir.join("m.toml");
         std::fs::write(&manifest, manifest_text).unwrap();
@@ -370,11 +364,7 @@ fn a_bad_label_is_named_on_its_own_line_and_skipping_drops_that_row_only() {
 fn the_manifest_memory_limit_bounds_the_explainers_at_validate() {
     let dir = temp_dir("hostile-memory-limit");
     std::fs::create_dir_all(&dir).unwrap();
-    let data = repo().join("data");
-    let tiny = std::fs::read_to_string(repo().join("experiments/sst2-tiny.toml"))
-        .unwrap()
-        .replace("\"../data/", &format!("\"{}/", data.display()))
-        + "\n[[explainers]]\nexplainer = \"lime\"\nnum_samples = 5000\n";
+    let tiny = tiny_manifest_text() + "\n[[explainers]]\nexplainer = \"lime\"\nnum_samples = 5000\n";
     let manifest = dir.join("m.toml");
     let validate = |text: &str| {
         std::fs::write(&manifest, text).unwrap();

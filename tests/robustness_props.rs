@@ -119,10 +119,7 @@ fn scratch(name: &str) -> PathBuf {
 
 /// The SST-2 tiny manifest with absolute data paths and results under `dir`.
 fn tiny_manifest(dir: &Path) -> String {
-    let data = repo().join("data");
-    std::fs::read_to_string(repo().join("experiments/sst2-tiny.toml"))
-        .unwrap()
-        .replace("\"../data/", &format!("\"{}/", data.display()))
+    tiny_manifest_text()
         .replace("[experiment]\n", &format!("[experiment]\nresults = \"{}\"\n", dir.join("results").display()))
 }
 

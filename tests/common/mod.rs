@@ -74,6 +74,15 @@ path = "{data}/predictions/sst2-bow/bow-small-vocab-seed{{seed}}.csv"
     path
 }
 
+/// `experiments/sst2-tiny.toml` (two small BERTs trained from scratch) with its data paths
+/// made absolute, so it can be written anywhere.
+pub fn tiny_manifest_text() -> String {
+    let data = repo().join("data");
+    std::fs::read_to_string(repo().join("experiments/sst2-tiny.toml"))
+        .unwrap()
+        .replace("\"../data/", &format!("\"{}/", data.display()))
+}
+
 /// Runs `trustx validate` on the SST-2 example manifest with `extra` appended (written in
 /// `dir`), asserts it is refused as a bad manifest (exit 2) and returns what it printed.
 pub fn invalid(dir: &Path, extra: &str) -> String {

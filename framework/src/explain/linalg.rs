@@ -133,14 +133,20 @@ pub fn weighted_ridge(x: &[f64], rows: usize, cols: usize, y: &[f64], w: &[f64],
         ss_res += w[i] * (y[i] - pred).powi(2);
         ss_tot += w[i] * (y[i] - ym).powi(2);
     }
-    let r2 = if ss_tot > 0.0 {
+    Ok(RidgeFit { coef, intercept, r2: weighted_r2(ss_res, ss_tot, 0.0) })
+}
+
+/// sklearn's weighted R² from the residual and total sums of squares: 1 − SS_res / SS_tot;
+/// when the target does not vary (SS_tot ≤ `tiny`), 1 for an exact fit (SS_res ≤ `tiny`),
+/// else 0. `tiny` absorbs rounding where the sums come from running totals.
+pub fn weighted_r2(ss_res: f64, ss_tot: f64, tiny: f64) -> f64 {
+    if ss_tot > tiny {
         1.0 - ss_res / ss_tot
-    } else if ss_res == 0.0 {
+    } else if ss_res <= tiny {
         1.0
     } else {
         0.0
-    };
-    Ok(RidgeFit { coef, intercept, r2 })
+    }
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@
 //! 1 − SS_res / SS_tot with SS_tot = Σw·y² − Σw · ȳ² and
 //! SS_res = SS_tot − 2 βᵀCxy + βᵀ Cxx β. The same fit as the data-matrix form, to rounding.
 
-use super::linalg::{RidgeFit, solve_spd};
+use super::linalg::{RidgeFit, solve_spd, weighted_r2};
 use anyhow::{Result, bail};
 
 /// The running sums of one regression over `d` 0/1 features.
@@ -89,14 +89,7 @@ impl RidgeMoments {
         // Relative to the spread: rounding of the sums leaves ~1e-16 · Σw·y² where the
         // data-matrix form has an exact zero.
         let tiny = 1e-12 * self.syy.abs().max(f64::MIN_POSITIVE);
-        let r2 = if ss_tot > tiny {
-            1.0 - ss_res / ss_tot
-        } else if ss_res <= tiny {
-            1.0
-        } else {
-            0.0
-        };
-        Ok(RidgeFit { coef, intercept, r2 })
+        Ok(RidgeFit { coef, intercept, r2: weighted_r2(ss_res, ss_tot, tiny) })
     }
 }
 
