@@ -110,7 +110,7 @@ fn prediction_shift_metrics_reach_the_tables_and_the_report() {
     let dir = temp_dir("verdict-shift");
     let manifest = sst2_manifest(
         &dir,
-        "\n[calibration]\nsimilarity = [\"agreement\", \"confidence-tv\", \"flips-correct-to-wrong\", \"flips-wrong-to-correct\", \"kl-divergence\", \"kl-divergence-p95\", \"js-divergence\", \"js-divergence-p95\"]\n",
+        "\n[calibration]\nsimilarity = [\"agreement\", \"confidence-tv\", \"flips-correct-to-wrong\", \"flips-wrong-to-correct\", \"kl-divergence\", \"kl-divergence-p95\", \"js-divergence\", \"js-divergence-p95\"]\n[calibration.tolerances]\nflips_correct_to_wrong = 0.5\n",
     );
     let out = run(&["run", manifest.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out));
@@ -139,5 +139,10 @@ fn prediction_shift_metrics_reach_the_tables_and_the_report() {
     assert!(rows.len() > 10, "{flipped}");
     assert!(rows.iter().all(|l| l.contains(",3,3,") || l.contains(",2,3,")), "{rows:?}");
     assert!(md.contains("### Compression-identified examples") && md.contains("flipped in most seeds"), "{md}");
+    // With a tolerance, the shift is a verdict test (here an easy one: at most half flipped).
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("results/sst2-e2e/verdict.json")).unwrap()).unwrap();
+    let flips = v["models"][0]["tests"].as_array().unwrap().iter().find(|t| t["name"] == "flips-correct-to-wrong");
+    assert_eq!(flips.map(|t| t["label"].as_str().unwrap()), Some("equivalent"), "{v}");
     std::fs::remove_dir_all(dir).ok();
 }

@@ -400,6 +400,14 @@ pub struct Tolerances {
     /// (ERASER AOPC), per explainer. Unset: no faithfulness test.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub faithfulness_gap: Option<f64>,
+    /// Largest allowed share of examples the variant flips from correct to wrong
+    /// (`flips-correct-to-wrong`). Unset: the shift is reported, not tested.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flips_correct_to_wrong: Option<f64>,
+    /// Largest allowed mean Jensen–Shannon divergence from the reference (`js-divergence`,
+    /// nats). Unset: reported, not tested.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub js_divergence: Option<f64>,
 }
 
 impl Default for Tolerances {
@@ -409,6 +417,8 @@ impl Default for Tolerances {
             confidence_tv: default_tv_tol(),
             agreement: default_agreement_tol(),
             faithfulness_gap: None,
+            flips_correct_to_wrong: None,
+            js_divergence: None,
         }
     }
 }

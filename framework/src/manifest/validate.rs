@@ -393,6 +393,8 @@ pub fn validate(file: &Path, manifest: Manifest, source: &SourceMap) -> Result<R
         ("confidence_tv", t.confidence_tv, (0.0, 1.0)),
         ("agreement", t.agreement, (0.0, 1.0)),
         ("faithfulness_gap", t.faithfulness_gap.unwrap_or(0.0), (0.0, 1.0)),
+        ("flips_correct_to_wrong", t.flips_correct_to_wrong.unwrap_or(0.0), (0.0, 1.0)),
+        ("js_divergence", t.js_divergence.unwrap_or(0.0), (0.0, 1.0)),
     ] {
         if !(value >= range.0 && value <= range.1) {
             c.error(

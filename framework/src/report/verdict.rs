@@ -374,6 +374,21 @@ pub fn model_verdict(summary: &Summary, rules: &VerdictRules, model: &str) -> Mo
     ] {
         tests.push(similarity_test(summary, rules, model, spec));
     }
+    // The prediction shift is tested when the manifest sets a tolerance for it (issue 15.2).
+    let shift = [
+        (
+            tol.flips_correct_to_wrong,
+            "flips-correct-to-wrong",
+            "add `flips-correct-to-wrong` to [calibration] similarity",
+        ),
+        (tol.js_divergence, "js-divergence", "add `js-divergence` to [calibration] similarity"),
+    ];
+    for (threshold, metric, missing) in shift {
+        if let Some(threshold) = threshold {
+            let spec = SimilarityTest { metric, name: metric, threshold, comparison: Comparison::AtMost, missing };
+            tests.push(similarity_test(summary, rules, model, spec));
+        }
+    }
     if let Some(tolerance) = tol.faithfulness_gap {
         tests.extend(faithfulness_tests(summary, rules, model, tolerance));
     }
@@ -607,6 +622,33 @@ mod tests {
         assert_eq!(test(&tiny, "faithfulness gap lime").outcome, Outcome::Fail);
         // Without the tolerance there is no faithfulness test.
         assert!(model_verdict(&s, &rules(), "bert-int8").tests.iter().all(|t| !t.name.starts_with("faithfulness")));
+    }
+
+    #[test]
+    fn shift_tolerances_add_tests() {
+        let mut s = full_summary();
+        let mut r = rules();
+        r.tolerances.flips_correct_to_wrong = Some(0.02);
+        r.tolerances.js_divergence = Some(0.01);
+        let row = |model: &str, metric: &str, mean: f64| crate::tables::summary::AggregateRow {
+            model: model.into(),
+            metric: metric.into(),
+            mean,
+            std: None,
+            ci_low: Some(mean - 0.001),
+            ci_high: Some(mean + 0.001),
+            seeds: 3,
+        };
+        s.similarity.push(row("bert-int8", "flips-correct-to-wrong", 0.01));
+        s.similarity.push(row("bert-tiny", "flips-correct-to-wrong", 0.09));
+        let int8 = model_verdict(&s, &r, "bert-int8");
+        assert_eq!(test(&int8, "flips-correct-to-wrong").outcome, Outcome::Pass);
+        assert_eq!(test(&int8, "js-divergence").outcome, Outcome::NotRun, "not computed: not run, never a pass");
+        assert_eq!(int8.status, Status::NotEstablished);
+        let tiny = model_verdict(&s, &r, "bert-tiny");
+        assert_eq!(test(&tiny, "flips-correct-to-wrong").outcome, Outcome::Fail);
+        // Without tolerances the shift is reported, not tested.
+        assert!(model_verdict(&s, &rules(), "bert-int8").tests.iter().all(|t| !t.name.starts_with("flips")));
     }
 
     #[test]
