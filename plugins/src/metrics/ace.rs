@@ -15,22 +15,12 @@
 //! confidence. Because ties are broken by row order, a resample that permutes tied rows of
 //! different correctness across a group boundary can change the value.
 
-use std::num::NonZeroUsize;
 use trustx_framework::plugin::convention::Convention;
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
 use trustx_framework::plugin::metric::{CalibrationMetric, CalibrationMetricEntry, MetricInput};
 
-/// Settings of `ace`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AceSettings {
-    /// Number of equal-mass groups B (at least 1); unset: the manifest's `[calibration] bins`
-    /// (default 10).
-    #[serde(default)]
-    pub bins: Option<NonZeroUsize>,
-}
+/// Settings of `ace`: its number of bins (see [`super::bins`]).
+pub type AceSettings = super::bins::BinSettings;
 
 /// The `ace` metric.
 pub struct Ace;
@@ -50,7 +40,7 @@ impl CalibrationMetric for Ace {
         Convention { binning: "equal-mass, {bins} bins", norm: "L1", mode: "top-label", estimator: "plug-in" };
 
     fn compute(settings: &AceSettings, input: &MetricInput) -> f64 {
-        let groups = settings.bins.map_or(input.bins, NonZeroUsize::get);
+        let groups = settings.bins_or(input.bins);
         let p = input.preds;
         let mut sorted: Vec<(f64, bool)> = input.rows.iter().map(|&r| (p.confidence(r), p.correct(r))).collect();
         // `sort_by` is stable: equal confidences keep their order in `rows`.
@@ -80,6 +70,7 @@ inventory::submit! { CalibrationMetricEntry::of::<Ace>() }
 mod tests {
     use super::*;
     use crate::metrics::testing::*;
+    use std::num::NonZeroUsize;
     use trustx_framework::predictions::Predictions;
 
     fn ace(p: &Predictions, rows: &[usize], groups: usize) -> f64 {

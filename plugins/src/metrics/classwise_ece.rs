@@ -8,23 +8,13 @@
 //! ECE_k = Σ over non-empty bins b of n_b/N · |mean_b(1[y = k]) − mean_b(p_k)|.
 //! Classwise-ECE = (1/C) Σ_k ECE_k. Unlike `ece`, no arg max is involved.
 
-use std::num::NonZeroUsize;
 use trustx_framework::plugin::convention::Convention;
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
 use trustx_framework::calibration::binning::bin_pairs;
 use trustx_framework::plugin::metric::{CalibrationMetric, CalibrationMetricEntry, MetricInput};
 
-/// Settings of `classwise-ece`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ClasswiseEceSettings {
-    /// Number of equal-width probability bins B per class (at least 1); unset: the manifest's
-    /// `[calibration] bins` (default 10).
-    #[serde(default)]
-    pub bins: Option<NonZeroUsize>,
-}
+/// Settings of `classwise-ece`: its number of bins (see [`super::bins`]).
+pub type ClasswiseEceSettings = super::bins::BinSettings;
 
 /// The `classwise-ece` metric.
 pub struct ClasswiseEce;
@@ -46,7 +36,7 @@ impl CalibrationMetric for ClasswiseEce {
     };
 
     fn compute(settings: &ClasswiseEceSettings, input: &MetricInput) -> f64 {
-        let bins = settings.bins.map_or(input.bins, NonZeroUsize::get);
+        let bins = settings.bins_or(input.bins);
         let p = input.preds;
         let c = p.num_classes;
         let n = input.rows.len() as f64;
@@ -68,6 +58,7 @@ inventory::submit! { CalibrationMetricEntry::of::<ClasswiseEce>() }
 mod tests {
     use super::*;
     use crate::metrics::testing::*;
+    use std::num::NonZeroUsize;
     use trustx_framework::predictions::Predictions;
 
     fn cw(p: &Predictions, rows: &[usize], bins: usize) -> f64 {

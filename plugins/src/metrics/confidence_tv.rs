@@ -8,24 +8,14 @@
 //! 0 when both put the same share of rows in every bin, 1 when no bin holds rows of both.
 //! Correctness plays no part; this compares how confident the models are, not how right.
 
-use std::num::NonZeroUsize;
 use trustx_framework::plugin::convention::Convention;
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
 use trustx_framework::calibration::binning::reliability_curve;
 use trustx_framework::plugin::metric::MetricInput;
 use trustx_framework::plugin::similarity::{PairInput, SimilarityMetric, SimilarityMetricEntry};
 
-/// Settings of `confidence-tv`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ConfidenceTvSettings {
-    /// Number of equal-width confidence bins B (at least 1); unset: the manifest's
-    /// `[calibration] bins` (default 10).
-    #[serde(default)]
-    pub bins: Option<NonZeroUsize>,
-}
+/// Settings of `confidence-tv`: its number of bins (see [`super::bins`]).
+pub type ConfidenceTvSettings = super::bins::BinSettings;
 
 /// The `confidence-tv` similarity.
 pub struct ConfidenceTv;
@@ -47,7 +37,7 @@ impl SimilarityMetric for ConfidenceTv {
     };
 
     fn compute(settings: &ConfidenceTvSettings, input: &PairInput) -> f64 {
-        let bins = settings.bins.map_or(input.bins, NonZeroUsize::get);
+        let bins = settings.bins_or(input.bins);
         let histogram = |preds| reliability_curve(&MetricInput { preds, rows: input.rows, bins }, bins).histogram();
         let (h_ref, h_model) = (histogram(input.reference), histogram(input.model));
         0.5 * h_ref.iter().zip(&h_model).map(|(a, b)| (a - b).abs()).sum::<f64>()
@@ -60,6 +50,7 @@ inventory::submit! { SimilarityMetricEntry::of::<ConfidenceTv>() }
 mod tests {
     use super::*;
     use crate::metrics::testing::*;
+    use std::num::NonZeroUsize;
     use trustx_framework::predictions::Predictions;
 
     fn tv(reference: &Predictions, model: &Predictions, rows: &[usize], bins: usize) -> f64 {

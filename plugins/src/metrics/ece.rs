@@ -11,23 +11,13 @@
 //! 1e-4) goes to the last bin. Libraries that bin [a, b) (some torchmetrics versions) or by
 //! `np.digitize` can differ on confidences exactly on an edge.
 
-use std::num::NonZeroUsize;
 use trustx_framework::plugin::convention::Convention;
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
 use trustx_framework::calibration::binning::reliability_curve;
 use trustx_framework::plugin::metric::{CalibrationMetric, CalibrationMetricEntry, MetricInput};
 
-/// Settings of `ece`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct EceSettings {
-    /// Number of equal-width confidence bins B (at least 1); unset: the manifest's
-    /// `[calibration] bins` (default 10).
-    #[serde(default)]
-    pub bins: Option<NonZeroUsize>,
-}
+/// Settings of `ece`: its number of bins (see [`super::bins`]).
+pub type EceSettings = super::bins::BinSettings;
 
 /// The `ece` metric.
 pub struct Ece;
@@ -45,7 +35,7 @@ impl CalibrationMetric for Ece {
     const CONVENTION: Convention = Convention::TOP_LABEL_BINNED;
 
     fn compute(settings: &EceSettings, input: &MetricInput) -> f64 {
-        let bins = settings.bins.map_or(input.bins, NonZeroUsize::get);
+        let bins = settings.bins_or(input.bins);
         let curve = reliability_curve(input, bins);
         let n = curve.total as f64;
         curve.bins.iter().filter_map(|b| Some(b.count as f64 / n * (b.accuracy? - b.confidence?).abs())).sum()
@@ -58,6 +48,7 @@ inventory::submit! { CalibrationMetricEntry::of::<Ece>() }
 mod tests {
     use super::*;
     use crate::metrics::testing::*;
+    use std::num::NonZeroUsize;
     use trustx_framework::predictions::Predictions;
 
     fn ece(p: &Predictions, rows: &[usize], bins: usize) -> f64 {

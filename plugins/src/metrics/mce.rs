@@ -5,23 +5,13 @@
 //! MCE = max over non-empty bins b of |acc_b − conf_b|. Empty bins are skipped, not counted as 0
 //! gaps; a bin holding a single row counts fully, so MCE is sensitive to sparse bins.
 
-use std::num::NonZeroUsize;
 use trustx_framework::plugin::convention::Convention;
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
 use trustx_framework::calibration::binning::reliability_curve;
 use trustx_framework::plugin::metric::{CalibrationMetric, CalibrationMetricEntry, MetricInput};
 
-/// Settings of `mce`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MceSettings {
-    /// Number of equal-width confidence bins B (at least 1); unset: the manifest's
-    /// `[calibration] bins` (default 10).
-    #[serde(default)]
-    pub bins: Option<NonZeroUsize>,
-}
+/// Settings of `mce`: its number of bins (see [`super::bins`]).
+pub type MceSettings = super::bins::BinSettings;
 
 /// The `mce` metric.
 pub struct Mce;
@@ -44,7 +34,7 @@ impl CalibrationMetric for Mce {
     };
 
     fn compute(settings: &MceSettings, input: &MetricInput) -> f64 {
-        let bins = settings.bins.map_or(input.bins, NonZeroUsize::get);
+        let bins = settings.bins_or(input.bins);
         reliability_curve(input, bins)
             .bins
             .iter()
@@ -59,6 +49,7 @@ inventory::submit! { CalibrationMetricEntry::of::<Mce>() }
 mod tests {
     use super::*;
     use crate::metrics::testing::*;
+    use std::num::NonZeroUsize;
     use trustx_framework::predictions::Predictions;
 
     fn mce(p: &Predictions, rows: &[usize], bins: usize) -> f64 {

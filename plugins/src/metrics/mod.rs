@@ -14,6 +14,7 @@
 pub mod accuracy;
 pub mod ace;
 pub mod agreement;
+pub mod bins;
 pub mod brier;
 pub mod classwise_ece;
 pub mod confidence_tv;

@@ -11,24 +11,14 @@
 //! as 1.0, the largest possible value. Bins that only one model populates do not enter RD;
 //! `confidence-tv` measures that part of the difference.
 
-use std::num::NonZeroUsize;
 use trustx_framework::plugin::convention::Convention;
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
 use trustx_framework::calibration::binning::reliability_curve;
 use trustx_framework::plugin::metric::MetricInput;
 use trustx_framework::plugin::similarity::{PairInput, SimilarityMetric, SimilarityMetricEntry};
 
-/// Settings of `reliability-distance`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ReliabilityDistanceSettings {
-    /// Number of equal-width confidence bins B (at least 1); unset: the manifest's
-    /// `[calibration] bins` (default 10).
-    #[serde(default)]
-    pub bins: Option<NonZeroUsize>,
-}
+/// Settings of `reliability-distance`: its number of bins (see [`super::bins`]).
+pub type ReliabilityDistanceSettings = super::bins::BinSettings;
 
 /// The `reliability-distance` similarity.
 pub struct ReliabilityDistance;
@@ -51,7 +41,7 @@ impl SimilarityMetric for ReliabilityDistance {
     };
 
     fn compute(settings: &ReliabilityDistanceSettings, input: &PairInput) -> f64 {
-        let bins = settings.bins.map_or(input.bins, NonZeroUsize::get);
+        let bins = settings.bins_or(input.bins);
         let curve = |preds| reliability_curve(&MetricInput { preds, rows: input.rows, bins }, bins);
         let (reference, model) = (curve(input.reference), curve(input.model));
         let (mut weighted, mut weights) = (0.0, 0.0);
@@ -72,6 +62,7 @@ inventory::submit! { SimilarityMetricEntry::of::<ReliabilityDistance>() }
 mod tests {
     use super::*;
     use crate::metrics::testing::*;
+    use std::num::NonZeroUsize;
     use trustx_framework::predictions::Predictions;
 
     fn rd(reference: &Predictions, model: &Predictions, rows: &[usize], bins: usize) -> f64 {
