@@ -42,11 +42,7 @@ impl OtherVerdict {
     }
 }
 
-/// Reads a verdict file trustx wrote.
-pub fn read_file(path: &Path) -> Result<Verdict> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    serde_json::from_slice(&bytes).with_context(|| format!("{} is not a verdict trustx wrote", path.display()))
-}
+pub use super::show::read_file;
 
 /// Reads the verdict in a results folder (its `verdict.json`).
 pub fn read_folder(dir: &Path) -> Result<Verdict> {

@@ -14,9 +14,15 @@ pub const FAIL_ON_EXIT: u8 = 3;
 /// Reads the verdict of the last run in `results_dir`.
 pub fn read(results_dir: &Path) -> Result<Verdict> {
     let path = results_dir.join(VERDICT_FILE);
-    let bytes = std::fs::read(&path).with_context(|| {
-        format!("no verdict at {}: run the manifest first (`trustx run`), or its report failed", path.display())
-    })?;
+    if !path.is_file() {
+        anyhow::bail!("no verdict at {}: run the manifest first (`trustx run`), or its report failed", path.display());
+    }
+    read_file(&path)
+}
+
+/// Reads a verdict file trustx wrote (`verdict.json`, or a saved copy of one).
+pub fn read_file(path: &Path) -> Result<Verdict> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     serde_json::from_slice(&bytes).with_context(|| format!("{} is not a verdict trustx wrote", path.display()))
 }
 

@@ -61,8 +61,9 @@ impl WordSplitter {
     }
 }
 
-/// The non-overlapping occurrences of `atoms` in `text`, leftmost first.
-fn atom_spans(text: &str, atoms: &[String]) -> Vec<(usize, usize)> {
+/// The non-overlapping occurrences of `atoms` in `text`, leftmost first (longest first where
+/// two start at the same place).
+pub fn atom_spans(text: &str, atoms: &[String]) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     if atoms.is_empty() {
         return out;

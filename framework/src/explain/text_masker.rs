@@ -67,11 +67,10 @@ impl TextTokens {
     /// it overlaps one.
     pub fn regex_keeping(segments: &[String], split_pattern: &str, atoms: &[String]) -> Result<Self> {
         let re = Regex::new(split_pattern).with_context(|| format!("invalid split pattern {split_pattern:?}"))?;
-        let splitter = super::features::WordSplitter::new("$^")?.keeping(atoms);
         let mut parts = Vec::with_capacity(segments.len());
         let mut tokens = Vec::with_capacity(segments.len());
         for s in segments {
-            let whole: Vec<(usize, usize)> = splitter.spans(s).collect();
+            let whole = super::features::atom_spans(s, atoms);
             // Cuts: the separator matches minus the atoms, and an empty cut at each atom's
             // edges (`true`: a real separator, which may leave an empty token as shap does).
             let mut cuts: Vec<(usize, usize, bool)> = Vec::new();

@@ -287,7 +287,7 @@ pub fn run(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
     let mut sim_by_seed = Rows::default();
     let mut similarity = Vec::new();
     let mut flipped = Vec::new();
-    let eval_examples = crate::data::table::frame_examples(&crate::tables::io::read_parquet(
+    let mut eval_examples = crate::data::table::frame_examples(&crate::tables::io::read_parquet(
         &ctx.store.artifact_path(data_key, "eval.parquet"),
     )?)?;
     for (mi, m) in r.models.iter().enumerate().skip(1) {
@@ -378,14 +378,22 @@ pub fn run(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
             .into_iter()
             .map(|f| FloorSummary { model: f.model, explainer: f.explainer, metric: f.metric, floor: f.value })
             .collect();
-        let full = super::data::read(ctx.store, data_key)?;
-        highlights = super::highlights::build(ctx, i, &full, &preds)?;
+        // The highlights read the eval split only: the one read above, not the train split too.
+        let eval = crate::data::Dataset {
+            name: dataset.name.clone(),
+            label_names: dataset.label_names.clone(),
+            train: None,
+            eval: crate::data::Split { examples: std::mem::take(&mut eval_examples), counts: dataset.eval.clone() },
+        };
+        highlights = super::highlights::build(ctx, i, &eval, &preds)?;
         // Examples whose top K is every feature say nothing about agreement (issue 15.4).
         let mut seen = std::collections::BTreeSet::new();
-        for a in alignment.iter().filter(|a| a.left_out > 0 && a.plugin == crate::report::verdict::JACCARD) {
+        let top_k_set =
+            |plugin: &str| crate::plugin::alignment::AlignmentMetricEntry::find(plugin).is_some_and(|e| e.top_k_set);
+        for a in alignment.iter().filter(|a| a.left_out > 0 && top_k_set(&a.plugin)) {
             let Some(k) = a.k else { continue };
             if seen.insert((a.explainer.clone(), a.metric.clone())) {
-                let least = r.manifest.alignment.min_features.unwrap_or(k + 1);
+                let least = super::alignment::least_features(r.manifest.alignment.min_features, Some(k), true);
                 alignment_notes.push(format!(
                     "{} ({}): {} of {} explained examples have fewer than {least} features and are left out of the mean (with K or fewer, the top K is every feature and Jaccard@{k} is 1 whatever the explanations rank); `[alignment] min_features` sets the minimum, 0 keeps every example",
                     a.metric,

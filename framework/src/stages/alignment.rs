@@ -50,13 +50,11 @@ struct AlignmentConfig {
     min_features: Option<usize>,
 }
 
-impl AlignmentConfig {
-    /// The fewest features an example's explanations need to enter metric `m`: the manifest's
-    /// `min_features`, else K + 1 for a metric of top-K sets (see
-    /// [`crate::plugin::alignment::AlignmentMetric::TOP_K_SET`]), else every example.
-    fn min_features(&self, m: &MetricVariant, top_k_set: bool) -> usize {
-        self.min_features.unwrap_or_else(|| if top_k_set { m.k.map_or(0, |k| k + 1) } else { 0 })
-    }
+/// The fewest features an example's explanations need to enter a metric at `k`: the
+/// manifest's `min_features`, else K + 1 for a metric of top-K sets (see
+/// [`crate::plugin::alignment::AlignmentMetric::TOP_K_SET`]), else every example.
+pub fn least_features(min_features: Option<usize>, k: Option<usize>, top_k_set: bool) -> usize {
+    min_features.unwrap_or_else(|| if top_k_set { k.map_or(0, |k| k + 1) } else { 0 })
 }
 
 /// The artifact of alignment and floor nodes counting, per metric label, the examples left
@@ -139,7 +137,7 @@ impl Values {
         for m in metrics {
             let entry = AlignmentMetricEntry::find(&m.name)
                 .ok_or_else(|| anyhow!("alignment metric `{}` is not registered", m.name))?;
-            let least = cfg.min_features(m, entry.top_k_set);
+            let least = least_features(cfg.min_features, m.k, entry.top_k_set);
             let left_out = self.left_out.entry(m.label.clone()).or_default();
             for (x, y) in a.attributions.iter().zip(&b.attributions) {
                 if x.features.len() < least || y.features.len() < least {
