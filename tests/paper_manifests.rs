@@ -139,6 +139,50 @@ fn check(manifest: &str, data: &str) {
     };
     assert_ne!(key(&plan, "report"), key(&changed, "report"));
     assert_eq!(key(&plan, "aggregate"), key(&changed, "aggregate"));
+
+    check_slurm_plan(&dir, data, p, nodes.len());
+}
+
+/// `trustx plan --executor slurm` without a cluster: a job per node with the manifest's
+/// resources (explain jobs bigger), `after:` its inputs, and GPUs for training once asked for,
+/// with a warning while the backend is the CPU.
+fn check_slurm_plan(dir: &Path, data: &str, manifest: &str, nodes: usize) {
+    let out = trustx_in(dir, data, &["plan", manifest, "--executor", "slurm"]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(t.contains(&format!("{nodes} jobs, 0 nodes already in the store")), "{t}");
+    let job = |name: &str| job_line(&t, name);
+    assert!(job("data").ends_with("--time=04:00:00 --cpus-per-task=8 --mem=32G"), "{t}");
+    assert!(job("train/bert-tiny@seed42").ends_with("--time=1-00:00:00 --cpus-per-task=8 --mem=32G"), "{t}");
+    assert!(job("explain/bert-tiny/lime").ends_with("--time=2-00:00:00 --cpus-per-task=32 --mem=64G"), "{t}");
+    let lines: Vec<&str> = t.split("Slurm jobs").nth(1).unwrap().lines().collect();
+    let at = lines.iter().position(|l| l.trim_start().starts_with("alignment/bert-tiny/lime ")).expect(&t);
+    assert!(lines[at + 1].contains("after: explain/bert-base/lime, explain/bert-tiny/lime"), "{t}");
+    assert!(!t.contains("warning"), "{t}");
+
+    let out = trustx()
+        .args(["plan", manifest, "--executor", "slurm"])
+        .env("TRUSTX_DATASET__EVAL__PATH", dir.join(data))
+        .env("TRUSTX_DATASET__TRAIN__PATH", dir.join(data))
+        .env("TRUSTX_EXPERIMENT__RESULTS", dir.join("results"))
+        .env("TRUSTX_EXECUTOR__SLURM__STAGES__TRAIN__GPUS", "1")
+        .env("TRUSTX_EXECUTOR__SLURM__STAGES__TRAIN__PARTITION", "gpu")
+        .output()
+        .unwrap();
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(
+        job_line(&t, "train/bert-base@seed42")
+            .ends_with("--partition=gpu --time=1-00:00:00 --cpus-per-task=8 --mem=32G --gpus=1"),
+        "{t}"
+    );
+    assert!(t.contains("warning: the train jobs ask for GPUs (gpus = \"1\") but compute on the CPU"), "{t}");
+}
+
+/// The line of job `name` in the Slurm part of `trustx plan`'s output.
+fn job_line(t: &str, name: &str) -> String {
+    let jobs = t.split("Slurm jobs").nth(1).expect(t);
+    jobs.lines().find(|l| l.trim_start().starts_with(&format!("{name} "))).expect(name).to_string()
 }
 
 #[test]

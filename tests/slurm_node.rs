@@ -137,5 +137,18 @@ fn executor_settings_are_checked() {
     let out = run(&["run", m.to_str().unwrap(), "--detach"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(text(&out).contains("--detach needs the Slurm executor"), "{}", text(&out));
+
+    // Explanations on another backend than training: checked like `backend`.
+    #[cfg(not(feature = "cuda"))]
+    {
+        let m = manifest(&dir, &dir.join("results"), "explain_backend = \"cuda\"");
+        let out = run(&["validate", m.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+        assert!(
+            text(&out).contains("experiment.explain_backend") && text(&out).contains("without CUDA"),
+            "{}",
+            text(&out)
+        );
+    }
     std::fs::remove_dir_all(&dir).ok();
 }

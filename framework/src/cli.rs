@@ -458,6 +458,9 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             );
             if executor.unwrap_or(r.manifest.experiment.executor) == ExecutorKind::Slurm {
                 print!("{}", crate::exec::slurm::plan_view::describe(&plan, &store, &r.manifest.executor.slurm));
+                for warning in crate::exec::slurm::idle_gpus::idle_gpu_warnings(&r) {
+                    eprintln!("{warning}");
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -564,7 +567,9 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             }
             println!("results: {}", r.results_dir.display());
             println!("{}", record.counts.summary(record.seconds));
-            if record.counts.failed > 0 {
+            // A skipped node (an input failed, or its Slurm job was cancelled) leaves the run
+            // without its tables: never a success.
+            if record.counts.failed > 0 || record.counts.skipped > 0 {
                 return Ok(ExitCode::from(1));
             }
             if let Some(fail_on) = fail_on {

@@ -67,6 +67,9 @@ fn run_slurm(r: &Resolved, opts: &RunOptions) -> Result<RunOutcome> {
         );
     }
     slurm::shared::check_results(&r.results_dir)?;
+    for warning in slurm::idle_gpus::idle_gpu_warnings(r) {
+        eprintln!("{warning}");
+    }
     let _lock = RunLock::acquire(&r.results_dir)?;
     let plan = build(r)?;
     let store = Store::new(&r.results_dir);

@@ -95,12 +95,27 @@ pub struct SlurmResources {
     /// `--mem` (e.g. `"16G"`).
     #[serde(default)]
     pub mem: Option<String>,
-    /// `--gpus` (e.g. `"1"` or `"a100:1"`), for a stage on `backend = "cuda"`.
-    #[serde(default)]
+    /// `--gpus` (e.g. `1`, `"1"` or `"a100:1"`), for a stage on `backend = "cuda"`.
+    #[serde(default, deserialize_with = "count_or_text")]
     pub gpus: Option<String>,
     /// Further `sbatch` arguments, each one word (e.g. `["--qos=long", "--constraint=avx512"]`).
     #[serde(default)]
     pub extra: Vec<String>,
+}
+
+/// A GPU request as written: a count (`gpus = 1`, or `1` from an environment override) or a
+/// Slurm GPU specification (`"a100:1"`).
+fn count_or_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum CountOrText {
+        Count(u64),
+        Text(String),
+    }
+    Ok(Option::<CountOrText>::deserialize(d)?.map(|v| match v {
+        CountOrText::Count(n) => n.to_string(),
+        CountOrText::Text(t) => t,
+    }))
 }
 
 impl SlurmResources {
@@ -181,5 +196,11 @@ mod tests {
             ["--partition=cpu", "--time=01:00:00", "--cpus-per-task=4", "--qos=normal"]
         );
         assert!(toml::from_str::<SlurmSpec>("partitoin = \"x\"").is_err());
+        // A count or a specification.
+        let gpus = |text: &str| toml::from_str::<SlurmSpec>(text).map(|s| s.defaults.gpus);
+        assert_eq!(gpus("gpus = 2").unwrap().as_deref(), Some("2"));
+        assert_eq!(gpus("gpus = \"a100:1\"").unwrap().as_deref(), Some("a100:1"));
+        assert_eq!(gpus("cpus = 1").unwrap(), None);
+        assert!(gpus("gpus = 1.5").is_err());
     }
 }

@@ -89,6 +89,11 @@ pub struct Experiment {
     /// Compute backend for neural models: `cpu` (default) or `cuda`.
     #[serde(default)]
     pub backend: Backend,
+    /// The explain stage's backend, when it differs from `backend` (e.g. training on GPU
+    /// nodes, explaining on CPU nodes of a cluster); default `backend`. It is part of the
+    /// explain nodes' keys (float rounding differs between backends).
+    #[serde(default)]
+    pub explain_backend: Option<Backend>,
     /// Results folder (relative to the manifest's folder); default `results/` of the
     /// manifest's project folder (the nearest folder upwards holding `results/`, `.git` or
     /// `Cargo.toml`).
@@ -105,6 +110,13 @@ pub struct Experiment {
     /// available memory (or `TRUSTX_MEMORY_LIMIT`).
     #[serde(default)]
     pub memory_limit: Option<super::memory_size::MemorySize>,
+}
+
+impl Experiment {
+    /// The backend explanations run on: `explain_backend`, else `backend`.
+    pub fn explain_backend(&self) -> Backend {
+        self.explain_backend.unwrap_or(self.backend)
+    }
 }
 
 /// Compute backend.

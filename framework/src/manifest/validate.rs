@@ -159,11 +159,15 @@ pub fn validate(file: &Path, manifest: Manifest, source: &SourceMap) -> Result<R
     if !name_ok {
         c.error(&["experiment", "name"], "use letters, digits, `-`, `_` and `.` only (it names the results folder)");
     }
-    if m.experiment.backend == super::schema::Backend::Cuda && !cfg!(feature = "cuda") {
-        c.error(
-            &["experiment", "backend"],
-            "this trustx was built without CUDA; build it with `cargo build --release --features cuda`, or set backend = \"cpu\"",
-        );
+    for (key, backend) in [("backend", Some(m.experiment.backend)), ("explain_backend", m.experiment.explain_backend)] {
+        if backend == Some(super::schema::Backend::Cuda) && !cfg!(feature = "cuda") {
+            c.error(
+                &["experiment", key],
+                format!(
+                    "this trustx was built without CUDA; build it with `cargo build --release --features cuda`, or set {key} = \"cpu\""
+                ),
+            );
+        }
     }
     if m.experiment.seeds.is_empty() {
         c.error(&["experiment", "seeds"], "the seed list is empty; give at least one seed, e.g. seeds = [42]");

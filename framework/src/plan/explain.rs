@@ -119,7 +119,7 @@ pub fn add_explanations(
                             "class": a.class,
                             "max_len": n.map(|n| n.max_len),
                             "batch_size": n.map(|n| n.batch_size),
-                            "backend": r.manifest.experiment.backend,
+                            "backend": r.manifest.experiment.explain_backend(),
                             // 2: words past the model's window are not perturbed (issue 20.2) and
                             // each explanation's faithfulness is computed (issue 14.4).
                             "engine": 2,

@@ -32,7 +32,7 @@ impl ExplainedModel {
         match &m.kind {
             ModelKind::Neural(n) => {
                 let dir = model_folder(ctx, model, node.inputs.get(2).copied())?;
-                let base = neural::device(r.manifest.experiment.backend)?;
+                let base = neural::device(r.manifest.experiment.explain_backend())?;
                 let device = if gradients { base.autodiff() } else { base };
                 let labels = LabelTarget { names: &dataset.label_names, mapping: &n.labels };
                 let net = neural::load_for_prediction_with(&dir, &labels, neural::load_options(n), &device)

@@ -19,12 +19,27 @@ pub struct QueueEntry {
 }
 
 impl QueueEntry {
-    /// Still to run or running: Slurm has not finished with it.
+    /// Still to run or running: Slurm has not finished with it. A job pending on an input's
+    /// job that failed (`DependencyNeverSatisfied`) is not: it never runs, and
+    /// `--kill-on-invalid-dep` has Slurm cancel it.
     pub fn live(&self) -> bool {
-        matches!(
-            self.state.as_str(),
-            "PENDING" | "RUNNING" | "CONFIGURING" | "COMPLETING" | "REQUEUED" | "RESIZING" | "SUSPENDED" | "STAGE_OUT"
-        )
+        !self.doomed()
+            && matches!(
+                self.state.as_str(),
+                "PENDING"
+                    | "RUNNING"
+                    | "CONFIGURING"
+                    | "COMPLETING"
+                    | "REQUEUED"
+                    | "RESIZING"
+                    | "SUSPENDED"
+                    | "STAGE_OUT"
+            )
+    }
+
+    /// Pending on an input's job that failed: it will never run.
+    pub fn doomed(&self) -> bool {
+        self.state == "PENDING" && self.reason == "DependencyNeverSatisfied"
     }
 }
 
@@ -91,9 +106,12 @@ mod tests {
 
     #[test]
     fn reads_squeue_lines() {
-        let q = parse_queue("12|PENDING|Dependency\n13|RUNNING|None\n14|CANCELLED|DependencyNeverSatisfied\n\n");
-        assert_eq!(q.len(), 3);
+        let q = parse_queue(
+            "12|PENDING|Dependency\n13|RUNNING|None\n14|CANCELLED|DependencyNeverSatisfied\n15|PENDING|DependencyNeverSatisfied\n\n",
+        );
+        assert_eq!(q.len(), 4);
         assert!(q["12"].live() && q["13"].live() && !q["14"].live());
+        assert!(!q["15"].live() && q["15"].doomed() && !q["12"].doomed());
         assert_eq!(q["14"].reason, "DependencyNeverSatisfied");
     }
 }

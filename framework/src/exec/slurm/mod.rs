@@ -9,6 +9,7 @@
 //! cache hit for a local run and the reverse.
 
 pub mod cluster;
+pub mod idle_gpus;
 pub mod jobs;
 pub mod plan_view;
 pub mod script;
@@ -69,6 +70,22 @@ pub fn run(s: &Submission, previous: &Previous, detach: bool, lines: bool) -> Re
         }
     }
     let reasons: Vec<String> = before.iter().map(reason).collect();
+    // Jobs that can never run (an input's job failed) go before their nodes are resubmitted.
+    let doomed: Vec<String> = before
+        .iter()
+        .filter_map(|v| v.job())
+        .filter(|job| queue.get(*job).is_some_and(|q| q.doomed()))
+        .map(str::to_string)
+        .collect();
+    cluster::cancel(&doomed)?;
+    // What went wrong since the last look is reported before it goes out again.
+    for (node, view) in s.plan.nodes.iter().zip(&before) {
+        if let NodeView::Failed { .. } | NodeView::Skipped { .. } = view
+            && book.jobs.get(&node.key).is_some_and(|e| !e.collected)
+        {
+            println!("{}", watch::line(&node.name, view));
+        }
+    }
     let submitted = s.submit(&before, &mut book, &reasons)?;
     let live = before.iter().filter(|v| v.live()).count();
     let done = before.iter().filter(|v| matches!(v, NodeView::Done { .. })).count();

@@ -223,7 +223,7 @@ mod tests {
         std::fs::write(JobSpec::exit_file(&logs, "13"), "1\n").unwrap();
         std::fs::write(JobSpec::log_file(&logs, "13"), "a\nerror: boom\n").unwrap();
         let queue = super::super::cluster::parse_queue(
-            "11|PENDING|Dependency\n12|RUNNING|None\n13|FAILED|NonZeroExitCode\n14|CANCELLED|DependencyNeverSatisfied\n",
+            "11|PENDING|Dependency\n12|RUNNING|None\n13|FAILED|NonZeroExitCode\n14|PENDING|DependencyNeverSatisfied\n",
         );
         let previous =
             Previous::from([("aggregate6".to_string(), ("other".to_string(), serde_json::json!({ "i": 6 })))]);

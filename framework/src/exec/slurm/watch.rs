@@ -1,5 +1,6 @@
 //! Waiting for a run's jobs: a look at the queue every few seconds, a line per node when its
-//! state changes (`queued`, `waiting`, `running`, `done`, `FAILED` with its job id), until no job of the
+//! state changes (`queued`, `waiting`, `running`, `done`, `FAILED` with its job id and the end of
+//! its log), until no job of the
 //! run is queued or running. Ctrl-C asks whether to cancel the jobs or to leave them running
 //! (detach); without a terminal to ask on, it detaches.
 
@@ -91,6 +92,12 @@ impl Watcher<'_> {
                 let now = line(&node.name, view);
                 if self.lines && shown[i].as_deref() != Some(now.as_str()) {
                     println!("{now}");
+                    // A failed job's error is in its log, not on this terminal: show its end.
+                    if let NodeView::Failed { tail, .. } = view {
+                        for l in tail {
+                            println!("        | {}", crate::snippet::printable(l));
+                        }
+                    }
                     shown[i] = Some(now);
                 }
             }
