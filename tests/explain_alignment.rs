@@ -6,6 +6,7 @@
 mod common;
 
 use common::{repo, run, run_json, temp_dir, text};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 fn manifest(dir: &Path, lime_samples: usize) -> PathBuf {
@@ -135,6 +136,20 @@ fn explanations_alignment_floors_cache_jobs_and_selective_reruns() {
         let seeds = if r[col("explainer")] == "occlusion" { "1" } else { "2" };
         assert!(r[col("model")] == "tiny-b" && r[col("seeds")] == seeds, "{r:?}");
     }
+    // Across seeds (issue 15.4): LIME's reference run of seed 1 against the model's of seed 2
+    // and the reverse; occlusion runs once per model (one seed): no such pair.
+    for r in &alignment[1..] {
+        let (cross, pairs) = (&r[col("cross_seed")], &r[col("cross_seed_pairs")]);
+        if r[col("explainer")] == "lime" {
+            assert_eq!(pairs, "2", "{r:?}");
+            let v: f64 = cross.parse().unwrap();
+            let (lo, hi): (f64, f64) =
+                (r[col("cross_seed_ci_low")].parse().unwrap(), r[col("cross_seed_ci_high")].parse().unwrap());
+            assert!((-1.0..=1.0).contains(&v) && lo <= v && v <= hi, "{r:?}");
+        } else {
+            assert!(cross.is_empty() && pairs.is_empty(), "{r:?}");
+        }
+    }
     let floor = csv_rows(&table(&dir, "floor.csv"));
     let fcol = |name: &str| floor[0].iter().position(|h| h == name).unwrap();
     let floor_of = |model: &str, explainer: &str, metric: &str| {
@@ -253,4 +268,60 @@ fn alignment_min_features_leaves_out_and_counts() {
     let report = std::fs::read_to_string(dir.join("results/explain-e2e/report.md")).unwrap();
     assert!(report.contains("have fewer than 11 features and are left out of the mean"), "{report}");
     std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn include_flips_explains_the_compression_identified_examples() {
+    let dir = temp_dir("explain-flips");
+    let m = manifest(&dir, 20);
+    let m = m.to_str().unwrap();
+    // Trained longer than the other tests' models, the two disagree on some sentences.
+    let args = ["alignment.include_flips=true", "train.lr=0.005", "train.epochs=6", "dataset.train.max_rows=3000"];
+    // Without include_flips: the first five eval examples.
+    let out = run(&[&["run", m, "--quiet"][..], &args[1..]].concat());
+    assert!(out.status.success(), "{}", text(&out));
+    let explained_by = |model: &str, explainer: &str| -> BTreeSet<String> {
+        let attributions = csv_rows(&table(&dir, "attributions.csv"));
+        let acol = |name: &str| attributions[0].iter().position(|h| h == name).unwrap();
+        attributions[1..]
+            .iter()
+            .filter(|r| r[acol("model")] == model && r[acol("explainer")] == explainer)
+            .map(|r| r[acol("example_id")].clone())
+            .collect()
+    };
+    let first = explained_by("tiny-a", "lime");
+    assert_eq!(first.len(), 5, "{first:?}");
+
+    let plan = text(&run(&[&["plan", m][..], &args[..]].concat()));
+    assert!(plan.contains("first 5 eval examples and the compression-identified ones"), "{plan}");
+    let out = run(&[&["run", m, "--quiet"][..], &args[..]].concat());
+    assert!(out.status.success(), "{}", text(&out));
+
+    // The flipped examples (one trained seed: flipped in its one pair).
+    let flipped = csv_rows(&table(&dir, "flipped.csv"));
+    let fcol = |name: &str| flipped[0].iter().position(|h| h == name).unwrap();
+    let flips: BTreeSet<String> = flipped[1..].iter().map(|r| r[fcol("example")].clone()).collect();
+    let beyond: BTreeSet<String> = flips.difference(&first).cloned().collect();
+    assert!(beyond.len() >= 3, "the test needs flipped examples past the first five: {flips:?}");
+    // Every explain node explained the first five and every flipped one, nothing else.
+    let wanted: BTreeSet<String> = first.union(&flips).cloned().collect();
+    for model in ["tiny-a", "tiny-b"] {
+        for explainer in ["occlusion", "lime"] {
+            assert_eq!(explained_by(model, explainer), wanted, "{model} {explainer}");
+        }
+    }
+    // The report shows each flipped example's two explanations in the flipped section.
+    let report = std::fs::read_to_string(dir.join("results/explain-e2e/report.md")).unwrap();
+    let section = &report[report.find("### Compression-identified examples").unwrap()..];
+    let section = &section[..section.find("## Interpretability alignment").unwrap()];
+    assert!(section.contains("Their explanations, tiny-b beside the reference"), "{section}");
+    let note = format!(
+        "`[alignment] include_flips`: {} examples explained, the first 5 and {} compression-identified ones",
+        5 + beyond.len(),
+        beyond.len()
+    );
+    assert!(report.contains(&note), "{note}");
+    let shown = flipped.len().min(11) - 1;
+    assert_eq!(section.lines().filter(|l| l.starts_with("| tiny-b | ")).count(), shown, "{section}");
+    std::fs::remove_dir_all(&dir).ok();
 }

@@ -212,6 +212,7 @@ mod tests {
             examples_needed: None,
             floor: None,
             note: None,
+            pairing: None,
         }
     }
 

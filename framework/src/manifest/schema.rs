@@ -325,6 +325,11 @@ pub struct AlignmentSpec {
     /// the explanations rank); 0 keeps every example.
     #[serde(default)]
     pub min_features: Option<usize>,
+    /// Also explain the compression-identified examples (a compared model's label differs
+    /// from the reference's in most seeds) beyond the first `examples`, so the report can show
+    /// both models' explanations of each; they enter the alignment means like the others.
+    #[serde(default)]
+    pub include_flips: bool,
 }
 
 impl Default for AlignmentSpec {
@@ -337,6 +342,7 @@ impl Default for AlignmentSpec {
             examples: default_examples(),
             metrics: default_alignment_metrics(),
             min_features: None,
+            include_flips: false,
         }
     }
 }

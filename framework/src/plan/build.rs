@@ -147,17 +147,22 @@ pub fn build(r: &Resolved) -> Result<Plan> {
     }
 
     // similarity: pair the reference's and the model's predictions seed by seed
+    let mut similarity_nodes = Vec::new();
     for (mi, m) in r.models.iter().enumerate().skip(1) {
         for (seed, ref_node, model_node) in pair_seeds(&predict[0], &predict[mi]) {
             let name = format!("similarity/{}{}", m.name, seed_suffix(seed));
             let task = Task::Similarity { model: mi };
             let inputs = vec![ref_node, model_node];
-            metric_nodes.push(add(&mut nodes, name, Stage::Similarity, task, None, cal_config.clone(), inputs, seed));
+            let k = add(&mut nodes, name, Stage::Similarity, task, None, cal_config.clone(), inputs, seed);
+            similarity_nodes.push(k);
+            metric_nodes.push(k);
         }
     }
 
-    // explain, alignment and noise floors
-    let explanation_nodes = add_explanations(r, &mut nodes, data, &instances)?;
+    // explain, alignment and noise floors; with `[alignment] include_flips` every explain node
+    // reads the similarity nodes' prediction pairs to find the compression-identified examples.
+    let flips_from = if r.manifest.alignment.include_flips { similarity_nodes } else { Vec::new() };
+    let explanation_nodes = add_explanations(r, &mut nodes, data, &instances, &flips_from)?;
 
     // aggregate and report
     let mut agg_inputs = vec![data];
@@ -221,7 +226,7 @@ pub fn dataset_name(r: &Resolved) -> String {
 /// across-seed bootstraps are seeded by the data node's key, not the aggregate node's. 3: the
 /// calibration and similarity tables record each metric's binning, norm, mode and estimator;
 /// `flipped` (compression-identified examples) and alignment's `left_out` are new.
-const AGGREGATE_VERSION: &str = "3";
+const AGGREGATE_VERSION: &str = "4";
 
 /// The config shared by calibration, similarity and aggregate nodes. The verdict's
 /// tolerances are not in it: they reach only the report node (through its `meta`), so

@@ -80,13 +80,16 @@ pub fn metric_variants(r: &Resolved) -> Result<Vec<Value>> {
 }
 
 /// Adds the explain, alignment and floor nodes; returns the alignment and floor nodes and
-/// the explain nodes (what the aggregate node reads). `instances[m]` are model m's
+/// the explain nodes (what the aggregate node reads). `flips_from`: the similarity nodes
+/// every explain node reads to add the compression-identified examples to the explained
+/// ones (`[alignment] include_flips`), else empty. `instances[m]` are model m's
 /// instances (empty for a predictions-only model); model 0 is the reference.
 pub fn add_explanations(
     r: &Resolved,
     nodes: &mut Vec<Node>,
     data: usize,
     instances: &[Vec<ModelInstance>],
+    flips_from: &[usize],
 ) -> Result<Vec<usize>> {
     let mut out = Vec::new();
     if r.explainers.is_empty() {
@@ -99,6 +102,8 @@ pub fn add_explanations(
         "class": a.class,
         // null: a metric at K leaves out examples with at most K features (issue 15.4).
         "min_features": a.min_features,
+        // The alignment node also compares runs of different seeds (issue 15.4).
+        "pairings": ["same-seed", "cross-seed"],
     });
     for (ei, ex) in r.explainers.iter().enumerate() {
         let plugin = Some((ex.entry.info.name.to_string(), ex.entry.info.version.to_string()));
@@ -126,8 +131,14 @@ pub fn add_explanations(
                         }),
                         n,
                     );
+                    let mut config = config;
+                    if !flips_from.is_empty() {
+                        config["include_flips"] = json!(true);
+                    }
                     let mut inputs = vec![data, inst.predict];
                     inputs.extend(inst.holder);
+                    // After the weights' holder: the prediction pairs that find the flips.
+                    inputs.extend(flips_from);
                     let spec = NodeSpec {
                         name: format!("explain/{}/{}{}", m.name, ex.label, super::build::seed_suffix(inst.seed)),
                         stage: Stage::Explain,
@@ -190,8 +201,9 @@ pub fn describe(n: &Node) -> Option<String> {
                 format!("seeds {}", seeds.join(", "))
             };
             Some(format!(
-                "{seeds}; first {} eval examples; class {}",
+                "{seeds}; first {} eval examples{}; class {}",
                 c["examples"],
+                if c["include_flips"] == true { " and the compression-identified ones" } else { "" },
                 c["class"].as_str().unwrap_or("?")
             ))
         }

@@ -115,6 +115,9 @@ pub struct ReportContext {
     pub alignment_definitions: Vec<(String, String)>,
     /// The highlighted examples.
     pub examples: Vec<ExampleView>,
+    /// The compression-identified examples that were explained: the reference's and the
+    /// flipping model's words side by side (the flipping model second).
+    pub flip_examples: Vec<ExampleView>,
     /// Timings and versions.
     pub provenance: Provenance,
     /// Number of compared (non-reference) models.
@@ -136,7 +139,7 @@ impl ReportContext {
             "Jaccard of two top-K sets = |A ∩ B| / |A ∪ B|; when both sets are empty it is defined as 1.".to_string(),
             "Explanations of run i of a model are compared with run i of the reference (same seed); mean over examples, then mean and spread over seeds.".to_string(),
             format!("Verdict: the tests are Jaccard@{k} ≥ {:.2} for every explainer, |delta-ece| ≤ {}, confidence-tv ≤ {} and agreement ≥ {}; {}; a test that is inconclusive or could not be run makes the verdict \"not established\", never a pass.", meta.rules.threshold, meta.rules.tolerances.ece, meta.rules.tolerances.confidence_tv, meta.rules.tolerances.agreement, match meta.rules.rule { crate::manifest::schema::VerdictRule::Interval => format!("each is an equivalence test on its {:.0}% bootstrap interval (α = {}): equivalent inside the margin, different wholly outside, inconclusive across it", (1.0 - 2.0 * meta.rules.alpha) * 100.0, meta.rules.alpha), crate::manifest::schema::VerdictRule::Point => "each value is compared with its threshold (the paper's point rule)".to_string() }),
-            "Alignment: run i of the reference's explainer against run i of the model's (same seed), one value per explained example, mean over examples, then mean ± sd over seeds; the interval resamples the examples. The noise floor is the same metric between one model's own runs under different seeds (every pair of seeds); with a deterministic explainer on one fixed model it is exact (0 pairs, the run compared with itself). An alignment well below the floor is a real difference between the models; one at the floor is explainer noise.".to_string(),
+            "Alignment: run i of the reference's explainer against run i of the model's (same seed, the paper's protocol), one value per explained example, mean over examples, then mean ± sd over seeds; the interval resamples the examples. Across seeds: every run of the reference against every run of the model with another seed, the mean over those pairs. Same-seed runs of a seeded explainer share its random draws (LIME draws the same masks when the feature counts match), so they agree more than two independent runs would; runs of different seeds share none, like the two runs of a noise floor. Under the interval rule the verdict tests the across-seeds value when there is one (the report says so in the test's note), under the point rule the same-seed value. The noise floor is the same metric between one model's own runs under different seeds (every pair of seeds); with a deterministic explainer on one fixed model it is exact (0 pairs, the run compared with itself). An alignment well below the floor is a real difference between the models; one at the floor is explainer noise.".to_string(),
         ];
         let alignment_definitions = vec![
             (format!("top-k-jaccard@{k}"), format!("Jaccard index of the two models' top-{k} word sets for the same example, averaged over examples.")),
@@ -155,7 +158,8 @@ impl ReportContext {
             overview: overview(&summary, &meta.rules, &v),
             figures,
             alignment: alignment_lines(&summary),
-            examples: examples(&summary),
+            examples: examples(&summary.highlights),
+            flip_examples: examples(&summary.flip_explanations),
             compared: summary.models.iter().filter(|m| !m.reference).count(),
             verdict: v,
             alignment_definitions,

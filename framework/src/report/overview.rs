@@ -5,7 +5,7 @@
 use super::context::{Cell, num};
 use super::figures::{explainers, jaccard};
 use super::verdict::{Verdict, VerdictRules};
-use crate::tables::summary::alignment::ExampleHighlight;
+use crate::tables::summary::alignment::{ExampleHighlight, Pairing};
 use crate::tables::summary::{AggregateRow, Summary};
 use serde::Serialize;
 
@@ -56,6 +56,9 @@ pub struct AlignmentLine {
     pub value: String,
     /// Interval.
     pub interval: String,
+    /// Across seeds: runs of different seeds (the value comparable with the floor), with its
+    /// interval and pair count; empty without such pairs.
+    pub cross_seed: String,
     /// The model's own noise floor.
     pub floor: String,
     /// The reference's noise floor.
@@ -150,14 +153,19 @@ pub fn overview(s: &Summary, rules: &VerdictRules, verdict: &Verdict) -> Vec<Ove
                     .map(|e| match jaccard(s, &m.name, e, rules.k) {
                         None => Cell { text: format!("{e}: not measured"), interval: String::new() },
                         Some(a) => {
-                            let text = format!("{e} {:.2}", a.mean);
+                            // The value the verdict tests (across seeds under the interval rule).
+                            let (mean, ci, pairing) = super::verdict::tested_alignment(a, rules.rule);
+                            let text = format!("{e} {mean:.2}");
                             // The interval belongs to the value, so it comes before the floor.
-                            let mut interval = match (a.ci_low, a.ci_high) {
-                                (Some(lo), Some(hi)) => format!("[{lo:.2}, {hi:.2}]"),
-                                _ => String::new(),
+                            let mut interval = match ci {
+                                Some((lo, hi)) => format!("[{lo:.2}, {hi:.2}]"),
+                                None => String::new(),
                             };
                             if let Some(f) = a.reference_floor.as_ref().or(a.floor.as_ref()) {
                                 interval.push_str(&format!(" · floor {:.2}", f.mean));
+                            }
+                            if pairing == Pairing::CrossSeed {
+                                interval.push_str(&format!(" · across seeds (same seed {:.2})", a.mean));
                             }
                             Cell { text, interval }
                         }
@@ -246,6 +254,14 @@ pub fn alignment_lines(s: &Summary) -> Vec<AlignmentLine> {
                 (Some(x), Some(y)) => format!("[{}, {}]", num(x), num(y)),
                 _ => String::new(),
             },
+            cross_seed: a
+                .cross_seed
+                .as_ref()
+                .map(|c| match (c.ci_low, c.ci_high) {
+                    (Some(x), Some(y)) => format!("{} [{}, {}], {} pairs", num(c.mean), num(x), num(y), c.pairs),
+                    _ => format!("{}, {} pairs", num(c.mean), c.pairs),
+                })
+                .unwrap_or_else(|| "–".into()),
             floor: floor(&a.floor),
             reference_floor: floor(&a.reference_floor),
             floor_kind: a
@@ -270,9 +286,9 @@ fn md_escape(s: &str) -> String {
     out
 }
 
-/// The highlighted examples, formatted.
-pub fn examples(s: &Summary) -> Vec<ExampleView> {
-    s.highlights.iter().map(example).collect()
+/// Highlighted examples, formatted.
+pub fn examples(highlights: &[ExampleHighlight]) -> Vec<ExampleView> {
+    highlights.iter().map(example).collect()
 }
 
 fn example(h: &ExampleHighlight) -> ExampleView {
@@ -350,7 +366,7 @@ mod tests {
     #[test]
     fn examples_mark_top_k_and_escape_markdown() {
         let s = full_summary();
-        let ex = examples(&s);
+        let ex = examples(&s.highlights);
         assert_eq!(ex.len(), 2);
         let m = &ex[1].models[0];
         assert_eq!(m.segments.len(), 2);

@@ -69,6 +69,20 @@ fn full_report_has_every_section() {
     assert!(md.contains("| entailment (0.91) | neutral (0.62) | 3 of 3 |"), "{md}");
     assert!(md.contains("**bert-int8**: no example flipped in most seeds."), "{md}");
     assert!(html.contains("<td>neutral (0.62)</td><td>3 of 3</td>"), "{html}");
+    // ... and the explanations of that example, the reference and bert-tiny side by side,
+    // inside the flipped section (before the alignment section), bert-int8 not among them.
+    let flipped_md =
+        &md[md.find("### Compression-identified examples").unwrap()..md.find("## Interpretability alignment").unwrap()];
+    assert!(flipped_md.contains("Their explanations, bert-tiny beside the reference"), "{flipped_md}");
+    assert!(flipped_md.contains("**snli-dev-17** · gold label **entailment**"), "{flipped_md}");
+    assert!(
+        flipped_md.contains("| bert-base | entailment |") && flipped_md.contains("| bert-tiny | neutral | 0.33 |"),
+        "{flipped_md}"
+    );
+    assert!(!flipped_md.contains("| bert-int8 |"), "{flipped_md}");
+    let flipped_html = &html[html.find("id=\"flipped\"").unwrap()..];
+    let flipped_html = &flipped_html[..flipped_html.find("<h2").unwrap()];
+    assert_eq!(flipped_html.matches("<div class=\"example\">").count(), 1, "{flipped_html}");
 }
 
 #[test]

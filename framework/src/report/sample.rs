@@ -132,6 +132,7 @@ fn alignment(
         seeds: 3,
         examples: 200,
         left_out: 0,
+        cross_seed: None,
         floor: Some(floor(own, 0.02)),
         reference_floor: Some(floor(reference, 0.02)),
     }
@@ -321,5 +322,14 @@ pub fn full_summary() -> Summary {
             flips: 3,
             pairs: 3,
         }],
+        // The flipped example, explained: the reference and bert-tiny side by side.
+        flip_explanations: highlights()
+            .into_iter()
+            .take(1)
+            .map(|mut h| {
+                h.models.retain(|m| m.model != "bert-int8");
+                h
+            })
+            .collect(),
     }
 }

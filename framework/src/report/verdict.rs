@@ -10,7 +10,7 @@
 //! (no explainers, a metric not computed) — it is "not established", never a pass.
 
 use crate::tables::summary::Summary;
-use crate::tables::summary::alignment::{AlignmentAggregate, FloorValue};
+use crate::tables::summary::alignment::{AlignmentAggregate, FloorValue, Pairing};
 use serde::{Deserialize, Serialize};
 
 /// The alignment metric plugin the verdict reads.
@@ -54,6 +54,11 @@ pub struct Test {
     pub floor: Option<FloorCheck>,
     /// Why it was not run, or a remark.
     pub note: Option<String>,
+    /// For alignment: which runs were paired for the value tested (`cross-seed` under the
+    /// interval rule when the seeds allow it, the value comparable with the floor;
+    /// `same-seed` under the point rule, the paper's protocol).
+    #[serde(default)]
+    pub pairing: Option<Pairing>,
 }
 
 /// An alignment value beside its noise floor.
@@ -124,13 +129,13 @@ fn interval(low: Option<f64>, high: Option<f64>) -> Option<(f64, f64)> {
     low.zip(high)
 }
 
-fn floor_check(row: &AlignmentAggregate) -> Option<FloorCheck> {
+fn floor_check(row: &AlignmentAggregate, mean: f64, ci: Option<(f64, f64)>) -> Option<FloorCheck> {
     let (of, f): (&str, &FloorValue) = match (&row.reference_floor, &row.floor) {
         (Some(f), _) => ("reference", f),
         (None, Some(f)) => ("model", f),
         (None, None) => return None,
     };
-    let value = interval(row.ci_low, row.ci_high).unwrap_or((row.mean, row.mean));
+    let value = ci.unwrap_or((mean, mean));
     let floor = interval(f.ci_low, f.ci_high).unwrap_or((f.mean, f.mean));
     // An exact floor (a deterministic explainer on one model) has no noise to be within.
     let within = f.kind != "exact" && f.pairs > 0 && value.0 <= floor.1 && floor.0 <= value.1;
@@ -163,6 +168,7 @@ fn judged(
         examples_needed: d.examples_needed,
         floor: None,
         note: d.note,
+        pairing: None,
     }
 }
 
@@ -181,6 +187,18 @@ fn not_run(name: String, metric: &str, threshold: f64, comparison: Comparison, n
         examples_needed: None,
         floor: None,
         note: Some(note),
+        pairing: None,
+    }
+}
+
+/// The alignment value a verdict tests under `rule`, with its interval and pairing: under the
+/// interval rule the value comparable with the noise floor (across seeds when there are pairs
+/// of different seeds: runs that share no explainer noise); under the point rule the paper's
+/// same-seed protocol.
+pub fn tested_alignment(a: &AlignmentAggregate, rule: VerdictRule) -> (f64, Option<(f64, f64)>, Pairing) {
+    match rule {
+        VerdictRule::Interval => a.floor_comparable(),
+        VerdictRule::Point => (a.mean, interval(a.ci_low, a.ci_high), Pairing::SameSeed),
     }
 }
 
@@ -218,17 +236,36 @@ fn alignment_tests(summary: &Summary, rules: &VerdictRules, model: &str) -> Vec<
                     format!("alignment not measured: no {metric} value for explainer `{e}`"),
                 ),
                 Some(r) => {
+                    // The interval rule tests the value comparable with the noise floor (runs
+                    // of different seeds share no explainer noise); the point rule keeps the
+                    // paper's same-seed protocol.
+                    let (mean, ci, pairing) = tested_alignment(r, rules.rule);
                     let mut t = judged(
                         rules.rule,
                         name,
                         &metric,
-                        r.mean,
-                        interval(r.ci_low, r.ci_high),
+                        mean,
+                        ci,
                         rules.threshold,
                         Comparison::AtLeast,
                         Some(r.examples),
                     );
-                    t.floor = floor_check(r);
+                    t.floor = floor_check(r, mean, ci);
+                    t.pairing = Some(pairing);
+                    if let (Pairing::CrossSeed, Some(c)) = (pairing, &r.cross_seed) {
+                        let same = match interval(r.ci_low, r.ci_high) {
+                            Some((lo, hi)) => format!("{:.4} [{lo:.4}, {hi:.4}]", r.mean),
+                            None => format!("{:.4}", r.mean),
+                        };
+                        let remark = format!(
+                            "across seeds: {} pairs of runs of different seeds, like the floor's; same seed: {same}",
+                            c.pairs
+                        );
+                        t.note = Some(match t.note.take() {
+                            Some(n) => format!("{remark}; {n}"),
+                            None => remark,
+                        });
+                    }
                     t
                 }
             }
@@ -547,6 +584,48 @@ mod tests {
         let f = shap.floor.as_ref().unwrap();
         assert_eq!(f.of, "reference");
         assert!(f.within, "{f:?}");
+    }
+
+    #[test]
+    fn the_interval_rule_tests_alignment_across_seeds_and_the_point_rule_same_seed() {
+        use crate::tables::summary::alignment::CrossSeedValue;
+        let mut s = full_summary();
+        // Same-seed runs share LIME's masks: 0.98 there, 0.62 between runs of different seeds,
+        // below the reference's floor as two independent runs would be.
+        for a in s.alignment.iter_mut().filter(|a| a.model == "bert-int8" && a.explainer == "lime") {
+            (a.mean, a.ci_low, a.ci_high) = (0.98, Some(0.97), Some(0.99));
+            a.cross_seed = Some(CrossSeedValue { mean: 0.62, ci_low: Some(0.58), ci_high: Some(0.66), pairs: 6 });
+            a.reference_floor = Some(FloorValue {
+                mean: 0.64,
+                ci_low: Some(0.60),
+                ci_high: Some(0.68),
+                pairs: 3,
+                kind: "explanation-seed".into(),
+            });
+        }
+        let mut r = rules();
+        r.rule = VerdictRule::Interval;
+        let v = model_verdict(&s, &r, "bert-int8");
+        let lime = test(&v, "alignment lime top-k-jaccard@10");
+        assert_eq!((lime.value, lime.ci, lime.pairing), (Some(0.62), Some((0.58, 0.66)), Some(Pairing::CrossSeed)));
+        assert_eq!(lime.outcome, Outcome::Fail, "{lime:?}");
+        let note = lime.note.as_deref().unwrap();
+        assert!(
+            note.contains("across seeds: 6 pairs") && note.contains("same seed: 0.9800 [0.9700, 0.9900]"),
+            "{note}"
+        );
+        assert_eq!(v.status, Status::NotTrustEquivalent);
+        // The floor is held against the value tested: [0.58, 0.66] overlaps the reference's
+        // floor [0.60, 0.68]; the same-seed [0.97, 0.99] would not.
+        assert!(lime.floor.as_ref().unwrap().within, "{lime:?}");
+        // The paper's protocol: same seed, under the point rule.
+        let point = test(&model_verdict(&s, &rules(), "bert-int8"), "alignment lime top-k-jaccard@10").clone();
+        assert_eq!((point.value, point.pairing), (Some(0.98), Some(Pairing::SameSeed)));
+        assert_eq!(point.outcome, Outcome::Pass);
+        // Without cross-seed pairs (one seed, or a deterministic explainer run once) the
+        // interval rule tests the same-seed value.
+        let shap = test(&v, "alignment partition-shap top-k-jaccard@10");
+        assert_eq!(shap.pairing, Some(Pairing::SameSeed));
     }
 
     #[test]

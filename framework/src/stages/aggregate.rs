@@ -366,6 +366,7 @@ pub fn run(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
     let mut faithfulness = Vec::new();
     let mut floors = Vec::new();
     let mut highlights = Vec::new();
+    let mut flip_explanations = Vec::new();
     let mut alignment_notes = Vec::new();
     let mut extra_frames = Vec::new();
     if !r.explainers.is_empty() {
@@ -386,6 +387,7 @@ pub fn run(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
             eval: crate::data::Split { examples: std::mem::take(&mut eval_examples), counts: dataset.eval.clone() },
         };
         highlights = super::highlights::build(ctx, i, &eval, &preds)?;
+        flip_explanations = super::highlights::for_flips(ctx, i, &eval, &preds, &flipped)?;
         // Examples whose top K is every feature say nothing about agreement (issue 15.4).
         let mut seen = std::collections::BTreeSet::new();
         let top_k_set =
@@ -402,6 +404,16 @@ pub fn run(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
                     a.left_out + a.examples
                 ));
             }
+        }
+        if r.manifest.alignment.include_flips
+            && let Some(a) = alignment.first()
+        {
+            let explained = a.examples + a.left_out;
+            let first = r.manifest.alignment.examples.min(eval.eval.examples.len());
+            alignment_notes.push(format!(
+                "`[alignment] include_flips`: {explained} examples explained, the first {first} and {} compression-identified ones after them; the alignment means are over all of them, so they weigh the examples the models disagree on more than a sample of the data would",
+                explained.saturating_sub(first)
+            ));
         }
         for m in r.models.iter().filter(|m| !m.explainable()) {
             alignment_notes.push(format!(
@@ -473,6 +485,7 @@ pub fn run(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
         alignment_notes,
         floors,
         flipped,
+        flip_explanations,
     };
     w.write_json("summary.json", &summary)
 }

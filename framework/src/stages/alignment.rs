@@ -5,6 +5,11 @@
 //!   seeds, or an unseeded run — a deterministic explainer on a model shared by every seed
 //!   — with each seed of the other). A run's seed is its explanation seed, or the seed of
 //!   the model instance for a deterministic explainer.
+//! * **Across seeds** (same node, `alignment_cross.parquet`): every reference run against
+//!   every model run of another seed, (s₁, s₂) with s₁ ≠ s₂ (both seeded). Same-seed runs of
+//!   LIME draw the same masks when the feature counts match, so they share explainer noise
+//!   and agree more than two independent runs would; cross-seed pairs share none, as the
+//!   floor's pairs, so they are the value to compare with the floor.
 //! * **Noise floor** (`floor/MODEL/EXPLAINER`): the model against itself under every pair
 //!   of its runs (s₁, s₂), (s₁, s₃), (s₂, s₃), … (all pairs i < j in seed order). On a model
 //!   trained once that is pure explainer noise (`explanation-seed`); on a model trained
@@ -212,7 +217,33 @@ pub fn run_alignment(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<(
         values.compare(&seed_tag(seed), &reference[a], &model[b], &cfg)?;
     }
     w.write_json(LEFT_OUT_FILE, &values.left_out_counts())?;
-    w.write("alignment.parquet", &parquet_bytes(&mut values.frame("seed")?)?)
+    w.write("alignment.parquet", &parquet_bytes(&mut values.frame("seed")?)?)?;
+    let cross = cross_seed_pairs(&reference, &model);
+    if !cross.is_empty() {
+        let mut values = Values::default();
+        for (a, b) in cross {
+            let tag = format!("{}~{}", seed_tag(reference[a].seed), seed_tag(model[b].seed));
+            values.compare(&tag, &reference[a], &model[b], &cfg)?;
+        }
+        w.write(CROSS_SEED_FILE, &parquet_bytes(&mut values.frame("pair")?)?)?;
+    }
+    Ok(())
+}
+
+/// The artifact of an alignment node with its cross-seed pairs (absent when there are none).
+pub const CROSS_SEED_FILE: &str = "alignment_cross.parquet";
+
+/// Every (reference run, model run) whose seeds are both set and differ, in run order.
+pub fn cross_seed_pairs(reference: &[Run], model: &[Run]) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    for (a, x) in reference.iter().enumerate() {
+        for (b, y) in model.iter().enumerate() {
+            if x.seed.is_some() && y.seed.is_some() && x.seed != y.seed {
+                out.push((a, b));
+            }
+        }
+    }
+    out
 }
 
 /// Computes floor node `i`: the model's explain nodes.
@@ -276,6 +307,16 @@ mod tests {
         assert_eq!(runs[1].attributions[0].example_id, "a");
         let det = split_runs(&[row("a", None, 1.0)], Some(9), 5);
         assert_eq!(det[0].seed, Some(9));
+    }
+
+    #[test]
+    fn cross_seed_pairs_differ_in_seed_and_need_both() {
+        let run = |seed| Run { seed, node: 0, attributions: vec![] };
+        let reference = [run(Some(1)), run(Some(2))];
+        let model = [run(Some(1)), run(Some(2)), run(Some(3))];
+        assert_eq!(cross_seed_pairs(&reference, &model), vec![(0, 1), (0, 2), (1, 0), (1, 2)]);
+        assert!(cross_seed_pairs(&[run(Some(1))], &[run(Some(1))]).is_empty());
+        assert!(cross_seed_pairs(&[run(None)], &[run(Some(1)), run(Some(2))]).is_empty());
     }
 
     #[test]

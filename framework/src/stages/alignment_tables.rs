@@ -6,12 +6,15 @@
 //! (examples resampled). Across seeds: the mean of the seed means, their sample standard
 //! deviation, and the bootstrap interval of that mean, resampling examples (the same
 //! resample for every seed, since every run explains the same examples), exactly as the
-//! calibration tables do. A floor is the mean over its pairs of runs of the mean over
+//! calibration tables do. Across seeds (`cross_seed` columns): the mean over the pairs of
+//! runs of different seeds of the mean over examples, with the same interval. A floor is the mean over its pairs of runs of the mean over
 //! examples, with the same kind of interval.
 
 use super::RunContext;
 use super::alignment::FloorRecord;
-use super::alignment_summary::{AlignmentAggregate, FAITHFULNESS_GAP, FaithfulnessAggregate, FloorValue};
+use super::alignment_summary::{
+    AlignmentAggregate, CrossSeedValue, FAITHFULNESS_GAP, FaithfulnessAggregate, FloorValue,
+};
 use super::evaluate::EvalConfig;
 use crate::plan::Task;
 use crate::tables::bootstrap::{mean_std, percentile_interval, resamples, rng_for};
@@ -189,6 +192,8 @@ pub fn build(ctx: &RunContext, i: usize, cfg: &EvalConfig) -> Result<AlignmentTa
                 Ok(bytes) => serde_json::from_slice(&bytes)?,
                 Err(_) => Default::default(),
             };
+        let cross_path = ctx.store.artifact_path(&n.key, super::alignment::CROSS_SEED_FILE);
+        let cross = if cross_path.exists() { read_values(&cross_path, "pair")? } else { Vec::new() };
         for mv in read_values(&ctx.store.artifact_path(&n.key, "alignment.parquet"), "seed")? {
             let examples = mv.runs.first().map_or(0, |(_, v)| v.len());
             let boot = boot_for(mname, ename, examples, b"alignment");
@@ -209,7 +214,18 @@ pub fn build(ctx: &RunContext, i: usize, cfg: &EvalConfig) -> Result<AlignmentTa
             }
             let (mean, std) = mean_std(&seed_means);
             let (_, ci) = mean_with_interval(&example_means(&mv.runs), &boot, cfg.confidence);
+            // Across seeds: the same examples (their feature counts do not depend on the
+            // seed), resampled as the same-seed value is.
+            let cross_seed = cross
+                .iter()
+                .find(|c| c.metric == mv.metric)
+                .filter(|c| c.runs.iter().all(|(_, v)| v.len() == examples) && examples > 0)
+                .map(|c| {
+                    let (mean, ci) = mean_with_interval(&example_means(&c.runs), &boot, cfg.confidence);
+                    CrossSeedValue { mean, ci_low: ci.map(|c| c.0), ci_high: ci.map(|c| c.1), pairs: c.runs.len() }
+                });
             alignment.push(AlignmentAggregate {
+                cross_seed,
                 left_out: left_out.get(&mv.metric).copied().unwrap_or(0),
                 floor: floor_of(mname, ename, &mv.metric),
                 reference_floor: floor_of(reference, ename, &mv.metric),
@@ -393,6 +409,13 @@ fn alignment_frame(rows: &[AlignmentAggregate]) -> Result<DataFrame> {
         Column::new("seeds".into(), rows.iter().map(|r| r.seeds as u32).collect::<Vec<_>>()),
         Column::new("examples".into(), rows.iter().map(|r| r.examples as u32).collect::<Vec<_>>()),
         Column::new("left_out".into(), rows.iter().map(|r| r.left_out as u32).collect::<Vec<_>>()),
+        Column::new("cross_seed".into(), f(&|r| r.cross_seed.as_ref().map(|v| v.mean))),
+        Column::new("cross_seed_ci_low".into(), f(&|r| r.cross_seed.as_ref().and_then(|v| v.ci_low))),
+        Column::new("cross_seed_ci_high".into(), f(&|r| r.cross_seed.as_ref().and_then(|v| v.ci_high))),
+        Column::new(
+            "cross_seed_pairs".into(),
+            rows.iter().map(|r| r.cross_seed.as_ref().map(|v| v.pairs as u32)).collect::<Vec<_>>(),
+        ),
         Column::new("floor".into(), f(&|r| r.floor.as_ref().map(|v| v.mean))),
         Column::new("floor_ci_low".into(), f(&|r| r.floor.as_ref().and_then(|v| v.ci_low))),
         Column::new("floor_ci_high".into(), f(&|r| r.floor.as_ref().and_then(|v| v.ci_high))),

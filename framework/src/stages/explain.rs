@@ -101,7 +101,7 @@ pub fn run(ctx: &RunContext, i: usize, model: usize, explainer: usize, w: &mut N
     let explained = ExplainedModel::open(ctx, i, model, &dataset, ex.entry.needs_gradients)?;
     let net = explained.classifier();
 
-    let examples = &dataset.eval.examples[..cfg.examples.min(dataset.eval.examples.len())];
+    let examples = &super::explained_set::explained_examples(ctx, i, &dataset, cfg.examples)?;
     let targets = explained_classes(examples, &preds, cfg.class)?;
     let gradients = match ex.entry.needs_gradients {
         true => Some(explained.gradients().ok_or_else(|| anyhow!("model `{}` gives no gradients", m.name))?),

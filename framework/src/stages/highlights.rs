@@ -13,6 +13,7 @@ use crate::manifest::schema::FeatureIdentity;
 use crate::plan::Task;
 use crate::plugin::alignment::AlignmentMetricEntry;
 use crate::predictions::Predictions;
+use crate::tables::summary::FlippedExample;
 use anyhow::Result;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -23,6 +24,124 @@ pub const EACH_END: usize = 2;
 /// The predictions of every model instance: model index → (seed, node, predictions).
 pub type PredictionsByModel = BTreeMap<usize, Vec<(Option<u64>, usize, Predictions)>>;
 
+/// The explanations the highlights are drawn from: the first explainer's runs of every
+/// model, the reference's first run (lowest seed) and each compared model's run paired with it.
+struct Drawn<'a> {
+    ctx: &'a RunContext<'a>,
+    dataset: &'a Dataset,
+    preds: &'a PredictionsByModel,
+    explainer: String,
+    k: usize,
+    on: FeatureKey,
+    settings: serde_json::Value,
+    jaccard: &'static AlignmentMetricEntry,
+    reference: Run,
+    /// (model index, its run paired with the reference's).
+    compared: Vec<(usize, Run)>,
+}
+
+impl<'a> Drawn<'a> {
+    /// `None` without explainers, K, the Jaccard plugin, or a reference run.
+    fn load(
+        ctx: &'a RunContext<'a>,
+        i: usize,
+        dataset: &'a Dataset,
+        preds: &'a PredictionsByModel,
+    ) -> Result<Option<Self>> {
+        let r = ctx.resolved;
+        let (Some(explainer), Some(&k), Some(jaccard)) =
+            (r.explainers.first(), r.manifest.alignment.k.first(), AlignmentMetricEntry::find("top-k-jaccard"))
+        else {
+            return Ok(None);
+        };
+        let on = match r.manifest.alignment.features {
+            FeatureIdentity::Words => FeatureKey::Word,
+            FeatureIdentity::Positions => FeatureKey::Position,
+        };
+        let mut runs: BTreeMap<usize, Vec<Run>> = BTreeMap::new();
+        for &n in &ctx.plan.nodes[i].inputs {
+            if let Task::Explain { model, explainer: 0 } = ctx.plan.nodes[n].task {
+                runs.entry(model).or_default().extend(runs_of(ctx, n)?);
+            }
+        }
+        for list in runs.values_mut() {
+            list.sort_by_key(|r| r.seed);
+        }
+        let Some(reference) = runs.get(&0).and_then(|l| l.first()).cloned() else { return Ok(None) };
+        let mut compared = Vec::new();
+        for (&mi, list) in runs.iter().filter(|(m, _)| **m > 0) {
+            let paired = list.iter().find(|x| x.seed == reference.seed || x.seed.is_none() || reference.seed.is_none());
+            if let Some(run) = paired {
+                compared.push((mi, run.clone()));
+            }
+        }
+        Ok(Some(Drawn {
+            ctx,
+            dataset,
+            preds,
+            explainer: explainer.label.clone(),
+            k,
+            on,
+            settings: json!({"k": k, "on": on}),
+            jaccard,
+            reference,
+            compared,
+        }))
+    }
+
+    /// Jaccard@K of compared model `c`'s explanation of example `e` with the reference's.
+    fn jaccard_of(&self, e: usize, c: usize) -> Result<f64> {
+        match self.compared[c].1.attributions.get(e) {
+            Some(b) => (self.jaccard.compute)(&self.settings, &self.reference.attributions[e], b),
+            None => Ok(f64::NAN),
+        }
+    }
+
+    fn predicted(&self, mi: usize, seed: Option<u64>, id: &str) -> String {
+        let list = self.preds.get(&mi).map(Vec::as_slice).unwrap_or_default();
+        let p = list.iter().find(|(s, _, _)| *s == seed).or_else(|| list.iter().find(|(s, _, _)| s.is_none()));
+        p.and_then(|(_, _, p)| p.ids.iter().position(|x| x == id).map(|j| self.label(p.pred(j)))).unwrap_or_default()
+    }
+
+    fn label(&self, c: usize) -> String {
+        self.dataset.label_names.get(c).cloned().unwrap_or_else(|| c.to_string())
+    }
+
+    /// Example `e` (index into the reference's run) with the reference's words and those of
+    /// the compared models `which` (indices into `compared`).
+    fn highlight(&self, e: usize, which: &[usize]) -> Result<Option<ExampleHighlight>> {
+        let r = self.ctx.resolved;
+        let a = &self.reference.attributions[e];
+        let Some(example) = self.dataset.eval.examples.iter().find(|x| x.id == a.example_id) else { return Ok(None) };
+        let mut models = vec![ModelHighlight {
+            model: r.models[0].name.clone(),
+            predicted: self.predicted(0, self.reference.seed, &a.example_id),
+            words: words(a, self.k, self.on),
+            jaccard: None,
+        }];
+        for &c in which {
+            let (mi, run) = &self.compared[c];
+            if let Some(b) = run.attributions.get(e) {
+                models.push(ModelHighlight {
+                    model: r.models[*mi].name.clone(),
+                    predicted: self.predicted(*mi, run.seed, &b.example_id),
+                    words: words(b, self.k, self.on),
+                    jaccard: Some(self.jaccard_of(e, c)?),
+                });
+            }
+        }
+        Ok(Some(ExampleHighlight {
+            example_id: a.example_id.clone(),
+            segments: example.segments.clone(),
+            label: self.label(example.label),
+            explainer: self.explainer.clone(),
+            seed: self.reference.seed,
+            k: self.k,
+            models,
+        }))
+    }
+}
+
 /// The highlighted examples of aggregate node `i` (empty without explainers or without a
 /// compared model that was explained).
 pub fn build(
@@ -31,90 +150,42 @@ pub fn build(
     dataset: &Dataset,
     preds: &PredictionsByModel,
 ) -> Result<Vec<ExampleHighlight>> {
-    let r = ctx.resolved;
-    let (Some(explainer), Some(&k), Some(jaccard)) =
-        (r.explainers.first(), r.manifest.alignment.k.first(), AlignmentMetricEntry::find("top-k-jaccard"))
-    else {
-        return Ok(Vec::new());
-    };
-    let on = match r.manifest.alignment.features {
-        FeatureIdentity::Words => FeatureKey::Word,
-        FeatureIdentity::Positions => FeatureKey::Position,
-    };
-    let settings = json!({"k": k, "on": on});
-    let mut runs: BTreeMap<usize, Vec<Run>> = BTreeMap::new();
-    for &n in &ctx.plan.nodes[i].inputs {
-        if let Task::Explain { model, explainer: 0 } = ctx.plan.nodes[n].task {
-            runs.entry(model).or_default().extend(runs_of(ctx, n)?);
-        }
-    }
-    for list in runs.values_mut() {
-        list.sort_by_key(|r| r.seed);
-    }
-    let Some(reference) = runs.get(&0).and_then(|l| l.first()) else { return Ok(Vec::new()) };
-    let mut compared: Vec<(usize, &Run)> = Vec::new();
-    for (&mi, list) in runs.iter().filter(|(m, _)| **m > 0) {
-        let paired = list.iter().find(|x| x.seed == reference.seed || x.seed.is_none() || reference.seed.is_none());
-        if let Some(run) = paired {
-            compared.push((mi, run));
-        }
-    }
-    if compared.is_empty() {
+    let Some(d) = Drawn::load(ctx, i, dataset, preds)? else { return Ok(Vec::new()) };
+    if d.compared.is_empty() {
         return Ok(Vec::new());
     }
-
-    // Jaccard per example and compared model.
-    let n = reference.attributions.len();
-    let mut jac: Vec<Vec<f64>> = Vec::with_capacity(n);
+    // Jaccard per example, mean over the compared models.
+    let n = d.reference.attributions.len();
+    let mut mean = Vec::with_capacity(n);
     for e in 0..n {
-        let a = &reference.attributions[e];
-        let row = compared
-            .iter()
-            .map(|(_, run)| match run.attributions.get(e) {
-                Some(b) => (jaccard.compute)(&settings, a, b),
-                None => Ok(f64::NAN),
-            })
-            .collect::<Result<Vec<f64>>>()?;
-        jac.push(row);
+        let row = (0..d.compared.len()).map(|c| d.jaccard_of(e, c)).collect::<Result<Vec<f64>>>()?;
+        mean.push(row.iter().sum::<f64>() / row.len() as f64);
     }
-    let mean = |e: usize| jac[e].iter().sum::<f64>() / jac[e].len() as f64;
-    let chosen = pick_extremes(&(0..n).map(mean).collect::<Vec<_>>(), EACH_END);
-
-    let label = |c: usize| dataset.label_names.get(c).cloned().unwrap_or_else(|| c.to_string());
-    let predicted = |mi: usize, seed: Option<u64>, id: &str| -> String {
-        let list = preds.get(&mi).map(Vec::as_slice).unwrap_or_default();
-        let p = list.iter().find(|(s, _, _)| *s == seed).or_else(|| list.iter().find(|(s, _, _)| s.is_none()));
-        p.and_then(|(_, _, p)| p.ids.iter().position(|x| x == id).map(|j| label(p.pred(j)))).unwrap_or_default()
-    };
+    let all: Vec<usize> = (0..d.compared.len()).collect();
     let mut out = Vec::new();
-    for e in chosen {
-        let a = &reference.attributions[e];
-        let Some(example) = dataset.eval.examples.iter().find(|x| x.id == a.example_id) else { continue };
-        let mut models = vec![ModelHighlight {
-            model: r.models[0].name.clone(),
-            predicted: predicted(0, reference.seed, &a.example_id),
-            words: words(a, k, on),
-            jaccard: None,
-        }];
-        for (c, (mi, run)) in compared.iter().enumerate() {
-            if let Some(b) = run.attributions.get(e) {
-                models.push(ModelHighlight {
-                    model: r.models[*mi].name.clone(),
-                    predicted: predicted(*mi, run.seed, &b.example_id),
-                    words: words(b, k, on),
-                    jaccard: Some(jac[e][c]),
-                });
-            }
-        }
-        out.push(ExampleHighlight {
-            example_id: a.example_id.clone(),
-            segments: example.segments.clone(),
-            label: label(example.label),
-            explainer: explainer.label.clone(),
-            seed: reference.seed,
-            k,
-            models,
-        });
+    for e in pick_extremes(&mean, EACH_END) {
+        out.extend(d.highlight(e, &all)?);
+    }
+    Ok(out)
+}
+
+/// For each compression-identified example that was explained (`[alignment] include_flips`,
+/// or among the first examples anyway), the reference's and the flipping model's explanations
+/// side by side, in the order of `flipped`.
+pub fn for_flips(
+    ctx: &RunContext,
+    i: usize,
+    dataset: &Dataset,
+    preds: &PredictionsByModel,
+    flipped: &[FlippedExample],
+) -> Result<Vec<ExampleHighlight>> {
+    let Some(d) = Drawn::load(ctx, i, dataset, preds)? else { return Ok(Vec::new()) };
+    let r = ctx.resolved;
+    let mut out = Vec::new();
+    for f in flipped {
+        let Some(c) = d.compared.iter().position(|(mi, _)| r.models[*mi].name == f.model) else { continue };
+        let Some(e) = d.reference.attributions.iter().position(|a| a.example_id == f.example) else { continue };
+        out.extend(d.highlight(e, &[c])?);
     }
     Ok(out)
 }

@@ -31,7 +31,7 @@ impl ExplainedModel {
         let node = &ctx.plan.nodes[i];
         match &m.kind {
             ModelKind::Neural(n) => {
-                let dir = model_folder(ctx, model, node.inputs.get(2).copied())?;
+                let dir = model_folder(ctx, model, weights_holder(ctx, i))?;
                 let base = neural::device(r.manifest.experiment.explain_backend())?;
                 let device = if gradients { base.autodiff() } else { base };
                 let labels = LabelTarget { names: &dataset.label_names, mapping: &n.labels };
@@ -66,6 +66,17 @@ impl ExplainedModel {
             ExplainedModel::BlackBox(_) => None,
         }
     }
+}
+
+/// The input of node `i` holding the model's weights (a train or compress node), if any: the
+/// third input of an explain node, when the model was trained or compressed.
+pub fn weights_holder(ctx: &RunContext, i: usize) -> Option<usize> {
+    ctx.plan.nodes[i]
+        .inputs
+        .iter()
+        .skip(2)
+        .copied()
+        .find(|&k| matches!(ctx.plan.nodes[k].task, Task::Train { .. } | Task::Compress { .. }))
 }
 
 /// The folder of model `model`'s weights for a node whose weight-holding input is

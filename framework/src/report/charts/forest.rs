@@ -123,6 +123,7 @@ mod tests {
             examples_needed: d.examples_needed,
             floor: None,
             note: d.note,
+            pairing: None,
         }
     }
 

@@ -55,6 +55,21 @@ pub struct FloorValue {
     pub kind: String,
 }
 
+/// Model-to-reference alignment over pairs of runs with different seeds (the reference's
+/// run of seed s₁ against the model's run of seed s₂ ≠ s₁): runs that share no explainer
+/// noise, like the two runs of a noise floor, so this is the value to hold against the floor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CrossSeedValue {
+    /// Mean over the pairs of the mean over examples.
+    pub mean: f64,
+    /// Bootstrap interval (over examples) of that mean.
+    pub ci_low: Option<f64>,
+    /// Bootstrap interval (over examples) of that mean.
+    pub ci_high: Option<f64>,
+    /// (reference seed, model seed) pairs compared.
+    pub pairs: usize,
+}
+
 /// One alignment metric of one model's explanations against the reference's, across seeds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AlignmentAggregate {
@@ -84,10 +99,35 @@ pub struct AlignmentAggregate {
     /// min_features`; by default K or fewer for a metric at K).
     #[serde(default)]
     pub left_out: usize,
+    /// The same metric over pairs of runs of different seeds (`None` with one seed, or when
+    /// a deterministic explainer runs once per model).
+    #[serde(default)]
+    pub cross_seed: Option<CrossSeedValue>,
     /// The model's own noise floor for this explainer and metric.
     pub floor: Option<FloorValue>,
     /// The reference's noise floor for this explainer and metric.
     pub reference_floor: Option<FloorValue>,
+}
+
+/// Which pairs of runs a tested alignment value comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Pairing {
+    /// Run i of the reference against run i of the model (the paper's protocol).
+    SameSeed,
+    /// Runs of different seeds (comparable with the noise floor).
+    CrossSeed,
+}
+
+impl AlignmentAggregate {
+    /// The value comparable with a noise floor: across seeds when there are pairs of
+    /// different seeds, else the same-seed value; with its interval and pairing.
+    pub fn floor_comparable(&self) -> (f64, Option<(f64, f64)>, Pairing) {
+        match &self.cross_seed {
+            Some(c) => (c.mean, c.ci_low.zip(c.ci_high), Pairing::CrossSeed),
+            None => (self.mean, self.ci_low.zip(self.ci_high), Pairing::SameSeed),
+        }
+    }
 }
 
 /// One word of an example as a model's explanation sees it.

@@ -150,6 +150,11 @@ pub struct Summary {
     /// seeds, most often flipped first.
     #[serde(default)]
     pub flipped: Vec<FlippedExample>,
+    /// For the compression-identified examples that were explained, the reference's and the
+    /// flipping model's explanations side by side (the flipping model second), in the order of
+    /// `flipped`.
+    #[serde(default)]
+    pub flip_explanations: Vec<alignment::ExampleHighlight>,
 }
 
 /// A compression-identified example (Hooker et al. 2019): the compared model's label differs
