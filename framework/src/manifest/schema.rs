@@ -360,7 +360,7 @@ fn default_alignment_metrics() -> Vec<MetricRef> {
 }
 
 fn default_k() -> Vec<usize> {
-    vec![10]
+    vec![crate::plugin::alignment::DEFAULT_K]
 }
 
 fn default_threshold() -> f64 {

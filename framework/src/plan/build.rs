@@ -136,7 +136,7 @@ pub fn build(r: &Resolved) -> Result<Plan> {
     }
 
     // calibration
-    let cal_config = calibration_config(r);
+    let cal_config = calibration_config(r)?;
     let mut metric_nodes = Vec::new();
     for (mi, m) in r.models.iter().enumerate() {
         for &(seed, p) in &predict[mi] {
@@ -231,22 +231,28 @@ const AGGREGATE_VERSION: &str = "4";
 /// The config shared by calibration, similarity and aggregate nodes. The verdict's
 /// tolerances are not in it: they reach only the report node (through its `meta`), so
 /// changing one re-renders the report without recomputing any metric.
-fn calibration_config(r: &Resolved) -> Value {
+fn calibration_config(r: &Resolved) -> Result<Value> {
     let c = &r.manifest.calibration;
-    let metric_list = |list: &[ResolvedMetric], version: &dyn Fn(&str) -> &'static str| -> Value {
-        list.iter().map(|m| json!({"name": m.name, "version": version(&m.name), "settings": m.settings})).collect()
+    let metric_list = |list: &[ResolvedMetric], version: &dyn Fn(&str) -> Option<&'static str>| -> Result<Value> {
+        list.iter()
+            .map(|m| {
+                let v = version(&m.name).with_context(|| {
+                    format!("metric `{}` is not registered (internal error: it was validated)", m.name)
+                })?;
+                Ok(json!({"name": m.name, "version": v, "settings": m.settings}))
+            })
+            .collect()
     };
-    let metric_version =
-        |n: &str| crate::plugin::metric::CalibrationMetricEntry::find(n).map(|e| e.info.version).unwrap_or("?");
+    let metric_version = |n: &str| crate::plugin::metric::CalibrationMetricEntry::find(n).map(|e| e.info.version);
     let similarity_version =
-        |n: &str| crate::plugin::similarity::SimilarityMetricEntry::find(n).map(|e| e.info.version).unwrap_or("?");
-    json!({
+        |n: &str| crate::plugin::similarity::SimilarityMetricEntry::find(n).map(|e| e.info.version);
+    Ok(json!({
         "bins": c.bins,
-        "metrics": metric_list(&r.metrics, &metric_version),
-        "similarity": metric_list(&r.similarity, &similarity_version),
+        "metrics": metric_list(&r.metrics, &metric_version)?,
+        "similarity": metric_list(&r.similarity, &similarity_version)?,
         "bootstrap": c.bootstrap,
         "confidence": c.confidence,
-    })
+    }))
 }
 
 /// Pairs reference and model runs (predict nodes, explanation runs): same seed when both

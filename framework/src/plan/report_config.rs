@@ -82,7 +82,7 @@ impl VerdictRules {
     pub fn from_manifest(m: &Manifest) -> Self {
         VerdictRules {
             threshold: m.alignment.threshold,
-            k: m.alignment.k.first().copied().unwrap_or(10),
+            k: m.alignment.k.first().copied().unwrap_or(crate::plugin::alignment::DEFAULT_K),
             tolerances: m.calibration.tolerances.clone(),
             explainers: m.explainers.iter().map(|e| e.explainer.clone()).collect(),
             rule: m.verdict.rule,

@@ -12,6 +12,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+/// The top-K size used wherever none is given: `[alignment] k`'s default, the top-K
+/// metrics' `k` default, the verdict's K. The one place this default lives.
+pub const DEFAULT_K: usize = 10;
+
 /// An alignment metric. Register with `inventory::submit! { AlignmentMetricEntry::of::<A>() }`.
 pub trait AlignmentMetric: 'static {
     /// Settings (`deny_unknown_fields`, documented defaults).

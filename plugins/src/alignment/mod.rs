@@ -34,7 +34,7 @@ pub struct TopKSettings {
 }
 
 fn default_k() -> std::num::NonZeroUsize {
-    std::num::NonZeroUsize::new(10).unwrap_or(std::num::NonZeroUsize::MIN)
+    std::num::NonZeroUsize::new(trustx_framework::plugin::alignment::DEFAULT_K).unwrap_or(std::num::NonZeroUsize::MIN)
 }
 
 impl Default for TopKSettings {
@@ -78,10 +78,11 @@ mod tests {
     use trustx_framework::plugin::alignment::AlignmentMetricEntry;
 
     #[test]
-    fn every_metric_is_registered_and_checks_examples() {
-        for name in ["top-k-jaccard", "rbo", "rank-agreement", "sign-agreement", "signed-rank-agreement", "kendall-tau"]
-        {
-            let e = AlignmentMetricEntry::find(name).unwrap_or_else(|| panic!("{name} registered"));
+    fn every_registered_metric_checks_examples() {
+        let entries: Vec<&AlignmentMetricEntry> = trustx_framework::inventory::iter::<AlignmentMetricEntry>().collect();
+        assert!(entries.len() >= 6, "{} alignment metrics registered", entries.len());
+        for e in entries {
+            let name = e.info.name;
             assert_eq!(e.info.kind, PluginKind::Alignment);
             assert!(e.definition.len() > 40, "{name}");
             assert!(e.info.settings().iter().all(|d| d.default.is_some()), "{name}");

@@ -357,8 +357,10 @@ mod tests {
     #[test]
     fn every_loader_is_registered_with_documented_settings() {
         use trustx_framework::plugin::dataset::DatasetLoaderEntry;
-        for name in ["snli", "glue", "mrpc-msr", "sst", "table"] {
-            let entry = DatasetLoaderEntry::find(name).unwrap_or_else(|| panic!("{name} not registered"));
+        let entries: Vec<&DatasetLoaderEntry> = trustx_framework::inventory::iter::<DatasetLoaderEntry>().collect();
+        assert!(entries.len() >= 5, "{} loaders registered", entries.len());
+        for entry in entries {
+            let name = entry.info.name;
             let version: u32 = entry.info.version.parse().unwrap_or_else(|_| panic!("{name} version is not a number"));
             assert!(version >= 1, "{name} version {version}");
             assert!(!entry.info.summary.is_empty() && !entry.info.summary.contains('\n'));

@@ -71,6 +71,11 @@ mod tests {
             ("occlusion", true, false),
             ("integrated-gradients", true, true),
         ];
+        let registered: Vec<&str> =
+            trustx_framework::inventory::iter::<ExplainerEntry>().map(|e| e.info.name).collect();
+        for name in &registered {
+            assert!(expected.iter().any(|(n, _, _)| n == name), "explainer `{name}` is not in this contract's table");
+        }
         for (name, deterministic, gradients) in expected {
             let e = ExplainerEntry::find(name).unwrap_or_else(|| panic!("{name} registered"));
             assert_eq!(e.info.kind, PluginKind::Explainer);
@@ -96,8 +101,17 @@ mod shared_tests {
     use trustx_framework::explain::{ExampleEngine, ExplainRng};
     use trustx_framework::plugin::explainer::{ExplainInput, ExplainerEntry, Explanation};
 
-    const PERTURBATION: [&str; 5] = ["lime", "kernel-shap", "partition-shap", "exact-shapley", "occlusion"];
+    /// Every registered explainer that needs no gradients (perturbation explainers).
+    fn perturbation() -> Vec<&'static str> {
+        let names: Vec<&str> = trustx_framework::inventory::iter::<ExplainerEntry>()
+            .filter(|e| !e.needs_gradients)
+            .map(|e| e.info.name)
+            .collect();
+        assert!(names.len() >= 5, "perturbation explainers registered: {names:?}");
+        names
+    }
 
+    /// Fewer samples than the defaults where a plugin samples, to keep the tests fast.
     fn settings(name: &str) -> Value {
         match name {
             "lime" => json!({"num_samples": 300}),
@@ -118,7 +132,7 @@ mod shared_tests {
         model.segments = Some(2);
         let pair = vec!["A man plays a guitar.".to_string(), "A person plays music.".to_string()];
         let engine = ExampleEngine::new(&model, "pair", pair).unwrap();
-        for name in PERTURBATION {
+        for name in perturbation() {
             // partition-shap masks as shap's Text masker does (no `masking` setting).
             let maskings: &[&str] = if name == "partition-shap" { &[""] } else { &["remove", "mask_token"] };
             for masking in maskings {
@@ -150,7 +164,7 @@ mod shared_tests {
             .iter()
             .map(|t| {
                 let engine = ExampleEngine::new(&model, *t, vec![t.to_string()]).unwrap();
-                PERTURBATION.iter().map(|n| run(&engine, n, 42)).collect()
+                perturbation().iter().map(|n| run(&engine, n, 42)).collect()
             })
             .collect();
         // Four threads share one engine per example, explainers in reverse order.
@@ -162,8 +176,8 @@ mod shared_tests {
                     scope.spawn(move || {
                         let engine = ExampleEngine::new(model, *t, vec![t.to_string()]).unwrap();
                         let inner: Vec<Explanation> = std::thread::scope(|s2| {
-                            let hs: Vec<_> =
-                                PERTURBATION.iter().rev().map(|n| s2.spawn(|| run(&engine, n, 42))).collect();
+                            let names = perturbation();
+                            let hs: Vec<_> = names.iter().rev().map(|n| s2.spawn(|| run(&engine, n, 42))).collect();
                             hs.into_iter().map(|h| h.join().unwrap()).collect()
                         });
                         inner.into_iter().rev().collect::<Vec<_>>()

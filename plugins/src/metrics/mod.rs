@@ -62,6 +62,51 @@ mod tests {
     const SIMILARITIES: [(&str, bool, bool); 3] =
         [("agreement", false, false), ("confidence-tv", true, true), ("reliability-distance", true, true)];
 
+    /// Registered metrics whose settings differ from the table above (a bandwidth, a norm, or
+    /// none of `bins`): their files test their settings; the checks below hold for them too.
+    const OWN_SETTINGS: [&str; 8] = [
+        "smooth-ece",
+        "debiased-ece",
+        "flips-correct-to-wrong",
+        "flips-wrong-to-correct",
+        "kl-divergence",
+        "kl-divergence-p95",
+        "js-divergence",
+        "js-divergence-p95",
+    ];
+
+    #[test]
+    fn every_registered_metric_is_in_the_contract() {
+        let mut seen = 0;
+        for e in trustx_framework::inventory::iter::<CalibrationMetricEntry>() {
+            let name = e.info.name;
+            assert!(
+                METRICS.iter().any(|(n, _, _)| *n == name) || OWN_SETTINGS.contains(&name),
+                "metric `{name}` is in no contract table"
+            );
+            assert_eq!(e.info.kind, PluginKind::Metric, "{name}");
+            assert!(!e.info.summary.is_empty() && e.definition.len() > 40, "{name}");
+            assert!((e.info.resolve)(&json!({"bogus": 1})).is_err(), "{name}: unknown key");
+            seen += 1;
+        }
+        for e in trustx_framework::inventory::iter::<SimilarityMetricEntry>() {
+            let name = e.info.name;
+            assert!(
+                SIMILARITIES.iter().any(|(n, _, _)| *n == name) || OWN_SETTINGS.contains(&name),
+                "similarity `{name}` is in no contract table"
+            );
+            assert_eq!(e.info.kind, PluginKind::Similarity, "{name}");
+            assert!(!e.info.summary.is_empty() && e.definition.len() > 40, "{name}");
+            assert!((e.info.resolve)(&json!({"bogus": 1})).is_err(), "{name}: unknown key");
+            seen += 1;
+        }
+        assert_eq!(
+            seen,
+            METRICS.len() + SIMILARITIES.len() + OWN_SETTINGS.len(),
+            "a contract names a metric not registered"
+        );
+    }
+
     #[test]
     fn every_metric_is_registered_and_described() {
         for (name, lower, binned) in METRICS {
