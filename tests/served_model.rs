@@ -321,3 +321,43 @@ fn served_model_that_times_out() {
     let t = failing_run("timeout", "timeout", 1, "timeout_s = 1.5");
     holds(&t, &["gave no answer to request 1 within 1.5 s (`timeout_s`)", "stuck (failure mode timeout)"]);
 }
+
+#[test]
+fn bench_served_measures_explanations_through_the_protocol() {
+    let server = repo().join("scripts/serve_bow.py");
+    let train = repo().join("data/sst2/stsa.binary.train.head3000");
+    let sentences = repo().join("data/sst2/dev.tsv");
+    let out = run(&[
+        "bench",
+        "--served",
+        "--json",
+        "--count",
+        "6",
+        "--lime-samples",
+        "100",
+        "--requests",
+        "20",
+        "--sentences",
+        sentences.to_str().unwrap(),
+        "--",
+        "python3",
+        server.to_str().unwrap(),
+        "--train",
+        train.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((r["explanations"].as_u64(), r["lime_samples"].as_u64()), (Some(6), Some(100)), "{r}");
+    assert_eq!(r["server"], "bow-logreg 1", "{r}");
+    for field in ["single_request_ms", "batched_input_ms", "explanations_per_s", "explanations_per_s_one_in_flight"] {
+        assert!(r[field].as_f64().is_some_and(|v| v > 0.0), "{field}: {r}");
+    }
+    // LIME asked for 6 × 100 texts; the engine deduplicates before the server sees them.
+    let (requested, ran) = (r["counts"]["requested"].as_u64().unwrap(), r["counts"]["run"].as_u64().unwrap());
+    assert!(requested == 600 && ran > 0 && ran <= requested, "{r}");
+
+    // Without a server command: an error saying how to give one.
+    let out = run(&["bench", "--served"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("give the server's command after `--`"), "{}", text(&out));
+}

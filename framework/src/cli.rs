@@ -177,9 +177,22 @@ pub enum Command {
         /// Partition-SHAP evaluations (`--explain`).
         #[arg(long, default_value_t = 500)]
         shap_evals: usize,
-        /// Sequences per forward pass (`--explain`).
+        /// Sequences per forward pass (`--explain`); inputs per request (`--served`).
         #[arg(long, default_value_t = 64)]
         explain_batch: usize,
+        /// Measure explanations through the serving protocol instead, with the server
+        /// command given after `--` (LIME on `--count` SST-2 dev sentences, `--lime-samples`).
+        #[arg(long)]
+        served: bool,
+        /// SST-2 dev.tsv file of the sentences (`--served`).
+        #[arg(long, default_value = "data/sst2/dev.tsv")]
+        sentences: PathBuf,
+        /// One-input requests timed for the per-request overhead (`--served`).
+        #[arg(long, default_value_t = 200)]
+        requests: usize,
+        /// The server's argv (`--served`), after `--`.
+        #[arg(last = true)]
+        server_command: Vec<String>,
     },
     /// List the registered plugins with their settings, types and defaults.
     #[command(after_help = "Examples:\n  trustx plugins\n  trustx plugins --kind metric")]
@@ -343,6 +356,33 @@ pub fn main() -> ExitCode {
 fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Model { action } => model_command(action),
+        Command::Bench {
+            json,
+            served: true,
+            sentences,
+            count,
+            lime_samples,
+            requests,
+            explain_batch,
+            server_command,
+            ..
+        } => {
+            let config = crate::commands::bench_served::ServedBenchConfig {
+                command: server_command,
+                sentences,
+                count,
+                lime_samples,
+                requests,
+                max_batch: explain_batch,
+            };
+            let result = crate::commands::bench_served::run(&config)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&result)?);
+            } else {
+                print!("{}", crate::commands::bench_served::render(&result));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Bench {
             minilm,
             json,

@@ -35,6 +35,8 @@ pub struct ServerSpec {
     pub timeout: Duration,
     /// How long the handshake may take (the server loads its model first).
     pub startup_timeout: Duration,
+    /// Requests unanswered at a time, at most ([`MAX_IN_FLIGHT`] for a manifest's model).
+    pub in_flight: usize,
 }
 
 /// A running served model.
@@ -42,27 +44,31 @@ pub struct ServedModel {
     process: ServerProcess,
     handshake: Handshake,
     max_batch: usize,
+    in_flight: usize,
     timeout: Duration,
     mask_token: String,
 }
 
 impl ServedModel {
     /// Starts the server and checks that it serves `labels` (the dataset `dataset`'s, in
-    /// order).
-    pub fn start(spec: &ServerSpec, dataset: &str, labels: &[String]) -> Result<ServedModel> {
-        let (process, hello) = ServerProcess::start(&spec.launch, &protocol::handshake_request())?;
+    /// order); with `labels` `None`, whatever labels it serves are taken.
+    pub fn start(spec: &ServerSpec, dataset: &str, labels: Option<&[String]>) -> Result<ServedModel> {
+        let (process, hello) = ServerProcess::start(&spec.launch, &protocol::handshake_request(), spec.in_flight)?;
         let answer = process.handshake(&hello, spec.startup_timeout)?;
         let handshake = parse_handshake(&answer).map_err(|why| process.reject(why))?;
-        if handshake.labels != labels {
+        if let Some(labels) = labels
+            && handshake.labels != labels
+        {
             return Err(process.reject(format!(
                 "serves the labels [{}], but the dataset `{dataset}` has the labels [{}]; a served model must answer in the dataset's classes and order",
                 handshake.labels.join(", "),
                 labels.join(", ")
             )));
         }
+        let in_flight = spec.in_flight.max(1);
         let max_batch = handshake.max_batch.map_or(spec.max_batch, |m| m.min(spec.max_batch)).max(1);
         let mask_token = handshake.mask_token.clone().unwrap_or_else(|| "[MASK]".into());
-        Ok(ServedModel { process, handshake, max_batch, timeout: spec.timeout, mask_token })
+        Ok(ServedModel { process, handshake, max_batch, in_flight, timeout: spec.timeout, mask_token })
     }
 
     /// What the server said about itself.
@@ -95,7 +101,7 @@ impl Classifier for ServedModel {
         let mut out = Vec::with_capacity(inputs.len());
         let mut waiting: VecDeque<(Ticket, &[Vec<String>])> = VecDeque::new();
         for chunk in inputs.chunks(self.max_batch) {
-            if waiting.len() >= MAX_IN_FLIGHT
+            if waiting.len() >= self.in_flight
                 && let Some((ticket, sent)) = waiting.pop_front()
             {
                 out.extend(self.collect(ticket, sent)?);

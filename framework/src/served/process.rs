@@ -2,7 +2,7 @@
 //!
 //! A reader thread takes the server's stdout line by line and hands each answer to the
 //! request waiting for its id; another keeps the last lines of its stderr for error
-//! messages. At most [`MAX_IN_FLIGHT`] requests are sent and unanswered at a time (the
+//! messages. At most [`MAX_IN_FLIGHT`] requests (by default) are sent and unanswered at a time (the
 //! reader frees a slot when an answer arrives, so waiting never holds a slot another
 //! sender needs). Once something goes wrong (the server exits, answers bad JSON or an
 //! unknown id, or a request times out) the connection is *broken*: every waiting and later
@@ -21,8 +21,8 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-/// Requests sent and not yet answered, at most: the server computes one while trustx
-/// prepares the next.
+/// Requests sent and not yet answered, at most, by default: the server computes one while
+/// trustx prepares the next.
 pub const MAX_IN_FLIGHT: usize = 2;
 /// How long a server has to exit after its stdin is closed before it is killed.
 pub const EXIT_GRACE: Duration = Duration::from_secs(3);
@@ -93,14 +93,16 @@ pub struct ServerProcess {
     stdin: Mutex<Option<ChildStdin>>,
     shared: Arc<Shared>,
     next_id: Mutex<u64>,
+    in_flight: usize,
     /// The command line, for messages.
     pub command_line: String,
 }
 
 impl ServerProcess {
     /// Starts the server and sends the handshake request `hello`; the answer is read with
-    /// [`ServerProcess::handshake`].
-    pub fn start(launch: &Launch, hello: &str) -> Result<(ServerProcess, Receiver<Value>)> {
+    /// [`ServerProcess::handshake`]. At most `in_flight` requests (at least 1) will be
+    /// unanswered at a time.
+    pub fn start(launch: &Launch, hello: &str, in_flight: usize) -> Result<(ServerProcess, Receiver<Value>)> {
         let command_line = launch.command.join(" ");
         let (program, args) = launch
             .command
@@ -134,6 +136,7 @@ impl ServerProcess {
             child: Mutex::new(child),
             shared,
             next_id: Mutex::new(0),
+            in_flight: in_flight.max(1),
             command_line,
         };
         process.write_line(hello, "the handshake")?;
@@ -150,7 +153,7 @@ impl ServerProcess {
         let (tx, rx) = sync_channel(1);
         let id = {
             let mut inner = self.shared.lock();
-            while inner.broken.is_none() && inner.in_flight >= MAX_IN_FLIGHT {
+            while inner.broken.is_none() && inner.in_flight >= self.in_flight {
                 inner = self.shared.freed.wait(inner).unwrap_or_else(PoisonError::into_inner);
             }
             if let Some(why) = &inner.broken {

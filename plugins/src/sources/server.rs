@@ -44,7 +44,7 @@ use trustx_framework::plugin::SettingsError;
 use trustx_framework::plugin::model_source::{Explainability, ModelSource, ModelSourceEntry, PredictRequest};
 use trustx_framework::predictions::Predictions;
 use trustx_framework::served::process::Launch;
-use trustx_framework::served::{ServedModel, ServerSpec};
+use trustx_framework::served::{MAX_IN_FLIGHT, ServedModel, ServerSpec};
 
 /// Settings of the `server` source: the keys of `[models.NAME]` besides `source`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -107,12 +107,13 @@ impl ServerSettings {
             max_batch: self.max_batch,
             timeout: Duration::from_secs_f64(self.timeout_s),
             startup_timeout: Duration::from_secs_f64(self.startup_timeout_s),
+            in_flight: MAX_IN_FLIGHT,
         }
     }
 
     fn start(&self, request: &PredictRequest) -> Result<ServedModel> {
         let d = request.dataset;
-        ServedModel::start(&self.spec(request.base_dir), &d.name, &d.label_names)
+        ServedModel::start(&self.spec(request.base_dir), &d.name, Some(&d.label_names))
     }
 }
 
