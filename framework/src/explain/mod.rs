@@ -28,6 +28,7 @@ pub mod faithfulness;
 pub mod features;
 pub mod gradient;
 pub mod hf;
+pub mod imported;
 pub mod linalg;
 pub mod mask;
 pub mod moments;

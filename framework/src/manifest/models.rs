@@ -106,7 +106,12 @@ impl ResolvedModel {
     /// Whether trustx can explain it: a neural model (from its weights), or a source
     /// whose model answers texts.
     pub fn explainable(&self) -> bool {
-        self.neural().is_some() || self.black_box()
+        self.neural().is_some() || self.black_box() || self.imported()
+    }
+
+    /// Whether its explanations are read from an attributions file made elsewhere.
+    pub fn imported(&self) -> bool {
+        self.source_explainability() == Explainability::Imported
     }
 
     /// Whether it is a source's black box that answers texts (no weights, no gradients).

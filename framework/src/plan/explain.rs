@@ -18,7 +18,7 @@ use super::node::{Node, NodeSpec, Stage, Task};
 use crate::manifest::Resolved;
 use crate::manifest::schema::FeatureIdentity;
 use crate::plugin::alignment::AlignmentMetricEntry;
-use anyhow::{Result, anyhow};
+use anyhow::{Context, Result, anyhow};
 use serde_json::{Value, json};
 
 /// One set of weights of a model, as the plan knows it.
@@ -134,6 +134,12 @@ pub fn add_explanations(
                     let mut config = config;
                     if !flips_from.is_empty() {
                         config["include_flips"] = json!(true);
+                    }
+                    // Attributions read from a file: its content is part of the key.
+                    if let (true, crate::manifest::ModelKind::Source { source, settings, .. }) = (m.imported(), &m.kind)
+                    {
+                        config["imported"] = (source.attributions_fingerprint)(settings, &r.base_dir, inst.seed)
+                            .with_context(|| format!("model `{}`: fingerprinting its attributions file", m.name))?;
                     }
                     let mut inputs = vec![data, inst.predict];
                     inputs.extend(inst.holder);

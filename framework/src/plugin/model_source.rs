@@ -32,6 +32,31 @@ pub enum Explainability {
     /// A black-box classifier that answers any text ([`ModelSource::classifier`]), which
     /// every explainer that needs no gradients can explain.
     BlackBox,
+    /// Attributions computed elsewhere (captum, shap, any tool), read from a file
+    /// ([`ModelSource::attributions`]): they enter alignment and the noise floor like trustx's
+    /// own; faithfulness needs the model itself and is not measured.
+    Imported,
+}
+
+/// One row of an attributions file: the explainer it is of, the row, and its 1-based data
+/// row in the file (for error messages).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportedRow {
+    /// 1-based data row of the file (the header not counted).
+    pub line: usize,
+    /// The explainer's label (as `[[explainers]]` names it).
+    pub explainer: String,
+    /// The attribution.
+    pub row: crate::explain::AttributionRow,
+}
+
+/// An attributions file, read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportedAttributions {
+    /// The file (for messages).
+    pub file: std::path::PathBuf,
+    /// Every row, in file order.
+    pub rows: Vec<ImportedRow>,
 }
 
 /// A model source. Register with `inventory::submit! { ModelSourceEntry::of::<MySource>() }`.
@@ -67,6 +92,25 @@ pub trait ModelSource: 'static {
     fn classifier(_settings: &Self::Settings, _request: &PredictRequest) -> anyhow::Result<Box<dyn Classifier>> {
         anyhow::bail!("source `{}` gives predictions only; it cannot answer texts", Self::NAME)
     }
+    /// The attributions file of the model instance of `seed` (only called when
+    /// [`ModelSource::explainability`] says [`Explainability::Imported`]), every row checked
+    /// for its types; which rows an explain node needs is the engine's to check.
+    fn attributions(
+        _settings: &Self::Settings,
+        _base_dir: &Path,
+        _seed: Option<u64>,
+    ) -> anyhow::Result<ImportedAttributions> {
+        anyhow::bail!("source `{}` has no attributions file", Self::NAME)
+    }
+    /// Content for the explain nodes' keys: the blake3 of the attributions file, so that a
+    /// changed file re-explains (default: nothing).
+    fn attributions_fingerprint(
+        _settings: &Self::Settings,
+        _base_dir: &Path,
+        _seed: Option<u64>,
+    ) -> anyhow::Result<Value> {
+        Ok(Value::Null)
+    }
 }
 
 /// Registry entry of a model source.
@@ -85,6 +129,10 @@ pub struct ModelSourceEntry {
     pub explainability: fn(&Value) -> Result<Explainability, SettingsError>,
     /// See [`ModelSource::classifier`].
     pub classifier: fn(&Value, &PredictRequest) -> anyhow::Result<Box<dyn Classifier>>,
+    /// See [`ModelSource::attributions`].
+    pub attributions: fn(&Value, &Path, Option<u64>) -> anyhow::Result<ImportedAttributions>,
+    /// See [`ModelSource::attributions_fingerprint`].
+    pub attributions_fingerprint: fn(&Value, &Path, Option<u64>) -> anyhow::Result<Value>,
 }
 
 inventory::collect!(ModelSourceEntry);
@@ -108,6 +156,8 @@ impl ModelSourceEntry {
             predict: |v, r| M::predict(&parse_settings(v)?, r),
             explainability: |v| Ok(M::explainability(&parse_settings(v)?)),
             classifier: |v, r| M::classifier(&parse_settings(v)?, r),
+            attributions: |v, base, seed| M::attributions(&parse_settings(v)?, base, seed),
+            attributions_fingerprint: |v, base, seed| M::attributions_fingerprint(&parse_settings(v)?, base, seed),
         }
     }
 

@@ -49,12 +49,12 @@ pub const FAITHFULNESS: &str = "faithfulness.parquet";
 
 /// The explain node's config (as `plan::explain` writes it).
 #[derive(Debug, Clone, Deserialize)]
-struct ExplainConfig {
-    explainer: String,
-    settings: Value,
-    seeds: Vec<u64>,
-    examples: usize,
-    class: ExplainedClass,
+pub(super) struct ExplainConfig {
+    pub(super) explainer: String,
+    pub(super) settings: Value,
+    pub(super) seeds: Vec<u64>,
+    pub(super) examples: usize,
+    pub(super) class: ExplainedClass,
 }
 
 /// What one seed (or the one deterministic run) cost.
@@ -92,6 +92,9 @@ pub struct ExplainRecord {
 /// node `i` reads.
 pub fn run(ctx: &RunContext, i: usize, model: usize, explainer: usize, w: &mut NodeWriter) -> Result<()> {
     let r = ctx.resolved;
+    if r.models[model].imported() {
+        return super::explain_imported::run(ctx, i, model, explainer, w);
+    }
     let node = &ctx.plan.nodes[i];
     let m = &r.models[model];
     let ex = &r.explainers[explainer];

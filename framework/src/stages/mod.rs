@@ -8,6 +8,7 @@ pub mod compress;
 pub mod data;
 pub mod evaluate;
 pub mod explain;
+pub mod explain_imported;
 pub mod explained_set;
 pub mod flipped_examples;
 pub mod highlights;

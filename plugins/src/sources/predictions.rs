@@ -36,7 +36,9 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use trustx_framework::data::Dataset;
 use trustx_framework::plugin::SettingsError;
-use trustx_framework::plugin::model_source::{ModelSource, ModelSourceEntry, PredictRequest};
+use trustx_framework::plugin::model_source::{
+    Explainability, ImportedAttributions, ModelSource, ModelSourceEntry, PredictRequest,
+};
 use trustx_framework::polars::prelude::DataFrame;
 use trustx_framework::predictions::{Predictions, SUM_TOLERANCE, check_row};
 use trustx_framework::tables::io::{column_f64, column_f64_lists, column_strings, read_csv, read_jsonl, read_parquet};
@@ -68,6 +70,13 @@ pub struct PredictionsSettings {
     /// neither per-class columns nor `columns` is set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub list_column: Option<String>,
+    /// Attributions of this model computed elsewhere (captum, shap, …): a `.parquet`, `.csv`
+    /// or `.jsonl` file with the columns example_id, explainer, class, feature, position,
+    /// weight (and optionally segment, seed), as trustx's own `tables/attributions.csv`. With
+    /// it the model is explained from the file by every `[[explainers]]` entry (its rows of
+    /// that explainer), and enters alignment and the noise floor. `{seed}` as in `path`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attributions: Option<String>,
 }
 
 fn default_id_column() -> String {
@@ -111,6 +120,29 @@ impl ModelSource for PredictionsSource {
             return Err(SettingsError::at("id_column", "is empty; name the column that holds the example ids"));
         }
         Format::of(Path::new(&settings.path)).map_err(|e| SettingsError::at("path", e))?;
+        if let Some(attributions) = &settings.attributions {
+            Format::of(Path::new(attributions)).map_err(|e| SettingsError::at("attributions", e))?;
+            let seeded = attributions.contains(SEED_PLACEHOLDER);
+            let files: Vec<(Option<u64>, Result<PathBuf, String>)> = if seeded {
+                seeds.iter().map(|&s| (Some(s), resolve_path(attributions, base_dir, Some(s)))).collect()
+            } else {
+                vec![(None, resolve_path(attributions, base_dir, None))]
+            };
+            for (seed, file) in files {
+                let file = file.map_err(|e| SettingsError::at("attributions", e))?;
+                if !file.is_file() {
+                    return Err(SettingsError::at(
+                        "attributions",
+                        format!(
+                            "{} does not exist{}; give the attributions file (relative paths resolve against {})",
+                            file.display(),
+                            seed.map(|s| format!(" (seed {s})")).unwrap_or_default(),
+                            base_dir.display()
+                        ),
+                    ));
+                }
+            }
+        }
         let check = |path: PathBuf, seed: Option<u64>| -> Result<(), SettingsError> {
             if path.is_file() {
                 return Ok(());
@@ -152,6 +184,23 @@ impl ModelSource for PredictionsSource {
         Ok(Value::String(blake3::hash(&bytes).to_hex().to_string()))
     }
 
+    fn explainability(settings: &Self::Settings) -> Explainability {
+        if settings.attributions.is_some() { Explainability::Imported } else { Explainability::None }
+    }
+
+    fn attributions(settings: &Self::Settings, base_dir: &Path, seed: Option<u64>) -> Result<ImportedAttributions> {
+        let file = settings.attributions.as_deref().ok_or_else(|| anyhow!("no `attributions` file is set"))?;
+        let path = resolve_attributions(file, base_dir, seed)?;
+        super::attributions_file::read(&path)
+    }
+
+    fn attributions_fingerprint(settings: &Self::Settings, base_dir: &Path, seed: Option<u64>) -> Result<Value> {
+        let Some(file) = settings.attributions.as_deref() else { return Ok(Value::Null) };
+        let path = resolve_attributions(file, base_dir, seed)?;
+        let bytes = std::fs::read(&path).with_context(|| format!("reading {} to fingerprint it", path.display()))?;
+        Ok(Value::String(blake3::hash(&bytes).to_hex().to_string()))
+    }
+
     fn predict(settings: &Self::Settings, request: &PredictRequest) -> Result<Predictions> {
         let path = resolve_path(&settings.path, request.base_dir, request.seed).map_err(|e| anyhow!(e))?;
         let file = PredictionsFile::read(&path)?;
@@ -160,6 +209,14 @@ impl ModelSource for PredictionsSource {
 }
 
 inventory::submit! { ModelSourceEntry::of::<PredictionsSource>() }
+
+/// The attributions file for a model instance of `seed` (`None` when the model is not
+/// seeded: then a `{seed}` in the name cannot be filled).
+fn resolve_attributions(file: &str, base_dir: &Path, seed: Option<u64>) -> Result<PathBuf> {
+    resolve_path(file, base_dir, seed).map_err(|e| {
+        anyhow!("`attributions`: {e}; with one predictions file for every seed, use `{SEED_PLACEHOLDER}` in `path` too")
+    })
+}
 
 /// The file the settings name for `seed`: `{seed}` replaced, resolved against `base_dir`.
 fn resolve_path(path: &str, base_dir: &Path, seed: Option<u64>) -> Result<PathBuf, String> {

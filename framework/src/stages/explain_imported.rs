@@ -1,0 +1,58 @@
+//! The explain stage for a model whose attributions were computed elsewhere (a source with
+//! [`Explainability::Imported`](crate::plugin::model_source::Explainability::Imported)): the
+//! node takes the rows it needs from the source's file ([`crate::explain::imported`]) and
+//! stores them as trustx's own explainers' rows are stored, so alignment and the noise floor
+//! read them alike. There is no model to evaluate, so no faithfulness file: the faithfulness
+//! table has no row for such a model and a faithfulness test reads "not measured".
+
+use super::RunContext;
+use super::explain::{
+    ATTRIBUTIONS, ExplainConfig, ExplainRecord, RECORD, SeedRecord, attributions_frame, explained_classes,
+};
+use crate::explain::EvalCounts;
+use crate::explain::imported::{Explained, select};
+use crate::manifest::ModelKind;
+use crate::store::NodeWriter;
+use crate::tables::io::parquet_bytes;
+use anyhow::{Context, Result, bail};
+use std::collections::{BTreeMap, HashSet};
+
+/// Stores the imported attributions explain node `i` needs.
+pub fn run(ctx: &RunContext, i: usize, model: usize, explainer: usize, w: &mut NodeWriter) -> Result<()> {
+    let r = ctx.resolved;
+    let node = &ctx.plan.nodes[i];
+    let m = &r.models[model];
+    let ex = &r.explainers[explainer];
+    let ModelKind::Source { source, settings, .. } = &m.kind else {
+        bail!("model `{}` has no attributions file (internal error)", m.name);
+    };
+    let cfg: ExplainConfig = serde_json::from_value(node.config.clone()).context("explain config of the node")?;
+    let dataset = super::data::read(ctx.store, ctx.input_key(i, 0))?;
+    let preds = super::predict::read(ctx.store, ctx.input_key(i, 1))?;
+    let examples = super::explained_set::explained_examples(ctx, i, &dataset, cfg.examples)?;
+    let targets = explained_classes(&examples, &preds, cfg.class)?;
+    let file =
+        (source.attributions)(settings, &r.base_dir, node.seed).with_context(|| format!("model `{}`", m.name))?;
+    let runs: Vec<Option<u64>> =
+        if cfg.seeds.is_empty() { vec![None] } else { cfg.seeds.iter().map(|&s| Some(s)).collect() };
+    let explained: Vec<Explained> =
+        examples.iter().zip(&targets).map(|(e, &class)| Explained { id: e.id.as_str(), class }).collect();
+    let eval_ids: HashSet<&str> = dataset.eval.examples.iter().map(|e| e.id.as_str()).collect();
+    let mut rows =
+        select(&file, &ex.label, &runs, &explained, &eval_ids).with_context(|| format!("model `{}`", m.name))?;
+    rows.sort_by_key(|r| r.seed);
+    let record = ExplainRecord {
+        model: m.name.clone(),
+        explainer: cfg.explainer.clone(),
+        deterministic: ex.entry.deterministic,
+        examples: examples.len(),
+        class: cfg.class,
+        counts: EvalCounts::default(),
+        seeds: runs
+            .iter()
+            .map(|&seed| SeedRecord { seed, counts: EvalCounts::default(), diagnostics: BTreeMap::new() })
+            .collect(),
+    };
+    w.write(ATTRIBUTIONS, &parquet_bytes(&mut attributions_frame(&rows, &cfg.explainer)?)?)?;
+    w.write_json(RECORD, &record)
+}
