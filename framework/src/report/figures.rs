@@ -176,14 +176,17 @@ fn alignment_figures(s: &Summary, rules: &VerdictRules, f: &mut Figures) {
                 .map(|e| match jaccard(s, m, e, rules.k) {
                     None => Cell { value: None, ci: None, floor: None, within_floor: false },
                     Some(a) => {
+                        // The value the verdict tests: across seeds under the interval rule.
+                        let (mean, ci, _) = super::verdict::tested_alignment(a, rules.rule);
                         let floor = a.reference_floor.as_ref().or(a.floor.as_ref());
-                        let ci = a.ci_low.zip(a.ci_high);
+                        // An exact floor (a deterministic explainer on one model) has no noise
+                        // to be within.
                         let within = floor.is_some_and(|fl| {
-                            let (lo, hi) = ci.unwrap_or((a.mean, a.mean));
+                            let (lo, hi) = ci.unwrap_or((mean, mean));
                             let (flo, fhi) = fl.ci_low.zip(fl.ci_high).unwrap_or((fl.mean, fl.mean));
-                            lo <= fhi && flo <= hi
+                            fl.kind != "exact" && fl.pairs > 0 && lo <= fhi && flo <= hi
                         });
-                        Cell { value: Some(a.mean), ci, floor: floor.map(|fl| fl.mean), within_floor: within }
+                        Cell { value: Some(mean), ci, floor: floor.map(|fl| fl.mean), within_floor: within }
                     }
                 })
                 .collect()
