@@ -41,31 +41,12 @@ fn write_files(dir: &Path, extra: &str) {
 }
 
 fn manifest(dir: &Path) -> PathBuf {
-    let data = repo().join("data");
-    let text = format!(
-        r#"[experiment]
-name = "imported"
-seeds = [42, 43]
-results = "{results}"
-
-[dataset]
-loader = "glue"
-task = "sst2"
-
-[dataset.eval]
-path = "{data}/sst2/dev.tsv"
-
-[models.bow-reference]
-source = "predictions"
-path = "{data}/predictions/sst2-bow/bow-reference-seed{{seed}}.csv"
-attributions = "{dir}/ref-seed{{seed}}.csv"
-reference = true
-
-[models.bow-strong-l2]
-source = "predictions"
-path = "{data}/predictions/sst2-bow/bow-strong-l2-seed{{seed}}.csv"
-attributions = "{dir}/cmp-seed{{seed}}.csv"
-
+    let attributions = |file: &str| format!("attributions = \"{}\"\n", dir.join(file).display());
+    let models = [
+        bow_model("bow-reference", &(attributions("ref-seed{seed}.csv") + "reference = true")),
+        bow_model("bow-strong-l2", &attributions("cmp-seed{seed}.csv")),
+    ];
+    let extra = r#"
 [[explainers]]
 explainer = "lime"
 
@@ -79,14 +60,8 @@ metrics = ["top-k-jaccard"]
 
 [calibration]
 bootstrap = 20
-"#,
-        results = dir.join("results").display(),
-        data = data.display(),
-        dir = dir.display(),
-    );
-    let path = dir.join("manifest.toml");
-    std::fs::write(&path, text).unwrap();
-    path
+"#;
+    sst2_bow_manifest(dir, &dir.join("results"), ("imported", &[42, 43]), "", &models, extra)
 }
 
 fn csv_rows(path: &Path) -> Vec<Vec<String>> {

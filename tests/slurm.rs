@@ -110,40 +110,12 @@ fn sst2_tiny_through_slurm_gives_the_local_tables_byte_for_byte() {
 
 /// Three prediction models, one seed; `strong` is the second model's predictions file.
 fn predictions_manifest(dir: &Path, strong: &Path) -> PathBuf {
-    let data = repo().join("data");
-    let text = format!(
-        r#"[experiment]
-name = "slurm-fail"
-seeds = [42]
-results = "{results}"
-
-[dataset]
-loader = "glue"
-task = "sst2"
-
-[dataset.eval]
-path = "{data}/sst2/dev.tsv"
-
-[models.bow-reference]
-source = "predictions"
-path = "{data}/predictions/sst2-bow/bow-reference-seed{{seed}}.csv"
-reference = true
-
-[models.bow-strong-l2]
-source = "predictions"
-path = "{strong}"
-
-[models.bow-small-vocab]
-source = "predictions"
-path = "{data}/predictions/sst2-bow/bow-small-vocab-seed{{seed}}.csv"
-"#,
-        results = dir.join("results").display(),
-        data = data.display(),
-        strong = strong.display(),
-    );
-    let path = dir.join("manifest.toml");
-    std::fs::write(&path, text).unwrap();
-    path
+    let models = [
+        bow_model("bow-reference", "reference = true"),
+        BowModel { name: "bow-strong-l2".into(), path: strong.display().to_string(), more: String::new() },
+        bow_model("bow-small-vocab", ""),
+    ];
+    sst2_bow_manifest(dir, &dir.join("results"), ("slurm-fail", &[42]), "", &models, "")
 }
 
 #[test]

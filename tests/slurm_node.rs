@@ -9,36 +9,8 @@ use std::path::{Path, PathBuf};
 
 /// A predictions-only manifest (fast nodes) with its results in `results`.
 fn manifest(dir: &Path, results: &Path, extra: &str) -> PathBuf {
-    let data = repo().join("data");
-    let text = format!(
-        r#"[experiment]
-name = "node-run"
-seeds = [42]
-results = "{results}"
-{extra}
-
-[dataset]
-loader = "glue"
-task = "sst2"
-
-[dataset.eval]
-path = "{data}/sst2/dev.tsv"
-
-[models.bow-reference]
-source = "predictions"
-path = "{data}/predictions/sst2-bow/bow-reference-seed{{seed}}.csv"
-reference = true
-
-[models.bow-strong-l2]
-source = "predictions"
-path = "{data}/predictions/sst2-bow/bow-strong-l2-seed{{seed}}.csv"
-"#,
-        results = results.display(),
-        data = data.display(),
-    );
-    let path = dir.join("manifest.toml");
-    std::fs::write(&path, text).unwrap();
-    path
+    let models = [bow_model("bow-reference", "reference = true"), bow_model("bow-strong-l2", "")];
+    sst2_bow_manifest(dir, results, ("node-run", &[42]), extra, &models, "")
 }
 
 #[test]

@@ -37,41 +37,62 @@ pub fn text(o: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
 }
 
-/// The SST-2 example manifest with absolute paths and its results under `dir`.
-pub fn sst2_manifest(dir: &Path, extra: &str) -> PathBuf {
-    let data = repo().join("data");
-    let text = format!(
-        r#"[experiment]
-name = "sst2-e2e"
-seeds = [42, 43, 44]
-results = "{results}"
+/// One `predictions` model of an SST-2 manifest: `[models.NAME]` reading `path` (with
+/// `{seed}`), then `more` lines (`reference = true`, `attributions = "…"`).
+pub struct BowModel {
+    /// The model's name.
+    pub name: String,
+    /// Its predictions file.
+    pub path: String,
+    /// Further lines of its table.
+    pub more: String,
+}
 
-[dataset]
-loader = "glue"
-task = "sst2"
+/// Model `name` of the bundled bag-of-words predictions (`data/predictions/sst2-bow/NAME-seed{seed}.csv`).
+pub fn bow_model(name: &str, more: &str) -> BowModel {
+    let path = repo().join("data/predictions/sst2-bow").join(format!("{name}-seed{{seed}}.csv"));
+    BowModel { name: name.into(), path: path.display().to_string(), more: more.into() }
+}
 
-[dataset.eval]
-path = "{data}/sst2/dev.tsv"
-
-[models.bow-reference]
-source = "predictions"
-path = "{data}/predictions/sst2-bow/bow-reference-seed{{seed}}.csv"
-reference = true
-
-[models.bow-strong-l2]
-source = "predictions"
-path = "{data}/predictions/sst2-bow/bow-strong-l2-seed{{seed}}.csv"
-
-[models.bow-small-vocab]
-source = "predictions"
-path = "{data}/predictions/sst2-bow/bow-small-vocab-seed{{seed}}.csv"
-{extra}"#,
-        results = dir.join("results").display(),
-        data = data.display(),
+/// A manifest of `predictions` models on the SST-2 dev set, written to `dir/manifest.toml`:
+/// experiment `name` with `seeds`, results in `results`, `experiment_extra` lines in
+/// `[experiment]`, the `models`, then `extra` tables.
+pub fn sst2_bow_manifest(
+    dir: &Path,
+    results: &Path,
+    (name, seeds): (&str, &[u64]),
+    experiment_extra: &str,
+    models: &[BowModel],
+    extra: &str,
+) -> PathBuf {
+    let seeds: Vec<String> = seeds.iter().map(u64::to_string).collect();
+    let mut text = format!(
+        "[experiment]\nname = \"{name}\"\nseeds = [{}]\nresults = \"{}\"\n{experiment_extra}\n\n[dataset]\nloader = \"glue\"\ntask = \"sst2\"\n\n[dataset.eval]\npath = \"{}\"\n",
+        seeds.join(", "),
+        results.display(),
+        repo().join("data/sst2/dev.tsv").display(),
     );
+    for m in models {
+        text += &format!("\n[models.{}]\nsource = \"predictions\"\npath = \"{}\"\n{}", m.name, m.path, m.more);
+        if !m.more.is_empty() && !m.more.ends_with('\n') {
+            text.push('\n');
+        }
+    }
+    text += extra;
     let path = dir.join("manifest.toml");
     std::fs::write(&path, text).unwrap();
     path
+}
+
+/// The SST-2 example manifest (three bag-of-words models, seeds 42–44) with absolute paths
+/// and its results under `dir`.
+pub fn sst2_manifest(dir: &Path, extra: &str) -> PathBuf {
+    let models = [
+        bow_model("bow-reference", "reference = true"),
+        bow_model("bow-strong-l2", ""),
+        bow_model("bow-small-vocab", ""),
+    ];
+    sst2_bow_manifest(dir, &dir.join("results"), ("sst2-e2e", &[42, 43, 44]), "", &models, extra)
 }
 
 /// `experiments/sst2-tiny.toml` (two small BERTs trained from scratch) with its data paths
