@@ -32,7 +32,6 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use trustx_framework::data::Dataset;
 use trustx_framework::plugin::SettingsError;
 use trustx_framework::plugin::model_source::{
     Explainability, ImportedAttributions, ModelSource, ModelSourceEntry, PredictRequest,

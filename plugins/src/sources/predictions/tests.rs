@@ -2,7 +2,7 @@
 
 use super::file::csv_record_lines;
 use super::*;
-use trustx_framework::data::{Example, Split};
+use trustx_framework::data::{Dataset, Example, Split};
 use trustx_framework::plugin::model_source::ModelSource;
 use trustx_framework::polars::prelude::{Column, DataFrame};
 use trustx_framework::tables::io::parquet_bytes;
