@@ -202,6 +202,48 @@ fn models_frame(models: &[ModelSummary], calibration: &[AggregateRow]) -> Result
     ])?)
 }
 
+/// The `reliability` table: one row per model, seed and bin.
+#[derive(Default)]
+struct ReliabilityRows {
+    model: Vec<String>,
+    seed: Vec<Option<i64>>,
+    bin: Vec<u32>,
+    lower: Vec<f64>,
+    upper: Vec<f64>,
+    count: Vec<u32>,
+    confidence: Vec<Option<f64>>,
+    accuracy: Vec<Option<f64>>,
+}
+
+impl ReliabilityRows {
+    /// Every bin of one seed's curve of `model`.
+    fn push(&mut self, model: &str, seed: Option<u64>, curve: &ReliabilityCurve) {
+        for (b, bin) in curve.bins.iter().enumerate() {
+            self.model.push(model.to_string());
+            self.seed.push(seed.map(|s| s as i64));
+            self.bin.push(b as u32);
+            self.lower.push(bin.lower);
+            self.upper.push(bin.upper);
+            self.count.push(bin.count as u32);
+            self.confidence.push(bin.confidence);
+            self.accuracy.push(bin.accuracy);
+        }
+    }
+
+    fn frame(self) -> Result<DataFrame> {
+        Ok(DataFrame::new_infer_height(vec![
+            Column::new("model".into(), self.model),
+            Column::new("seed".into(), self.seed),
+            Column::new("bin".into(), self.bin),
+            Column::new("lower".into(), self.lower),
+            Column::new("upper".into(), self.upper),
+            Column::new("count".into(), self.count),
+            Column::new("confidence".into(), self.confidence),
+            Column::new("accuracy".into(), self.accuracy),
+        ])?)
+    }
+}
+
 /// Builds every table and the summary.
 pub fn run(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
     let node = &ctx.plan.nodes[i];
@@ -232,16 +274,7 @@ pub fn run(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
     let mut by_seed = Rows::default();
     let mut calibration = Vec::new();
     let mut models = Vec::new();
-    let mut rel = (
-        Vec::<String>::new(),
-        Vec::<Option<i64>>::new(),
-        Vec::<u32>::new(),
-        Vec::<f64>::new(),
-        Vec::<f64>::new(),
-        Vec::<u32>::new(),
-        Vec::<Option<f64>>::new(),
-        Vec::<Option<f64>>::new(),
-    );
+    let mut rel = ReliabilityRows::default();
     for (mi, m) in r.models.iter().enumerate() {
         let mut per_seed = Vec::new();
         let mut curves = Vec::new();
@@ -252,16 +285,7 @@ pub fn run(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
             for v in &values {
                 by_seed.push(&m.name, n.seed, v);
             }
-            for (b, bin) in curve.bins.iter().enumerate() {
-                rel.0.push(m.name.clone());
-                rel.1.push(n.seed.map(|s| s as i64));
-                rel.2.push(b as u32);
-                rel.3.push(bin.lower);
-                rel.4.push(bin.upper);
-                rel.5.push(bin.count as u32);
-                rel.6.push(bin.confidence);
-                rel.7.push(bin.accuracy);
-            }
+            rel.push(&m.name, n.seed, &curve);
             per_seed.push(values);
             curves.push((n.seed, curve));
         }
@@ -351,16 +375,7 @@ pub fn run(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
         count_col("capped", 4),
         count_col("kept", 5),
     ])?;
-    let reliability = DataFrame::new_infer_height(vec![
-        Column::new("model".into(), rel.0),
-        Column::new("seed".into(), rel.1),
-        Column::new("bin".into(), rel.2),
-        Column::new("lower".into(), rel.3),
-        Column::new("upper".into(), rel.4),
-        Column::new("count".into(), rel.5),
-        Column::new("confidence".into(), rel.6),
-        Column::new("accuracy".into(), rel.7),
-    ])?;
+    let reliability = rel.frame()?;
 
     let mut alignment = Vec::new();
     let mut faithfulness = Vec::new();
