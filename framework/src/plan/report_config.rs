@@ -10,8 +10,10 @@ use serde::{Deserialize, Serialize};
 
 /// Version of the report's rendering code (charts, cells, verdict text), in the report
 /// node's key beside the templates' fingerprint: bump it when that code changes what a
-/// report shows. 2: the Jaccard-against-K threshold label sits right of the plot.
-pub const REPORT_VERSION: &str = "2";
+/// report shows. 2: the Jaccard-against-K threshold label sits right of the plot. 3: the
+/// alignment figures show the tested (cross-seed) value, flipped examples' explanations, an
+/// inconclusive test needing over 100× its examples is called too close to decide.
+pub const REPORT_VERSION: &str = "3";
 
 /// The config of the `report` node (all of it enters the node's key).
 #[derive(Debug, Clone, Serialize, Deserialize)]

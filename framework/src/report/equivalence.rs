@@ -16,6 +16,10 @@
 use crate::manifest::schema::VerdictRule;
 use serde::{Deserialize, Serialize};
 
+/// An inconclusive test needing more than this many times its examples is reported as too
+/// close to the margin to decide, not with the count.
+pub const FAR_BEYOND: u64 = 100;
+
 /// How a value is compared with its threshold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -157,6 +161,16 @@ pub fn decide(
         if needed.is_finite() && needed < u64::MAX as f64 { needed as u64 } else { u64::MAX }
     });
     let note = match examples_needed {
+        // More than a hundred times the sample: the value sits too close to the margin for a
+        // sample size to be a useful answer; say so instead of quoting millions.
+        Some(m) if n.is_some_and(|n| m > (n as u64).saturating_mul(FAR_BEYOND)) => format!(
+            "the interval [{:.3}, {:.3}] straddles the margin {} {threshold}, and the value is so close to it that more than {}× the examples (now {}) would be needed to decide",
+            ci.0,
+            ci.1,
+            comparison.symbol(),
+            FAR_BEYOND,
+            n.unwrap_or(0)
+        ),
         Some(m) => format!(
             "the interval [{:.3}, {:.3}] straddles the margin {} {threshold}: about {m} examples (now {}) would decide it at the observed spread",
             ci.0,
@@ -218,6 +232,14 @@ mod tests {
         assert_eq!(d.outcome, Outcome::Inconclusive);
         assert_eq!(d.examples_needed, Some(107));
         assert!(d.note.unwrap().contains("about 107 examples (now 20)"));
+        // The minilm-sst2 student's ΔECE: 0.0199 against 0.02, 27 million examples "needed".
+        let close = decide(Interval, 0.0199, Some((-0.0005, 0.0359)), 0.02, AbsAtMost, Some(872));
+        assert!(close.examples_needed.unwrap() > 872 * FAR_BEYOND);
+        let note = close.note.unwrap();
+        assert!(
+            note.contains("so close to it that more than 100× the examples (now 872)") && !note.contains("about"),
+            "{note}"
+        );
         let on = decide(Interval, 0.7, Some((0.65, 0.75)), 0.7, AtLeast, Some(20));
         assert_eq!(on.examples_needed, None);
         assert!(on.note.unwrap().contains("no sample size"));
