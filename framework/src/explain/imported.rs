@@ -9,9 +9,9 @@
 //! eval split lacks, or a weight that is not finite, is an error naming the row.
 
 use super::AttributionRow;
-use crate::plugin::model_source::ImportedAttributions;
+use crate::plugin::model_source::{ImportedAttributions, ImportedRow};
 use anyhow::{Result, bail};
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// One explained example: its id and the class explained.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,7 +36,7 @@ pub fn select(
     eval_ids: &HashSet<&str>,
 ) -> Result<Vec<AttributionRow>> {
     let path = file.file.display();
-    let own: Vec<_> = file.rows.iter().filter(|r| r.explainer == explainer).collect();
+    let own: Vec<&ImportedRow> = file.rows.iter().filter(|r| r.explainer == explainer).collect();
     if own.is_empty() {
         let found: BTreeSet<&str> = file.rows.iter().map(|r| r.explainer.as_str()).collect();
         bail!(
@@ -57,10 +57,15 @@ pub fn select(
             bail!("{path}: row {}: weight {} of `{}` is not a finite number", r.line, r.row.weight, r.row.feature);
         }
     }
+    // Rows by (example, seed), in file order: one pass over the file, not one per example.
+    let mut by_example: HashMap<(&str, Option<u64>), Vec<&ImportedRow>> = HashMap::new();
+    for r in &own {
+        by_example.entry((r.row.example_id.as_str(), r.row.seed)).or_default().push(r);
+    }
     let mut out = Vec::new();
     for &seed in seeds {
         for e in explained {
-            let of_example: Vec<_> = own.iter().filter(|r| r.row.example_id == e.id && r.row.seed == seed).collect();
+            let of_example: &[&ImportedRow] = by_example.get(&(e.id, seed)).map_or(&[], Vec::as_slice);
             let rows: Vec<AttributionRow> =
                 of_example.iter().filter(|r| r.row.class == e.class).map(|r| r.row.clone()).collect();
             if rows.is_empty() {

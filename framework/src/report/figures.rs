@@ -178,14 +178,8 @@ fn alignment_figures(s: &Summary, rules: &VerdictRules, f: &mut Figures) {
                     Some(a) => {
                         // The value the verdict tests: across seeds under the interval rule.
                         let (mean, ci, _) = super::verdict::tested_alignment(a, rules.rule);
-                        let floor = a.reference_floor.as_ref().or(a.floor.as_ref());
-                        // An exact floor (a deterministic explainer on one model) has no noise
-                        // to be within.
-                        let within = floor.is_some_and(|fl| {
-                            let (lo, hi) = ci.unwrap_or((mean, mean));
-                            let (flo, fhi) = fl.ci_low.zip(fl.ci_high).unwrap_or((fl.mean, fl.mean));
-                            fl.kind != "exact" && fl.pairs > 0 && lo <= fhi && flo <= hi
-                        });
+                        let floor = a.compared_floor().map(|(_, fl)| fl);
+                        let within = floor.is_some_and(|fl| fl.overlaps(ci.unwrap_or((mean, mean))));
                         Cell { value: Some(mean), ci, floor: floor.map(|fl| fl.mean), within_floor: within }
                     }
                 })

@@ -161,7 +161,7 @@ pub fn overview(s: &Summary, rules: &VerdictRules, verdict: &Verdict) -> Vec<Ove
                                 Some((lo, hi)) => format!("[{lo:.2}, {hi:.2}]"),
                                 None => String::new(),
                             };
-                            if let Some(f) = a.reference_floor.as_ref().or(a.floor.as_ref()) {
+                            if let Some((_, f)) = a.compared_floor() {
                                 interval.push_str(&format!(" · floor {:.2}", f.mean));
                             }
                             if pairing == Pairing::CrossSeed {

@@ -68,6 +68,13 @@ pub struct SeedRecord {
     pub diagnostics: BTreeMap<String, f64>,
 }
 
+impl SeedRecord {
+    /// A seed's record before anything was counted.
+    pub fn new(seed: Option<u64>) -> Self {
+        SeedRecord { seed, counts: EvalCounts::default(), diagnostics: BTreeMap::new() }
+    }
+}
+
 /// `explain.json`: what the node did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExplainRecord {
@@ -144,10 +151,7 @@ pub fn run(ctx: &RunContext, i: usize, model: usize, explainer: usize, w: &mut N
 
     let mut rows: Vec<AttributionRow> = Vec::new();
     let mut totals = EvalCounts::default();
-    let mut seeds: Vec<SeedRecord> = runs
-        .iter()
-        .map(|&seed| SeedRecord { seed, counts: EvalCounts::default(), diagnostics: BTreeMap::new() })
-        .collect();
+    let mut seeds: Vec<SeedRecord> = runs.iter().map(|&seed| SeedRecord::new(seed)).collect();
     let mut faithful_rows: (Vec<String>, Vec<Option<i64>>, Vec<f64>, Vec<f64>) = Default::default();
     for (e, (_, faithful, _, _)) in examples.iter().zip(&results) {
         for (s, f) in faithful.iter().enumerate() {

@@ -15,7 +15,7 @@ use crate::manifest::ModelKind;
 use crate::store::NodeWriter;
 use crate::tables::io::parquet_bytes;
 use anyhow::{Context, Result, bail};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 
 /// Stores the imported attributions explain node `i` needs.
 pub fn run(ctx: &RunContext, i: usize, model: usize, explainer: usize, w: &mut NodeWriter) -> Result<()> {
@@ -48,10 +48,7 @@ pub fn run(ctx: &RunContext, i: usize, model: usize, explainer: usize, w: &mut N
         examples: examples.len(),
         class: cfg.class,
         counts: EvalCounts::default(),
-        seeds: runs
-            .iter()
-            .map(|&seed| SeedRecord { seed, counts: EvalCounts::default(), diagnostics: BTreeMap::new() })
-            .collect(),
+        seeds: runs.iter().map(|&seed| SeedRecord::new(seed)).collect(),
     };
     w.write(ATTRIBUTIONS, &parquet_bytes(&mut attributions_frame(&rows, &cfg.explainer)?)?)?;
     w.write_json(RECORD, &record)

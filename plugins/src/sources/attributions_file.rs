@@ -69,11 +69,8 @@ pub fn read(path: &Path) -> Result<ImportedAttributions> {
             match (cells[j].as_deref().map(str::trim).filter(|v| !v.is_empty()), default) {
                 (None, Some(d)) => Ok(d),
                 (None, None) => Err(at(&format!("`{c}` is empty"))),
-                // A Parquet integer cast to text may read `3.0`.
-                (Some(v), _) => v
-                    .parse::<usize>()
-                    .ok()
-                    .or_else(|| v.parse::<f64>().ok().filter(|x| x.fract() == 0.0 && *x >= 0.0).map(|x| x as usize))
+                (Some(v), _) => whole_number(v)
+                    .map(|n| n as usize)
                     .ok_or_else(|| at(&format!("`{c}` is `{v}`, not a whole number ≥ 0"))),
             }
         };
@@ -83,9 +80,7 @@ pub fn read(path: &Path) -> Result<ImportedAttributions> {
         let seed = match seeds[j].as_deref().map(str::trim).filter(|v| !v.is_empty()) {
             None => None,
             Some(v) => Some(
-                v.parse::<u64>()
-                    .ok()
-                    .or_else(|| v.parse::<f64>().ok().filter(|x| x.fract() == 0.0 && *x >= 0.0).map(|x| x as u64))
+                whole_number(v)
                     .ok_or_else(|| at(&format!("`seed` is `{v}`, not a whole number ≥ 0 (leave it empty for none)")))?,
             ),
         };
@@ -104,6 +99,11 @@ pub fn read(path: &Path) -> Result<ImportedAttributions> {
         });
     }
     Ok(ImportedAttributions { file: path.to_path_buf(), rows })
+}
+
+/// A whole number ≥ 0 written as text: `3`, or `3.0` (a Parquet or JSON number cast to text).
+fn whole_number(v: &str) -> Option<u64> {
+    v.parse::<u64>().ok().or_else(|| v.parse::<f64>().ok().filter(|x| x.fract() == 0.0 && *x >= 0.0).map(|x| x as u64))
 }
 
 #[cfg(test)]

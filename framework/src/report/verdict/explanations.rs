@@ -5,15 +5,8 @@
 use super::*;
 
 pub(super) fn floor_check(row: &AlignmentAggregate, mean: f64, ci: Option<(f64, f64)>) -> Option<FloorCheck> {
-    let (of, f): (&str, &FloorValue) = match (&row.reference_floor, &row.floor) {
-        (Some(f), _) => ("reference", f),
-        (None, Some(f)) => ("model", f),
-        (None, None) => return None,
-    };
-    let value = ci.unwrap_or((mean, mean));
-    let floor = interval(f.ci_low, f.ci_high).unwrap_or((f.mean, f.mean));
-    // An exact floor (a deterministic explainer on one model) has no noise to be within.
-    let within = f.kind != "exact" && f.pairs > 0 && value.0 <= floor.1 && floor.0 <= value.1;
+    let (of, f) = row.compared_floor()?;
+    let within = f.overlaps(ci.unwrap_or((mean, mean)));
     Some(FloorCheck { of: of.into(), mean: f.mean, ci: interval(f.ci_low, f.ci_high), within })
 }
 

@@ -10,7 +10,7 @@
 //! (no explainers, a metric not computed) — it is "not established", never a pass.
 
 use crate::tables::summary::Summary;
-use crate::tables::summary::alignment::{AlignmentAggregate, FloorValue, Pairing};
+use crate::tables::summary::alignment::{AlignmentAggregate, Pairing};
 use serde::{Deserialize, Serialize};
 
 /// The alignment metric plugin the verdict reads.

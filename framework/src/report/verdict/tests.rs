@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::report::sample::full_summary;
+use crate::tables::summary::alignment::FloorValue;
 
 fn rules() -> VerdictRules {
     crate::report::sample::rules(&["lime", "partition-shap"], VerdictRule::Point)

@@ -70,6 +70,16 @@ pub struct CrossSeedValue {
     pub pairs: usize,
 }
 
+impl FloorValue {
+    /// Whether a value with interval `value` (low, high) lies within this floor: the two
+    /// intervals overlap (a value without interval is the point). An exact floor (a
+    /// deterministic explainer on one model, no pair) has no noise to be within.
+    pub fn overlaps(&self, value: (f64, f64)) -> bool {
+        let (lo, hi) = self.ci_low.zip(self.ci_high).unwrap_or((self.mean, self.mean));
+        self.kind != "exact" && self.pairs > 0 && value.0 <= hi && lo <= value.1
+    }
+}
+
 /// One alignment metric of one model's explanations against the reference's, across seeds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AlignmentAggregate {
@@ -120,6 +130,15 @@ pub enum Pairing {
 }
 
 impl AlignmentAggregate {
+    /// The floor a value is held against: the reference's, else the model's own; with whose.
+    pub fn compared_floor(&self) -> Option<(&'static str, &FloorValue)> {
+        match (&self.reference_floor, &self.floor) {
+            (Some(f), _) => Some(("reference", f)),
+            (None, Some(f)) => Some(("model", f)),
+            (None, None) => None,
+        }
+    }
+
     /// The value comparable with a noise floor: across seeds when there are pairs of
     /// different seeds, else the same-seed value; with its interval and pairing.
     pub fn floor_comparable(&self) -> (f64, Option<(f64, f64)>, Pairing) {

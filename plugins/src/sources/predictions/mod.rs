@@ -27,11 +27,12 @@
 //! their values are not checked. Blank lines of a CSV file are skipped; they still count
 //! as rows (as polars counts them), so row numbers and line numbers stay those of the file.
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Result, anyhow};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
+use trustx_framework::plan::fingerprint::file_hash;
 use trustx_framework::plugin::SettingsError;
 use trustx_framework::plugin::model_source::{
     Explainability, ImportedAttributions, ModelSource, ModelSourceEntry, PredictRequest,
@@ -181,8 +182,7 @@ impl ModelSource for PredictionsSource {
 
     fn fingerprint(settings: &Self::Settings, base_dir: &Path, seed: Option<u64>) -> Result<Value> {
         let path = resolve_path(&settings.path, base_dir, seed).map_err(|e| anyhow!(e))?;
-        let bytes = std::fs::read(&path).with_context(|| format!("reading {} to fingerprint it", path.display()))?;
-        Ok(Value::String(blake3::hash(&bytes).to_hex().to_string()))
+        Ok(Value::String(file_hash(&path)?))
     }
 
     fn explainability(settings: &Self::Settings) -> Explainability {
@@ -198,8 +198,7 @@ impl ModelSource for PredictionsSource {
     fn attributions_fingerprint(settings: &Self::Settings, base_dir: &Path, seed: Option<u64>) -> Result<Value> {
         let Some(file) = settings.attributions.as_deref() else { return Ok(Value::Null) };
         let path = resolve_attributions(file, base_dir, seed)?;
-        let bytes = std::fs::read(&path).with_context(|| format!("reading {} to fingerprint it", path.display()))?;
-        Ok(Value::String(blake3::hash(&bytes).to_hex().to_string()))
+        Ok(Value::String(file_hash(&path)?))
     }
 
     fn predict(settings: &Self::Settings, request: &PredictRequest) -> Result<Predictions> {
