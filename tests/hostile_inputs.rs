@@ -203,6 +203,10 @@ fn bins_tolerances_backend_and_max_len_are_checked_at_validate() {
     assert!(t.contains("`calibration.bins`") && t.contains("calibration.metrics.0.bins"), "{t}");
     let t = invalid(&dir, "\n[calibration.tolerances]\nece = -0.1\nagreement = 1.5\n");
     assert!(t.contains("calibration.tolerances.ece") && t.contains("calibration.tolerances.agreement"), "{t}");
+    // Tolerances are keyed by metric name: a typo and a margin set twice (`_` = `-`) are named.
+    let t = invalid(&dir, "\n[calibration.tolerances]\necee = 0.02\nconfidence_tv = 0.1\nconfidence-tv = 0.2\n");
+    assert!(t.contains("calibration.tolerances.ecee") && t.contains("no calibration or similarity metric"), "{t}");
+    assert!(t.contains("already sets the margin of `confidence-tv`"), "{t}");
     let neural = format!(
         "\n[models.tiny]\narchitecture = {{ type = \"bert\", layers = 1, hidden = 8, heads = 2, ffn = 16, vocab = \"{}\" }}\nmax_len = 2\n",
         common::repo().join("data/vocab/sst2-words.txt").display()

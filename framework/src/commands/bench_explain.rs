@@ -178,7 +178,7 @@ pub fn run(config: &ExplainBenchConfig) -> Result<ExplainBenchResult> {
             let engine = ExampleEngine::new(&model, pair.id.clone(), pair.segments.clone())?;
             let input = ExplainInput { engine: &engine, class: predicted(&engine)?, gradients: None };
             let t = Instant::now();
-            (entry.explain)(settings, &input, &mut rng_for(0, &pair.id))?;
+            entry.explain(settings, &input, &mut rng_for(0, &pair.id))?;
             *total += t.elapsed().as_secs_f64();
         }
     }
@@ -194,7 +194,7 @@ pub fn run(config: &ExplainBenchConfig) -> Result<ExplainBenchResult> {
             let input = ExplainInput { engine: &engine, class: predicted(&engine)?, gradients: None };
             for seed in 0..config.seeds as u64 {
                 for (entry, settings) in [(lime, &lime_settings), (shap, &shap_settings)] {
-                    (entry.explain)(settings, &input, &mut rng_for(seed, &pair.id))?;
+                    entry.explain(settings, &input, &mut rng_for(seed, &pair.id))?;
                 }
             }
             Ok(engine.totals())

@@ -134,7 +134,7 @@ pub fn run(config: &ServedBenchConfig) -> Result<ServedBenchResult> {
                 let id = i.to_string();
                 let engine = ExampleEngine::new(&model as &dyn Classifier, id.clone(), vec![s.clone()])?;
                 let input = ExplainInput { engine: &engine, class: 1, gradients: None };
-                (lime.explain)(&settings, &input, &mut rng_for(0, &id))?;
+                lime.explain(&settings, &input, &mut rng_for(0, &id))?;
                 Ok(engine.totals())
             })
             .collect::<Result<_>>()?;

@@ -110,9 +110,9 @@ compressor = "quantize"
 bins = 10
 bootstrap = 1000
 
-[calibration.tolerances]         # the verdict's margins
-ece = 0.02
-confidence_tv = 0.1
+[calibration.tolerances]         # the verdict's margins, by metric name (these are the defaults)
+ece = 0.02                       # |ECE(model) − ECE(reference)|
+confidence-tv = 0.1
 agreement = 0.95
 
 # Explanations and their alignment (slower: minutes per explainer on a CPU):

@@ -131,7 +131,7 @@ pub fn run(args: &ExplainArgs) -> Result<ExitCode> {
     let gradients: Option<&dyn GradientClassifier> = entry.needs_gradients.then_some(&model as _);
     let input = ExplainInput { engine: &engine, class, gradients };
     let mut rng = super::rng_for(args.seed, "input");
-    let explanation = (entry.explain)(&resolved, &input, &mut rng)?;
+    let explanation = entry.explain(&resolved, &input, &mut rng)?;
     let attribution = &explanation.attribution;
     let seed = entry.row_seed(args.seed);
     let labels = model.label_names();

@@ -347,16 +347,18 @@ impl Default for AlignmentSpec {
     }
 }
 
-/// The alignment metrics computed when the manifest lists none.
-pub const DEFAULT_ALIGNMENT_METRICS: [&str; 6] =
-    ["top-k-jaccard", "rbo", "rank-agreement", "sign-agreement", "signed-rank-agreement", "kendall-tau"];
-
 fn default_examples() -> usize {
     100
 }
 
+/// The alignment metrics computed when the manifest lists none: each plugin declares its
+/// place in the list ([`crate::plugin::alignment::AlignmentMetric::DEFAULT_RANK`]).
 fn default_alignment_metrics() -> Vec<MetricRef> {
-    DEFAULT_ALIGNMENT_METRICS.iter().map(|s| MetricRef::Name(s.to_string())).collect()
+    names(crate::plugin::alignment::AlignmentMetricEntry::defaults())
+}
+
+fn names(list: Vec<&'static str>) -> Vec<MetricRef> {
+    list.into_iter().map(|s| MetricRef::Name(s.to_string())).collect()
 }
 
 fn default_k() -> Vec<usize> {
@@ -401,54 +403,30 @@ impl MetricRef {
     }
 }
 
-/// Tolerances a variant's calibration must stay within to be trust-equivalent.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Tolerances {
-    /// Largest allowed |ECE(variant) − ECE(reference)|.
-    #[serde(default = "default_ece_tol")]
-    pub ece: f64,
-    /// Largest allowed total-variation distance between confidence histograms.
-    #[serde(default = "default_tv_tol")]
-    pub confidence_tv: f64,
-    /// Smallest allowed prediction agreement with the reference.
-    #[serde(default = "default_agreement_tol")]
-    pub agreement: f64,
-    /// Largest allowed faithfulness gap: the reference's comprehensiveness minus the model's
-    /// (ERASER AOPC), per explainer. Unset: no faithfulness test.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub faithfulness_gap: Option<f64>,
-    /// Largest allowed share of examples the variant flips from correct to wrong
-    /// (`flips-correct-to-wrong`). Unset: the shift is reported, not tested.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub flips_correct_to_wrong: Option<f64>,
-    /// Largest allowed mean Jensen–Shannon divergence from the reference (`js-divergence`,
-    /// nats). Unset: reported, not tested.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub js_divergence: Option<f64>,
-}
+/// `[calibration.tolerances]`: the margins the verdict tests, keyed by metric name. A
+/// calibration metric's key (`ece = 0.02`) bounds |metric(model) − metric(reference)|; a
+/// similarity metric's key (`agreement = 0.95`, `confidence-tv = 0.1`) bounds its value from
+/// below or above by the metric's direction; `faithfulness-gap` bounds the reference's
+/// comprehensiveness minus the model's. `_` and `-` are the same in keys (`confidence_tv`).
+/// A metric plugin may declare a default margin (ECE 0.02, agreement 0.95, confidence-tv
+/// 0.1); a key here replaces it, and a metric without one is tested only when set here.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Tolerances(pub BTreeMap<String, f64>);
 
-impl Default for Tolerances {
-    fn default() -> Self {
-        Tolerances {
-            ece: default_ece_tol(),
-            confidence_tv: default_tv_tol(),
-            agreement: default_agreement_tol(),
-            faithfulness_gap: None,
-            flips_correct_to_wrong: None,
-            js_divergence: None,
-        }
+/// The `[calibration.tolerances]` key of the faithfulness test.
+pub const FAITHFULNESS_GAP: &str = "faithfulness-gap";
+
+impl Tolerances {
+    /// The margin set for `name` (written with `-` or `_`), if any.
+    pub fn get(&self, name: &str) -> Option<f64> {
+        self.0.iter().find(|(k, _)| canonical_key(k) == name).map(|(_, &v)| v)
     }
 }
 
-fn default_ece_tol() -> f64 {
-    0.02
-}
-fn default_tv_tol() -> f64 {
-    0.1
-}
-fn default_agreement_tol() -> f64 {
-    0.95
+/// A tolerance key as metric names spell it: `_` read as `-`.
+pub fn canonical_key(key: &str) -> String {
+    key.replace('_', "-")
 }
 
 /// `[calibration]`.
@@ -492,29 +470,16 @@ fn default_bins() -> NonZeroUsize {
     NonZeroUsize::new(10).unwrap_or(NonZeroUsize::MIN)
 }
 
-/// The calibration metrics computed when the manifest lists none.
-pub const DEFAULT_METRICS: [&str; 9] =
-    ["accuracy", "macro-f1", "ece", "mce", "ace", "classwise-ece", "brier", "positive-brier", "nll"];
-
-/// The similarity metrics computed when the manifest lists none: agreement and the
-/// calibration distances, and the prediction shift (flips both ways, KL and Jensen–Shannon
-/// divergence, the latter's 95th percentile) that the report's first table shows.
-pub const DEFAULT_SIMILARITY: [&str; 8] = [
-    "agreement",
-    "confidence-tv",
-    "reliability-distance",
-    "flips-correct-to-wrong",
-    "flips-wrong-to-correct",
-    "kl-divergence",
-    "js-divergence",
-    "js-divergence-p95",
-];
-
+/// The calibration metrics computed when the manifest lists none, each plugin declaring its
+/// place ([`crate::plugin::metric::CalibrationMetric::DEFAULT_RANK`]).
 fn default_metrics() -> Vec<MetricRef> {
-    DEFAULT_METRICS.iter().map(|s| MetricRef::Name(s.to_string())).collect()
+    names(crate::plugin::metric::CalibrationMetricEntry::defaults())
 }
+/// The similarity metrics computed when the manifest lists none (agreement, the calibration
+/// distances and the prediction shift the report's first table shows), each plugin declaring
+/// its place ([`crate::plugin::similarity::SimilarityMetric::DEFAULT_RANK`]).
 fn default_similarity() -> Vec<MetricRef> {
-    DEFAULT_SIMILARITY.iter().map(|s| MetricRef::Name(s.to_string())).collect()
+    names(crate::plugin::similarity::SimilarityMetricEntry::defaults())
 }
 fn default_bootstrap() -> usize {
     1000

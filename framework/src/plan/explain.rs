@@ -46,30 +46,14 @@ pub fn explanation_seeds(instance_seed: Option<u64>, experiment_seeds: &[u64], d
 /// The alignment metrics at every K of `[alignment] k` (for metrics with a `k` setting)
 /// and on the `[alignment] features`: `{name, label, version, k, settings}` each.
 pub fn metric_variants(r: &Resolved) -> Result<Vec<Value>> {
-    let on = match r.manifest.alignment.features {
-        FeatureIdentity::Words => "word",
-        FeatureIdentity::Positions => "position",
-    };
     let mut out = Vec::new();
     for m in &r.alignment_metrics {
         let entry = AlignmentMetricEntry::find(&m.name)
             .ok_or_else(|| anyhow!("alignment metric `{}` is not registered (internal error)", m.name))?;
-        let keys: Vec<String> = entry.info.settings().into_iter().map(|d| d.key).collect();
-        let ks: Vec<Option<usize>> = if keys.iter().any(|k| k == "k") {
-            r.manifest.alignment.k.iter().map(|&k| Some(k)).collect()
-        } else {
-            vec![None]
-        };
+        let ks: Vec<Option<usize>> =
+            if takes(entry, "k") { r.manifest.alignment.k.iter().map(|&k| Some(k)).collect() } else { vec![None] };
         for k in ks {
-            let mut settings = m.settings.clone();
-            if let Some(k) = k {
-                settings["k"] = json!(k);
-            }
-            if keys.iter().any(|k| k == "on") {
-                settings["on"] = json!(on);
-            }
-            let settings = (entry.info.resolve)(&settings)
-                .map_err(|e| anyhow!("alignment metric `{}`: setting `{}`: {}", m.name, e.path.join("."), e.message))?;
+            let settings = variant_settings(r, entry, &m.settings, k)?;
             let label = k.map_or_else(|| m.name.clone(), |k| format!("{}@{k}", m.name));
             out.push(
                 json!({"name": m.name, "label": label, "version": entry.info.version, "k": k, "settings": settings}),
@@ -77,6 +61,38 @@ pub fn metric_variants(r: &Resolved) -> Result<Vec<Value>> {
         }
     }
     Ok(out)
+}
+
+/// The verdict's alignment metric (the plugin declaring the verdict role) and its resolved
+/// settings at `k`: the manifest's settings for it when `[alignment] metrics` lists it,
+/// else its defaults.
+pub fn verdict_metric(r: &Resolved, k: usize) -> Result<(&'static AlignmentMetricEntry, Value)> {
+    let entry = AlignmentMetricEntry::verdict()?;
+    let listed = r.alignment_metrics.iter().find(|m| m.name == entry.info.name).map(|m| m.settings.clone());
+    let settings = variant_settings(r, entry, &listed.unwrap_or_else(|| json!({})), Some(k))?;
+    Ok((entry, settings))
+}
+
+/// Whether the metric has setting `key`.
+fn takes(entry: &AlignmentMetricEntry, key: &str) -> bool {
+    entry.info.settings().iter().any(|d| d.key == key)
+}
+
+/// `settings` with `k` (when the metric takes one) and `on` (the `[alignment] features`)
+/// filled in, resolved.
+fn variant_settings(r: &Resolved, entry: &AlignmentMetricEntry, settings: &Value, k: Option<usize>) -> Result<Value> {
+    let mut settings = settings.clone();
+    if let Some(k) = k.filter(|_| takes(entry, "k")) {
+        settings["k"] = json!(k);
+    }
+    if takes(entry, "on") {
+        settings["on"] = json!(match r.manifest.alignment.features {
+            FeatureIdentity::Words => "word",
+            FeatureIdentity::Positions => "position",
+        });
+    }
+    (entry.info.resolve)(&settings)
+        .map_err(|e| anyhow!("alignment metric `{}`: setting `{}`: {}", entry.info.name, e.path.join("."), e.message))
 }
 
 /// Adds the explain, alignment and floor nodes; returns the alignment and floor nodes and

@@ -12,6 +12,7 @@ pub mod node;
 pub mod report_config;
 pub mod tokenization;
 pub mod variants;
+pub mod verdict_rules;
 
 pub use build::build;
 pub use key::{canonical_json, node_key};

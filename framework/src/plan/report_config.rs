@@ -3,8 +3,9 @@
 //! from the manifest; the report stage reads it back, so a stored report can be rendered
 //! again from the store alone.
 
-use crate::manifest::schema::{ReportSpec, Tolerances, VerdictRule};
-use crate::manifest::{Manifest, Resolved};
+pub use super::verdict_rules::VerdictRules;
+use crate::manifest::Resolved;
+use crate::manifest::schema::ReportSpec;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
@@ -60,40 +61,6 @@ pub struct ReportMeta {
     pub class: String,
 }
 
-/// What the verdict is decided against (part of the report node's config, hence its key).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct VerdictRules {
-    /// Smallest Jaccard@K a model must reach with every explainer.
-    pub threshold: f64,
-    /// The K whose Jaccard is tested (the first of `[alignment] k`).
-    pub k: usize,
-    /// Calibration tolerances.
-    pub tolerances: Tolerances,
-    /// The explainers configured (`[[explainers]]`), in manifest order.
-    pub explainers: Vec<String>,
-    /// How each test decides (`[verdict] rule`).
-    #[serde(default)]
-    pub rule: VerdictRule,
-    /// The equivalence test's α: the intervals are (1 − 2α) intervals.
-    #[serde(default)]
-    pub alpha: f64,
-}
-
-impl VerdictRules {
-    /// The rules of a manifest.
-    pub fn from_manifest(m: &Manifest) -> Self {
-        VerdictRules {
-            threshold: m.alignment.threshold,
-            k: m.alignment.k.first().copied().unwrap_or(crate::plugin::alignment::DEFAULT_K),
-            tolerances: m.calibration.tolerances.clone(),
-            explainers: m.explainers.iter().map(|e| e.explainer.clone()).collect(),
-            rule: m.verdict.rule,
-            // As written, or from the interval level (rounded: 0.025, not 0.025000000000000022).
-            alpha: m.verdict.alpha.unwrap_or(((1.0 - m.calibration.confidence) / 2.0 * 1e12).round() / 1e12),
-        }
-    }
-}
-
 /// The report node's config of a manifest; `templates` is the fingerprint of the templates
 /// in use.
 pub fn report_config(r: &Resolved, templates: String) -> Result<ReportConfig> {
@@ -115,7 +82,7 @@ pub fn report_config(r: &Resolved, templates: String) -> Result<ReportConfig> {
             description: m.experiment.description.clone(),
             seeds: m.experiment.seeds.clone(),
             train_seeds,
-            rules: VerdictRules::from_manifest(m),
+            rules: VerdictRules::from_manifest(m)?,
             features: label(&m.alignment.features)?,
             class: label(&m.alignment.class)?,
         },
@@ -127,37 +94,5 @@ fn label<T: Serialize>(value: &T) -> Result<String> {
     match serde_json::to_value(value)? {
         serde_json::Value::String(s) => Ok(s),
         other => anyhow::bail!("expected a plain name, got {other} (internal error)"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rules_come_from_the_manifest_first_k() {
-        let text = r#"
-[experiment]
-name = "x"
-seeds = [1]
-[dataset]
-loader = "glue"
-[dataset.eval]
-path = "a"
-[models.a]
-source = "predictions"
-reference = true
-[[explainers]]
-explainer = "lime"
-[alignment]
-k = [5, 10]
-threshold = 0.6
-[calibration.tolerances]
-ece = 0.05
-"#;
-        let m: Manifest = toml::from_str(text).unwrap();
-        let r = VerdictRules::from_manifest(&m);
-        assert_eq!((r.k, r.threshold, r.tolerances.ece), (5, 0.6, 0.05));
-        assert_eq!(r.explainers, vec!["lime".to_string()]);
     }
 }

@@ -19,7 +19,7 @@ pub const DEFAULT_K: usize = 10;
 /// An alignment metric. Register with `inventory::submit! { AlignmentMetricEntry::of::<A>() }`.
 pub trait AlignmentMetric: 'static {
     /// Settings (`deny_unknown_fields`, documented defaults).
-    type Settings: Serialize + DeserializeOwned + JsonSchema;
+    type Settings: Serialize + DeserializeOwned + JsonSchema + Send + Sync;
     /// Name used in the manifest.
     const NAME: &'static str;
     /// Version; part of the alignment node's key.
@@ -32,6 +32,12 @@ pub trait AlignmentMetric: 'static {
     const TOP_K_SET: bool = false;
     /// The precise definition, printed in the report.
     const DEFINITION: &'static str;
+    /// Its place in the list computed when `[alignment] metrics` is not given (`None`: only
+    /// when listed).
+    const DEFAULT_RANK: Option<u8> = None;
+    /// Whether the verdict tests this metric at the first K against `[alignment] threshold`
+    /// (the paper's Jaccard of the top-K sets). Exactly one registered metric declares it.
+    const VERDICT: bool = false;
     /// The value for two attributions of the same example.
     fn compute(settings: &Self::Settings, a: &Attribution, b: &Attribution) -> f64;
     /// Checks the settings' values at `validate` (every problem, each naming its key).
@@ -41,6 +47,9 @@ pub trait AlignmentMetric: 'static {
     }
 }
 
+/// An alignment metric bound to its parsed settings ([`AlignmentMetricEntry::prepare`]).
+pub type PreparedAlignment = Box<dyn Fn(&Attribution, &Attribution) -> anyhow::Result<f64> + Send + Sync>;
+
 /// Registry entry of an alignment metric.
 pub struct AlignmentMetricEntry {
     /// Self-description.
@@ -49,9 +58,16 @@ pub struct AlignmentMetricEntry {
     pub definition: &'static str,
     /// See [`AlignmentMetric::TOP_K_SET`].
     pub top_k_set: bool,
+    /// See [`AlignmentMetric::DEFAULT_RANK`].
+    pub default_rank: Option<u8>,
+    /// See [`AlignmentMetric::VERDICT`].
+    pub verdict: bool,
     /// See [`AlignmentMetric::compute`]; an error when the attributions are of different
     /// examples or the settings are bad.
     pub compute: fn(&Value, &Attribution, &Attribution) -> anyhow::Result<f64>,
+    /// The metric bound to its settings, parsed once: what a node comparing many examples
+    /// calls (an error when the attributions are of different examples).
+    pub prepare: fn(&Value) -> anyhow::Result<PreparedAlignment>,
 }
 
 inventory::collect!(AlignmentMetricEntry);
@@ -74,7 +90,10 @@ impl AlignmentMetricEntry {
             },
             definition: A::DEFINITION,
             top_k_set: A::TOP_K_SET,
+            default_rank: A::DEFAULT_RANK,
+            verdict: A::VERDICT,
             compute: compute_erased::<A>,
+            prepare: prepare_erased::<A>,
         }
     }
 
@@ -82,9 +101,41 @@ impl AlignmentMetricEntry {
     pub fn find(name: &str) -> Option<&'static AlignmentMetricEntry> {
         inventory::iter::<AlignmentMetricEntry>().find(|e| e.info.name == name)
     }
+
+    /// The alignment metrics computed when the manifest lists none, in their declared order.
+    pub fn defaults() -> Vec<&'static str> {
+        super::ranked(inventory::iter::<AlignmentMetricEntry>().map(|e| (e.default_rank, e.info.name)))
+    }
+
+    /// The metric the verdict tests (the one declaring [`AlignmentMetric::VERDICT`]); an
+    /// error when none or several are registered.
+    pub fn verdict() -> anyhow::Result<&'static AlignmentMetricEntry> {
+        let mut it = inventory::iter::<AlignmentMetricEntry>().filter(|e| e.verdict);
+        match (it.next(), it.next()) {
+            (Some(e), None) => Ok(e),
+            (None, _) => {
+                anyhow::bail!("no alignment metric plugin declares the verdict role (a build without plugins?)")
+            }
+            (Some(a), Some(b)) => anyhow::bail!(
+                "alignment metrics `{}` and `{}` both declare the verdict role; exactly one may",
+                a.info.name,
+                b.info.name
+            ),
+        }
+    }
 }
 
 fn compute_erased<A: AlignmentMetric>(settings: &Value, a: &Attribution, b: &Attribution) -> anyhow::Result<f64> {
+    prepare_erased::<A>(settings)?(a, b)
+}
+
+fn prepare_erased<A: AlignmentMetric>(settings: &Value) -> anyhow::Result<PreparedAlignment> {
+    let settings: A::Settings = parse_settings(settings)
+        .map_err(|e| anyhow::anyhow!("alignment `{}`: setting `{}`: {}", A::NAME, e.path.join("."), e.message))?;
+    Ok(Box::new(move |a, b| compare::<A>(&settings, a, b)))
+}
+
+fn compare<A: AlignmentMetric>(settings: &A::Settings, a: &Attribution, b: &Attribution) -> anyhow::Result<f64> {
     if a.example_id != b.example_id {
         anyhow::bail!(
             "alignment `{}`: attributions of examples {} and {} compared",
@@ -93,7 +144,5 @@ fn compute_erased<A: AlignmentMetric>(settings: &Value, a: &Attribution, b: &Att
             b.example_id
         );
     }
-    let settings: A::Settings = parse_settings(settings)
-        .map_err(|e| anyhow::anyhow!("alignment `{}`: setting `{}`: {}", A::NAME, e.path.join("."), e.message))?;
-    Ok(A::compute(&settings, a, b))
+    Ok(A::compute(settings, a, b))
 }

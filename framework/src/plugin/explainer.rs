@@ -4,7 +4,8 @@
 //! The engine's explain stage calls an explainer once per (model, example, explainer,
 //! seed): it builds one [`ExampleEngine`] per (model, example), shared by every explainer
 //! and seed so that equal masked texts run once, picks the explained class, derives the RNG
-//! ([`crate::explain::rng_for`]) and calls [`ExplainerEntry::explain`]. The result's
+//! ([`crate::explain::rng_for`]) and calls the explainer [`ExplainerEntry::prepare`]d once
+//! for the node (its settings parsed once, not per example and seed). The result's
 //! [`Explanation::rows`] go to the attributions table. A deterministic explainer
 //! ([`Explainer::DETERMINISTIC`]) ignores its RNG: its node key should leave the seed out and
 //! its rows carry no seed.
@@ -47,7 +48,7 @@ pub struct Explanation {
 /// An explainer. Register with `inventory::submit! { ExplainerEntry::of::<E>() }`.
 pub trait Explainer: 'static {
     /// Settings (`deny_unknown_fields`, documented defaults).
-    type Settings: Serialize + DeserializeOwned + JsonSchema;
+    type Settings: Serialize + DeserializeOwned + JsonSchema + Send + Sync;
     /// Name used in `[[explainers]] explainer`.
     const NAME: &'static str;
     /// Version; part of the explain node's key.
@@ -68,6 +69,10 @@ pub trait Explainer: 'static {
     }
 }
 
+/// An explainer bound to its parsed settings ([`ExplainerEntry::prepare`]): called for
+/// every example and seed of a node.
+pub type PreparedExplainer = Box<dyn Fn(&ExplainInput, &mut ExplainRng) -> anyhow::Result<Explanation> + Send + Sync>;
+
 /// Registry entry of an explainer.
 pub struct ExplainerEntry {
     /// Self-description.
@@ -76,8 +81,9 @@ pub struct ExplainerEntry {
     pub deterministic: bool,
     /// See [`Explainer::NEEDS_GRADIENTS`].
     pub needs_gradients: bool,
-    /// See [`Explainer::explain`]; settings are the plugin's JSON table.
-    pub explain: fn(&Value, &ExplainInput, &mut ExplainRng) -> anyhow::Result<Explanation>,
+    /// Parses the settings (the plugin's JSON table) once and returns the explainer bound
+    /// to them; see [`Explainer::explain`].
+    pub prepare: fn(&Value) -> anyhow::Result<PreparedExplainer>,
 }
 
 inventory::collect!(ExplainerEntry);
@@ -100,7 +106,7 @@ impl ExplainerEntry {
             },
             deterministic: E::DETERMINISTIC,
             needs_gradients: E::NEEDS_GRADIENTS,
-            explain: explain_erased::<E>,
+            prepare: prepare_erased::<E>,
         }
     }
 
@@ -109,23 +115,33 @@ impl ExplainerEntry {
         inventory::iter::<ExplainerEntry>().find(|e| e.info.name == name)
     }
 
+    /// One explanation with settings parsed for it alone; a node explaining many examples
+    /// [`prepare`](Self::prepare)s once instead.
+    pub fn explain(&self, settings: &Value, input: &ExplainInput, rng: &mut ExplainRng) -> anyhow::Result<Explanation> {
+        (self.prepare)(settings)?(input, rng)
+    }
+
     /// The seed to record in rows: `None` for a deterministic explainer.
     pub fn row_seed(&self, seed: u64) -> Option<u64> {
         (!self.deterministic).then_some(seed)
     }
 }
 
-fn explain_erased<E: Explainer>(
-    settings: &Value,
+fn prepare_erased<E: Explainer>(settings: &Value) -> anyhow::Result<PreparedExplainer> {
+    let settings: E::Settings =
+        parse_settings(settings).with_context(|| format!("explainer `{}`: bad settings", E::NAME))?;
+    Ok(Box::new(move |input, rng| explain_with::<E>(&settings, input, rng)))
+}
+
+fn explain_with<E: Explainer>(
+    settings: &E::Settings,
     input: &ExplainInput,
     rng: &mut ExplainRng,
 ) -> anyhow::Result<Explanation> {
-    let settings: E::Settings =
-        parse_settings(settings).with_context(|| format!("explainer `{}`: bad settings", E::NAME))?;
     if E::NEEDS_GRADIENTS && input.gradients.is_none() {
         anyhow::bail!("explainer `{}` needs a gradient-capable model (load it on an autodiff device)", E::NAME);
     }
-    let mut explanation = E::explain(&settings, input, rng)
+    let mut explanation = E::explain(settings, input, rng)
         .with_context(|| format!("explainer `{}` on example {}", E::NAME, input.engine.example_id()))?;
     // Words the model never reads are not perturbed (see `Features::within`): say how many.
     if let Some(visible) = input.engine.visible_bytes() {

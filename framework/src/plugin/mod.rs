@@ -54,3 +54,20 @@ pub fn nearest(kind: PluginKind, wanted: &str) -> Option<&'static str> {
 pub fn find(kind: PluginKind, name: &str) -> Option<&'static PluginInfo> {
     all().into_iter().find(|p| p.kind == kind && p.name == name)
 }
+
+/// The names with a rank, in rank order (ties by name): a kind's default list, each plugin
+/// declaring its own place in it.
+pub(crate) fn ranked(entries: impl Iterator<Item = (Option<u8>, &'static str)>) -> Vec<&'static str> {
+    let mut ranked: Vec<(u8, &'static str)> = entries.filter_map(|(rank, name)| rank.map(|r| (r, name))).collect();
+    ranked.sort();
+    ranked.into_iter().map(|(_, name)| name).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ranked_orders_by_rank_then_name_and_drops_unranked() {
+        let got = super::ranked([(Some(2), "b"), (None, "x"), (Some(0), "z"), (Some(2), "a")].into_iter());
+        assert_eq!(got, vec!["z", "a", "b"]);
+    }
+}

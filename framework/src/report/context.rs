@@ -85,6 +85,9 @@ pub use crate::plan::report_config::ReportMeta;
 pub struct ReportContext {
     /// Title.
     pub title: String,
+    /// The verdict's calibration and prediction margins in words (`|delta-ece| ≤ 0.02,
+    /// agreement ≥ 0.95 and confidence-tv ≤ 0.1`).
+    pub margins: String,
     /// Experiment name.
     pub experiment: String,
     /// Description, if any.
@@ -138,11 +141,11 @@ impl ReportContext {
             format!("Top-K: the K words with the largest |attribution| for the {} class; ties are broken by feature order (the earlier word wins). Sets hold word {}.", meta.class, if meta.features == "positions" { "positions" } else { "strings (a repeated word counts once)" }),
             "Jaccard of two top-K sets = |A ∩ B| / |A ∪ B|; when both sets are empty it is defined as 1.".to_string(),
             "Explanations of run i of a model are compared with run i of the reference (same seed); mean over examples, then mean and spread over seeds.".to_string(),
-            format!("Verdict: the tests are Jaccard@{k} ≥ {:.2} for every explainer, |delta-ece| ≤ {}, confidence-tv ≤ {} and agreement ≥ {}; {}; a test that is inconclusive or could not be run makes the verdict \"not established\", never a pass.", meta.rules.threshold, meta.rules.tolerances.ece, meta.rules.tolerances.confidence_tv, meta.rules.tolerances.agreement, match meta.rules.rule { crate::manifest::schema::VerdictRule::Interval => format!("each is an equivalence test on its {:.0}% bootstrap interval (α = {}): equivalent inside the margin, different wholly outside, inconclusive across it", (1.0 - 2.0 * meta.rules.alpha) * 100.0, meta.rules.alpha), crate::manifest::schema::VerdictRule::Point => "each value is compared with its threshold (the paper's point rule)".to_string() }),
+            format!("Verdict: the tests are {}@{k} ≥ {:.2} for every explainer, {}; {}; a test that is inconclusive or could not be run makes the verdict \"not established\", never a pass.", meta.rules.alignment_metric, meta.rules.threshold, margins_text(&meta.rules), match meta.rules.rule { crate::manifest::schema::VerdictRule::Interval => format!("each is an equivalence test on its {:.0}% bootstrap interval (α = {}): equivalent inside the margin, different wholly outside, inconclusive across it", (1.0 - 2.0 * meta.rules.alpha) * 100.0, meta.rules.alpha), crate::manifest::schema::VerdictRule::Point => "each value is compared with its threshold (the paper's point rule)".to_string() }),
             "Alignment: run i of the reference's explainer against run i of the model's (same seed, the paper's protocol), one value per explained example, mean over examples, then mean ± sd over seeds; the interval resamples the examples. Across seeds: every run of the reference against every run of the model with another seed, the mean over those pairs. Same-seed runs of a seeded explainer share its random draws (LIME draws the same masks when the feature counts match), so they agree more than two independent runs would; runs of different seeds share none, like the two runs of a noise floor. Under the interval rule the verdict tests the across-seeds value when there is one (the report says so in the test's note), under the point rule the same-seed value. The noise floor is the same metric between one model's own runs under different seeds (every pair of seeds); with a deterministic explainer on one fixed model it is exact (0 pairs, the run compared with itself). An alignment well below the floor is a real difference between the models; one at the floor is explainer noise.".to_string(),
         ];
         let alignment_definitions = vec![
-            (format!("top-k-jaccard@{k}"), format!("Jaccard index of the two models' top-{k} word sets for the same example, averaged over examples.")),
+            (format!("{}@{k}", meta.rules.alignment_metric), format!("Jaccard index of the two models' top-{k} word sets for the same example, averaged over examples.")),
             ("noise floor".to_string(), "The same metric between one model's own explanations under two different explainer seeds: the agreement expected from explainer randomness alone. A value whose interval overlaps the floor's cannot be told apart from explainer noise.".to_string()),
         ];
         let v = verdict(&summary, &meta.rules);
@@ -153,6 +156,7 @@ impl ReportContext {
             .map(|m| Chart { subject: m.model.clone(), svg: super::charts::forest::forest(&m.model, &m.tests) })
             .collect();
         ReportContext {
+            margins: margins_text(&meta.rules),
             calibration: pivot(&summary.calibration, &models),
             similarity: pivot(&summary.similarity, &models),
             overview: overview(&summary, &meta.rules, &v),
@@ -173,5 +177,27 @@ impl ReportContext {
             conventions,
             provenance,
         }
+    }
+}
+
+/// The margins as the verdict sentence lists them: `|delta-ece| ≤ 0.02, agreement ≥ 0.95
+/// and confidence-tv ≤ 0.1`, with the faithfulness gap when tested.
+fn margins_text(rules: &crate::plan::verdict_rules::VerdictRules) -> String {
+    use crate::plan::verdict_rules::Comparison;
+    let mut parts: Vec<String> = rules
+        .margins
+        .iter()
+        .map(|m| match m.comparison {
+            Comparison::AbsAtMost => format!("|{}| ≤ {}", m.metric, m.threshold),
+            c => format!("{} {} {}", m.metric, c.symbol(), m.threshold),
+        })
+        .collect();
+    if let Some(gap) = rules.faithfulness_gap {
+        parts.push(format!("a comprehensiveness gap ≤ {gap} for every explainer"));
+    }
+    match parts.len() {
+        0 => "no calibration or prediction test".to_string(),
+        1 => parts.remove(0),
+        n => format!("{} and {}", parts[..n - 1].join(", "), parts[n - 1]),
     }
 }

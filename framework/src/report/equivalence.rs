@@ -20,28 +20,9 @@ use serde::{Deserialize, Serialize};
 /// close to the margin to decide, not with the count.
 pub const FAR_BEYOND: u64 = 100;
 
-/// How a value is compared with its threshold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Comparison {
-    /// value ≥ threshold.
-    AtLeast,
-    /// value ≤ threshold.
-    AtMost,
-    /// |value| ≤ threshold.
-    AbsAtMost,
-}
+pub use crate::plan::verdict_rules::Comparison;
 
 impl Comparison {
-    /// The symbol a passing value satisfies: `≥`, `≤`, `|·| ≤`.
-    pub fn symbol(self) -> &'static str {
-        match self {
-            Comparison::AtLeast => "≥",
-            Comparison::AtMost => "≤",
-            Comparison::AbsAtMost => "|x| ≤",
-        }
-    }
-
     /// By how much `value` misses `threshold` (positive: missed; zero or negative: passed).
     pub fn miss(self, value: f64, threshold: f64) -> f64 {
         match self {

@@ -7,7 +7,7 @@ use super::charts::jaccard_k::{Line, jaccard_vs_k};
 use super::charts::pool::{Pooled, pool};
 use super::charts::reliability::reliability_diagram;
 use super::charts::{REFERENCE_COLOUR, colour};
-use super::verdict::{JACCARD, VerdictRules};
+use super::verdict::VerdictRules;
 use crate::tables::summary::Summary;
 use crate::tables::summary::alignment::AlignmentAggregate;
 use serde::Serialize;
@@ -64,9 +64,18 @@ fn bin_label(lo: f64, hi: f64, first: bool) -> String {
     if first { format!("[{lo:.1}, {hi:.1}]") } else { format!("({lo:.1}, {hi:.1}]") }
 }
 
-/// The Jaccard rows of the summary for `model`, `explainer` and `k`.
-pub fn jaccard<'a>(s: &'a Summary, model: &str, explainer: &str, k: usize) -> Option<&'a AlignmentAggregate> {
-    s.alignment.iter().find(|a| a.model == model && a.explainer == explainer && a.plugin == JACCARD && a.k == Some(k))
+/// The summary's row of the verdict's alignment metric (`rules.alignment_metric`, Jaccard)
+/// for `model`, `explainer` and `k`.
+pub fn jaccard<'a>(
+    s: &'a Summary,
+    rules: &VerdictRules,
+    model: &str,
+    explainer: &str,
+    k: usize,
+) -> Option<&'a AlignmentAggregate> {
+    s.alignment
+        .iter()
+        .find(|a| a.model == model && a.explainer == explainer && a.plugin == rules.alignment_metric && a.k == Some(k))
 }
 
 /// The explainers appearing in the alignment rows, in first-seen order.
@@ -173,7 +182,7 @@ fn alignment_figures(s: &Summary, rules: &VerdictRules, f: &mut Figures) {
         .map(|m| {
             explainers
                 .iter()
-                .map(|e| match jaccard(s, m, e, rules.k) {
+                .map(|e| match jaccard(s, rules, m, e, rules.k) {
                     None => Cell { value: None, ci: None, floor: None, within_floor: false },
                     Some(a) => {
                         // The value the verdict tests: across seeds under the interval rule.
@@ -212,8 +221,12 @@ fn alignment_figures(s: &Summary, rules: &VerdictRules, f: &mut Figures) {
         })
         .collect();
     for e in &explainers {
-        let mut ks: Vec<usize> =
-            s.alignment.iter().filter(|a| &a.explainer == e && a.plugin == JACCARD).filter_map(|a| a.k).collect();
+        let mut ks: Vec<usize> = s
+            .alignment
+            .iter()
+            .filter(|a| &a.explainer == e && a.plugin == rules.alignment_metric)
+            .filter_map(|a| a.k)
+            .collect();
         ks.sort_unstable();
         ks.dedup();
         let lines: Vec<Line> = compared
@@ -224,7 +237,7 @@ fn alignment_figures(s: &Summary, rules: &VerdictRules, f: &mut Figures) {
                 colour: colour(i),
                 points: ks
                     .iter()
-                    .filter_map(|&k| jaccard(s, m, e, k).map(|a| (k, a.mean, a.ci_low.zip(a.ci_high))))
+                    .filter_map(|&k| jaccard(s, rules, m, e, k).map(|a| (k, a.mean, a.ci_low.zip(a.ci_high))))
                     .collect(),
             })
             .collect();
@@ -233,7 +246,7 @@ fn alignment_figures(s: &Summary, rules: &VerdictRules, f: &mut Figures) {
             .filter_map(|&k| {
                 compared
                     .iter()
-                    .find_map(|m| jaccard(s, m, e, k))
+                    .find_map(|m| jaccard(s, rules, m, e, k))
                     .and_then(|a| a.reference_floor.as_ref())
                     .map(|fl| (k, fl.ci_low.unwrap_or(fl.mean), fl.ci_high.unwrap_or(fl.mean)))
             })

@@ -150,7 +150,7 @@ pub fn overview(s: &Summary, rules: &VerdictRules, verdict: &Verdict) -> Vec<Ove
             } else {
                 explainers
                     .iter()
-                    .map(|e| match jaccard(s, &m.name, e, rules.k) {
+                    .map(|e| match jaccard(s, rules, &m.name, e, rules.k) {
                         None => Cell { text: format!("{e}: not measured"), interval: String::new() },
                         Some(a) => {
                             // The value the verdict tests (across seeds under the interval rule).

@@ -5,8 +5,8 @@
 
 use crate::calibration::binning::{Bin, ReliabilityCurve};
 use crate::data::RowCounts;
-use crate::manifest::schema::{Tolerances, VerdictRule};
-use crate::plan::report_config::VerdictRules;
+use crate::manifest::schema::VerdictRule;
+use crate::plan::verdict_rules::{Comparison, Margin, VerdictRules};
 use crate::tables::summary::DatasetMeta;
 use crate::tables::summary::ModelCard;
 use crate::tables::summary::alignment::{
@@ -15,13 +15,29 @@ use crate::tables::summary::alignment::{
 use crate::tables::summary::{AggregateRow, ModelSummary, Summary};
 use std::collections::BTreeMap;
 
-/// The verdict rules the sample is judged by in tests: Jaccard@10 ≥ 0.7, the default
-/// tolerances, `explainers`, under `rule` (α = 0.025, the default 95% intervals).
+/// A margin of the sample's rules.
+pub fn margin(metric: &str, threshold: f64, comparison: Comparison) -> Margin {
+    let missing = match metric.strip_prefix("delta-") {
+        Some(name) => format!("add `{name}` to [calibration] metrics"),
+        None => format!("add `{metric}` to [calibration] similarity"),
+    };
+    Margin { metric: metric.into(), threshold, comparison, missing }
+}
+
+/// The verdict rules the sample is judged by in tests: top-k-jaccard@10 ≥ 0.7, the plugins'
+/// default margins (|ΔECE| ≤ 0.02, confidence-tv ≤ 0.1, agreement ≥ 0.95), `explainers`,
+/// under `rule` (α = 0.025, the default 95% intervals).
 pub fn rules(explainers: &[&str], rule: VerdictRule) -> VerdictRules {
     VerdictRules {
         threshold: 0.7,
         k: 10,
-        tolerances: Tolerances::default(),
+        alignment_metric: "top-k-jaccard".into(),
+        margins: vec![
+            margin("delta-ece", 0.02, Comparison::AbsAtMost),
+            margin("confidence-tv", 0.1, Comparison::AtMost),
+            margin("agreement", 0.95, Comparison::AtLeast),
+        ],
+        faithfulness_gap: None,
         explainers: explainers.iter().map(|e| e.to_string()).collect(),
         rule,
         alpha: 0.025,

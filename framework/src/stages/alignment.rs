@@ -143,13 +143,14 @@ impl Values {
             let entry = AlignmentMetricEntry::find(&m.name)
                 .ok_or_else(|| anyhow!("alignment metric `{}` is not registered", m.name))?;
             let least = least_features(cfg.min_features, m.k, entry.top_k_set);
+            let metric = (entry.prepare)(&m.settings).with_context(|| format!("metric `{}`", m.label))?;
             let left_out = self.left_out.entry(m.label.clone()).or_default();
             for (x, y) in a.attributions.iter().zip(&b.attributions) {
                 if x.features.len() < least || y.features.len() < least {
                     left_out.insert(x.example_id.clone());
                     continue;
                 }
-                let v = (entry.compute)(&m.settings, x, y).with_context(|| format!("metric `{}`", m.label))?;
+                let v = metric(x, y).with_context(|| format!("metric `{}`", m.label))?;
                 self.tag.push(tag.to_string());
                 self.metric.push(m.label.clone());
                 self.plugin.push(m.name.clone());

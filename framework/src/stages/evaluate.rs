@@ -92,10 +92,11 @@ pub fn calibration_values(seeds: &[&Predictions], cfg: &EvalConfig, boot: &[Vec<
         if !(entry.applies)(first.num_classes) {
             continue;
         }
+        let metric = (entry.prepare)(&m.settings).with_context(|| format!("metric `{}`", m.name))?;
         let f = |rows: &[usize]| -> Result<f64> {
             let mut sum = 0.0;
             for p in seeds {
-                sum += (entry.compute)(&m.settings, &MetricInput { preds: p, rows, bins: cfg.bins })?;
+                sum += metric(&MetricInput { preds: p, rows, bins: cfg.bins });
             }
             Ok(sum / seeds.len() as f64)
         };
@@ -120,10 +121,11 @@ pub fn similarity_values(
     for s in &cfg.similarity {
         let entry =
             SimilarityMetricEntry::find(&s.name).ok_or_else(|| anyhow!("similarity `{}` is not registered", s.name))?;
+        let metric = (entry.prepare)(&s.settings).with_context(|| format!("similarity `{}`", s.name))?;
         let f = |rows: &[usize]| -> Result<f64> {
             let mut sum = 0.0;
             for (r, m) in pairs {
-                sum += (entry.compute)(&s.settings, &PairInput { reference: r, model: m, rows, bins: cfg.bins })?;
+                sum += metric(&PairInput { reference: r, model: m, rows, bins: cfg.bins });
             }
             Ok(sum / pairs.len() as f64)
         };
@@ -135,11 +137,12 @@ pub fn similarity_values(
         if !(entry.applies)(r0.num_classes) {
             continue;
         }
+        let metric = (entry.prepare)(&m.settings).with_context(|| format!("metric `{}`", m.name))?;
         let f = |rows: &[usize]| -> Result<f64> {
             let mut sum = 0.0;
             for (r, mo) in pairs {
-                let a = (entry.compute)(&m.settings, &MetricInput { preds: mo, rows, bins: cfg.bins })?;
-                let b = (entry.compute)(&m.settings, &MetricInput { preds: r, rows, bins: cfg.bins })?;
+                let a = metric(&MetricInput { preds: mo, rows, bins: cfg.bins });
+                let b = metric(&MetricInput { preds: r, rows, bins: cfg.bins });
                 sum += a - b;
             }
             Ok(sum / pairs.len() as f64)

@@ -124,6 +124,7 @@ pub fn run(ctx: &RunContext, i: usize, model: usize, explainer: usize, w: &mut N
     bar.set_length(examples.len() as u64);
     type PerExample = (Vec<Explanation>, Vec<Faithfulness>, EvalCounts, u64);
     let masking = masking_of(&cfg.settings);
+    let explainer = (ex.entry.prepare)(&cfg.settings).with_context(|| format!("explainer `{}`", ex.label))?;
     let results: Vec<PerExample> = examples
         .par_iter()
         .zip(&targets)
@@ -134,8 +135,8 @@ pub fn run(ctx: &RunContext, i: usize, model: usize, explainer: usize, w: &mut N
             let mut faithful = Vec::with_capacity(runs.len());
             for seed in &runs {
                 let mut rng = rng_for(seed.unwrap_or(0), &e.id);
-                let explanation = (ex.entry.explain)(&cfg.settings, &input, &mut rng)
-                    .with_context(|| format!("model `{}`, example `{}`", m.name, e.id))?;
+                let explanation =
+                    explainer(&input, &mut rng).with_context(|| format!("model `{}`, example `{}`", m.name, e.id))?;
                 let mut counts = EvalCounts::default();
                 faithful.push(
                     faithfulness(&engine, &explanation.attribution, masking, &mut counts)

@@ -15,7 +15,6 @@ use crate::plugin::alignment::AlignmentMetricEntry;
 use crate::predictions::Predictions;
 use crate::tables::summary::FlippedExample;
 use anyhow::Result;
-use serde_json::json;
 use std::collections::BTreeMap;
 
 /// How many lowest and how many highest examples are shown.
@@ -49,11 +48,10 @@ impl<'a> Drawn<'a> {
         preds: &'a PredictionsByModel,
     ) -> Result<Option<Self>> {
         let r = ctx.resolved;
-        let (Some(explainer), Some(&k), Some(jaccard)) =
-            (r.explainers.first(), r.manifest.alignment.k.first(), AlignmentMetricEntry::find("top-k-jaccard"))
-        else {
+        let (Some(explainer), Some(&k)) = (r.explainers.first(), r.manifest.alignment.k.first()) else {
             return Ok(None);
         };
+        let (jaccard, settings) = crate::plan::explain::verdict_metric(r, k)?;
         let on = match r.manifest.alignment.features {
             FeatureIdentity::Words => FeatureKey::Word,
             FeatureIdentity::Positions => FeatureKey::Position,
@@ -82,7 +80,7 @@ impl<'a> Drawn<'a> {
             explainer: explainer.label.clone(),
             k,
             on,
-            settings: json!({"k": k, "on": on}),
+            settings,
             jaccard,
             reference,
             compared,

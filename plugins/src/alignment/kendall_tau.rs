@@ -53,6 +53,7 @@ impl AlignmentMetric for KendallTau {
     const NAME: &'static str = "kendall-tau";
     const VERSION: &'static str = "1";
     const SUMMARY: &'static str = "Kendall's tau-b of |weights| on the union of the top-K features";
+    const DEFAULT_RANK: Option<u8> = Some(5);
     const DEFINITION: &'static str = "Kendall's τ-b between |weight| in A and |weight| in B over U = union of the \
         two top-K sets (a feature without weight in one attribution counts 0 there); 1 when |U| ≤ 1; when one \
         side is fully tied, 1 if both are, else 0.";

@@ -25,6 +25,7 @@ impl AlignmentMetric for RankAgreement {
     const NAME: &'static str = "rank-agreement";
     const VERSION: &'static str = "1";
     const SUMMARY: &'static str = "Fraction of top-K ranks holding the same feature (Krishna et al.)";
+    const DEFAULT_RANK: Option<u8> = Some(2);
     const DEFINITION: &'static str = "|{r ≤ K : A_r = B_r}| / max(|A|, |B|) for the top-K lists A, B ranked by \
         |weight| (ties in feature order, zero weights excluded); 1 when both are empty.";
 

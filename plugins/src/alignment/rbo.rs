@@ -82,6 +82,7 @@ impl AlignmentMetric for Rbo {
     const NAME: &'static str = "rbo";
     const VERSION: &'static str = "1";
     const SUMMARY: &'static str = "Rank-biased overlap of the two top-K lists (extrapolated)";
+    const DEFAULT_RANK: Option<u8> = Some(1);
     const DEFINITION: &'static str = "Extrapolated rank-biased overlap (Webber et al. 2010, eq. 32) of the top-K \
         lists ranked by |weight|, persistence p: a top-weighted overlap in [0, 1], 1 for identical lists; both \
         empty is 1. p lies strictly between 0 and 1 (checked at validate).";

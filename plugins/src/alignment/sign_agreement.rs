@@ -15,6 +15,7 @@ impl AlignmentMetric for SignAgreement {
     const NAME: &'static str = "sign-agreement";
     const VERSION: &'static str = "1";
     const SUMMARY: &'static str = "Fraction of shared top-K features with the same sign (Krishna et al.)";
+    const DEFAULT_RANK: Option<u8> = Some(3);
     const DEFINITION: &'static str = "|{f ∈ A ∩ B : sign(a_f) = sign(b_f)}| / max(|A|, |B|) for the top-K sets \
         A, B by |weight| (ties in feature order, zero weights excluded); 1 when both are empty.";
 

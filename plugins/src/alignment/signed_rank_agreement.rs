@@ -15,6 +15,7 @@ impl AlignmentMetric for SignedRankAgreement {
     const NAME: &'static str = "signed-rank-agreement";
     const VERSION: &'static str = "1";
     const SUMMARY: &'static str = "Fraction of top-K ranks with the same feature and sign (Krishna et al.)";
+    const DEFAULT_RANK: Option<u8> = Some(4);
     const DEFINITION: &'static str = "|{r ≤ K : A_r = B_r and sign(a_r) = sign(b_r)}| / max(|A|, |B|) for the \
         top-K lists ranked by |weight| (ties in feature order, zero weights excluded); 1 when both are empty.";
 

@@ -15,6 +15,8 @@ impl AlignmentMetric for TopKJaccard {
     const VERSION: &'static str = "1";
     const SUMMARY: &'static str = "Jaccard index of the two top-K feature sets";
     const TOP_K_SET: bool = true;
+    const DEFAULT_RANK: Option<u8> = Some(0);
+    const VERDICT: bool = true;
     const DEFINITION: &'static str = "J = |A ∩ B| / |A ∪ B| where A and B are the K features of largest |weight| \
         (ties in feature order, zero weights excluded), compared by word text or position; J = 1 when both are empty.";
 

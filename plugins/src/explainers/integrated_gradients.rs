@@ -265,7 +265,7 @@ mod tests {
         let engine = ExampleEngine::new(&model, "ex", vec![text.to_string()]).unwrap();
         let input = ExplainInput { engine: &engine, class: 1, gradients: None };
         let entry = trustx_framework::plugin::explainer::ExplainerEntry::find("integrated-gradients").unwrap();
-        let err = (entry.explain)(&serde_json::json!({}), &input, &mut ExplainRng::seed_from_u64(0)).unwrap_err();
+        let err = entry.explain(&serde_json::json!({}), &input, &mut ExplainRng::seed_from_u64(0)).unwrap_err();
         assert!(err.to_string().contains("gradient"), "{err}");
     }
 }

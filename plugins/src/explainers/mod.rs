@@ -123,7 +123,7 @@ mod shared_tests {
     fn run(engine: &ExampleEngine, name: &str, seed: u64) -> Explanation {
         let entry = ExplainerEntry::find(name).unwrap();
         let input = ExplainInput { engine, class: 1, gradients: None };
-        (entry.explain)(&settings(name), &input, &mut ExplainRng::seed_from_u64(seed)).unwrap()
+        entry.explain(&settings(name), &input, &mut ExplainRng::seed_from_u64(seed)).unwrap()
     }
 
     #[test]
@@ -142,7 +142,7 @@ mod shared_tests {
                     s["masking"] = json!(masking);
                 }
                 let input = ExplainInput { engine: &engine, class: 1, gradients: None };
-                let e = (entry.explain)(&s, &input, &mut ExplainRng::seed_from_u64(1)).unwrap();
+                let e = entry.explain(&s, &input, &mut ExplainRng::seed_from_u64(1)).unwrap();
                 assert!(e.attribution.features.iter().all(|f| f.text != "[SEP]"), "{name}");
                 assert!(e.attribution.features.iter().any(|f| f.segment == 1), "{name}");
             }

@@ -24,6 +24,7 @@ impl CalibrationMetric for Accuracy {
     const DEFINITION: &'static str = "Accuracy = (1/N) Σ_r 1[argmax_c p_r,c = y_r] over the N rows \
         (repeats counted), the arg max taking the lowest class index on ties.";
     const LOWER_IS_BETTER: bool = false;
+    const DEFAULT_RANK: Option<u8> = Some(0);
 
     fn compute(_settings: &AccuracySettings, input: &MetricInput) -> f64 {
         let correct = input.rows.iter().filter(|&&r| input.preds.correct(r)).count();

@@ -36,6 +36,7 @@ impl CalibrationMetric for Ace {
         rest ⌊N/B⌋); acc_g is the fraction correct (arg max, lowest index on ties), conf_g the mean \
         confidence.";
     const LOWER_IS_BETTER: bool = true;
+    const DEFAULT_RANK: Option<u8> = Some(4);
     const CONVENTION: Convention =
         Convention { binning: "equal-mass, {bins} bins", norm: "L1", mode: "top-label", estimator: "plug-in" };
 

@@ -24,6 +24,8 @@ impl SimilarityMetric for Agreement {
     const DEFINITION: &'static str = "Agreement = (1/N) Σ_r 1[argmax p^ref_r = argmax p^model_r] over the N \
         rows (repeats counted), each arg max taking the lowest class index on ties; labels are not used.";
     const LOWER_IS_CLOSER: bool = false;
+    const DEFAULT_RANK: Option<u8> = Some(0);
+    const TOLERANCE: Option<f64> = Some(0.95);
 
     fn compute(_settings: &AgreementSettings, input: &PairInput) -> f64 {
         let same = input.rows.iter().filter(|&&r| input.reference.pred(r) == input.model.pred(r)).count();

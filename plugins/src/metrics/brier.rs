@@ -28,6 +28,7 @@ impl CalibrationMetric for Brier {
         summed over all C classes; range [0, 2]; for two classes twice the positive-class form \
         (positive-brier, sklearn's binary brier_score_loss).";
     const LOWER_IS_BETTER: bool = true;
+    const DEFAULT_RANK: Option<u8> = Some(6);
     const CONVENTION: Convention =
         Convention { binning: "none", norm: "squared error", mode: "all classes", estimator: "plug-in" };
 

@@ -28,6 +28,7 @@ impl CalibrationMetric for ClasswiseEce {
         ECE_k = Σ over non-empty bins b of n_b/N · |mean_b 1[y = k] − mean_b p_k|, the N rows binned by \
         p_k into B equal-width bins (i/B, (i+1)/B], the first closed at 0.";
     const LOWER_IS_BETTER: bool = true;
+    const DEFAULT_RANK: Option<u8> = Some(5);
     const CONVENTION: Convention = Convention {
         binning: "equal-width, {bins} bins (i/B, (i+1)/B] per class",
         norm: "L1",

@@ -29,6 +29,8 @@ impl SimilarityMetric for ConfidenceTv {
         rows whose top-label confidence max_c p_c falls in bin b of B equal-width bins (i/B, (i+1)/B], \
         the first closed at 0; range [0, 1].";
     const LOWER_IS_CLOSER: bool = true;
+    const DEFAULT_RANK: Option<u8> = Some(1);
+    const TOLERANCE: Option<f64> = Some(0.1);
     const CONVENTION: Convention = Convention {
         binning: "equal-width, {bins} bins (i/B, (i+1)/B]",
         norm: "total variation of the histograms",

@@ -32,6 +32,8 @@ impl CalibrationMetric for Ece {
         index on ties) is the label, conf_b its mean confidence; B equal-width bins (i/B, (i+1)/B], the \
         first closed at 0.";
     const LOWER_IS_BETTER: bool = true;
+    const DEFAULT_RANK: Option<u8> = Some(2);
+    const DELTA_TOLERANCE: Option<f64> = Some(0.02);
     const CONVENTION: Convention = Convention::TOP_LABEL_BINNED;
 
     fn compute(settings: &EceSettings, input: &MetricInput) -> f64 {

@@ -21,6 +21,7 @@ impl SimilarityMetric for FlipsCorrectToWrong {
         "Fraction of examples the reference gets right and the model gets wrong (the churn users see).";
     const DEFINITION: &'static str = "(1/N) Σ_r 1[argmax p^ref_r = y_r and argmax p^model_r ≠ y_r] over the N rows (repeats counted), arg max lowest index on ties.";
     const LOWER_IS_CLOSER: bool = true;
+    const DEFAULT_RANK: Option<u8> = Some(3);
     const CONVENTION: Convention =
         Convention { binning: "none", norm: "share of examples", mode: "label flips", estimator: "plug-in" };
 

@@ -20,6 +20,7 @@ impl SimilarityMetric for FlipsWrongToCorrect {
     const SUMMARY: &'static str = "Fraction of examples the reference gets wrong and the model gets right.";
     const DEFINITION: &'static str = "(1/N) Σ_r 1[argmax p^ref_r ≠ y_r and argmax p^model_r = y_r] over the N rows (repeats counted), arg max lowest index on ties.";
     const LOWER_IS_CLOSER: bool = true;
+    const DEFAULT_RANK: Option<u8> = Some(4);
     const CONVENTION: Convention =
         Convention { binning: "none", norm: "share of examples", mode: "label flips", estimator: "plug-in" };
 

@@ -21,6 +21,7 @@ impl SimilarityMetric for JsDivergence {
         "Mean per-example Jensen–Shannon divergence (not distance) of the class distributions, in nats.";
     const DEFINITION: &'static str = "mean over the N rows of JS(p^ref_r, p^model_r) = ½ KL(p ‖ m) + ½ KL(q ‖ m), m = ½(p + q), natural log: the divergence, not its square root; in [0, ln 2].";
     const LOWER_IS_CLOSER: bool = true;
+    const DEFAULT_RANK: Option<u8> = Some(6);
     const CONVENTION: Convention = Convention {
         binning: "none",
         norm: "Jensen–Shannon divergence (not its root), nats",

@@ -20,6 +20,7 @@ impl SimilarityMetric for JsDivergenceP95 {
     const SUMMARY: &'static str = "95th percentile of per-example Jensen–Shannon divergence, in nats.";
     const DEFINITION: &'static str = "95th percentile (numpy linear interpolation) over the N rows of the Jensen–Shannon divergence (not its square root) in nats.";
     const LOWER_IS_CLOSER: bool = true;
+    const DEFAULT_RANK: Option<u8> = Some(7);
     const CONVENTION: Convention = Convention {
         binning: "none",
         norm: "Jensen–Shannon divergence (not its root), nats",

@@ -20,6 +20,7 @@ impl SimilarityMetric for KlDivergence {
     const SUMMARY: &'static str = "Mean per-example KL(reference ‖ model) of the class distributions, in nats.";
     const DEFINITION: &'static str = "mean over the N rows of KL(p^ref_r ‖ p^model_r) = Σ_c p^ref_c ln(p^ref_c / max(p^model_c, 1e-12)), natural log (nats); terms with p^ref_c = 0 are 0.";
     const LOWER_IS_CLOSER: bool = true;
+    const DEFAULT_RANK: Option<u8> = Some(5);
     const CONVENTION: Convention = Convention {
         binning: "none",
         norm: "KL(reference ‖ model), nats",

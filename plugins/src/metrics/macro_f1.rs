@@ -29,6 +29,7 @@ impl CalibrationMetric for MacroF1 {
         the predictions of the N rows of F1_k = 2TP_k / (2TP_k + FP_k + FN_k), prediction = arg max \
         (lowest class index on ties); sklearn's f1_score(average=\"macro\") with labels = the union.";
     const LOWER_IS_BETTER: bool = false;
+    const DEFAULT_RANK: Option<u8> = Some(1);
 
     fn compute(_settings: &MacroF1Settings, input: &MetricInput) -> f64 {
         let c = input.preds.num_classes;

@@ -26,6 +26,7 @@ impl CalibrationMetric for Mce {
         ties) is the label, conf_b its mean confidence; B equal-width bins (i/B, (i+1)/B], the first \
         closed at 0.";
     const LOWER_IS_BETTER: bool = true;
+    const DEFAULT_RANK: Option<u8> = Some(3);
     const CONVENTION: Convention = Convention {
         binning: "equal-width, {bins} bins (i/B, (i+1)/B]",
         norm: "L∞ (largest gap)",

@@ -38,6 +38,9 @@ pub mod smooth_ece;
 pub(crate) mod testing;
 
 #[cfg(test)]
+mod verdict_defaults;
+
+#[cfg(test)]
 mod tests {
     use super::testing::*;
     use serde_json::json;

@@ -31,6 +31,7 @@ impl CalibrationMetric for Nll {
         ≈ 2.22e-16 (f64 machine epsilon), the lower clip of sklearn's log_loss; no upper clip (sklearn \
         also clips at 1 − ε, which for p_label ≤ 1 raises the mean by at most 2.3e-16).";
     const LOWER_IS_BETTER: bool = true;
+    const DEFAULT_RANK: Option<u8> = Some(8);
     const CONVENTION: Convention =
         Convention { binning: "none", norm: "log loss (natural log)", mode: "true class", estimator: "plug-in" };
 

@@ -28,6 +28,7 @@ impl CalibrationMetric for PositiveBrier {
         (class 1) form of sklearn's brier_score_loss, binary tasks only; range [0, 1]; half of brier, \
         which sums over both classes.";
     const LOWER_IS_BETTER: bool = true;
+    const DEFAULT_RANK: Option<u8> = Some(7);
     const CONVENTION: Convention =
         Convention { binning: "none", norm: "squared error", mode: "positive class", estimator: "plug-in" };
 

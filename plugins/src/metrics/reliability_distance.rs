@@ -33,6 +33,7 @@ impl SimilarityMetric for ReliabilityDistance {
         lowest index on ties) among the rows whose top-label confidence is in bin b of B equal-width bins \
         (i/B, (i+1)/B], the first closed at 0; RD = 1.0 when no bin is non-empty for both.";
     const LOWER_IS_CLOSER: bool = true;
+    const DEFAULT_RANK: Option<u8> = Some(2);
     const CONVENTION: Convention = Convention {
         binning: "equal-width, {bins} bins (i/B, (i+1)/B]",
         norm: "weighted mean |Δaccuracy| over shared bins",

@@ -28,7 +28,7 @@ pub(super) fn alignment_tests(summary: &Summary, rules: &VerdictRules, model: &s
             explainers.push(a.explainer.clone());
         }
     }
-    let metric = format!("{JACCARD}@{}", rules.k);
+    let metric = format!("{}@{}", rules.alignment_metric, rules.k);
     if explainers.is_empty() {
         return vec![not_run(
             "alignment".into(),
@@ -42,10 +42,9 @@ pub(super) fn alignment_tests(summary: &Summary, rules: &VerdictRules, model: &s
         .iter()
         .map(|e| {
             let name = format!("alignment {e} {metric}");
-            let row = summary
-                .alignment
-                .iter()
-                .find(|a| a.model == model && &a.explainer == e && a.plugin == JACCARD && a.k == Some(rules.k));
+            let row = summary.alignment.iter().find(|a| {
+                a.model == model && &a.explainer == e && a.plugin == rules.alignment_metric && a.k == Some(rules.k)
+            });
             match row {
                 None => not_run(
                     name,

@@ -56,21 +56,15 @@ pub(super) fn not_run(name: String, metric: &str, threshold: f64, comparison: Co
         pairing: None,
     }
 }
-pub(super) struct SimilarityTest<'a> {
-    pub(super) metric: &'a str,
-    pub(super) name: &'a str,
-    pub(super) threshold: f64,
-    pub(super) comparison: Comparison,
-    pub(super) missing: &'a str,
-}
-
-pub(super) fn similarity_test(summary: &Summary, rules: &VerdictRules, model: &str, spec: SimilarityTest) -> Test {
-    let SimilarityTest { metric, name, threshold, comparison, missing } = spec;
+/// The test of one margin: the model's row of the margin's metric in the similarity table.
+pub(super) fn similarity_test(summary: &Summary, rules: &VerdictRules, model: &str, margin: &Margin) -> Test {
+    let Margin { metric, threshold, comparison, missing } = margin;
+    let (metric, threshold, comparison) = (metric.as_str(), *threshold, *comparison);
     let examples = Some(summary.dataset.eval.kept).filter(|&n| n > 0);
     match summary.similarity.iter().find(|r| r.model == model && r.metric == metric) {
         Some(r) => judged(
             rules.rule,
-            name.into(),
+            metric.into(),
             metric,
             r.mean,
             interval(r.ci_low, r.ci_high),
@@ -78,6 +72,6 @@ pub(super) fn similarity_test(summary: &Summary, rules: &VerdictRules, model: &s
             comparison,
             examples,
         ),
-        None => not_run(name.into(), metric, threshold, comparison, format!("{metric} not computed: {missing}")),
+        None => not_run(metric.into(), metric, threshold, comparison, format!("{metric} not computed: {missing}")),
     }
 }

@@ -1,9 +1,11 @@
 //! The trust-equivalence verdict of each compared model, from the summary and the manifest's
 //! thresholds: pure, so the rules are tested here and the report only renders the result.
 //!
-//! The tests: Jaccard@K (the first K of `[alignment] k`) of every explainer ≥ `[alignment]
-//! threshold`, |ΔECE| ≤ `ece`, confidence-histogram distance ≤ `confidence_tv`, prediction
-//! agreement ≥ `agreement`. Each decides by [`super::equivalence`]: under the default interval
+//! The tests ([`VerdictRules`], resolved by the plan from the manifest and the plugins'
+//! declared defaults): the verdict's alignment metric (Jaccard@K, the first K of
+//! `[alignment] k`) of every explainer ≥ `[alignment] threshold`, then one test per margin —
+//! by default |ΔECE| ≤ 0.02, prediction agreement ≥ 0.95, confidence-histogram distance
+//! ≤ 0.1 — and the faithfulness gap when `[calibration.tolerances]` sets one. Each decides by [`super::equivalence`]: under the default interval
 //! rule a test is *equivalent*, *different* or *inconclusive* from its (1 − 2α) interval.
 //! A model is trust-equivalent only when every test is equivalent (passes); one different
 //! (failed) test makes it "not trust-equivalent"; otherwise — a test inconclusive or not run
@@ -13,13 +15,10 @@ use crate::tables::summary::Summary;
 use crate::tables::summary::alignment::{AlignmentAggregate, Pairing};
 use serde::{Deserialize, Serialize};
 
-/// The alignment metric plugin the verdict reads.
-pub const JACCARD: &str = "top-k-jaccard";
-
 use super::equivalence::decide;
 pub use super::equivalence::{Comparison, Outcome};
 use crate::manifest::schema::VerdictRule;
-pub use crate::plan::report_config::VerdictRules;
+pub use crate::plan::verdict_rules::{Margin, VerdictRules};
 
 /// One test of one model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -188,49 +187,11 @@ fn explain(tests: &[Test], status: Status) -> String {
 
 /// The verdict of one compared model.
 pub fn model_verdict(summary: &Summary, rules: &VerdictRules, model: &str) -> ModelVerdict {
-    let tol = &rules.tolerances;
     let mut tests = alignment_tests(summary, rules, model);
-    for spec in [
-        SimilarityTest {
-            metric: "delta-ece",
-            name: "delta-ece",
-            threshold: tol.ece,
-            comparison: Comparison::AbsAtMost,
-            missing: "add `ece` to [calibration] metrics",
-        },
-        SimilarityTest {
-            metric: "confidence-tv",
-            name: "confidence-tv",
-            threshold: tol.confidence_tv,
-            comparison: Comparison::AtMost,
-            missing: "add `confidence-tv` to [calibration] similarity",
-        },
-        SimilarityTest {
-            metric: "agreement",
-            name: "agreement",
-            threshold: tol.agreement,
-            comparison: Comparison::AtLeast,
-            missing: "add `agreement` to [calibration] similarity",
-        },
-    ] {
-        tests.push(similarity_test(summary, rules, model, spec));
+    for margin in &rules.margins {
+        tests.push(similarity_test(summary, rules, model, margin));
     }
-    // The prediction shift is tested when the manifest sets a tolerance for it (issue 15.2).
-    let shift = [
-        (
-            tol.flips_correct_to_wrong,
-            "flips-correct-to-wrong",
-            "add `flips-correct-to-wrong` to [calibration] similarity",
-        ),
-        (tol.js_divergence, "js-divergence", "add `js-divergence` to [calibration] similarity"),
-    ];
-    for (threshold, metric, missing) in shift {
-        if let Some(threshold) = threshold {
-            let spec = SimilarityTest { metric, name: metric, threshold, comparison: Comparison::AtMost, missing };
-            tests.push(similarity_test(summary, rules, model, spec));
-        }
-    }
-    if let Some(tolerance) = tol.faithfulness_gap {
+    if let Some(tolerance) = rules.faithfulness_gap {
         tests.extend(faithfulness_tests(summary, rules, model, tolerance));
     }
     let status = if tests.iter().any(|t| t.outcome == Outcome::Fail) {

@@ -192,7 +192,7 @@ fn under_the_interval_rule_a_straddling_interval_leaves_the_verdict_open() {
 fn a_faithfulness_tolerance_adds_a_test_per_explainer() {
     let mut s = full_summary();
     let mut r = rules();
-    r.tolerances.faithfulness_gap = Some(0.05);
+    r.faithfulness_gap = Some(0.05);
     let gap = |model: &str, mean: f64| crate::tables::summary::alignment::FaithfulnessAggregate {
         model: model.into(),
         explainer: "lime".into(),
@@ -218,8 +218,8 @@ fn a_faithfulness_tolerance_adds_a_test_per_explainer() {
 fn shift_tolerances_add_tests() {
     let mut s = full_summary();
     let mut r = rules();
-    r.tolerances.flips_correct_to_wrong = Some(0.02);
-    r.tolerances.js_divergence = Some(0.01);
+    r.margins.push(crate::report::sample::margin("flips-correct-to-wrong", 0.02, Comparison::AtMost));
+    r.margins.push(crate::report::sample::margin("js-divergence", 0.01, Comparison::AtMost));
     let row = |model: &str, metric: &str, mean: f64| crate::tables::summary::AggregateRow {
         model: model.into(),
         metric: metric.into(),
