@@ -6,10 +6,14 @@
 use super::explain::{ModelInstance, add_explanations};
 use super::fingerprint::{checkpoint_fingerprint, file_hash, vocab_fingerprint};
 use super::node::{Node, NodeSpec, Plan, Stage, Task};
+use super::node_config::{
+    DataConfig, NeuralPredictConfig, NeuralRun, SourcePredictConfig, SplitConfig, TrainConfig, to_config,
+};
 use super::report_config::report_config;
 use crate::manifest::{ModelKind, NeuralInit, NeuralModel, Resolved, ResolvedMetric};
 use anyhow::{Context, Result};
 use serde_json::{Value, json};
+use std::path::PathBuf;
 
 /// Builds the plan of a validated manifest. Reads the data and prediction files to hash
 /// them (a changed file changes the keys downstream of it).
@@ -27,19 +31,19 @@ pub fn build(r: &Resolved) -> Result<Plan> {
 
     // data
     let d = &r.manifest.dataset;
-    let split_config = |spec: &crate::manifest::schema::SplitSpec| -> Result<Value> {
-        let paths = spec.path.paths();
-        let hashes = paths.iter().map(|p| file_hash(&r.path(p))).collect::<Result<Vec<_>>>()?;
-        Ok(json!({"paths": paths, "blake3": hashes, "max_rows": spec.max_rows}))
+    let split_config = |spec: &crate::manifest::schema::SplitSpec| -> Result<SplitConfig> {
+        let paths: Vec<PathBuf> = spec.path.paths();
+        let blake3 = paths.iter().map(|p| file_hash(&r.path(p))).collect::<Result<Vec<_>>>()?;
+        Ok(SplitConfig { paths, blake3, max_rows: spec.max_rows })
     };
-    let data_config = json!({
-        "name": dataset_name(r),
-        "settings": r.loader_settings,
-        "on_bad_rows": d.on_bad_rows,
-        "seed": d.seed,
-        "eval": split_config(&d.eval)?,
-        "train": d.train.as_ref().map(split_config).transpose()?,
-    });
+    let data_config = to_config(&DataConfig {
+        name: dataset_name(r),
+        settings: r.loader_settings.clone(),
+        on_bad_rows: d.on_bad_rows,
+        seed: d.seed,
+        eval: split_config(&d.eval)?,
+        train: d.train.as_ref().map(split_config).transpose()?,
+    })?;
     let loader = Some((r.loader.info.name.to_string(), r.loader.info.version.to_string()));
     let data = add(&mut nodes, "data".into(), Stage::Data, Task::Data, loader, data_config, vec![], None);
 
@@ -58,7 +62,11 @@ pub fn build(r: &Resolved) -> Result<Plan> {
                 for seed in model_seeds {
                     let fingerprint = (source.fingerprint)(settings, &r.base_dir, seed)
                         .with_context(|| format!("reading model `{}`", m.name))?;
-                    let config = json!({"model": m.name, "settings": settings, "fingerprint": fingerprint});
+                    let config = to_config(&SourcePredictConfig {
+                        model: m.name.clone(),
+                        settings: settings.clone(),
+                        fingerprint,
+                    })?;
                     let plugin = Some((source.info.name.to_string(), source.info.version.to_string()));
                     let name = format!("predict/{}{}", m.name, seed_suffix(seed));
                     let task = Task::Predict { model: mi };
@@ -81,21 +89,17 @@ pub fn build(r: &Resolved) -> Result<Plan> {
             ModelKind::Neural(n) => {
                 let init = init_config(n).with_context(|| format!("reading model `{}`", m.name))?;
                 let predict_config = |trained: bool| {
-                    super::tokenization::with_tokenization(
-                        json!({
-                            "model": m.name,
-                            "init": if trained { Value::Null } else { init.clone() },
-                            "max_len": n.max_len,
-                            "batch_size": n.batch_size,
-                            "backend": backend,
-                        }),
-                        Some(n),
-                    )
+                    to_config(&NeuralPredictConfig {
+                        model: m.name.clone(),
+                        init: if trained { Value::Null } else { init.clone() },
+                        batch_size: n.batch_size,
+                        run: NeuralRun::of(n, backend),
+                    })
                 };
                 if n.finetuned {
                     let name = format!("predict/{}", m.name);
                     let task = Task::Predict { model: mi };
-                    let config = predict_config(false);
+                    let config = predict_config(false)?;
                     let p = add(&mut nodes, name, Stage::Predict, task, None, config, vec![data], None);
                     per_seed.push((None, p));
                     own.push(ModelInstance { seed: None, predict: p, holder: None });
@@ -107,16 +111,12 @@ pub fn build(r: &Resolved) -> Result<Plan> {
                     anyhow::bail!("model `{}` needs training but no trainer was resolved (internal error)", m.name);
                 };
                 for &s in &n.train_seeds {
-                    let config = super::tokenization::with_tokenization(
-                        json!({
-                            "model": m.name,
-                            "init": init,
-                            "settings": trainer_settings,
-                            "max_len": n.max_len,
-                            "backend": backend,
-                        }),
-                        Some(n),
-                    );
+                    let config = to_config(&TrainConfig {
+                        model: m.name.clone(),
+                        init: Some(init.clone()),
+                        settings: trainer_settings.clone(),
+                        run: NeuralRun::of(n, backend),
+                    })?;
                     let plugin = Some((trainer.info.name.to_string(), trainer.info.version.to_string()));
                     let name = format!("train/{}@seed{s}", m.name);
                     let task = Task::Train { model: mi };
@@ -124,7 +124,7 @@ pub fn build(r: &Resolved) -> Result<Plan> {
                     let seed = if n.seeded { Some(s) } else { None };
                     let name = format!("predict/{}{}", m.name, seed_suffix(seed));
                     let task = Task::Predict { model: mi };
-                    let config = predict_config(true);
+                    let config = predict_config(true)?;
                     let p = add(&mut nodes, name, Stage::Predict, task, None, config, vec![data, t], seed);
                     per_seed.push((seed, p));
                     own.push(ModelInstance { seed, predict: p, holder: Some(t) });

@@ -15,6 +15,7 @@
 //! reference when explainers are configured.
 
 use super::node::{Node, NodeSpec, Stage, Task};
+use super::node_config::{AlignmentConfig, EXPLAIN_ENGINE, ExplainConfig, MetricVariant, to_config};
 use crate::manifest::Resolved;
 use crate::manifest::schema::FeatureIdentity;
 use crate::plugin::alignment::AlignmentMetricEntry;
@@ -44,8 +45,8 @@ pub fn explanation_seeds(instance_seed: Option<u64>, experiment_seeds: &[u64], d
 }
 
 /// The alignment metrics at every K of `[alignment] k` (for metrics with a `k` setting)
-/// and on the `[alignment] features`: `{name, label, version, k, settings}` each.
-pub fn metric_variants(r: &Resolved) -> Result<Vec<Value>> {
+/// and on the `[alignment] features`.
+pub fn metric_variants(r: &Resolved) -> Result<Vec<MetricVariant>> {
     let mut out = Vec::new();
     for m in &r.alignment_metrics {
         let entry = AlignmentMetricEntry::find(&m.name)
@@ -55,9 +56,8 @@ pub fn metric_variants(r: &Resolved) -> Result<Vec<Value>> {
         for k in ks {
             let settings = variant_settings(r, entry, &m.settings, k)?;
             let label = k.map_or_else(|| m.name.clone(), |k| format!("{}@{k}", m.name));
-            out.push(
-                json!({"name": m.name, "label": label, "version": entry.info.version, "k": k, "settings": settings}),
-            );
+            let version = entry.info.version.to_string();
+            out.push(MetricVariant { name: m.name.clone(), label, version, k, settings });
         }
     }
     Ok(out)
@@ -112,15 +112,15 @@ pub fn add_explanations(
         return Ok(out);
     }
     let a = &r.manifest.alignment;
-    let alignment_config = json!({
-        "metrics": metric_variants(r)?,
-        "features": a.features,
-        "class": a.class,
-        // null: a metric at K leaves out examples with at most K features (issue 15.4).
-        "min_features": a.min_features,
+    let alignment_config = to_config(&AlignmentConfig {
+        metrics: metric_variants(r)?,
+        features: a.features,
+        class: a.class,
+        // None: a metric at K leaves out examples with at most K features (issue 15.4).
+        min_features: a.min_features,
         // The alignment node also compares runs of different seeds (issue 15.4).
-        "pairings": ["same-seed", "cross-seed"],
-    });
+        pairings: vec!["same-seed".into(), "cross-seed".into()],
+    })?;
     for (ei, ex) in r.explainers.iter().enumerate() {
         let plugin = Some((ex.entry.info.name.to_string(), ex.entry.info.version.to_string()));
         let mut explained: Vec<Vec<usize>> = Vec::new();
@@ -130,33 +130,30 @@ pub fn add_explanations(
                 let n = m.neural();
                 for inst in instances.get(mi).into_iter().flatten() {
                     let seeds = explanation_seeds(inst.seed, &r.manifest.experiment.seeds, ex.entry.deterministic);
-                    let config = super::tokenization::with_tokenization(
-                        json!({
-                            "model": m.name,
-                            "explainer": ex.label,
-                            "settings": ex.settings,
-                            "seeds": seeds,
-                            "examples": a.examples,
-                            "class": a.class,
-                            "max_len": n.map(|n| n.max_len),
-                            "batch_size": n.map(|n| n.batch_size),
-                            "backend": r.manifest.experiment.explain_backend(),
-                            // 2: words past the model's window are not perturbed (issue 20.2) and
-                            // each explanation's faithfulness is computed (issue 14.4).
-                            "engine": 2,
-                        }),
-                        n,
-                    );
-                    let mut config = config;
-                    if !flips_from.is_empty() {
-                        config["include_flips"] = json!(true);
-                    }
+                    let mut config = ExplainConfig {
+                        model: m.name.clone(),
+                        explainer: ex.label.clone(),
+                        settings: ex.settings.clone(),
+                        seeds,
+                        examples: a.examples,
+                        class: a.class,
+                        max_len: n.map(|n| n.max_len),
+                        batch_size: n.map(|n| n.batch_size),
+                        backend: r.manifest.experiment.explain_backend(),
+                        engine: EXPLAIN_ENGINE,
+                        special_tokens: super::tokenization::special_tokens(n),
+                        include_flips: !flips_from.is_empty(),
+                        imported: None,
+                    };
                     // Attributions read from a file: its content is part of the key.
                     if let (true, crate::manifest::ModelKind::Source { source, settings, .. }) = (m.imported(), &m.kind)
                     {
-                        config["imported"] = (source.attributions_fingerprint)(settings, &r.base_dir, inst.seed)
-                            .with_context(|| format!("model `{}`: fingerprinting its attributions file", m.name))?;
+                        config.imported = Some(
+                            (source.attributions_fingerprint)(settings, &r.base_dir, inst.seed)
+                                .with_context(|| format!("model `{}`: fingerprinting its attributions file", m.name))?,
+                        );
                     }
+                    let config = to_config(&config)?;
                     let mut inputs = vec![data, inst.predict];
                     inputs.extend(inst.holder);
                     // After the weights' holder: the prediction pairs that find the flips.

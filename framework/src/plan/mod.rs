@@ -9,6 +9,7 @@ pub mod explain;
 pub mod fingerprint;
 pub mod key;
 pub mod node;
+pub mod node_config;
 pub mod report_config;
 pub mod tokenization;
 pub mod variants;

@@ -3,16 +3,19 @@
 //! model's train, compress, predict and explain nodes. The default (`escape`) adds nothing,
 //! so the keys of manifests that leave it out are unchanged.
 
+use super::node_config::NeuralRun;
 use crate::manifest::models::NeuralModel;
+use crate::manifest::schema::Backend;
 use crate::model::special_text::SpecialTokenText;
-use serde_json::Value;
 
-/// `config` with `"special_tokens"` added when the model keeps special tokens' text.
-pub fn with_tokenization(mut config: Value, n: Option<&NeuralModel>) -> Value {
-    if let (Some(n), Some(map)) = (n, config.as_object_mut())
-        && n.special_text != SpecialTokenText::Escape
-    {
-        map.insert("special_tokens".into(), Value::from(n.special_text.as_str()));
+/// `special_tokens` of a neural model's node configs: `keep`, or none for the default.
+pub fn special_tokens(n: Option<&NeuralModel>) -> Option<String> {
+    n.filter(|n| n.special_text != SpecialTokenText::Escape).map(|n| n.special_text.as_str().to_string())
+}
+
+impl NeuralRun {
+    /// How model `n` runs on `backend`.
+    pub fn of(n: &NeuralModel, backend: Backend) -> Self {
+        NeuralRun { max_len: n.max_len, backend, special_tokens: special_tokens(Some(n)) }
     }
-    config
 }

@@ -4,9 +4,10 @@
 //! `finetune = true`, then `predict/V…` like any neural model.
 
 use super::node::{Node, NodeSpec, Stage, Task};
+use super::node_config::{CompressConfig, NeuralPredictConfig, NeuralRun, TrainConfig, to_config};
 use crate::manifest::{NeuralInit, NeuralModel, Resolved};
 use anyhow::{Result, bail};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// Adds the nodes of variant `mi` (whose parents' nodes are already in `nodes`) and returns
 /// its predict nodes with their seeds. `source_init` is the fingerprint of the root
@@ -40,21 +41,19 @@ pub fn variant_nodes(
             node.seed == seed && matches!(node.task, Task::Train { model } | Task::Compress { model } if model == pi)
         });
         let mut inputs = vec![data];
-        let mut config = super::tokenization::with_tokenization(
-            json!({
-                "variant": m.name,
-                "from": from,
-                "settings": settings,
-                "max_len": n.max_len,
-                "batch_size": n.batch_size,
-                "backend": backend,
-            }),
-            Some(n),
-        );
+        let mut config = CompressConfig {
+            variant: m.name.clone(),
+            from: from.clone(),
+            settings: settings.clone(),
+            batch_size: n.batch_size,
+            source: None,
+            run: NeuralRun::of(n, backend),
+        };
         match producer {
             Some(p) => inputs.push(p),
-            None => config["source"] = source_init(pi)?,
+            None => config.source = Some(source_init(pi)?),
         }
+        let config = to_config(&config)?;
         let plugin = Some((entry.info.name.to_string(), entry.info.version.to_string()));
         let name = format!("compress/{}{}", m.name, suffix(seed));
         let c = push(nodes, name, Stage::Compress, Task::Compress { model: mi }, plugin, config, inputs, seed);
@@ -70,15 +69,12 @@ pub fn variant_nodes(
             };
             let mut t = Vec::new();
             for s in train_seeds {
-                let config = super::tokenization::with_tokenization(
-                    json!({
-                        "model": m.name,
-                        "settings": trainer_settings,
-                        "max_len": n.max_len,
-                        "backend": backend,
-                    }),
-                    Some(n),
-                );
+                let config = to_config(&TrainConfig {
+                    model: m.name.clone(),
+                    init: None,
+                    settings: trainer_settings.clone(),
+                    run: NeuralRun::of(n, backend),
+                })?;
                 let plugin = Some((trainer.info.name.to_string(), trainer.info.version.to_string()));
                 let name = format!("train/{}@seed{s}", m.name);
                 t.push((
@@ -90,16 +86,12 @@ pub fn variant_nodes(
         };
         for (s, producer) in trains {
             let seed = if n.seeded { s } else { None };
-            let config = super::tokenization::with_tokenization(
-                json!({
-                    "model": m.name,
-                    "init": Value::Null,
-                    "max_len": n.max_len,
-                    "batch_size": n.batch_size,
-                    "backend": backend,
-                }),
-                Some(n),
-            );
+            let config = to_config(&NeuralPredictConfig {
+                model: m.name.clone(),
+                init: Value::Null,
+                batch_size: n.batch_size,
+                run: NeuralRun::of(n, backend),
+            })?;
             let name = format!("predict/{}{}", m.name, suffix(seed));
             let task = Task::Predict { model: mi };
             out.push((seed, push(nodes, name, Stage::Predict, task, None, config, vec![data, producer], seed)));

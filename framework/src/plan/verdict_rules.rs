@@ -57,8 +57,12 @@ pub struct VerdictRules {
     /// The K whose alignment is tested (the first of `[alignment] k`).
     pub k: usize,
     /// The alignment metric tested (the plugin declaring the verdict role: `top-k-jaccard`).
+    /// Empty in a `verdict.json` written before plugins declared it.
+    #[serde(default)]
     pub alignment_metric: String,
-    /// The calibration and prediction tests, in the manifest's metric order.
+    /// The calibration and prediction tests, in the manifest's metric order (empty in a
+    /// `verdict.json` written before they were listed).
+    #[serde(default)]
     pub margins: Vec<Margin>,
     /// Largest allowed faithfulness gap (`faithfulness-gap`); `None`: not tested.
     #[serde(default)]

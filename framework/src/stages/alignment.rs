@@ -32,28 +32,8 @@ use crate::tables::io::parquet_bytes;
 use anyhow::{Context, Result, anyhow, bail};
 use polars::prelude::{Column, DataFrame};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
-/// One metric at one K, as the plan resolved it.
-#[derive(Debug, Clone, Deserialize)]
-pub struct MetricVariant {
-    /// Plugin name.
-    pub name: String,
-    /// Display label (`top-k-jaccard@10`).
-    pub label: String,
-    /// K, for metrics that take one.
-    pub k: Option<usize>,
-    /// Resolved settings (K and feature identity filled in).
-    pub settings: Value,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-struct AlignmentConfig {
-    metrics: Vec<MetricVariant>,
-    /// `[alignment] min_features`; `None`: K + 1 for a metric at K, every example otherwise.
-    #[serde(default)]
-    min_features: Option<usize>,
-}
+pub use crate::plan::node_config::{AlignmentConfig, MetricVariant};
 
 /// The fewest features an example's explanations need to enter a metric at `k`: the
 /// manifest's `min_features`, else K + 1 for a metric of top-K sets (see
@@ -197,7 +177,7 @@ pub struct FloorRecord {
 /// Computes alignment node `i`: [reference explain nodes…, model explain nodes…].
 pub fn run_alignment(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
     let node = &ctx.plan.nodes[i];
-    let cfg: AlignmentConfig = serde_json::from_value(node.config.clone()).context("alignment config")?;
+    let cfg: AlignmentConfig = node.config_as()?;
     let mut reference = Vec::new();
     let mut model = Vec::new();
     for &k in &node.inputs {
@@ -250,14 +230,23 @@ pub fn cross_seed_pairs(reference: &[Run], model: &[Run]) -> Vec<(usize, usize)>
 /// Computes floor node `i`: the model's explain nodes.
 pub fn run_floor(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
     let node = &ctx.plan.nodes[i];
-    let Task::Floor { explainer, .. } = node.task else { bail!("{} is not a floor node (internal error)", node.name) };
-    let cfg: AlignmentConfig = serde_json::from_value(node.config.clone()).context("alignment config")?;
+    if !matches!(node.task, Task::Floor { .. }) {
+        bail!("{} is not a floor node (internal error)", node.name);
+    }
+    let cfg: AlignmentConfig = node.config_as()?;
     let mut runs = Vec::new();
     for &k in &node.inputs {
         runs.extend(runs_of(ctx, k)?);
     }
     runs.sort_by_key(|r| r.seed);
-    let deterministic = ctx.resolved.explainers[explainer].entry.deterministic;
+    // A deterministic explainer's explain nodes run no explanation seed (their configs say so).
+    let deterministic = node
+        .inputs
+        .iter()
+        .map(|&k| ctx.plan.nodes[k].config_as::<crate::plan::node_config::ExplainConfig>())
+        .collect::<Result<Vec<_>>>()?
+        .iter()
+        .all(|c| c.seeds.is_empty());
     let kind = floor_kind(&runs, deterministic);
     let pairs = floor_pairs(runs.len());
     let mut values = Values::default();

@@ -9,6 +9,7 @@ use super::{RunContext, neural};
 use crate::manifest::{NeuralInit, NeuralModel, Resolved};
 use crate::model::labels::LabelTarget;
 use crate::plan::Stage;
+use crate::plan::node_config::CompressConfig;
 use crate::plugin::compressor::{CardOverrides, CompressRequest, CompressorEntry, ModelShape};
 use crate::store::{NodeWriter, Store};
 use anyhow::{Context, Result, anyhow, bail};
@@ -24,9 +25,9 @@ pub fn run(ctx: &RunContext, i: usize, model: usize, w: &mut NodeWriter) -> Resu
     let m = &r.models[model];
     let node = &ctx.plan.nodes[i];
     let n = m.neural().ok_or_else(|| anyhow!("variant `{}` is not a neural model (internal error)", m.name))?;
-    let NeuralInit::Variant { from, compressor, settings } = &n.init else {
-        bail!("model `{}` is not a variant (internal error)", m.name);
-    };
+    let cfg: CompressConfig = node.config_as()?;
+    let (from, settings) = (&cfg.from, &cfg.settings);
+    let compressor = node.plugin.as_ref().map(|(name, _)| name.as_str()).unwrap_or_default();
     let entry = CompressorEntry::find(compressor)
         .ok_or_else(|| anyhow!("variant `{}`: compressor `{compressor}` is not registered in this build", m.name))?;
     let dataset = super::data::read(ctx.store, ctx.input_key(i, 0))?;
@@ -40,7 +41,7 @@ pub fn run(ctx: &RunContext, i: usize, model: usize, w: &mut NodeWriter) -> Resu
         let (dir, root) = root_checkpoint(r, model)?;
         (dir, CardOverrides::default(), &root.labels)
     };
-    let device = neural::device(r.manifest.experiment.backend)?;
+    let device = neural::device(cfg.run.backend)?;
     let labels = LabelTarget { names: &dataset.label_names, mapping };
     let source = neural::load_for_prediction_with(&dir, &labels, neural::load_options(n), &device)
         .with_context(|| format!("variant `{}`: loading its source model `{from}`", m.name))?;
@@ -55,8 +56,8 @@ pub fn run(ctx: &RunContext, i: usize, model: usize, w: &mut NodeWriter) -> Resu
         model: source,
         dataset: &dataset,
         seed: node.seed.unwrap_or(0),
-        max_len: n.max_len,
-        base_dir: &r.base_dir,
+        max_len: cfg.run.max_len,
+        base_dir: ctx.base_dir(),
         progress: &progress,
     };
     let out = (entry.compress)(settings, request).with_context(|| format!("compressing variant `{}`", m.name))?;

@@ -5,23 +5,29 @@ use super::RunContext;
 use crate::data::sample::stratified_cap;
 use crate::data::table::{examples_frame, frame_examples};
 use crate::data::{Dataset, Split};
+use crate::plan::node_config::{DataConfig, SplitConfig};
+use crate::plugin::dataset::DatasetLoaderEntry;
 use crate::plugin::dataset::LoadRequest;
 use crate::store::{NodeWriter, Store};
 use crate::tables::io::{parquet_bytes, read_parquet};
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 
 pub use crate::tables::summary::DatasetMeta;
 
-/// Loads, caps and stores the dataset.
-pub fn run(ctx: &RunContext, w: &mut NodeWriter) -> Result<()> {
-    let r = ctx.resolved;
-    let d = &r.manifest.dataset;
+/// Loads, caps and stores the dataset of data node `i` (its [`DataConfig`]).
+pub fn run(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
+    let node = &ctx.plan.nodes[i];
+    let cfg: DataConfig = node.config_as()?;
+    let loader_name = node.plugin.as_ref().map(|(name, _)| name.as_str()).unwrap_or_default();
+    let loader = DatasetLoaderEntry::find(loader_name)
+        .ok_or_else(|| anyhow!("dataset loader `{loader_name}` is not registered in this build"))?;
+    let base_dir = ctx.base_dir();
     let mut label_names: Option<Vec<String>> = None;
-    let mut load = |split: &str, spec: &crate::manifest::schema::SplitSpec| -> Result<Split> {
-        let paths: Vec<_> = spec.path.paths().iter().map(|p| r.path(p)).collect();
-        let request = LoadRequest { split, paths: &paths, on_bad_rows: d.on_bad_rows };
-        let loaded = (r.loader.load)(&r.loader_settings, &r.base_dir, &request)
-            .with_context(|| format!("loading the {split} split with loader `{}`", r.loader.info.name))?;
+    let mut load = |split: &str, spec: &SplitConfig| -> Result<Split> {
+        let paths: Vec<_> = spec.paths.iter().map(|p| base_dir.join(p)).collect();
+        let request = LoadRequest { split, paths: &paths, on_bad_rows: cfg.on_bad_rows };
+        let loaded = (loader.load)(&cfg.settings, base_dir, &request)
+            .with_context(|| format!("loading the {split} split with loader `{loader_name}`"))?;
         if loaded.examples.is_empty() {
             bail!(
                 "the {split} split has no example (files: {})",
@@ -37,17 +43,17 @@ pub fn run(ctx: &RunContext, w: &mut NodeWriter) -> Result<()> {
         let mut counts = loaded.counts;
         let before = loaded.examples.len();
         let examples = match spec.max_rows {
-            Some(cap) => stratified_cap(loaded.examples, cap.get(), d.seed),
+            Some(cap) => stratified_cap(loaded.examples, cap.get(), cfg.seed),
             None => loaded.examples,
         };
         counts.capped = before - examples.len();
         counts.kept = examples.len();
         Ok(Split { examples, counts })
     };
-    let eval = load("eval", &d.eval)?;
-    let train = d.train.as_ref().map(|t| load("train", t)).transpose()?;
+    let eval = load("eval", &cfg.eval)?;
+    let train = cfg.train.as_ref().map(|t| load("train", t)).transpose()?;
     let meta = DatasetMeta {
-        name: crate::plan::build::dataset_name(r),
+        name: cfg.name.clone(),
         label_names: label_names.unwrap_or_default(),
         eval: eval.counts.clone(),
         train: train.as_ref().map(|t| t.counts.clone()),

@@ -36,7 +36,6 @@ use anyhow::{Context, Result, anyhow, bail};
 use polars::prelude::{Column, DataFrame};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// The attributions file of an explain node.
@@ -47,15 +46,7 @@ pub const RECORD: &str = "explain.json";
 /// sufficiency (ERASER AOPC, [`crate::explain::faithfulness`]).
 pub const FAITHFULNESS: &str = "faithfulness.parquet";
 
-/// The explain node's config (as `plan::explain` writes it).
-#[derive(Debug, Clone, Deserialize)]
-pub(super) struct ExplainConfig {
-    pub(super) explainer: String,
-    pub(super) settings: Value,
-    pub(super) seeds: Vec<u64>,
-    pub(super) examples: usize,
-    pub(super) class: ExplainedClass,
-}
+pub(super) use crate::plan::node_config::ExplainConfig;
 
 /// What one seed (or the one deterministic run) cost.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -105,7 +96,7 @@ pub fn run(ctx: &RunContext, i: usize, model: usize, explainer: usize, w: &mut N
     let node = &ctx.plan.nodes[i];
     let m = &r.models[model];
     let ex = &r.explainers[explainer];
-    let cfg: ExplainConfig = serde_json::from_value(node.config.clone()).context("explain config of the node")?;
+    let cfg: ExplainConfig = node.config_as()?;
     let dataset = super::data::read(ctx.store, ctx.input_key(i, 0))?;
     let preds = super::predict::read(ctx.store, ctx.input_key(i, 1))?;
     let explained = ExplainedModel::open(ctx, i, model, &dataset, ex.entry.needs_gradients)?;

@@ -26,7 +26,7 @@ pub fn run(ctx: &RunContext, i: usize, model: usize, explainer: usize, w: &mut N
     let ModelKind::Source { source, settings, .. } = &m.kind else {
         bail!("model `{}` has no attributions file (internal error)", m.name);
     };
-    let cfg: ExplainConfig = serde_json::from_value(node.config.clone()).context("explain config of the node")?;
+    let cfg: ExplainConfig = node.config_as()?;
     let dataset = super::data::read(ctx.store, ctx.input_key(i, 0))?;
     let preds = super::predict::read(ctx.store, ctx.input_key(i, 1))?;
     let examples = super::explained_set::explained_examples(ctx, i, &dataset, cfg.examples)?;

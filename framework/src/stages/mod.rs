@@ -40,6 +40,12 @@ pub struct RunContext<'a> {
 }
 
 impl RunContext<'_> {
+    /// The manifest's folder, against which the paths in node configs resolve: where
+    /// things are on this host, not what they are (their content hashes are in the keys).
+    pub fn base_dir(&self) -> &std::path::Path {
+        &self.resolved.base_dir
+    }
+
     /// The key of input `n` of node `i`.
     pub fn input_key(&self, i: usize, n: usize) -> &str {
         &self.plan.nodes[self.plan.nodes[i].inputs[n]].key
@@ -49,7 +55,7 @@ impl RunContext<'_> {
 /// Computes node `i` into `w`.
 pub fn run_node(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
     match &ctx.plan.nodes[i].task {
-        Task::Data => data::run(ctx, w),
+        Task::Data => data::run(ctx, i, w),
         Task::Train { model } => train::run(ctx, i, *model, w),
         Task::Compress { model } => compress::run(ctx, i, *model, w),
         Task::Predict { model } => predict::run(ctx, i, *model, w),

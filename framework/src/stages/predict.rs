@@ -6,6 +6,7 @@
 use super::{RunContext, neural};
 use crate::manifest::ModelKind;
 use crate::model::labels::LabelTarget;
+use crate::plan::node_config::{NeuralPredictConfig, SourcePredictConfig};
 use crate::plugin::model_source::PredictRequest;
 use crate::predictions::Predictions;
 use crate::store::{NodeWriter, Store};
@@ -19,14 +20,15 @@ pub fn run(ctx: &RunContext, i: usize, model: usize, w: &mut NodeWriter) -> Resu
     let m = &r.models[model];
     let dataset = super::data::read(ctx.store, ctx.input_key(i, 0))?;
     let preds = match &m.kind {
-        ModelKind::Source { source, settings, .. } => {
+        ModelKind::Source { source, .. } => {
+            let cfg: SourcePredictConfig = ctx.plan.nodes[i].config_as()?;
             let request = PredictRequest {
                 model: &m.name,
                 dataset: &dataset,
                 seed: ctx.plan.nodes[i].seed,
-                base_dir: &r.base_dir,
+                base_dir: ctx.base_dir(),
             };
-            let preds = (source.predict)(settings, &request).with_context(|| format!("model `{}`", m.name))?;
+            let preds = (source.predict)(&cfg.settings, &request).with_context(|| format!("model `{}`", m.name))?;
             let expected: Vec<&str> = dataset.eval.examples.iter().map(|e| e.id.as_str()).collect();
             if preds.ids.iter().map(String::as_str).ne(expected.iter().copied()) {
                 bail!(
@@ -39,7 +41,8 @@ pub fn run(ctx: &RunContext, i: usize, model: usize, w: &mut NodeWriter) -> Resu
         }
         ModelKind::Neural(n) => {
             let dir = super::instance::model_folder(ctx, model, ctx.plan.nodes[i].inputs.get(1).copied())?;
-            let device = neural::device(r.manifest.experiment.backend)?;
+            let cfg: NeuralPredictConfig = ctx.plan.nodes[i].config_as()?;
+            let device = neural::device(cfg.run.backend)?;
             let labels = LabelTarget { names: &dataset.label_names, mapping: &n.labels };
             let net = neural::load_for_prediction_with(&dir, &labels, neural::load_options(n), &device)
                 .with_context(|| format!("model `{}`", m.name))?;
@@ -50,9 +53,9 @@ pub fn run(ctx: &RunContext, i: usize, model: usize, w: &mut NodeWriter) -> Resu
                 &net,
                 preds.len(),
                 timing,
-                n.max_len,
-                n.batch_size,
-                r.manifest.experiment.backend,
+                cfg.run.max_len,
+                cfg.batch_size,
+                cfg.run.backend,
             )?;
             // A variant predicted straight from its compress node: the compressor's fields.
             if let Some(&src) = ctx.plan.nodes[i].inputs.get(1)

@@ -8,8 +8,9 @@ use crate::manifest::{NeuralInit, NeuralModel};
 use crate::model::labels::LabelTarget;
 use crate::model::scratch::Architecture;
 use crate::model::{HeadPolicy, HfModel, LoadOptions};
+use crate::plan::node_config::TrainConfig;
 use crate::plugin::parse_settings;
-use crate::plugin::training::TrainRequest;
+use crate::plugin::training::{TrainRequest, TrainerEntry};
 use crate::store::NodeWriter;
 use anyhow::{Context, Result, anyhow, bail};
 use burn::tensor::Device;
@@ -23,15 +24,16 @@ pub fn run(ctx: &RunContext, i: usize, model: usize, w: &mut NodeWriter) -> Resu
     let m = &r.models[model];
     let node = &ctx.plan.nodes[i];
     let n = m.neural().ok_or_else(|| anyhow!("model `{}` is not a neural model (internal error)", m.name))?;
-    let Some((trainer, settings)) = &r.trainer else {
-        bail!("model `{}` needs training but no trainer was resolved (internal error)", m.name);
-    };
+    let cfg: TrainConfig = node.config_as()?;
+    let trainer_name = node.plugin.as_ref().map(|(name, _)| name.as_str()).unwrap_or_default();
+    let trainer = TrainerEntry::find(trainer_name)
+        .ok_or_else(|| anyhow!("trainer `{trainer_name}` is not registered in this build"))?;
     let seed = node.seed.unwrap_or(0);
     let dataset = super::data::read(ctx.store, ctx.input_key(i, 0))?;
     if dataset.train.as_ref().is_none_or(|t| t.examples.is_empty()) {
         bail!("model `{}`: the train split is empty or missing; check [dataset.train]", m.name);
     }
-    let device = neural::device(r.manifest.experiment.backend)?;
+    let device = neural::device(cfg.run.backend)?;
     let start = if node.inputs.len() == 2 {
         // A variant with `finetune = true`: start from its compress node's model, head kept.
         let dir = super::instance::model_folder(ctx, model, Some(node.inputs[1]))?;
@@ -47,10 +49,10 @@ pub fn run(ctx: &RunContext, i: usize, model: usize, w: &mut NodeWriter) -> Resu
         model: start,
         dataset: &dataset,
         seed,
-        max_len: n.max_len,
+        max_len: cfg.run.max_len,
         progress: &progress,
     };
-    let out = (trainer.train)(settings, request).with_context(|| format!("training model `{}`", m.name))?;
+    let out = (trainer.train)(&cfg.settings, request).with_context(|| format!("training model `{}`", m.name))?;
     ctx.progress.clear_task_bar(&node.name);
     let dir = w.dir().join(MODEL_DIR);
     out.model.save_hf(&dir).with_context(|| format!("saving model `{}`", m.name))?;
