@@ -10,7 +10,7 @@ pub mod overview;
 pub mod provenance;
 #[cfg(test)]
 mod render_tests;
-#[doc(hidden)]
+#[cfg(any(test, feature = "sample"))]
 pub mod sample;
 pub mod stored;
 pub mod verdict;
