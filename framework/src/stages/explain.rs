@@ -29,7 +29,7 @@ use super::instance::ExplainedModel;
 use crate::explain::faithfulness::{Faithfulness, faithfulness, masking_of};
 use crate::explain::{AttributionRow, EvalCounts, ExampleEngine, rng_for};
 use crate::manifest::schema::ExplainedClass;
-use crate::plugin::explainer::{ExplainInput, Explanation};
+use crate::plugin::explainer::{ExplainInput, ExplainerEntry, Explanation};
 use crate::store::{NodeWriter, Store};
 use crate::tables::io::{column_f64, column_strings, parquet_bytes, read_parquet};
 use anyhow::{Context, Result, anyhow, bail};
@@ -86,26 +86,30 @@ pub struct ExplainRecord {
     pub seeds: Vec<SeedRecord>,
 }
 
-/// Explains with explainer `explainer` of the manifest the instance of model `model` that
-/// node `i` reads.
-pub fn run(ctx: &RunContext, i: usize, model: usize, explainer: usize, w: &mut NodeWriter) -> Result<()> {
-    let r = ctx.resolved;
-    if r.models[model].imported() {
-        return super::explain_imported::run(ctx, i, model, explainer, w);
-    }
+/// The explainer plugin of explain node `node` (named in its `plugin`).
+pub(super) fn explainer_entry(node: &crate::plan::Node) -> Result<&'static ExplainerEntry> {
+    let name = node.plugin.as_ref().map(|(name, _)| name.as_str()).unwrap_or_default();
+    ExplainerEntry::find(name).ok_or_else(|| anyhow!("explainer `{name}` is not registered in this build"))
+}
+
+/// Explains, with the explainer and settings of node `i`'s config, the instance of model
+/// `model` that the node reads.
+pub fn run(ctx: &RunContext, i: usize, model: usize, w: &mut NodeWriter) -> Result<()> {
     let node = &ctx.plan.nodes[i];
-    let m = &r.models[model];
-    let ex = &r.explainers[explainer];
     let cfg: ExplainConfig = node.config_as()?;
+    if cfg.imported.is_some() {
+        return super::explain_imported::run(ctx, i, model, w);
+    }
+    let entry = explainer_entry(node)?;
     let dataset = super::data::read(ctx.store, ctx.input_key(i, 0))?;
     let preds = super::predict::read(ctx.store, ctx.input_key(i, 1))?;
-    let explained = ExplainedModel::open(ctx, i, model, &dataset, ex.entry.needs_gradients)?;
+    let explained = ExplainedModel::open(ctx, i, model, &dataset, cfg.backend, entry.needs_gradients)?;
     let net = explained.classifier();
 
     let examples = &super::explained_set::explained_examples(ctx, i, &dataset, cfg.examples)?;
     let targets = explained_classes(examples, &preds, cfg.class)?;
-    let gradients = match ex.entry.needs_gradients {
-        true => Some(explained.gradients().ok_or_else(|| anyhow!("model `{}` gives no gradients", m.name))?),
+    let gradients = match entry.needs_gradients {
+        true => Some(explained.gradients().ok_or_else(|| anyhow!("model `{}` gives no gradients", cfg.model))?),
         false => None,
     };
     let runs: Vec<Option<u64>> =
@@ -115,7 +119,7 @@ pub fn run(ctx: &RunContext, i: usize, model: usize, explainer: usize, w: &mut N
     bar.set_length(examples.len() as u64);
     type PerExample = (Vec<Explanation>, Vec<Faithfulness>, EvalCounts, u64);
     let masking = masking_of(&cfg.settings);
-    let explainer = (ex.entry.prepare)(&cfg.settings).with_context(|| format!("explainer `{}`", ex.label))?;
+    let explainer = (entry.prepare)(&cfg.settings).with_context(|| format!("explainer `{}`", cfg.explainer))?;
     let results: Vec<PerExample> = examples
         .par_iter()
         .zip(&targets)
@@ -126,12 +130,12 @@ pub fn run(ctx: &RunContext, i: usize, model: usize, explainer: usize, w: &mut N
             let mut faithful = Vec::with_capacity(runs.len());
             for seed in &runs {
                 let mut rng = rng_for(seed.unwrap_or(0), &e.id);
-                let explanation =
-                    explainer(&input, &mut rng).with_context(|| format!("model `{}`, example `{}`", m.name, e.id))?;
+                let explanation = explainer(&input, &mut rng)
+                    .with_context(|| format!("model `{}`, example `{}`", cfg.model, e.id))?;
                 let mut counts = EvalCounts::default();
                 faithful.push(
                     faithfulness(&engine, &explanation.attribution, masking, &mut counts)
-                        .with_context(|| format!("faithfulness of model `{}`, example `{}`", m.name, e.id))?,
+                        .with_context(|| format!("faithfulness of model `{}`, example `{}`", cfg.model, e.id))?,
                 );
                 out.push(explanation);
             }
@@ -168,9 +172,9 @@ pub fn run(ctx: &RunContext, i: usize, model: usize, explainer: usize, w: &mut N
     // Rows by seed, then example order, then feature order.
     rows.sort_by_key(|r| r.seed);
     let record = ExplainRecord {
-        model: m.name.clone(),
+        model: cfg.model.clone(),
         explainer: cfg.explainer.clone(),
-        deterministic: ex.entry.deterministic,
+        deterministic: entry.deterministic,
         examples: examples.len(),
         class: cfg.class,
         counts: totals,

@@ -12,39 +12,41 @@ use super::explain::{
 use crate::explain::EvalCounts;
 use crate::explain::imported::{Explained, select};
 use crate::manifest::ModelKind;
+use crate::plan::node_config::SourcePredictConfig;
 use crate::store::NodeWriter;
 use crate::tables::io::parquet_bytes;
 use anyhow::{Context, Result, bail};
 use std::collections::HashSet;
 
 /// Stores the imported attributions explain node `i` needs.
-pub fn run(ctx: &RunContext, i: usize, model: usize, explainer: usize, w: &mut NodeWriter) -> Result<()> {
-    let r = ctx.resolved;
+pub fn run(ctx: &RunContext, i: usize, model: usize, w: &mut NodeWriter) -> Result<()> {
     let node = &ctx.plan.nodes[i];
-    let m = &r.models[model];
-    let ex = &r.explainers[explainer];
-    let ModelKind::Source { source, settings, .. } = &m.kind else {
+    let m = &ctx.resolved.models[model];
+    let ModelKind::Source { source, .. } = &m.kind else {
         bail!("model `{}` has no attributions file (internal error)", m.name);
     };
     let cfg: ExplainConfig = node.config_as()?;
+    let entry = super::explain::explainer_entry(node)?;
+    // The source's settings are its predict node's (the explain node's second input).
+    let predict: SourcePredictConfig = ctx.plan.nodes[node.inputs[1]].config_as()?;
     let dataset = super::data::read(ctx.store, ctx.input_key(i, 0))?;
     let preds = super::predict::read(ctx.store, ctx.input_key(i, 1))?;
     let examples = super::explained_set::explained_examples(ctx, i, &dataset, cfg.examples)?;
     let targets = explained_classes(&examples, &preds, cfg.class)?;
-    let file =
-        (source.attributions)(settings, &r.base_dir, node.seed).with_context(|| format!("model `{}`", m.name))?;
+    let file = (source.attributions)(&predict.settings, ctx.base_dir(), node.seed)
+        .with_context(|| format!("model `{}`", m.name))?;
     let runs: Vec<Option<u64>> =
         if cfg.seeds.is_empty() { vec![None] } else { cfg.seeds.iter().map(|&s| Some(s)).collect() };
     let explained: Vec<Explained> =
         examples.iter().zip(&targets).map(|(e, &class)| Explained { id: e.id.as_str(), class }).collect();
     let eval_ids: HashSet<&str> = dataset.eval.examples.iter().map(|e| e.id.as_str()).collect();
     let mut rows =
-        select(&file, &ex.label, &runs, &explained, &eval_ids).with_context(|| format!("model `{}`", m.name))?;
+        select(&file, &cfg.explainer, &runs, &explained, &eval_ids).with_context(|| format!("model `{}`", m.name))?;
     rows.sort_by_key(|r| r.seed);
     let record = ExplainRecord {
         model: m.name.clone(),
         explainer: cfg.explainer.clone(),
-        deterministic: ex.entry.deterministic,
+        deterministic: entry.deterministic,
         examples: examples.len(),
         class: cfg.class,
         counts: EvalCounts::default(),

@@ -6,10 +6,12 @@
 use super::{RunContext, neural};
 use crate::data::Dataset;
 use crate::explain::{Classifier, GradientClassifier};
+use crate::manifest::schema::Backend;
 use crate::manifest::{ModelKind, NeuralInit};
 use crate::model::HfModel;
 use crate::model::labels::LabelTarget;
 use crate::plan::Task;
+use crate::plan::node_config::SourcePredictConfig;
 use crate::plugin::model_source::PredictRequest;
 use anyhow::{Context, Result, anyhow, bail};
 use std::path::PathBuf;
@@ -24,28 +26,36 @@ pub enum ExplainedModel {
 
 impl ExplainedModel {
     /// Opens model `model` for explain node `i` (whose inputs are [data, predict, weight
-    /// holder if any]); `gradients` asks for an autodiff device.
-    pub fn open(ctx: &RunContext, i: usize, model: usize, dataset: &Dataset, gradients: bool) -> Result<Self> {
-        let r = ctx.resolved;
-        let m = &r.models[model];
+    /// holder if any]) on `backend`; `gradients` asks for an autodiff device. A source's
+    /// settings are its predict node's (the explain node's second input).
+    pub fn open(
+        ctx: &RunContext,
+        i: usize,
+        model: usize,
+        dataset: &Dataset,
+        backend: Backend,
+        gradients: bool,
+    ) -> Result<Self> {
+        let m = &ctx.resolved.models[model];
         let node = &ctx.plan.nodes[i];
         match &m.kind {
             ModelKind::Neural(n) => {
                 let dir = model_folder(ctx, model, weights_holder(ctx, i))?;
-                let base = neural::device(r.manifest.experiment.explain_backend())?;
+                let base = neural::device(backend)?;
                 let device = if gradients { base.autodiff() } else { base };
                 let labels = LabelTarget { names: &dataset.label_names, mapping: &n.labels };
                 let net = neural::load_for_prediction_with(&dir, &labels, neural::load_options(n), &device)
                     .with_context(|| format!("model `{}`", m.name))?;
                 Ok(ExplainedModel::Neural(Box::new(net)))
             }
-            ModelKind::Source { source, settings, .. } => {
+            ModelKind::Source { source, .. } => {
                 if gradients {
                     bail!("model `{}` (source `{}`) is a black box: it gives no gradients", m.name, source.info.name);
                 }
-                let request = PredictRequest { model: &m.name, dataset, seed: node.seed, base_dir: &r.base_dir };
+                let predict: SourcePredictConfig = ctx.plan.nodes[node.inputs[1]].config_as()?;
+                let request = PredictRequest { model: &m.name, dataset, seed: node.seed, base_dir: ctx.base_dir() };
                 let classifier =
-                    (source.classifier)(settings, &request).with_context(|| format!("model `{}`", m.name))?;
+                    (source.classifier)(&predict.settings, &request).with_context(|| format!("model `{}`", m.name))?;
                 Ok(ExplainedModel::BlackBox(classifier))
             }
         }

@@ -61,7 +61,7 @@ pub fn run_node(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
         Task::Predict { model } => predict::run(ctx, i, *model, w),
         Task::Calibration { .. } => calibration::run(ctx, i, w),
         Task::Similarity { .. } => similarity::run(ctx, i, w),
-        Task::Explain { model, explainer } => explain::run(ctx, i, *model, *explainer, w),
+        Task::Explain { model, .. } => explain::run(ctx, i, *model, w),
         Task::Alignment { .. } => alignment::run_alignment(ctx, i, w),
         Task::Floor { .. } => alignment::run_floor(ctx, i, w),
         Task::Aggregate => aggregate::run(ctx, i, w),
