@@ -7,7 +7,8 @@ use super::explain::{ModelInstance, add_explanations};
 use super::fingerprint::{checkpoint_fingerprint, file_hash, vocab_fingerprint};
 use super::node::{Node, NodeSpec, Plan, Stage, Task};
 use super::node_config::{
-    DataConfig, NeuralPredictConfig, NeuralRun, SourcePredictConfig, SplitConfig, TrainConfig, to_config,
+    AggregateConfig, AlignmentSettings, DataConfig, MetricVariant, ModelRole, NeuralPredictConfig, NeuralRun,
+    SourcePredictConfig, SplitConfig, TrainConfig, to_config,
 };
 use super::report_config::report_config;
 use crate::manifest::{ModelKind, NeuralInit, NeuralModel, Resolved, ResolvedMetric};
@@ -169,8 +170,7 @@ pub fn build(r: &Resolved) -> Result<Plan> {
     agg_inputs.extend(predict.iter().flatten().map(|&(_, i)| i));
     agg_inputs.extend(metric_nodes);
     agg_inputs.extend(explanation_nodes);
-    let mut agg_config = cal_config;
-    agg_config["aggregate_version"] = json!(AGGREGATE_VERSION);
+    let agg_config = to_config(&aggregate_config(r, cal_config)?)?;
     let aggregate =
         add(&mut nodes, "aggregate".into(), Stage::Aggregate, Task::Aggregate, None, agg_config, agg_inputs, None);
     let templates_dir = r.manifest.report.templates.as_ref().map(|p| r.path(p));
@@ -226,7 +226,54 @@ pub fn dataset_name(r: &Resolved) -> String {
 /// across-seed bootstraps are seeded by the data node's key, not the aggregate node's. 3: the
 /// calibration and similarity tables record each metric's binning, norm, mode and estimator;
 /// `flipped` (compression-identified examples) and alignment's `left_out` are new.
-const AGGREGATE_VERSION: &str = "4";
+/// 5: the config names the models, explainers and alignment settings the node reads (it read
+/// them from the manifest), so its key covers them.
+const AGGREGATE_VERSION: &str = "5";
+
+/// The aggregate node's config: the calibration config, the models' and explainers' names
+/// and roles, and the alignment settings it reads.
+fn aggregate_config(r: &Resolved, calibration: Value) -> Result<AggregateConfig> {
+    let a = &r.manifest.alignment;
+    let verdict_metric = match (r.explainers.is_empty(), a.k.first()) {
+        (false, Some(&k)) => {
+            let (entry, settings) = super::explain::verdict_metric(r, k)?;
+            Some(MetricVariant {
+                name: entry.info.name.to_string(),
+                label: format!("{}@{k}", entry.info.name),
+                version: entry.info.version.to_string(),
+                k: Some(k),
+                settings,
+            })
+        }
+        _ => None,
+    };
+    Ok(AggregateConfig {
+        calibration,
+        aggregate_version: AGGREGATE_VERSION.to_string(),
+        models: r
+            .models
+            .iter()
+            .map(|m| ModelRole {
+                name: m.name.clone(),
+                reference: m.reference,
+                origin: m.origin(),
+                derived_from: m.variant().map(|(from, _)| from.to_string()),
+                compressor: m.variant().map(|(_, c)| c.to_string()),
+                explainable: m.explainable(),
+            })
+            .collect(),
+        explainers: r.explainers.iter().map(|e| e.label.clone()).collect(),
+        alignment: AlignmentSettings {
+            k: a.k.clone(),
+            examples: a.examples,
+            features: a.features,
+            min_features: a.min_features,
+            include_flips: a.include_flips,
+            metrics: r.alignment_metrics.iter().map(|m| m.name.clone()).collect(),
+            verdict_metric,
+        },
+    })
+}
 
 /// The config shared by calibration, similarity and aggregate nodes. The verdict's
 /// tolerances are not in it: they reach only the report node (through its `meta`), so

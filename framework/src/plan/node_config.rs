@@ -190,6 +190,61 @@ pub struct MetricVariant {
     pub settings: Value,
 }
 
+/// The `aggregate` node: the calibration config its tables are computed with, the models'
+/// and explainers' names and roles it labels rows with, and the alignment settings its notes
+/// and highlights read. The calibration part is the calibration and similarity nodes' config.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AggregateConfig {
+    /// Equal-width bins, metrics, bootstrap and level (as in calibration nodes).
+    #[serde(flatten)]
+    pub calibration: Value,
+    /// Version of the aggregate code (see `plan::build`).
+    pub aggregate_version: String,
+    /// Every model, indexed as the plan's tasks index them (the reference first).
+    pub models: Vec<ModelRole>,
+    /// Every explainer's label, indexed as the plan's tasks index them.
+    pub explainers: Vec<String>,
+    /// The alignment settings the tables' notes and the highlights read.
+    pub alignment: AlignmentSettings,
+}
+
+/// A model as the tables and the report name and describe it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelRole {
+    /// Its name.
+    pub name: String,
+    /// Whether it is the reference.
+    pub reference: bool,
+    /// Where it comes from (`checkpoint+train`, `quantize`, `predictions`, …).
+    pub origin: String,
+    /// The model a variant is derived from.
+    pub derived_from: Option<String>,
+    /// A variant's compressor.
+    pub compressor: Option<String>,
+    /// Whether it can be explained (a network, a served model, imported attributions).
+    pub explainable: bool,
+}
+
+/// `[alignment]` as the aggregate node reads it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlignmentSettings {
+    /// The top-K sizes, the first being the verdict's.
+    pub k: Vec<usize>,
+    /// `[alignment] examples`.
+    pub examples: usize,
+    /// What the top-K sets hold.
+    pub features: FeatureIdentity,
+    /// `[alignment] min_features`.
+    pub min_features: Option<usize>,
+    /// `[alignment] include_flips`.
+    pub include_flips: bool,
+    /// The alignment metrics listed (their definitions go to the report).
+    pub metrics: Vec<String>,
+    /// The verdict's alignment metric at the first K, which the highlights compute (none
+    /// without explainers).
+    pub verdict_metric: Option<MetricVariant>,
+}
+
 /// The JSON a node's config is stored as (and keyed by).
 pub fn to_config<T: Serialize>(config: &T) -> Result<Value> {
     serde_json::to_value(config).context("writing a node's config (internal error)")

@@ -6,6 +6,7 @@
 use super::RunContext;
 use super::evaluate::{EvalConfig, MetricValue, bootstrap_rows, calibration_values, similarity_values};
 use crate::calibration::ReliabilityCurve;
+use crate::plan::node_config::AggregateConfig;
 use crate::plan::{Stage, Task};
 use crate::predictions::Predictions;
 use crate::store::NodeWriter;
@@ -248,7 +249,7 @@ impl ReliabilityRows {
 pub fn run(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
     let node = &ctx.plan.nodes[i];
     let cfg = EvalConfig::from_node(&node.config)?;
-    let r = ctx.resolved;
+    let agg: AggregateConfig = node.config_as()?;
     // The data node's key also seeds the across-seed bootstraps (with the model and the
     // purpose), so that an interval depends on the examples it resamples and not on unrelated
     // inputs: this node's own key changes with every input (another model, an added K).
@@ -275,7 +276,7 @@ pub fn run(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
     let mut calibration = Vec::new();
     let mut models = Vec::new();
     let mut rel = ReliabilityRows::default();
-    for (mi, m) in r.models.iter().enumerate() {
+    for (mi, m) in agg.models.iter().enumerate() {
         let mut per_seed = Vec::new();
         let mut curves = Vec::new();
         for &k in cal_nodes.iter().filter(|&&k| ctx.plan.nodes[k].task == Task::Calibration { model: mi }) {
@@ -300,11 +301,11 @@ pub fn run(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
             card,
             name: m.name.clone(),
             reference: m.reference,
-            source: m.origin(),
+            source: m.origin.clone(),
             seeds: preds.get(&mi).map(|v| v.iter().filter_map(|(s, _, _)| *s).collect()).unwrap_or_default(),
             reliability: curves,
-            derived_from: m.variant().map(|(from, _)| from.to_string()),
-            compressor: m.variant().map(|(_, c)| c.to_string()),
+            derived_from: m.derived_from.clone(),
+            compressor: m.compressor.clone(),
         });
     }
 
@@ -314,7 +315,7 @@ pub fn run(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
     let mut eval_examples = crate::data::table::frame_examples(&crate::tables::io::read_parquet(
         &ctx.store.artifact_path(data_key, "eval.parquet"),
     )?)?;
-    for (mi, m) in r.models.iter().enumerate().skip(1) {
+    for (mi, m) in agg.models.iter().enumerate().skip(1) {
         let mut per_seed = Vec::new();
         let mut pairs = Vec::new();
         for &k in sim_nodes.iter().filter(|&&k| ctx.plan.nodes[k].task == Task::Similarity { model: mi }) {
@@ -343,7 +344,7 @@ pub fn run(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
         for (seed, _, p) in list {
             let mut df = super::predict::predictions_frame(p)?;
             let n = p.len();
-            df.insert_column(0, Column::new("model".into(), vec![r.models[*mi].name.clone(); n]))?;
+            df.insert_column(0, Column::new("model".into(), vec![agg.models[*mi].name.clone(); n]))?;
             df.insert_column(1, Column::new("seed".into(), vec![seed.map(|s| s as i64); n]))?;
             pred_frames.push(df);
         }
@@ -384,8 +385,8 @@ pub fn run(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
     let mut flip_explanations = Vec::new();
     let mut alignment_notes = Vec::new();
     let mut extra_frames = Vec::new();
-    if !r.explainers.is_empty() {
-        let tables = super::alignment_tables::build(ctx, i, &cfg)?;
+    if !agg.explainers.is_empty() {
+        let tables = super::alignment_tables::build(ctx, i, &cfg, &agg)?;
         extra_frames = tables.frames;
         alignment = tables.alignment;
         faithfulness = tables.faithfulness;
@@ -401,8 +402,8 @@ pub fn run(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
             train: None,
             eval: crate::data::Split { examples: std::mem::take(&mut eval_examples), counts: dataset.eval.clone() },
         };
-        highlights = super::highlights::build(ctx, i, &eval, &preds)?;
-        flip_explanations = super::highlights::for_flips(ctx, i, &eval, &preds, &flipped)?;
+        highlights = super::highlights::build(ctx, i, &agg, &eval, &preds)?;
+        flip_explanations = super::highlights::for_flips(ctx, i, &agg, &eval, &preds, &flipped)?;
         // Examples whose top K is every feature say nothing about agreement (issue 15.4).
         let mut seen = std::collections::BTreeSet::new();
         let top_k_set =
@@ -410,7 +411,7 @@ pub fn run(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
         for a in alignment.iter().filter(|a| a.left_out > 0 && top_k_set(&a.plugin)) {
             let Some(k) = a.k else { continue };
             if seen.insert((a.explainer.clone(), a.metric.clone())) {
-                let least = super::alignment::least_features(r.manifest.alignment.min_features, Some(k), true);
+                let least = super::alignment::least_features(agg.alignment.min_features, Some(k), true);
                 alignment_notes.push(format!(
                     "{} ({}): {} of {} explained examples have fewer than {least} features and are left out of the mean (with K or fewer, the top K is every feature and Jaccard@{k} is 1 whatever the explanations rank); `[alignment] min_features` sets the minimum, 0 keeps every example",
                     a.metric,
@@ -420,21 +421,20 @@ pub fn run(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
                 ));
             }
         }
-        if r.manifest.alignment.include_flips
+        if agg.alignment.include_flips
             && let Some(a) = alignment.first()
         {
             let explained = a.examples + a.left_out;
-            let first = r.manifest.alignment.examples.min(eval.eval.examples.len());
+            let first = agg.alignment.examples.min(eval.eval.examples.len());
             alignment_notes.push(format!(
                 "`[alignment] include_flips`: {explained} examples explained, the first {first} and {} compression-identified ones after them; the alignment means are over all of them, so they weigh the examples the models disagree on more than a sample of the data would",
                 explained.saturating_sub(first)
             ));
         }
-        for m in r.models.iter().filter(|m| !m.explainable()) {
+        for m in agg.models.iter().filter(|m| !m.explainable) {
             alignment_notes.push(format!(
                 "model `{}` gives predictions only (source `{}`): it has no weights to explain, so it has no alignment rows",
-                m.name,
-                m.origin()
+                m.name, m.origin
             ));
         }
     }
@@ -476,11 +476,11 @@ pub fn run(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
             lower_is_better.insert(s.name.clone(), e.lower_is_closer);
         }
     }
-    if !r.explainers.is_empty() {
-        for m in &r.alignment_metrics {
-            if let Some(e) = crate::plugin::alignment::AlignmentMetricEntry::find(&m.name) {
-                definitions.insert(m.name.clone(), e.definition.to_string());
-                lower_is_better.insert(m.name.clone(), false);
+    if !agg.explainers.is_empty() {
+        for name in &agg.alignment.metrics {
+            if let Some(e) = crate::plugin::alignment::AlignmentMetricEntry::find(name) {
+                definitions.insert(name.clone(), e.definition.to_string());
+                lower_is_better.insert(name.clone(), false);
             }
         }
     }

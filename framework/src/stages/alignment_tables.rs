@@ -17,6 +17,7 @@ use super::alignment_summary::{
 };
 use super::evaluate::EvalConfig;
 use crate::plan::Task;
+use crate::plan::node_config::AggregateConfig;
 use crate::tables::bootstrap::{mean_std, percentile_interval, resamples, rng_for};
 use crate::tables::io::{column_f64, column_strings, read_parquet};
 use anyhow::Result;
@@ -134,9 +135,8 @@ struct BySeed {
 }
 
 /// Builds the tables from the aggregate node `i`'s alignment, floor and explain inputs.
-pub fn build(ctx: &RunContext, i: usize, cfg: &EvalConfig) -> Result<AlignmentTables> {
+pub fn build(ctx: &RunContext, i: usize, cfg: &EvalConfig, agg: &AggregateConfig) -> Result<AlignmentTables> {
     let node = &ctx.plan.nodes[i];
-    let r = ctx.resolved;
     // Seeded by the data node's key (the aggregate node's first input), as in `aggregate`.
     let data_key = ctx.input_key(i, 0);
     let boot_for = |model: &str, explainer: &str, n: usize, purpose: &[u8]| {
@@ -149,7 +149,7 @@ pub fn build(ctx: &RunContext, i: usize, cfg: &EvalConfig) -> Result<AlignmentTa
     for &k in &node.inputs {
         let n = &ctx.plan.nodes[k];
         let Task::Floor { model, explainer } = n.task else { continue };
-        let (mname, ename) = (&r.models[model].name, &r.explainers[explainer].label);
+        let (mname, ename) = (&agg.models[model].name, &agg.explainers[explainer]);
         let record: FloorRecord = serde_json::from_slice(&ctx.store.read(&n.key, "floor.json")?)?;
         for mv in read_values(&ctx.store.artifact_path(&n.key, "floor.parquet"), "pair")? {
             let per_example = example_means(&mv.runs);
@@ -182,11 +182,11 @@ pub fn build(ctx: &RunContext, i: usize, cfg: &EvalConfig) -> Result<AlignmentTa
 
     let mut by_seed = BySeed::default();
     let mut alignment: Vec<AlignmentAggregate> = Vec::new();
-    let reference = &r.reference().name;
+    let reference = &agg.models[0].name;
     for &k in &node.inputs {
         let n = &ctx.plan.nodes[k];
         let Task::Alignment { model, explainer } = n.task else { continue };
-        let (mname, ename) = (&r.models[model].name, &r.explainers[explainer].label);
+        let (mname, ename) = (&agg.models[model].name, &agg.explainers[explainer]);
         let left_out: std::collections::BTreeMap<String, usize> =
             match ctx.store.read(&n.key, super::alignment::LEFT_OUT_FILE) {
                 Ok(bytes) => serde_json::from_slice(&bytes)?,
@@ -244,12 +244,12 @@ pub fn build(ctx: &RunContext, i: usize, cfg: &EvalConfig) -> Result<AlignmentTa
         }
     }
 
-    let faithfulness = faithfulness(ctx, i, &boot_for, cfg.confidence)?;
+    let faithfulness = faithfulness(ctx, i, agg, &boot_for, cfg.confidence)?;
     let frames = vec![
         ("alignment_by_seed", by_seed_frame(by_seed)?),
         ("alignment", alignment_frame(&alignment)?),
         ("floor", floor_frame(&floors)?),
-        ("attributions", attributions_frame(ctx, i)?),
+        ("attributions", attributions_frame(ctx, i, agg)?),
         ("faithfulness", faithfulness_frame(&faithfulness)?),
     ];
     Ok(AlignmentTables { frames, alignment, floors, faithfulness })
@@ -264,8 +264,13 @@ type FaithfulRuns = [Vec<(String, Vec<f64>)>; 2];
 /// Faithfulness per model and explainer from the explain nodes' `faithfulness.parquet`: per
 /// run (training seed × explanation seed) the values in example order, then the mean over
 /// runs with its bootstrap interval (examples resampled), as for alignment.
-fn faithfulness(ctx: &RunContext, i: usize, boot_for: BootFor, level: f64) -> Result<Vec<FaithfulnessAggregate>> {
-    let r = ctx.resolved;
+fn faithfulness(
+    ctx: &RunContext,
+    i: usize,
+    agg: &AggregateConfig,
+    boot_for: BootFor,
+    level: f64,
+) -> Result<Vec<FaithfulnessAggregate>> {
     // (model, explainer) → metric → runs
     let mut groups: Vec<((usize, usize), FaithfulRuns)> = Vec::new();
     for &k in &ctx.plan.nodes[i].inputs {
@@ -304,7 +309,7 @@ fn faithfulness(ctx: &RunContext, i: usize, boot_for: BootFor, level: f64) -> Re
     // Per (model, explainer): the comprehensiveness of each example, mean over runs.
     let mut comprehensive: Vec<((usize, usize), Vec<f64>, usize)> = Vec::new();
     for ((model, explainer), metrics) in groups {
-        let (mname, ename) = (&r.models[model].name, &r.explainers[explainer].label);
+        let (mname, ename) = (&agg.models[model].name, &agg.explainers[explainer]);
         for (metric, runs) in ["comprehensiveness", "sufficiency"].iter().zip(metrics) {
             let examples = runs.first().map_or(0, |(_, v)| v.len());
             if examples == 0 || runs.iter().any(|(_, v)| v.len() != examples) {
@@ -333,7 +338,7 @@ fn faithfulness(ctx: &RunContext, i: usize, boot_for: BootFor, level: f64) -> Re
     // The gap: the reference's comprehensiveness minus the model's, example by example (the
     // same examples), with a paired bootstrap interval. Positive: the model's explanations are
     // less faithful to it than the reference's are to the reference.
-    let reference = r.models.iter().position(|m| m.reference);
+    let reference = agg.models.iter().position(|m| m.reference);
     for ((model, explainer), values, runs) in &comprehensive {
         let Some(reference) = reference.filter(|&i| i != *model) else { continue };
         let Some((_, ref_values, _)) = comprehensive.iter().find(|((m, e), _, _)| *m == reference && e == explainer)
@@ -344,7 +349,7 @@ fn faithfulness(ctx: &RunContext, i: usize, boot_for: BootFor, level: f64) -> Re
             continue;
         }
         let gap: Vec<f64> = ref_values.iter().zip(values).map(|(a, b)| a - b).collect();
-        let (mname, ename) = (&r.models[*model].name, &r.explainers[*explainer].label);
+        let (mname, ename) = (&agg.models[*model].name, &agg.explainers[*explainer]);
         let boot = boot_for(mname, ename, gap.len(), b"faithfulness");
         let (mean, ci) = mean_with_interval(&gap, &boot, level);
         out.push(FaithfulnessAggregate {
@@ -447,14 +452,14 @@ fn floor_frame(rows: &[FloorRow]) -> Result<DataFrame> {
 
 /// Every explain node's attributions in one table, with the model and the model
 /// instance's seed (`model_seed`, null for a model shared by every seed) in front.
-fn attributions_frame(ctx: &RunContext, i: usize) -> Result<DataFrame> {
+fn attributions_frame(ctx: &RunContext, i: usize, agg: &AggregateConfig) -> Result<DataFrame> {
     let mut frames = Vec::new();
     for &k in &ctx.plan.nodes[i].inputs {
         let n = &ctx.plan.nodes[k];
         let Task::Explain { model, .. } = n.task else { continue };
         let mut df = read_parquet(&ctx.store.artifact_path(&n.key, super::explain::ATTRIBUTIONS))?;
         let rows = df.height();
-        df.insert_column(0, Column::new("model".into(), vec![ctx.resolved.models[model].name.clone(); rows]))?;
+        df.insert_column(0, Column::new("model".into(), vec![agg.models[model].name.clone(); rows]))?;
         df.insert_column(1, Column::new("model_seed".into(), vec![n.seed.map(|s| s as i64); rows]))?;
         frames.push(df);
     }

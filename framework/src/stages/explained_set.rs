@@ -23,20 +23,29 @@ pub fn explained_examples(ctx: &RunContext, i: usize, dataset: &Dataset, first: 
     Ok(out)
 }
 
+/// The model a predict node's config names (every predict config has `model`).
+#[derive(serde::Deserialize)]
+struct Named {
+    model: String,
+}
+
 /// The ids of the examples some compared model flips, from node `i`'s similarity inputs.
 fn flipped_ids(ctx: &RunContext, i: usize, dataset: &Dataset) -> Result<BTreeSet<String>> {
     // model → (reference predictions, model predictions) per similarity node
-    let mut pairs: BTreeMap<usize, Vec<(Predictions, Predictions)>> = BTreeMap::new();
+    // model name (its predict nodes' configs name it) → prediction pairs
+    let mut pairs: BTreeMap<String, Vec<(Predictions, Predictions)>> = BTreeMap::new();
     for &k in &ctx.plan.nodes[i].inputs {
         let node = &ctx.plan.nodes[k];
-        let Task::Similarity { model } = node.task else { continue };
+        if !matches!(node.task, Task::Similarity { .. }) {
+            continue;
+        }
         let read = |j: usize| super::predict::read(ctx.store, &ctx.plan.nodes[node.inputs[j]].key);
-        pairs.entry(model).or_default().push((read(0)?, read(1)?));
+        let model: Named = ctx.plan.nodes[node.inputs[1]].config_as()?;
+        pairs.entry(model.model).or_default().push((read(0)?, read(1)?));
     }
     let mut ids = BTreeSet::new();
-    for (model, list) in &pairs {
+    for (name, list) in &pairs {
         let refs: Vec<(&Predictions, &Predictions)> = list.iter().map(|(a, b)| (a, b)).collect();
-        let name = &ctx.resolved.models[*model].name;
         let found = super::flipped_examples::find(name, &refs, &dataset.eval.examples, &dataset.label_names);
         ids.extend(found.into_iter().map(|f| f.example));
     }

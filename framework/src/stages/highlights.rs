@@ -11,7 +11,8 @@ use crate::data::Dataset;
 use crate::explain::{Attribution, FeatureKey};
 use crate::manifest::schema::FeatureIdentity;
 use crate::plan::Task;
-use crate::plugin::alignment::AlignmentMetricEntry;
+use crate::plan::node_config::AggregateConfig;
+use crate::plugin::alignment::{AlignmentMetricEntry, PreparedAlignment};
 use crate::predictions::Predictions;
 use crate::tables::summary::FlippedExample;
 use anyhow::Result;
@@ -26,14 +27,13 @@ pub type PredictionsByModel = BTreeMap<usize, Vec<(Option<u64>, usize, Predictio
 /// The explanations the highlights are drawn from: the first explainer's runs of every
 /// model, the reference's first run (lowest seed) and each compared model's run paired with it.
 struct Drawn<'a> {
-    ctx: &'a RunContext<'a>,
+    agg: &'a AggregateConfig,
     dataset: &'a Dataset,
     preds: &'a PredictionsByModel,
     explainer: String,
     k: usize,
     on: FeatureKey,
-    settings: serde_json::Value,
-    jaccard: &'static AlignmentMetricEntry,
+    jaccard: PreparedAlignment,
     reference: Run,
     /// (model index, its run paired with the reference's).
     compared: Vec<(usize, Run)>,
@@ -44,15 +44,18 @@ impl<'a> Drawn<'a> {
     fn load(
         ctx: &'a RunContext<'a>,
         i: usize,
+        agg: &'a AggregateConfig,
         dataset: &'a Dataset,
         preds: &'a PredictionsByModel,
     ) -> Result<Option<Self>> {
-        let r = ctx.resolved;
-        let (Some(explainer), Some(&k)) = (r.explainers.first(), r.manifest.alignment.k.first()) else {
+        let (Some(explainer), Some(metric)) = (agg.explainers.first(), agg.alignment.verdict_metric.as_ref()) else {
             return Ok(None);
         };
-        let (jaccard, settings) = crate::plan::explain::verdict_metric(r, k)?;
-        let on = match r.manifest.alignment.features {
+        let k = metric.k.unwrap_or(crate::plugin::alignment::DEFAULT_K);
+        let entry = AlignmentMetricEntry::find(&metric.name)
+            .ok_or_else(|| anyhow::anyhow!("alignment metric `{}` is not registered in this build", metric.name))?;
+        let jaccard = (entry.prepare)(&metric.settings)?;
+        let on = match agg.alignment.features {
             FeatureIdentity::Words => FeatureKey::Word,
             FeatureIdentity::Positions => FeatureKey::Position,
         };
@@ -73,24 +76,13 @@ impl<'a> Drawn<'a> {
                 compared.push((mi, run.clone()));
             }
         }
-        Ok(Some(Drawn {
-            ctx,
-            dataset,
-            preds,
-            explainer: explainer.label.clone(),
-            k,
-            on,
-            settings,
-            jaccard,
-            reference,
-            compared,
-        }))
+        Ok(Some(Drawn { agg, dataset, preds, explainer: explainer.clone(), k, on, jaccard, reference, compared }))
     }
 
     /// Jaccard@K of compared model `c`'s explanation of example `e` with the reference's.
     fn jaccard_of(&self, e: usize, c: usize) -> Result<f64> {
         match self.compared[c].1.attributions.get(e) {
-            Some(b) => (self.jaccard.compute)(&self.settings, &self.reference.attributions[e], b),
+            Some(b) => (self.jaccard)(&self.reference.attributions[e], b),
             None => Ok(f64::NAN),
         }
     }
@@ -108,11 +100,11 @@ impl<'a> Drawn<'a> {
     /// Example `e` (index into the reference's run) with the reference's words and those of
     /// the compared models `which` (indices into `compared`).
     fn highlight(&self, e: usize, which: &[usize]) -> Result<Option<ExampleHighlight>> {
-        let r = self.ctx.resolved;
+        let models_of = &self.agg.models;
         let a = &self.reference.attributions[e];
         let Some(example) = self.dataset.eval.examples.iter().find(|x| x.id == a.example_id) else { return Ok(None) };
         let mut models = vec![ModelHighlight {
-            model: r.models[0].name.clone(),
+            model: models_of[0].name.clone(),
             predicted: self.predicted(0, self.reference.seed, &a.example_id),
             words: words(a, self.k, self.on),
             jaccard: None,
@@ -121,7 +113,7 @@ impl<'a> Drawn<'a> {
             let (mi, run) = &self.compared[c];
             if let Some(b) = run.attributions.get(e) {
                 models.push(ModelHighlight {
-                    model: r.models[*mi].name.clone(),
+                    model: models_of[*mi].name.clone(),
                     predicted: self.predicted(*mi, run.seed, &b.example_id),
                     words: words(b, self.k, self.on),
                     jaccard: Some(self.jaccard_of(e, c)?),
@@ -145,10 +137,11 @@ impl<'a> Drawn<'a> {
 pub fn build(
     ctx: &RunContext,
     i: usize,
+    agg: &AggregateConfig,
     dataset: &Dataset,
     preds: &PredictionsByModel,
 ) -> Result<Vec<ExampleHighlight>> {
-    let Some(d) = Drawn::load(ctx, i, dataset, preds)? else { return Ok(Vec::new()) };
+    let Some(d) = Drawn::load(ctx, i, agg, dataset, preds)? else { return Ok(Vec::new()) };
     if d.compared.is_empty() {
         return Ok(Vec::new());
     }
@@ -173,15 +166,15 @@ pub fn build(
 pub fn for_flips(
     ctx: &RunContext,
     i: usize,
+    agg: &AggregateConfig,
     dataset: &Dataset,
     preds: &PredictionsByModel,
     flipped: &[FlippedExample],
 ) -> Result<Vec<ExampleHighlight>> {
-    let Some(d) = Drawn::load(ctx, i, dataset, preds)? else { return Ok(Vec::new()) };
-    let r = ctx.resolved;
+    let Some(d) = Drawn::load(ctx, i, agg, dataset, preds)? else { return Ok(Vec::new()) };
     let mut out = Vec::new();
     for f in flipped {
-        let Some(c) = d.compared.iter().position(|(mi, _)| r.models[*mi].name == f.model) else { continue };
+        let Some(c) = d.compared.iter().position(|(mi, _)| agg.models[*mi].name == f.model) else { continue };
         let Some(e) = d.reference.attributions.iter().position(|a| a.example_id == f.example) else { continue };
         out.extend(d.highlight(e, &[c])?);
     }
