@@ -80,3 +80,21 @@ fn overrides_gc_and_completions() {
         assert!(script.contains("trustx") && script.contains("completions"), "{shell}: {script}");
     }
 }
+
+#[test]
+fn a_reader_that_stops_early_ends_the_output_without_a_panic() {
+    let mut child = common::trustx()
+        .arg("plugins")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader goes away before trustx prints (as `| head -0` would): every print meets a
+    // closed pipe. Without the hook, the first `println!` panics.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    // Either it finished before the pipe closed, or it stopped like a Unix tool on SIGPIPE.
+    assert!(out.status.success() || out.status.code() == Some(141), "{:?} {stderr}", out.status);
+}

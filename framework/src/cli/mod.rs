@@ -6,6 +6,7 @@
 
 mod args;
 mod bench_command;
+mod closed_pipe;
 mod plan_command;
 mod run_command;
 
@@ -20,6 +21,7 @@ use std::process::ExitCode;
 
 /// Parses the command line and runs it.
 pub fn main() -> ExitCode {
+    closed_pipe::exit_quietly_on_closed_stdout();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("TRUSTX_LOG")
@@ -188,6 +190,9 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             };
             for p in plugin::all().into_iter().filter(|p| kind.is_none_or(|k| p.kind == k)) {
                 println!("{} {} (v{}): {}", p.kind.as_str(), p.name, p.version, p.summary);
+                if let Some(role) = plugin::declared_role(p) {
+                    println!("    ({role})");
+                }
                 for s in p.settings() {
                     let default = match &s.default {
                         Some(d) => format!(" = {d}"),

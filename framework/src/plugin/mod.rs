@@ -55,6 +55,49 @@ pub fn find(kind: PluginKind, name: &str) -> Option<&'static PluginInfo> {
     all().into_iter().find(|p| p.kind == kind && p.name == name)
 }
 
+/// What a metric plugin declares to the engine, in words (`trustx plugins` prints it):
+/// whether it is computed when the manifest lists no metrics of its kind, and the margin the
+/// verdict tests it against by default. `None` for other kinds or when it declares nothing.
+pub fn declared_role(p: &PluginInfo) -> Option<String> {
+    let mut parts = Vec::new();
+    let computed = "computed by default";
+    match p.kind {
+        PluginKind::Metric => {
+            let e = metric::CalibrationMetricEntry::find(p.name)?;
+            if e.default_rank.is_some() {
+                parts.push(computed.to_string());
+            }
+            if let Some(t) = e.delta_tolerance {
+                parts.push(format!(
+                    "verdict: |{0}(model) − {0}(reference)| ≤ {t} unless [calibration.tolerances] sets `{0}`",
+                    p.name
+                ));
+            }
+        }
+        PluginKind::Similarity => {
+            let e = similarity::SimilarityMetricEntry::find(p.name)?;
+            if e.default_rank.is_some() {
+                parts.push(computed.to_string());
+            }
+            if let Some(t) = e.tolerance {
+                let op = if e.lower_is_closer { "≤" } else { "≥" };
+                parts.push(format!("verdict: {} {op} {t} unless [calibration.tolerances] sets it", p.name));
+            }
+        }
+        PluginKind::Alignment => {
+            let e = alignment::AlignmentMetricEntry::find(p.name)?;
+            if e.default_rank.is_some() {
+                parts.push(computed.to_string());
+            }
+            if e.verdict {
+                parts.push("verdict: the alignment metric tested at the first K against [alignment] threshold".into());
+            }
+        }
+        _ => {}
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
+
 /// The names with a rank, in rank order (ties by name): a kind's default list, each plugin
 /// declaring its own place in it.
 pub(crate) fn ranked(entries: impl Iterator<Item = (Option<u8>, &'static str)>) -> Vec<&'static str> {

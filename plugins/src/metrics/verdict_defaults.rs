@@ -91,3 +91,17 @@ fn default_margins_are_the_plugins_and_the_manifest_overrides_by_name() {
     );
     assert_eq!(r.faithfulness_gap, Some(0.1));
 }
+
+#[test]
+fn trustx_plugins_says_what_each_metric_declares() {
+    let role = |kind, name| {
+        trustx_framework::plugin::find(kind, name).and_then(trustx_framework::plugin::declared_role).unwrap_or_default()
+    };
+    use trustx_framework::plugin::PluginKind;
+    assert!(
+        role(PluginKind::Metric, "ece").contains("computed by default; verdict: |ece(model) − ece(reference)| ≤ 0.02")
+    );
+    assert!(role(PluginKind::Similarity, "agreement").contains("agreement ≥ 0.95"));
+    assert_eq!(role(PluginKind::Similarity, "kl-divergence-p95"), "");
+    assert!(role(PluginKind::Alignment, "top-k-jaccard").contains("[alignment] threshold"));
+}
