@@ -120,7 +120,9 @@ fn check(manifest: &str, data: &str) {
     assert_eq!(rules["k"], 10);
     assert_eq!(rules["threshold"], 0.7);
     assert_eq!(rules["explainers"], serde_json::json!(["lime", "partition-shap"]));
-    assert_eq!(rules["tolerances"]["ece"], 0.02);
+    assert_eq!(rules["alignment_metric"], "top-k-jaccard");
+    let ece = rules["margins"].as_array().unwrap().iter().find(|m| m["metric"] == "delta-ece").unwrap();
+    assert_eq!((&ece["threshold"], &ece["comparison"]), (&serde_json::json!(0.02), &serde_json::json!("abs-at-most")));
     assert_eq!(report["config"]["meta"]["train_seeds"], serde_json::json!([42]));
     let agg = nodes.iter().find(|n| n["stage"] == "aggregate").unwrap();
     assert_eq!(agg["config"]["bins"], 10);
