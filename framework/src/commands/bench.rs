@@ -222,7 +222,7 @@ pub fn run(minilm: &Path, batch: usize, length: usize, reps: usize) -> Result<Ve
     ));
     out.push(time_packed(
         "bert-base shape (random weights), packed",
-        &PackedClassifier::new(&network, &spec)?,
+        &PackedClassifier::new(&network, &spec, None)?,
         &spec,
         &random_inputs(&spec, batch, length),
         reps,
@@ -240,7 +240,7 @@ pub fn run(minilm: &Path, batch: usize, length: usize, reps: usize) -> Result<Ve
         ));
         out.push(time_packed(
             "all-MiniLM-L6-v2, packed",
-            &PackedClassifier::new(model.network(), &spec)?,
+            &PackedClassifier::new(model.network(), &spec, None)?,
             &spec,
             &random_inputs(&spec, batch, length),
             reps,
