@@ -8,11 +8,15 @@
 //! `2·(4·h² + 2·h·f)` for the projections and feed-forward block plus `2·2·s·h` for the
 //! attention scores and context, as PyTorch profilers count them.
 //!
-//! Each forward is timed twice: through burn's graph (what training runs) and through the
-//! packed inference path (`model::packed`, what predictions and explanations run).
+//! Each forward is timed three times: through burn's graph (what training runs), through the
+//! packed inference path (`model::packed`, what predictions and explanations run), and
+//! through the packed path of the model quantised `dynamic-int8` (int8 Linear layers with
+//! the int8 kernels this CPU runs: AVX-512 VNNI, AVX2 or scalar). Its GFLOP/s count the
+//! same products as the f32 rows, so the two compare directly.
 
 use crate::model::config::{EncoderSpec, ModelType};
 use crate::model::packed::PackedClassifier;
+use crate::model::quant::{Granularity, Quantization, Scheme};
 use crate::model::train::clip_global_norm;
 use crate::model::{Batch, Encoded, HfModel, LoadOptions, SequenceClassifier, set_training};
 use anyhow::{Result, bail};
@@ -227,6 +231,13 @@ pub fn run(minilm: &Path, batch: usize, length: usize, reps: usize) -> Result<Ve
         &random_inputs(&spec, batch, length),
         reps,
     ));
+    out.push(time_packed(
+        "bert-base shape (random weights), packed dynamic-int8",
+        &int8_packed(&network, &spec)?,
+        &spec,
+        &random_inputs(&spec, batch, length),
+        reps,
+    ));
     if minilm.join("config.json").is_file() {
         let options = LoadOptions { num_labels: Some(3), ..LoadOptions::default() };
         let model = HfModel::load(minilm, &options, &device)?;
@@ -245,6 +256,13 @@ pub fn run(minilm: &Path, batch: usize, length: usize, reps: usize) -> Result<Ve
             &random_inputs(&spec, batch, length),
             reps,
         ));
+        out.push(time_packed(
+            "all-MiniLM-L6-v2, packed dynamic-int8",
+            &int8_packed(model.network(), &spec)?,
+            &spec,
+            &random_inputs(&spec, batch, length),
+            reps,
+        ));
         out.push(time_train_step("all-MiniLM-L6-v2 training step (3 classes)", &model, batch, length, reps));
     } else {
         eprintln!(
@@ -253,6 +271,13 @@ pub fn run(minilm: &Path, batch: usize, length: usize, reps: usize) -> Result<Ve
         );
     }
     Ok(out)
+}
+
+/// The packed path of `network` quantised as the `quantize` compressor's default does
+/// (`dynamic-int8`, per-tensor weights): every Linear layer in int8 ([`crate::model::quant`]).
+fn int8_packed(network: &SequenceClassifier, spec: &EncoderSpec) -> Result<PackedClassifier> {
+    let (network, q) = Quantization::quantize(network.clone(), Scheme::DynamicInt8, Granularity::PerTensor);
+    PackedClassifier::new(&network, spec, Some(&q))
 }
 
 /// The results as a Markdown table.

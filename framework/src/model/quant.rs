@@ -323,8 +323,12 @@ pub const MAX_ACTIVATION: i32 = 128;
 #[inline(always)]
 pub fn quantize_activations(x: &[f32], p: ActivationParams, out: &mut [u8]) {
     let inv = 1.0 / p.scale;
+    // In f32 throughout so that it vectorises: the rounded product is an integer below 2^24
+    // in magnitude after the clamp's range, so adding the zero point is exact.
+    let zero_point = p.zero_point as f32;
     for (o, &v) in out.iter_mut().zip(x) {
-        *o = ((v * inv).round_ties_even() as i32 + p.zero_point).clamp(0, MAX_ACTIVATION) as u8;
+        let q = (v * inv).round_ties_even() + zero_point;
+        *o = q.clamp(0.0, MAX_ACTIVATION as f32) as u8;
     }
 }
 

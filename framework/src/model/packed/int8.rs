@@ -21,7 +21,7 @@ use crate::model::quant::{ActivationParams, MAX_ACTIVATION, activation_params, q
 /// Outputs per weight panel.
 pub const PANEL: usize = 16;
 /// Rows per kernel block.
-pub const ROWS: usize = 4;
+pub const ROWS: usize = 6;
 
 /// A Linear layer with int8 weights.
 #[derive(Clone)]
@@ -81,6 +81,8 @@ pub struct Int8Scratch {
     a: Vec<u8>,
     c: Vec<i32>,
     params: Vec<ActivationParams>,
+    offset: Vec<i32>,
+    mult: Vec<f32>,
 }
 
 /// `out[rows, outputs] = dequant(quant(x) · W) + b` where `groups` are `(first row, rows)`
@@ -96,27 +98,56 @@ pub fn linear_dynamic(x: &[f32], groups: &[(usize, usize)], layer: &QLinear, out
     s.params.clear();
     for &(start, len) in groups {
         let span = &x[start * k..(start + len) * k];
-        let (lo, hi) = span.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), &v| (l.min(v), h.max(v)));
-        let p = if len == 0 { activation_params(0.0, 0.0) } else { activation_params(lo, hi) };
-        quantize_rows(&x[start * k..(start + len) * k], k, p, &mut s.a[start * kp..(start + len) * kp], kp);
+        let p = match min_max(span) {
+            Some((lo, hi)) => activation_params(lo, hi),
+            None => activation_params(0.0, 0.0),
+        };
+        quantize_rows(span, k, p, &mut s.a[start * kp..(start + len) * kp], kp);
         s.params.push(p);
     }
     let np = layer.padded_outputs();
-    s.c.clear();
+    // Every element is written by the product: no need to clear it.
     s.c.resize(rows_p * np, 0);
     Kernel::detect().product(&s.a, rows_p, layer, &mut s.c);
     out.resize(rows * n, 0.0);
     for (&(start, len), p) in groups.iter().zip(&s.params) {
+        // Per output: the zero point's correction and `scale_x · scale_w` (fbgemm multiplies
+        // the two scales first, then the accumulator, then adds the bias).
+        s.offset.clear();
+        s.offset.extend(layer.col_sums.iter().map(|&c| p.zero_point * c));
+        s.mult.clear();
+        s.mult.extend(layer.scales.iter().map(|&w| p.scale * w));
         for r in start..start + len {
             let acc = &s.c[r * np..r * np + n];
             let row = &mut out[r * n..(r + 1) * n];
-            for j in 0..n {
-                let raw = acc[j] - p.zero_point * layer.col_sums[j];
-                // fbgemm's order: the two scales multiplied first, then the bias added.
-                row[j] = raw as f32 * (p.scale * layer.scales[j]) + layer.bias[j];
+            for ((((y, &a), &o), &m), &b) in row.iter_mut().zip(acc).zip(&s.offset).zip(&s.mult).zip(&layer.bias) {
+                *y = (a - o) as f32 * m + b;
             }
         }
     }
+}
+
+/// The smallest and largest value of `x` (`None` when empty), in 16 lanes so that it
+/// vectorises (min and max are exact in any order).
+fn min_max(x: &[f32]) -> Option<(f32, f32)> {
+    const LANES: usize = 16;
+    let first = *x.first()?;
+    let (mut lo, mut hi) = ([first; LANES], [first; LANES]);
+    let mut chunks = x.chunks_exact(LANES);
+    for chunk in &mut chunks {
+        for ((l, h), &v) in lo.iter_mut().zip(hi.iter_mut()).zip(chunk) {
+            *l = if v < *l { v } else { *l };
+            *h = if v > *h { v } else { *h };
+        }
+    }
+    let (mut l, mut h) = (first, first);
+    for &v in lo.iter().chain(chunks.remainder()) {
+        l = if v < l { v } else { l };
+    }
+    for &v in hi.iter().chain(chunks.remainder()) {
+        h = if v > h { v } else { h };
+    }
+    Some((l, h))
 }
 
 /// Quantises rows of `x` (`k` wide) into rows of `a` (`kp` wide) with
@@ -231,21 +262,24 @@ mod x86 {
     use super::{PANEL, ROWS};
     use std::arch::x86_64::*;
 
-    /// Four activations of row `r` at group `g`, as one i32 to broadcast.
+    /// Four activations of row `r` at group `g` (`a`'s rows `4·k4` bytes), as one i32 to
+    /// broadcast: one unaligned 4-byte read.
     #[inline(always)]
     fn four(a: &[u8], r: usize, k4: usize, g: usize) -> i32 {
         let at = (r * k4 + g) * 4;
-        i32::from_le_bytes([a[at], a[at + 1], a[at + 2], a[at + 3]])
+        let bytes: [u8; 4] = a[at..at + 4].try_into().unwrap_or([0; 4]);
+        i32::from_le_bytes(bytes)
     }
 
-    /// The AVX2 kernel.
+    /// The AVX2 kernel: [`ROWS`] rows × one panel (16 outputs, two registers) per block,
+    /// `vpmaddubsw` (pairs of u8 × i8 into i16) then `vpmaddwd` with ones (into i32).
     #[target_feature(enable = "avx2")]
     pub(super) fn avx2(a: &[u8], rows: usize, k4: usize, packed: &[i8], c: &mut [i32]) {
         let panel_len = k4 * PANEL * 4;
         let np = packed.len() / panel_len.max(1) * PANEL;
         let ones = _mm256_set1_epi16(1);
-        for (p, panel) in packed.chunks_exact(panel_len).enumerate() {
-            for rb in (0..rows).step_by(ROWS) {
+        for rb in (0..rows).step_by(ROWS) {
+            for (p, panel) in packed.chunks_exact(panel_len).enumerate() {
                 let mut acc = [_mm256_setzero_si256(); 2 * ROWS];
                 for (g, w) in panel.chunks_exact(PANEL * 4).enumerate() {
                     // SAFETY: `w` is 64 bytes; each load reads 32 of them.
@@ -275,26 +309,56 @@ mod x86 {
         }
     }
 
-    /// The AVX-512 VNNI kernel.
+    /// The AVX-512 VNNI kernel: blocks of [`ROWS`] rows × `P` panels (`P` · 16 outputs, 4 or 1), one
+    /// `vpdpbusd` per row and panel for every four inputs (4 · `P` · [`ROWS`] independent
+    /// accumulators keep the instruction's latency hidden); the rows' activations stay in L1
+    /// while the weights stream.
     #[target_feature(enable = "avx512f,avx512vnni")]
     pub(super) fn avx512_vnni(a: &[u8], rows: usize, k4: usize, packed: &[i8], c: &mut [i32]) {
         let panel_len = k4 * PANEL * 4;
-        let np = packed.len() / panel_len.max(1) * PANEL;
-        for (p, panel) in packed.chunks_exact(panel_len).enumerate() {
-            for rb in (0..rows).step_by(ROWS) {
-                let mut acc = [_mm512_setzero_si512(); ROWS];
-                for (g, w) in panel.chunks_exact(PANEL * 4).enumerate() {
-                    // SAFETY: `w` is 64 bytes, one load.
-                    let w = unsafe { _mm512_loadu_si512(w.as_ptr().cast::<__m512i>()) };
-                    for (r, sum) in acc.iter_mut().enumerate() {
-                        *sum = _mm512_dpbusd_epi32(*sum, _mm512_set1_epi32(four(a, rb + r, k4, g)), w);
-                    }
+        let panels = packed.len() / panel_len.max(1);
+        let np = panels * PANEL;
+        for rb in (0..rows).step_by(ROWS) {
+            let mut p = 0;
+            while p + 4 <= panels {
+                vnni_block::<4>(a, rb, k4, &packed[p * panel_len..(p + 4) * panel_len], c, np, p);
+                p += 4;
+            }
+            while p < panels {
+                vnni_block::<1>(a, rb, k4, &packed[p * panel_len..(p + 1) * panel_len], c, np, p);
+                p += 1;
+            }
+        }
+    }
+
+    /// One block of [`avx512_vnni`]: rows `rb..rb + ROWS` × panels `p..p + P` (`w` holds
+    /// those panels, one after the other).
+    #[target_feature(enable = "avx512f,avx512vnni")]
+    #[inline]
+    fn vnni_block<const P: usize>(a: &[u8], rb: usize, k4: usize, w: &[i8], c: &mut [i32], np: usize, p: usize) {
+        let panel_len = k4 * PANEL * 4;
+        let mut acc = [[_mm512_setzero_si512(); P]; ROWS];
+        for g in 0..k4 {
+            let mut wv = [_mm512_setzero_si512(); P];
+            for (j, v) in wv.iter_mut().enumerate() {
+                let at = j * panel_len + g * PANEL * 4;
+                let chunk = &w[at..at + PANEL * 4];
+                // SAFETY: `chunk` is 64 bytes, one load.
+                *v = unsafe { _mm512_loadu_si512(chunk.as_ptr().cast::<__m512i>()) };
+            }
+            for (r, row) in acc.iter_mut().enumerate() {
+                let x = _mm512_set1_epi32(four(a, rb + r, k4, g));
+                for (sum, &wj) in row.iter_mut().zip(&wv) {
+                    *sum = _mm512_dpbusd_epi32(*sum, x, wj);
                 }
-                for (r, sum) in acc.iter().enumerate() {
-                    let out = &mut c[(rb + r) * np + p * PANEL..(rb + r) * np + (p + 1) * PANEL];
-                    // SAFETY: `out` is 16 i32, one store.
-                    unsafe { _mm512_storeu_si512(out.as_mut_ptr().cast::<__m512i>(), *sum) };
-                }
+            }
+        }
+        for (r, row) in acc.iter().enumerate() {
+            for (j, sum) in row.iter().enumerate() {
+                let at = (rb + r) * np + (p + j) * PANEL;
+                let out = &mut c[at..at + PANEL];
+                // SAFETY: `out` is 16 i32, one store.
+                unsafe { _mm512_storeu_si512(out.as_mut_ptr().cast::<__m512i>(), *sum) };
             }
         }
     }
@@ -316,7 +380,9 @@ mod tests {
     /// Shapes with ragged inputs and outputs; activations at the extremes included.
     fn products(kernel: Kernel) -> Vec<Vec<i32>> {
         let mut out = Vec::new();
-        for (rows, inputs, outputs, seed) in [(4, 8, 16, 1), (8, 37, 21, 2), (12, 384, 50, 3), (4, 5, 3, 4)] {
+        for (rows, inputs, outputs, seed) in
+            [(6, 8, 16, 1), (12, 37, 21, 2), (18, 384, 50, 3), (6, 5, 3, 4), (12, 1536, 40, 5)]
+        {
             let (l, _) = layer(inputs, outputs, seed);
             let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed + 10);
             let kp = l.k4() * 4;
@@ -337,7 +403,7 @@ mod tests {
     #[test]
     fn scalar_kernel_is_the_integer_product() {
         let (l, q) = layer(37, 21, 2);
-        let rows = 8;
+        let rows = 12;
         let kp = l.k4() * 4;
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(12);
         let mut a = vec![0u8; rows * kp];
