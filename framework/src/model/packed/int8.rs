@@ -93,8 +93,13 @@ pub fn linear_dynamic(x: &[f32], groups: &[(usize, usize)], layer: &QLinear, out
     assert_eq!(x.len(), rows * k, "int8 linear: input is not [{rows}, {k}]");
     let kp = layer.k4() * 4;
     let rows_p = rows.div_ceil(ROWS) * ROWS;
-    s.a.clear();
+    // Every row's first `k` bytes are written below; the padding (inputs beyond `k`, rows
+    // beyond `rows`) must be zero.
     s.a.resize(rows_p * kp, 0);
+    if kp > k {
+        s.a.chunks_exact_mut(kp).for_each(|row| row[k..].fill(0));
+    }
+    s.a[rows * kp..].fill(0);
     s.params.clear();
     for &(start, len) in groups {
         let span = &x[start * k..(start + len) * k];
