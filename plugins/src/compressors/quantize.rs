@@ -23,7 +23,11 @@
 //!     `quant_utils::ChooseQuantizationParams(min, max, 0, 255, preserve_sparsity=false,
 //!     force_scale_power_of_two=false, reduce_range)`); `reduce_range=True` because
 //!     `dynamic.Linear.forward` passes it for qint8 (x86 kernels sum pairs of u8·i8 products
-//!     in i16), so the range is 0..127. The zero point is rounded half to even.
+//!     in i16), so the range is 0..127. The zero point is rounded half to even. Each input
+//!     becomes `clamp(nearbyint(x · (1/scale)) + zero_point, 0, 255)`: the product rounded
+//!     to f32, then to the nearest integer (half to even), then the zero point added (the
+//!     fused `fma(x, 1/scale, zero_point)` form differs at rare ties; PyTorch's logits on
+//!     the fixture match this form).
 //!   - *Product*: u8 × i8 summed in i32; `ReQuantizeForFloat` subtracts zero point × the
 //!     weight column sums, multiplies by `scale_x · scale_w` and adds the f32 bias.
 //!   The numerics live in `trustx_framework::model::quant` (the runtime needs them); the
