@@ -30,9 +30,9 @@
 //!     the fixture match this form).
 //!   - *Product*: u8 × i8 summed in i32; `ReQuantizeForFloat` subtracts zero point × the
 //!     weight column sums, multiplies by `scale_x · scale_w` and adds the f32 bias.
-//!   The numerics live in `trustx_framework::model::quant` (the runtime needs them); the
-//!   int8 kernels (AVX-512 VNNI, AVX2, scalar; identical integers) in
-//!   `model::packed::int8`.
+//!   - *Where*: the numerics live in `trustx_framework::model::quant` (the runtime needs
+//!     them); the int8 kernels (AVX-512 VNNI, AVX2, scalar; identical integers) in
+//!     `model::packed::int8`.
 //! - `weight-only-int8`: the same int8 weights, dequantised (`q · scale`) before an f32
 //!   product; activations stay f32.
 //!
