@@ -256,6 +256,24 @@ pub enum NodeCommand {
     },
 }
 
+/// `--scheme` of `trustx model quantize`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum QuantScheme {
+    /// PyTorch's dynamic quantisation (the default).
+    DynamicInt8,
+    /// int8 weights dequantised before an f32 product.
+    WeightOnlyInt8,
+}
+
+impl From<QuantScheme> for crate::model::quant::Scheme {
+    fn from(s: QuantScheme) -> Self {
+        match s {
+            QuantScheme::DynamicInt8 => Self::DynamicInt8,
+            QuantScheme::WeightOnlyInt8 => Self::WeightOnlyInt8,
+        }
+    }
+}
+
 /// `trustx model ...`.
 #[derive(Debug, Subcommand)]
 pub enum ModelCommand {
@@ -292,6 +310,25 @@ pub enum ModelCommand {
         /// without a classification head.
         #[arg(long, conflicts_with = "random_head")]
         encoder_only: bool,
+    },
+    /// Quantise a Hugging Face folder's Linear layers to int8 and write the deployable
+    /// folder (I8 tensors plus scales), as a `quantize` variant holds it.
+    #[command(
+        after_help = "Examples:\n  trustx model quantize exported/minilm --out exported/minilm-int8\n  trustx model quantize exported/minilm --out exported/minilm-int8-pc --per-channel\n  trustx model quantize exported/minilm --out exported/minilm-w8 --scheme weight-only-int8\n  trustx model inspect exported/minilm-int8 --text \"A fine film.\" --json"
+    )]
+    Quantize {
+        /// The float checkpoint folder (config.json, weights, tokenizer files, a trained head).
+        dir: PathBuf,
+        /// The folder to write (must not exist, or be empty).
+        #[arg(long)]
+        out: PathBuf,
+        /// `dynamic-int8`: PyTorch's `quantize_dynamic` (int8 weights and per-call int8
+        /// activations, int8 kernels); `weight-only-int8`: int8 weights, f32 activations.
+        #[arg(long, value_enum, default_value = "dynamic-int8")]
+        scheme: QuantScheme,
+        /// One weight scale per output unit instead of one per matrix.
+        #[arg(long)]
+        per_channel: bool,
     },
     /// Copy a trained model out of the store as a Hugging Face folder.
     #[command(

@@ -239,6 +239,22 @@ fn model_command(action: ModelCommand) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        ModelCommand::Quantize { dir, out, scheme, per_channel } => {
+            use crate::model::quant::Granularity;
+            let granularity = if per_channel { Granularity::PerChannel } else { Granularity::PerTensor };
+            let q = crate::commands::quantize::quantize(&dir, &out, scheme.into(), granularity)?;
+            println!(
+                "quantised {} ({}, {}, {} Linear layers in int8) to {}: {:.1} MB → {:.1} MB",
+                dir.display(),
+                q.scheme.as_str(),
+                q.granularity.as_str(),
+                q.layers,
+                out.display(),
+                q.input_bytes as f64 / 1e6,
+                q.output_bytes as f64 / 1e6
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         ModelCommand::Export { node_or_model, out, manifest, seed, results } => {
             let located = export::locate(&node_or_model, manifest.as_deref(), seed, results.as_deref())?;
             export::export(&located, &out)?;

@@ -8,11 +8,15 @@
 //! `2·(4·h² + 2·h·f)` for the projections and feed-forward block plus `2·2·s·h` for the
 //! attention scores and context, as PyTorch profilers count them.
 //!
-//! Each forward is timed twice: through burn's graph (what training runs) and through the
-//! packed inference path (`model::packed`, what predictions and explanations run).
+//! Each forward is timed three times: through burn's graph (what training runs), through the
+//! packed inference path (`model::packed`, what predictions and explanations run), and
+//! through the packed path of the model quantised `dynamic-int8` (int8 Linear layers with
+//! the int8 kernels this CPU runs: AVX-512 VNNI, AVX2 or scalar). Its GFLOP/s count the
+//! same products as the f32 rows, so the two compare directly.
 
 use crate::model::config::{EncoderSpec, ModelType};
 use crate::model::packed::PackedClassifier;
+use crate::model::quant::{Granularity, Quantization, Scheme};
 use crate::model::train::clip_global_norm;
 use crate::model::{Batch, Encoded, HfModel, LoadOptions, SequenceClassifier, set_training};
 use anyhow::{Result, bail};
@@ -41,6 +45,10 @@ pub struct BenchResult {
     pub gflops: f64,
     /// The 1-minute load average after the repetitions, when the OS reports it.
     pub load_average: Option<f64>,
+    /// CPU milliseconds (user + system, every thread) per sequence (training: example),
+    /// mean over the timed repetitions, when the OS reports it: unlike the wall-clock
+    /// figures, it hardly moves when other processes share the cores.
+    pub cpu_ms_per_sequence: Option<f64>,
 }
 
 /// The BERT-base shape (12 layers, hidden 768, 12 heads, FFN 3072, vocab 30,522).
@@ -116,8 +124,8 @@ pub fn time_packed(
         // `length` against the positions.
         let _ = packed.logits(&refs, refs.len());
     };
-    let median = median_seconds(reps, &mut run);
-    forward_result(name, spec, inputs.len(), inputs.first().map_or(0, Encoded::len), reps, median)
+    let timing = median_seconds(reps, &mut run);
+    forward_result(name, spec, inputs.len(), inputs.first().map_or(0, Encoded::len), reps, timing)
 }
 
 /// Times `reps` forward passes of `network` on `batch` (one warm-up first).
@@ -132,9 +140,9 @@ pub fn time_forward(
         let out = network.forward(batch.input_ids.clone(), batch.token_type_ids.clone(), batch.attention_mask.clone());
         let _ = out.logits.into_data();
     };
-    let median = median_seconds(reps, &mut run);
+    let timing = median_seconds(reps, &mut run);
     let [b, s] = batch.input_ids.dims();
-    forward_result(name, spec, b, s, reps, median)
+    forward_result(name, spec, b, s, reps, timing)
 }
 
 /// The result of a forward timing: `batch` sequences of `length` tokens in `median` seconds.
@@ -144,22 +152,34 @@ fn forward_result(
     batch: usize,
     length: usize,
     reps: usize,
-    median: f64,
+    timing: Timing,
 ) -> BenchResult {
     BenchResult {
         name: name.into(),
         batch,
         length,
         reps: reps.max(1),
-        sequences_per_s: batch as f64 / median,
-        gflops: forward_flops(spec, batch, length) / median / 1e9,
+        sequences_per_s: batch as f64 / timing.median,
+        gflops: forward_flops(spec, batch, length) / timing.median / 1e9,
         load_average: load_average(),
+        cpu_ms_per_sequence: timing.cpu_per_rep.map(|c| c * 1000.0 / batch as f64),
     }
 }
 
-/// The median of `reps` timed calls of `run`, after one warm-up call.
-fn median_seconds(reps: usize, run: &mut dyn FnMut()) -> f64 {
+/// Wall-clock and CPU seconds of the timed repetitions.
+#[derive(Debug, Clone, Copy)]
+struct Timing {
+    /// Median wall-clock seconds of one repetition.
+    median: f64,
+    /// Mean CPU seconds of the process per repetition (`None` without `/proc`).
+    cpu_per_rep: Option<f64>,
+}
+
+/// The median wall-clock seconds of `reps` timed calls of `run` (after one warm-up call)
+/// and their mean CPU seconds.
+fn median_seconds(reps: usize, run: &mut dyn FnMut()) -> Timing {
     run();
+    let cpu_before = crate::exec::cpu_time::process_seconds();
     let mut times: Vec<f64> = (0..reps.max(1))
         .map(|_| {
             let t = Instant::now();
@@ -167,8 +187,11 @@ fn median_seconds(reps: usize, run: &mut dyn FnMut()) -> f64 {
             t.elapsed().as_secs_f64()
         })
         .collect();
+    let cpu_per_rep = cpu_before
+        .zip(crate::exec::cpu_time::process_seconds())
+        .map(|(before, after)| (after - before) / times.len() as f64);
     times.sort_by(f64::total_cmp);
-    times[times.len() / 2]
+    Timing { median: times[times.len() / 2], cpu_per_rep }
 }
 
 /// Times `reps` training steps of `model` (one warm-up first): forward with dropout on,
@@ -191,7 +214,8 @@ pub fn time_train_step(name: &str, model: &HfModel, batch: usize, length: usize,
         clip_global_norm(&current, &mut grads, 1.0);
         net = Some(optim.step(1e-5, current, grads));
     };
-    let median = median_seconds(reps, &mut run);
+    let timing = median_seconds(reps, &mut run);
+    let median = timing.median;
     BenchResult {
         name: name.into(),
         batch,
@@ -200,6 +224,7 @@ pub fn time_train_step(name: &str, model: &HfModel, batch: usize, length: usize,
         sequences_per_s: batch as f64 / median,
         gflops: 3.0 * forward_flops(&spec, batch, length) / median / 1e9,
         load_average: load_average(),
+        cpu_ms_per_sequence: timing.cpu_per_rep.map(|c| c * 1000.0 / batch as f64),
     }
 }
 
@@ -222,7 +247,14 @@ pub fn run(minilm: &Path, batch: usize, length: usize, reps: usize) -> Result<Ve
     ));
     out.push(time_packed(
         "bert-base shape (random weights), packed",
-        &PackedClassifier::new(&network, &spec)?,
+        &PackedClassifier::new(&network, &spec, None)?,
+        &spec,
+        &random_inputs(&spec, batch, length),
+        reps,
+    ));
+    out.push(time_packed(
+        "bert-base shape (random weights), packed dynamic-int8",
+        &int8_packed(&network, &spec)?,
         &spec,
         &random_inputs(&spec, batch, length),
         reps,
@@ -240,7 +272,14 @@ pub fn run(minilm: &Path, batch: usize, length: usize, reps: usize) -> Result<Ve
         ));
         out.push(time_packed(
             "all-MiniLM-L6-v2, packed",
-            &PackedClassifier::new(model.network(), &spec)?,
+            &PackedClassifier::new(model.network(), &spec, None)?,
+            &spec,
+            &random_inputs(&spec, batch, length),
+            reps,
+        ));
+        out.push(time_packed(
+            "all-MiniLM-L6-v2, packed dynamic-int8",
+            &int8_packed(model.network(), &spec)?,
             &spec,
             &random_inputs(&spec, batch, length),
             reps,
@@ -255,13 +294,23 @@ pub fn run(minilm: &Path, batch: usize, length: usize, reps: usize) -> Result<Ve
     Ok(out)
 }
 
+/// The packed path of `network` quantised as the `quantize` compressor's default does
+/// (`dynamic-int8`, per-tensor weights): every Linear layer in int8 ([`crate::model::quant`]).
+fn int8_packed(network: &SequenceClassifier, spec: &EncoderSpec) -> Result<PackedClassifier> {
+    let (network, q) = Quantization::quantize(network.clone(), Scheme::DynamicInt8, Granularity::PerTensor);
+    PackedClassifier::new(&network, spec, Some(&q))
+}
+
 /// The results as a Markdown table.
 pub fn render(results: &[BenchResult]) -> String {
-    let mut s = String::from("| model | batch × length | sequences/s | GFLOP/s | load |\n|---|---|---|---|---|\n");
+    let mut s = String::from(
+        "| model | batch × length | sequences/s | GFLOP/s | CPU ms/sequence | load |\n|---|---|---|---|---|---|\n",
+    );
     for r in results {
         let load = r.load_average.map_or_else(|| "-".to_string(), |l| format!("{l:.2}"));
+        let cpu = r.cpu_ms_per_sequence.map_or_else(|| "-".to_string(), |c| format!("{c:.1}"));
         s.push_str(&format!(
-            "| {} | {} × {} | {:.2} | {:.1} | {load} |\n",
+            "| {} | {} × {} | {:.2} | {:.1} | {cpu} | {load} |\n",
             r.name, r.batch, r.length, r.sequences_per_s, r.gflops
         ));
     }

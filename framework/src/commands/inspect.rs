@@ -3,6 +3,12 @@
 //! the pooler output, logits and probabilities, parameters and size. A folder without a
 //! classification head is refused (its logits would be random) unless `--random-head
 //! --labels N` asks for a random head or `--encoder-only` leaves the logits out.
+//!
+//! Logits and probabilities come from the path predictions take ([`HfModel::forward_batch`]:
+//! on the CPU the packed path, which runs a `dynamic-int8` folder in int8 as PyTorch's
+//! `quantize_dynamic` does); the hidden vectors and the pooler output come from burn's
+//! forward, which computes a quantised folder with its dequantised weights in f32
+//! (`quantization` says which scheme the folder holds).
 
 use super::head::HeadArgs;
 use crate::model::{HfModel, LoadOptions, TokenizerChoice, loader};
@@ -45,6 +51,9 @@ pub struct Inspection {
     pub weights_file: String,
     /// Size of the weights file in bytes.
     pub size_bytes: u64,
+    /// The int8 scheme and weight granularity of a quantised folder
+    /// (`dynamic-int8 per-tensor`), `None` for a float one.
+    pub quantization: Option<String>,
     /// Token strings.
     pub tokens: Vec<String>,
     /// Token ids.
@@ -93,7 +102,11 @@ pub fn inspect(dir: &Path, text: &str, pair: Option<&str>, opts: &InspectOptions
     let len = enc.len();
     let mean = (0..hidden_size).map(|k| (0..len).map(|t| h[t * hidden_size + k]).sum::<f32>() / len as f32).collect();
     let has_head = !opts.encoder_only;
-    let logits = to_vec(out.logits);
+    let logits = if has_head {
+        model.forward_batch(std::slice::from_ref(&enc))?.logits.swap_remove(0)
+    } else {
+        to_vec(out.logits)
+    };
     let weights = loader::weights_file(dir)?;
     let (outputs, values) = if has_head { ("logits", &logits) } else { ("encoder outputs", &h) };
     if let Some(bad) = values.iter().find(|v| !v.is_finite()) {
@@ -115,6 +128,7 @@ pub fn inspect(dir: &Path, text: &str, pair: Option<&str>, opts: &InspectOptions
         parameters: model.num_parameters(),
         weights_file: weights.display().to_string(),
         size_bytes,
+        quantization: model.quantization().map(|q| format!("{} {}", q.scheme.as_str(), q.granularity.as_str())),
         tokens: enc.tokens.clone(),
         ids: enc.ids.clone(),
         token_type_ids: enc.type_ids.clone(),
@@ -140,6 +154,9 @@ pub fn render(i: &Inspection) -> String {
     line(&mut s, "model", format!("{} · {} layers · hidden {} · {} heads", i.model_type, i.layers, i.hidden, i.heads));
     line(&mut s, "parameters", format!("{} ({:.1} M)", i.parameters, i.parameters as f64 / 1e6));
     line(&mut s, "size on disk", format!("{:.1} MB ({})", i.size_bytes as f64 / 1e6, i.weights_file));
+    if let Some(q) = &i.quantization {
+        line(&mut s, "quantization", format!("{q} (logits in int8; hidden vectors from dequantised weights)"));
+    }
     line(&mut s, "tokens", format!("{} {:?}", i.tokens.len(), i.tokens));
     line(&mut s, "ids", format!("{:?}", i.ids));
     if i.model_type == "bert" {

@@ -49,6 +49,8 @@ pub struct HfModel {
     pub(super) packed_enabled: bool,
     /// The packed copy of `network`, made on first use (`None`: it does not apply).
     pub(super) packed: OnceLock<Option<Arc<packed::PackedClassifier>>>,
+    /// The int8 weights of a quantised model (`network` holds them dequantised).
+    pub(super) quantization: Option<Arc<quant::Quantization>>,
 }
 
 impl HfModel {
@@ -99,14 +101,23 @@ impl HfModel {
         )?;
 
         let mut network = SequenceClassifier::init(&spec, label_names.len(), device);
-        let report = loader::load_weights(
+        let quantized = quant::Quantization::declared(&config_json)?;
+        let (report, quantization) = loader::load_weights(
             &mut network,
             &spec,
             dir,
-            &loader::WeightOptions { seed: options.seed, head: options.head },
+            &loader::WeightOptions { seed: options.seed, head: options.head, quantized },
             device,
         )?;
         let network = set_training(network, false);
+        // A fresh head of a quantised folder is quantised too.
+        let (network, quantization) = match quantization {
+            Some(q) => {
+                let (network, q) = q.refresh(network);
+                (network, Some(Arc::new(q)))
+            }
+            None => (network, None),
+        };
         tracing::info!(
             folder = %dir.display(),
             model_type = spec.model_type.as_str(),
@@ -130,6 +141,7 @@ impl HfModel {
             report,
             packed_enabled: true,
             packed: OnceLock::new(),
+            quantization,
         })
     }
 
@@ -209,11 +221,13 @@ impl HfModel {
             return None;
         }
         self.packed
-            .get_or_init(|| match packed::PackedClassifier::new(&self.network, &self.spec) {
-                Ok(p) => Some(Arc::new(p)),
-                Err(e) => {
-                    tracing::warn!(error = %e, "packed inference does not apply: burn's forward is used");
-                    None
+            .get_or_init(|| {
+                match packed::PackedClassifier::new(&self.network, &self.spec, self.quantization.as_deref()) {
+                    Ok(p) => Some(Arc::new(p)),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "packed inference does not apply: burn's forward is used");
+                        None
+                    }
                 }
             })
             .as_deref()
@@ -276,10 +290,34 @@ impl HfModel {
     }
 
     /// The same model with another network of the same architecture (e.g. after training).
+    /// A quantised model stays quantised: layers whose weights changed are quantised
+    /// afresh ([`quant::Quantization::refresh`]).
     pub fn with_network(mut self, network: SequenceClassifier) -> Self {
-        self.network = network;
+        self.network = match &self.quantization {
+            Some(q) => {
+                let (network, q) = q.refresh(network);
+                self.quantization = Some(Arc::new(q));
+                network
+            }
+            None => network,
+        };
         self.packed = OnceLock::new();
         self
+    }
+
+    /// The model with every Linear layer quantised to int8 (`network` then holds the
+    /// dequantised weights; the packed path runs a dynamic-int8 model in int8).
+    pub fn quantized(mut self, scheme: quant::Scheme, granularity: quant::Granularity) -> Self {
+        let (network, q) = quant::Quantization::quantize(self.network.clone(), scheme, granularity);
+        self.network = network;
+        self.quantization = Some(Arc::new(q));
+        self.packed = OnceLock::new();
+        self
+    }
+
+    /// The int8 weights of a quantised model.
+    pub fn quantization(&self) -> Option<&quant::Quantization> {
+        self.quantization.as_deref()
     }
 
     /// The parsed `config.json`.

@@ -30,6 +30,7 @@ use regex::Regex;
 use super::config::{EncoderSpec, ModelType};
 use super::embeddings::sinusoidal_table;
 use super::heads::SequenceClassifier;
+use super::quant::{Granularity, Quantization, Scheme};
 
 /// What to do with a classification head found in the checkpoint.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -74,6 +75,13 @@ pub fn weights_file(dir: &Path) -> Result<PathBuf> {
         }
     }
     bail!("no weights in {}: expected model.safetensors or pytorch_model.bin", dir.display())
+}
+
+/// Every tensor of an in-memory safetensors image.
+fn read_tensor_bytes(bytes: Vec<u8>, path: &Path) -> Result<Vec<PackTensor>> {
+    let mut store = SafetensorsStore::from_bytes(Some(bytes));
+    let map = store.get_all_tensors().map_err(|e| anyhow!("cannot read {}: {e}", path.display()))?.clone();
+    Ok(map.into_values().collect())
 }
 
 /// Reads every tensor of a weights file (lazily: the data is read when applied).
@@ -280,7 +288,6 @@ impl NameRules {
     }
 
     /// Module path of a checkpoint name (what the store's remapping makes of it).
-    #[cfg(test)]
     pub(crate) fn to_module_path(&self, name: &str) -> String {
         apply_rules(&self.forward.patterns, name)
     }
@@ -376,23 +383,36 @@ fn fmt_shape(s: &[usize]) -> String {
 pub(crate) struct WeightOptions {
     pub(crate) seed: u64,
     pub(crate) head: HeadPolicy,
+    /// The folder's `config.json` declares int8 weights ([`super::quant_io`]).
+    pub(crate) quantized: Option<(Scheme, Granularity)>,
 }
 
 /// Loads the weights of folder `dir` into `model` (built from `spec`), checking that every
-/// tensor is accounted for.
+/// tensor is accounted for. A quantised folder's int8 weights are dequantised into the
+/// model and returned as they are.
 pub(crate) fn load_weights(
     model: &mut SequenceClassifier,
     spec: &EncoderSpec,
     dir: &Path,
     options: &WeightOptions,
     device: &Device,
-) -> Result<LoadReport> {
+) -> Result<(LoadReport, Option<Quantization>)> {
     let path = weights_file(dir)?;
     let file = path.display().to_string();
     let rules = NameRules::for_model(spec.model_type);
 
+    let (all, quantization) = match options.quantized {
+        Some((scheme, granularity)) => {
+            if path.extension().is_none_or(|e| e != "safetensors") {
+                bail!("{file}: config.json declares int8 weights, which trustx stores in model.safetensors");
+            }
+            let (bytes, q) = super::quant_io::read_quantized(&path, &rules, scheme, granularity)?;
+            (read_tensor_bytes(bytes, &path)?, Some(q))
+        }
+        None => (read_tensors(&path)?, None),
+    };
     let (ignored, tensors): (Vec<PackTensor>, Vec<PackTensor>) =
-        read_tensors(&path)?.into_iter().partition(|t| is_known_optional(&t.name));
+        all.into_iter().partition(|t| is_known_optional(&t.name));
     let ignored: Vec<String> = ignored.into_iter().map(|t| t.name).collect();
     let with_prefix = tensors.iter().any(|t| t.name.starts_with(rules.prefix));
 
@@ -507,7 +527,9 @@ pub(crate) fn load_weights(
     if !ignored.is_empty() {
         tracing::debug!(file = %file, ignored = ?ignored, "skipped optional tensors");
     }
-    Ok(LoadReport { weights_file: path, tensors_loaded: count, ignored, fresh_head, fresh_pooler, computed_positions })
+    let report =
+        LoadReport { weights_file: path, tensors_loaded: count, ignored, fresh_head, fresh_pooler, computed_positions };
+    Ok((report, quantization))
 }
 
 /// The module paths of the model and the names they have in a checkpoint, for

@@ -51,6 +51,10 @@ mod hf_model;
 pub mod labels;
 pub mod loader;
 pub mod packed;
+pub mod quant;
+pub mod quant_io;
+#[cfg(test)]
+mod quant_parity;
 pub mod save;
 pub mod scratch;
 pub mod special_text;

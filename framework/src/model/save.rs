@@ -51,7 +51,14 @@ impl HfModel {
     fn write_files(&self, dir: &Path) -> Result<()> {
         std::fs::write(dir.join("config.json"), serde_json::to_vec_pretty(&self.saved_config())?)?;
         let tensors = hf_tensors(self.network(), self.spec().model_type);
-        std::fs::write(dir.join("model.safetensors"), safetensors_bytes(&tensors)?)?;
+        let bytes = match self.quantization() {
+            Some(q) => {
+                let rules = NameRules::for_model(self.spec().model_type);
+                super::quant_io::safetensors_file(&super::quant_io::quantized_tensors(tensors, q, &rules)?)?
+            }
+            None => safetensors_bytes(&tensors)?,
+        };
+        std::fs::write(dir.join("model.safetensors"), bytes)?;
         match self.origin() {
             Origin::Folder(src) => {
                 for file in ["tokenizer.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json"] {
@@ -100,6 +107,10 @@ impl HfModel {
             map.remove("num_labels");
             map.insert("architectures".into(), json!([architecture]));
             map.insert("trustx_version".into(), json!(env!("CARGO_PKG_VERSION")));
+            match self.quantization() {
+                Some(q) => map.insert(super::quant::CONFIG_KEY.into(), q.config_entry()),
+                None => map.remove(super::quant::CONFIG_KEY),
+            };
         }
         config
     }

@@ -199,6 +199,7 @@ impl HfModel {
                 computed_positions: false,
             },
             packed_enabled: true,
+            quantization: None,
             packed: Default::default(),
         })
     }

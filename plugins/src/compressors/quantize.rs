@@ -1,79 +1,81 @@
-//! `quantize`: int8 weights for every Linear layer (attention, feed-forward, pooler,
-//! classifier), symmetric min-max, per tensor or per output channel.
+//! `quantize`: int8 Linear layers, the model a team ships after
+//! `torch.ao.quantization.quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8)`.
 //!
-//! scale = 2·max|w| / 254 (= max|w| / 127, over the tensor or over one output channel),
-//! q = round(w · (1/scale)) clamped to [−127, 127], and the weight becomes q · scale — the
-//! same arithmetic as burn 0.22's `quantize_dynamic` / `dequantize` on the Flex backend
-//! (a unit test checks they agree bit for bit). Embeddings, biases and LayerNorms stay f32.
+//! **Schemes.**
+//! - `dynamic-int8` (default): PyTorch's dynamic quantisation on x86 (the `x86`/`fbgemm`
+//!   engine). The variant stores int8 weights and the packed CPU path runs every Linear in
+//!   int8, quantising its input per call. Each choice, with where PyTorch makes it:
+//!   - *Which layers*: every `nn.Linear` — attention query/key/value/output, both
+//!     feed-forward matrices, BERT's pooler dense layer, DistilBERT's pre-classifier and
+//!     the classifier — as `quantize_dynamic` with `qconfig_spec={nn.Linear}` swaps each for
+//!     `torch.ao.nn.quantized.dynamic.Linear`. Embeddings, LayerNorms and biases stay f32.
+//!   - *Weights*: `qint8`, symmetric, zero point 0, one scale per tensor: the
+//!     `default_dynamic_qconfig`'s weight observer is `MinMaxObserver(dtype=torch.qint8,
+//!     qscheme=torch.per_tensor_symmetric)`; its `_calculate_qparams` gives `scale =
+//!     max(−min(w,0), max(w,0)) / ((127 − (−128)) / 2) = max|w| / 127.5` (f32, at least
+//!     f32 ε). With `granularity = "per-channel"`, `per_channel_dynamic_qconfig`'s
+//!     `PerChannelMinMaxObserver(qscheme=per_channel_symmetric)`: the same per output unit.
+//!   - *Weight rounding*: `quantize_per_tensor` / `quantize_val` compute
+//!     `nearbyint(w · (1/scale))` (round half to even under the default rounding mode),
+//!     clamped to [−128, 127].
+//!   - *Activations*: `quint8`, affine, one (scale, zero point) per input tensor, from its
+//!     own min and max at every call (`qlinear_dynamic.cpp`: `fbgemm::FindMinMax`, then
+//!     `quant_utils::ChooseQuantizationParams(min, max, 0, 255, preserve_sparsity=false,
+//!     force_scale_power_of_two=false, reduce_range)`); `reduce_range=True` because
+//!     `dynamic.Linear.forward` passes it for qint8 (x86 kernels sum pairs of u8·i8 products
+//!     in i16), so the range is 0..127. The zero point is rounded half to even. Each input
+//!     becomes `clamp(nearbyint(x · (1/scale)) + zero_point, 0, 255)`: the product rounded
+//!     to f32, then to the nearest integer (half to even), then the zero point added (the
+//!     fused `fma(x, 1/scale, zero_point)` form differs at rare ties; PyTorch's logits on
+//!     the fixture match this form).
+//!   - *Product*: u8 × i8 summed in i32; `ReQuantizeForFloat` subtracts zero point × the
+//!     weight column sums, multiplies by `scale_x · scale_w` and adds the f32 bias.
+//!   - *Where*: the numerics live in `trustx_framework::model::quant` (the runtime needs
+//!     them); the int8 kernels (AVX-512 VNNI, AVX2, scalar; identical integers) in
+//!     `model::packed::int8`.
+//! - `weight-only-int8`: the same int8 weights, dequantised (`q · scale`) before an f32
+//!   product; activations stay f32.
 //!
-//! **Simulated int8.** burn 0.22 quantises tensors on the Flex CPU backend, but its
-//! quantised matmul dequantises the weight to f32 before multiplying, and the Hugging Face
-//! folders the pipeline passes between stages hold f32 tensors. So the variant stores the
-//! int8-rounded weights as f32: its predictions are exactly those of weight-only int8
-//! inference, but it is not smaller or faster on disk here. `compress.json` and the model
-//! card say so (`quantization`), and the card's `deploy_size_mb` is the size a deployment
-//! of the int8 format would ship (int8 weights + f32 scales + the f32 rest), labelled as such.
+//! **On purpose unlike PyTorch**: the activation range is taken per example, which is
+//! PyTorch at batch size 1; PyTorch at batch size > 1 takes it over the padded batch, so
+//! its outputs depend on the batch.
+//!
+//! **Stored form**: the variant's `model.safetensors` holds each Linear weight as `I8`
+//! `[out, in]` plus an `F32` `<name>_scale`; `config.json` declares the scheme under
+//! `trustx_quantization`. Its size on disk is the real deployable size.
+//!
+//! **Simulated where it must be**: burn's forward (used for gradients, the CUDA backend and
+//! fine-tuning) computes with the dequantised weights in f32: fine-tuning a quantised
+//! variant trains the f32 weights (straight-through) and quantises them again when saved.
 
 use serde::{Deserialize, Serialize};
 use trustx_framework::anyhow;
-use trustx_framework::model::surgery::map_linear_weights;
+use trustx_framework::model::quant::{Granularity, Scheme};
 use trustx_framework::plugin::compressor::{
     CardOverrides, CompressOutput, CompressRequest, Compressor, CompressorEntry,
 };
 use trustx_framework::schemars::{self, JsonSchema};
-use trustx_framework::serde_json::{self, json};
-
-/// Over what the scale is taken.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum Granularity {
-    /// One scale per weight matrix.
-    PerTensor,
-    /// One scale per output unit (a column of burn's `[d_in, d_out]`, a row of PyTorch's).
-    PerChannel,
-}
+use trustx_framework::serde_json::json;
 
 /// Settings of `quantize`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QuantizeSettings {
-    /// `per-tensor` or `per-channel` scales. Default `per-channel`.
+    /// `dynamic-int8` (PyTorch's dynamic quantisation, int8 kernels) or `weight-only-int8`.
+    /// Default `dynamic-int8`.
+    #[serde(default = "default_scheme")]
+    pub scheme: Scheme,
+    /// `per-tensor` (PyTorch's default) or `per-channel` weight scales. Default `per-tensor`.
     #[serde(default = "default_granularity")]
     pub granularity: Granularity,
 }
 
-fn default_granularity() -> Granularity {
-    Granularity::PerChannel
+fn default_scheme() -> Scheme {
+    Scheme::DynamicInt8
 }
 
-/// Symmetric int8 quantise–dequantise of a `[d_in, d_out]` matrix (row-major). Returns
-/// the dequantised values and the scales (one, or one per output column).
-pub fn quantize_dequantize(values: &[f32], shape: [usize; 2], granularity: Granularity) -> (Vec<f32>, Vec<f32>) {
-    let [_, cols] = shape;
-    let scale_of = |alpha: f32| {
-        let s = 2.0 * alpha / 254.0;
-        if s > 0.0 && s.is_finite() { s } else { f32::MIN_POSITIVE }
-    };
-    let scales: Vec<f32> = match granularity {
-        Granularity::PerTensor => vec![scale_of(values.iter().fold(0.0f32, |a, &x| a.max(x.abs())))],
-        Granularity::PerChannel => {
-            let mut peak = vec![0.0f32; cols];
-            for (i, &x) in values.iter().enumerate() {
-                peak[i % cols] = peak[i % cols].max(x.abs());
-            }
-            peak.into_iter().map(scale_of).collect()
-        }
-    };
-    let out = values
-        .iter()
-        .enumerate()
-        .map(|(i, &x)| {
-            let scale = if scales.len() == 1 { scales[0] } else { scales[i % cols] };
-            let q = (x * (1.0 / scale)).round().clamp(-127.0, 127.0) as i8;
-            scale * q as f32
-        })
-        .collect();
-    (out, scales)
+fn default_granularity() -> Granularity {
+    Granularity::PerTensor
 }
 
 /// The `quantize` compressor.
@@ -82,56 +84,46 @@ pub struct Quantize;
 impl Compressor for Quantize {
     type Settings = QuantizeSettings;
     const NAME: &'static str = "quantize";
-    const VERSION: &'static str = "1";
-    const SUMMARY: &'static str = "int8 Linear weights, symmetric min-max, per tensor or per channel (simulated: int8-rounded weights stored as f32)";
+    const VERSION: &'static str = "2";
+    const SUMMARY: &'static str = "int8 Linear layers as PyTorch's quantize_dynamic (dynamic-int8, int8 kernels) or weight-only int8; stored as I8";
 
     fn compress(settings: &QuantizeSettings, request: CompressRequest) -> anyhow::Result<CompressOutput> {
         let model = request.model;
-        let mut tensors = Vec::new();
-        let mut quantized_weights = 0usize;
-        let mut scale_count = 0usize;
-        let network = map_linear_weights(model.network().clone(), &mut |path, shape, values| {
-            let (out, scales) = quantize_dequantize(values, shape, settings.granularity);
-            let max_error = values.iter().zip(&out).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
-            quantized_weights += values.len();
-            scale_count += scales.len();
-            tensors.push(json!({
-                "path": path,
-                "shape": shape,
-                "scales": scales.len(),
-                "max_scale": scales.iter().copied().fold(0.0f32, f32::max),
-                "max_abs_error": max_error,
-            }));
-            Some(out)
-        });
-        let parameters = model.num_parameters();
-        let f32_bytes = parameters as u64 * 4;
-        let int8_bytes =
-            (parameters - quantized_weights) as u64 * 4 + quantized_weights as u64 + scale_count as u64 * 4;
-        let granularity = serde_json::to_value(settings.granularity)?;
-        let label =
-            format!("int8 simulated ({}): int8-rounded weights stored as f32", granularity.as_str().unwrap_or(""));
+        let f32_before = model.num_parameters() as u64 * 4;
+        let model = model.quantized(settings.scheme, settings.granularity);
+        let Some(q) = model.quantization() else { anyhow::bail!("quantisation left no int8 layers (internal error)") };
+        let int8_weights = q.weights();
+        let stored = (model.num_parameters() - int8_weights) as u64 * 4 + q.stored_bytes() as u64;
+        let tensors: Vec<_> = q
+            .layers
+            .iter()
+            .map(|(path, l)| {
+                json!({
+                    "path": path,
+                    "shape": [l.outputs, l.inputs],
+                    "scales": l.scales.len(),
+                    "max_scale": l.scales.iter().copied().fold(0.0f32, f32::max),
+                })
+            })
+            .collect();
+        let label = format!("int8 {} ({})", settings.scheme.as_str(), settings.granularity.as_str());
         let report = json!({
-            "int8": "simulated",
-            "why": "burn 0.22's Flex backend quantises tensors but its quantised matmul dequantises to f32 first, and the Hugging Face folders between stages hold f32: the stored weights are q·scale in f32, exactly what weight-only int8 inference computes",
-            "scheme": "symmetric min-max: scale = max|w|/127, q = round(w/scale) in [-127, 127], w' = q·scale",
-            "granularity": granularity,
+            "int8": "real",
+            "scheme": settings.scheme,
+            "granularity": settings.granularity,
+            "numerics": "PyTorch quantize_dynamic on x86: qint8 symmetric weights (max|w|/127.5), quint8 affine per-call activations with reduce_range (dynamic-int8 only), i32 accumulation",
             "quantized_tensors": tensors.len(),
-            "quantized_weights": quantized_weights,
-            "scales": scale_count,
+            "quantized_weights": int8_weights,
             "kept_f32": "embeddings, biases, LayerNorm",
-            "f32_parameter_bytes": f32_bytes,
-            "int8_deployment_bytes": int8_bytes,
+            "f32_parameter_bytes": f32_before,
+            "stored_parameter_bytes": stored,
+            "training_through_it": "simulated (straight-through on the dequantised f32 weights, quantised again when saved)",
             "tensors": tensors,
         });
         Ok(CompressOutput {
-            model: model.with_network(network),
+            model,
             report,
-            card: CardOverrides {
-                weight_bits: Some(8),
-                quantization: Some(label),
-                deploy_size_bytes: Some(int8_bytes),
-            },
+            card: CardOverrides { weight_bits: Some(8), quantization: Some(label), deploy_size_bytes: None },
         })
     }
 }
@@ -141,52 +133,87 @@ inventory::submit! { CompressorEntry::of::<Quantize>() }
 #[cfg(test)]
 mod tests {
     use super::*;
-    use trustx_framework::burn::tensor::quantization::{QuantScheme, QuantStore, QuantValue};
-    use trustx_framework::burn::tensor::{Device, Distribution, Tensor};
+    use trustx_framework::burn::tensor::Device;
+    use trustx_framework::data::{Dataset, Split};
+    use trustx_framework::model::scratch::{Architecture, ArchitectureType};
+    use trustx_framework::model::{HfModel, LoadOptions};
 
-    fn random(shape: [usize; 2], seed: u64) -> Vec<f32> {
-        use rand::{RngExt, SeedableRng};
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-        // Columns of very different ranges, as real weight matrices have.
-        (0..shape[0] * shape[1]).map(|i| (rng.random::<f32>() - 0.5) * (1.0 + (i % shape[1]) as f32 * 3.0)).collect()
+    fn tiny() -> HfModel {
+        let arch = Architecture {
+            model_type: ArchitectureType::Bert,
+            layers: 2,
+            hidden: 16,
+            heads: 4,
+            ffn: 32,
+            vocab: concat!(env!("CARGO_MANIFEST_DIR"), "/../data/vocab/sst2-words.txt").into(),
+            max_positions: 32,
+            lower_case: true,
+        };
+        let options = LoadOptions { seed: 5, num_labels: Some(3), ..LoadOptions::default() };
+        HfModel::from_architecture(&arch, &options, &Device::flex()).unwrap()
+    }
+
+    fn compress(settings: &QuantizeSettings, model: HfModel) -> CompressOutput {
+        let dataset = Dataset {
+            name: "t".into(),
+            label_names: vec!["a".into(), "b".into(), "c".into()],
+            train: None,
+            eval: Split { examples: vec![], counts: Default::default() },
+        };
+        let request = CompressRequest {
+            variant: "q",
+            model,
+            dataset: &dataset,
+            seed: 0,
+            max_len: 16,
+            base_dir: std::path::Path::new("."),
+            progress: &|_| {},
+        };
+        Quantize::compress(settings, request).unwrap()
     }
 
     #[test]
-    fn error_is_at_most_half_a_step_per_weight() {
-        let shape = [24, 8];
-        let w = random(shape, 1);
-        for g in [Granularity::PerTensor, Granularity::PerChannel] {
-            let (q, scales) = quantize_dequantize(&w, shape, g);
-            for (i, (a, b)) in w.iter().zip(&q).enumerate() {
-                let scale = if scales.len() == 1 { scales[0] } else { scales[i % shape[1]] };
-                assert!((a - b).abs() <= scale / 2.0 * (1.0 + 1e-5), "{g:?} weight {i}: {a} → {b}, scale {scale}");
-                // On the int8 grid.
-                let steps = b / scale;
-                assert!((steps - steps.round()).abs() < 1e-3 && steps.abs() <= 127.0 + 1e-3);
+    fn defaults_are_pytorchs_dynamic_per_tensor() {
+        let s: QuantizeSettings = trustx_framework::serde_json::from_value(json!({})).unwrap();
+        assert_eq!((s.scheme, s.granularity), (Scheme::DynamicInt8, Granularity::PerTensor));
+        let bad = trustx_framework::serde_json::from_value::<QuantizeSettings>(json!({"scheme": "int4"}));
+        assert!(bad.is_err());
+    }
+
+    #[test]
+    fn the_stored_variant_is_int8_and_predicts_what_was_audited() {
+        let model = tiny();
+        let texts = ["a great film", "not good at all , really", "the plot"];
+        let inputs: Vec<_> = texts.iter().map(|t| model.tokenize(t, None).unwrap()).collect();
+        let float = model.forward_batch(&inputs).unwrap().logits;
+        let root = std::env::temp_dir().join(format!("trustx-quantize-{}", std::process::id()));
+        let mut logits = Vec::new();
+        for scheme in [Scheme::DynamicInt8, Scheme::WeightOnlyInt8] {
+            for granularity in [Granularity::PerTensor, Granularity::PerChannel] {
+                let out = compress(&QuantizeSettings { scheme, granularity }, model.clone());
+                // Every Linear: 2 layers × 6, pooler, classifier.
+                assert_eq!(out.report["quantized_tensors"], 14, "{}", out.report);
+                let ours = out.model.forward_batch(&inputs).unwrap().logits;
+                let dir = root.join(format!("{}-{}", scheme.as_str(), granularity.as_str()));
+                out.model.save_hf(&dir).unwrap();
+                let back = HfModel::load(&dir, &LoadOptions::default(), &Device::flex()).unwrap();
+                assert_eq!(back.quantization().map(|q| (q.scheme, q.granularity)), Some((scheme, granularity)));
+                assert_eq!(back.quantization(), out.model.quantization(), "int8 weights survive the folder");
+                assert_eq!(back.forward_batch(&inputs).unwrap().logits, ours, "{scheme:?} {granularity:?}");
+                // The file holds the int8 weights: its size is the reported one plus the header.
+                let size = std::fs::metadata(dir.join("model.safetensors")).unwrap().len();
+                let stored = out.report["stored_parameter_bytes"].as_u64().unwrap();
+                assert!(size > stored && size < stored + 8_000, "{size} vs {stored}");
+                logits.push(ours);
             }
         }
-    }
-
-    #[test]
-    fn per_channel_is_no_worse_than_per_tensor() {
-        let shape = [32, 6];
-        let w = random(shape, 2);
-        let err = |g| {
-            let (q, _) = quantize_dequantize(&w, shape, g);
-            w.iter().zip(&q).map(|(a, b)| ((a - b) as f64).powi(2)).sum::<f64>()
-        };
-        let (t, c) = (err(Granularity::PerTensor), err(Granularity::PerChannel));
-        assert!(c <= t && c < t * 0.9, "per-channel {c} vs per-tensor {t}");
-    }
-
-    #[test]
-    fn per_tensor_matches_burns_int8_on_flex() {
-        let device = Device::flex();
-        let t = Tensor::<2>::random([16, 12], Distribution::Normal(0.0, 0.3), &device);
-        let values = t.clone().into_data().try_to_vec::<f32>().unwrap();
-        let scheme = QuantScheme::default().with_value(QuantValue::Q8S).with_store(QuantStore::Native);
-        let burn = t.quantize_dynamic(&scheme).dequantize().into_data().try_to_vec::<f32>().unwrap();
-        let (ours, _) = quantize_dequantize(&values, [16, 12], Granularity::PerTensor);
-        assert_eq!(ours, burn);
+        // Close to the float model, and the schemes compute different models.
+        for l in &logits {
+            for (a, b) in l.iter().flatten().zip(float.iter().flatten()) {
+                assert!((a - b).abs() < 0.1, "{a} vs {b}");
+            }
+        }
+        assert_ne!(logits[0], logits[2], "dynamic and weight-only int8 agree exactly");
+        std::fs::remove_dir_all(&root).ok();
     }
 }

@@ -14,7 +14,14 @@
 //! It computes what [`super::SequenceClassifier::forward`] computes (the parity tests hold
 //! it to 1e-4 on the logits) and is used by [`super::HfModel::forward_batch`] on the CPU
 //! device without autodiff; training, gradients and the CUDA backend keep burn's graph.
+//!
+//! A model quantised with [`Scheme::DynamicInt8`](super::quant::Scheme) runs its Linear
+//! layers in int8 ([`int8`]), each input quantised per example as PyTorch's dynamic
+//! quantisation does at batch size 1. Its activation ranges cover every token of a layer's
+//! input, so its last layer is computed in full (no `[CLS]`-only shortcut). burn's forward
+//! of such a model computes with the dequantised weights in f32 (weight-only).
 
+pub mod int8;
 mod kernels;
 mod weights;
 
@@ -24,9 +31,11 @@ use anyhow::Result;
 use rayon::prelude::*;
 
 use super::heads::SequenceClassifier;
+use super::quant::Quantization;
 use super::{Encoded, EncoderSpec};
+use int8::{Int8Scratch, linear_dynamic};
 use kernels::{Heads, Queries, add_assign, attention, layer_norm, linear, linear_columns, relu, tanh};
-use weights::{Head, Weights};
+use weights::{Head, Linear, Weights};
 
 /// A request is split into at least this many batches (when it has that many inputs).
 const MIN_BATCHES: usize = 4;
@@ -55,12 +64,28 @@ struct Scratch {
     tmp: Vec<f32>,
     inner: Vec<f32>,
     scores: Vec<f32>,
+    int8: Int8Scratch,
+}
+
+/// `out = x · W + b` for the rows of `groups` (`(first row, rows)` per example): int8 with
+/// one activation range per group when the layer has an int8 form, else f32.
+fn project(x: &[f32], groups: &[(usize, usize)], layer: &Linear, out: &mut Vec<f32>, s: &mut Int8Scratch) {
+    match &layer.int8 {
+        Some(q) => linear_dynamic(x, groups, q, out, s),
+        None => linear(x, groups.iter().map(|g| g.1).sum(), layer, out),
+    }
 }
 
 impl PackedClassifier {
-    /// Copies the weights of `network` (built from `spec`) off its device.
-    pub fn new(network: &SequenceClassifier, spec: &EncoderSpec) -> Result<Self> {
-        Ok(Self { weights: Weights::from_network(network, spec)? })
+    /// Copies the weights of `network` (built from `spec`) off its device; a dynamic-int8
+    /// `quantization` makes every Linear layer int8.
+    pub fn new(network: &SequenceClassifier, spec: &EncoderSpec, quantization: Option<&Quantization>) -> Result<Self> {
+        Ok(Self { weights: Weights::from_network(network, spec, quantization)? })
+    }
+
+    /// Whether the Linear layers run in int8.
+    pub fn is_int8(&self) -> bool {
+        self.weights.dynamic_int8
     }
 
     /// Number of classes.
@@ -94,22 +119,28 @@ impl PackedClassifier {
         let mut x = self.embed(inputs, rows);
         let mut s = Scratch::default();
         let heads = Heads { count: w.heads, dim: h / w.heads };
-        let Some((last, layers)) = w.layers.split_last() else {
-            return self.head(&first_rows(&x, &sequences, h), inputs.len());
+        let n = inputs.len();
+        let cls_groups: Vec<(usize, usize)> = (0..n).map(|i| (i, 1)).collect();
+        // The last layer's [CLS]-only shortcut, except in int8 (see the module documentation).
+        let (full, last) = match w.layers.split_last() {
+            Some((last, layers)) if !w.dynamic_int8 => (layers, Some(last)),
+            _ => (&w.layers[..], None),
         };
-        for layer in layers {
-            linear(&x, rows, &layer.qkv, &mut s.qkv);
+        for layer in full {
+            project(&x, &sequences, &layer.qkv, &mut s.qkv, &mut s.int8);
             s.ctx.resize(rows * h, 0.0);
             attention(&s.qkv, &sequences, heads, Queries::All, &mut s.ctx, &mut s.scores);
             let ctx = std::mem::take(&mut s.ctx);
-            x = self.sublayers(layer, x, &ctx, rows, &mut s);
+            x = self.sublayers(layer, x, &ctx, &sequences, &mut s);
             s.ctx = ctx;
         }
+        let cls = first_rows(&x, &sequences, h);
+        let Some(last) = last else {
+            return self.head(&cls, &cls_groups, &mut s);
+        };
         // The last layer: only the [CLS] rows reach the head, so only their query, context,
         // output projection and feed-forward block are computed (keys and values of every
         // token still are).
-        let n = inputs.len();
-        let cls = first_rows(&x, &sequences, h);
         s.qkv.resize(rows * 3 * h, 0.0);
         linear_columns(&x, rows, &last.qkv, h..3 * h, &mut s.qkv[h..], 3 * h);
         let mut query = vec![0.0; n * h];
@@ -120,44 +151,51 @@ impl PackedClassifier {
         s.ctx.resize(n * h, 0.0);
         attention(&s.qkv, &sequences, heads, Queries::First, &mut s.ctx, &mut s.scores);
         let ctx = std::mem::take(&mut s.ctx);
-        let cls = self.sublayers(last, cls, &ctx[..n * h], n, &mut s);
-        self.head(&cls, n)
+        let cls = self.sublayers(last, cls, &ctx[..n * h], &cls_groups, &mut s);
+        self.head(&cls, &cls_groups, &mut s)
     }
 
-    /// The rest of a layer after attention: `h = LN(x + ctx·Wo)`, `LN(h + ffn(h))`, on
-    /// `rows` rows.
-    fn sublayers(&self, layer: &weights::Layer, x: Vec<f32>, ctx: &[f32], rows: usize, s: &mut Scratch) -> Vec<f32> {
+    /// The rest of a layer after attention: `h = LN(x + ctx·Wo)`, `LN(h + ffn(h))`, on the
+    /// rows of `groups`.
+    fn sublayers(
+        &self,
+        layer: &weights::Layer,
+        x: Vec<f32>,
+        ctx: &[f32],
+        groups: &[(usize, usize)],
+        s: &mut Scratch,
+    ) -> Vec<f32> {
         let h = self.weights.hidden;
         let mut x = x;
-        linear(ctx, rows, &layer.output, &mut s.tmp);
+        project(ctx, groups, &layer.output, &mut s.tmp, &mut s.int8);
         add_assign(&mut s.tmp, &x);
         layer_norm(&mut s.tmp, h, &layer.attention_norm);
         std::mem::swap(&mut x, &mut s.tmp);
-        linear(&x, rows, &layer.ffn_in, &mut s.inner);
+        project(&x, groups, &layer.ffn_in, &mut s.inner, &mut s.int8);
         gelu(&mut s.inner);
-        linear(&s.inner, rows, &layer.ffn_out, &mut s.tmp);
+        project(&s.inner, groups, &layer.ffn_out, &mut s.tmp, &mut s.int8);
         add_assign(&mut s.tmp, &x);
         layer_norm(&mut s.tmp, h, &layer.output_norm);
         std::mem::swap(&mut x, &mut s.tmp);
         x
     }
 
-    /// The classification head on the `[CLS]` rows (`n × hidden`): logits, row after row.
-    fn head(&self, cls: &[f32], n: usize) -> Vec<f32> {
+    /// The classification head on the `[CLS]` rows (one group each): logits, row after row.
+    fn head(&self, cls: &[f32], groups: &[(usize, usize)], s: &mut Scratch) -> Vec<f32> {
         let w = &self.weights;
         let mut pooled = Vec::new();
         match &w.head {
             Head::Bert { pooler } => {
-                linear(cls, n, pooler, &mut pooled);
+                project(cls, groups, pooler, &mut pooled, &mut s.int8);
                 tanh(&mut pooled);
             }
             Head::DistilBert { pre_classifier } => {
-                linear(cls, n, pre_classifier, &mut pooled);
+                project(cls, groups, pre_classifier, &mut pooled, &mut s.int8);
                 relu(&mut pooled);
             }
         }
         let mut logits = Vec::new();
-        linear(&pooled, n, &w.classifier, &mut logits);
+        project(&pooled, groups, &w.classifier, &mut logits, &mut s.int8);
         logits
     }
 

@@ -7,15 +7,21 @@ use burn::module::Param;
 use burn::nn;
 use burn::tensor::Tensor;
 
+use super::int8::QLinear;
 use crate::model::encoder::TransformerLayer;
 use crate::model::heads::SequenceClassifier;
+use crate::model::quant::{Quantization, QuantizedLinear, Scheme};
+use crate::model::surgery::layer_prefix;
 use crate::model::{EncoderSpec, ModelType};
 
-/// A Linear layer: `y = x · weight + bias`, `weight` `[inputs, outputs]` row-major.
+/// A Linear layer: `y = x · weight + bias`, `weight` `[inputs, outputs]` row-major; or,
+/// for a dynamic-int8 model, its int8 form (`int8`, and `weight` is empty).
 #[derive(Clone)]
 pub struct Linear {
-    /// `[inputs, outputs]`, row-major.
+    /// `[inputs, outputs]`, row-major (empty when `int8` is set).
     pub weight: Vec<f32>,
+    /// The int8 layer that replaces the f32 product.
+    pub int8: Option<QLinear>,
     /// `[outputs]` (zeros for a layer without bias).
     pub bias: Vec<f32>,
     /// Input width.
@@ -30,7 +36,13 @@ impl Linear {
         if weight.len() != inputs * outputs || bias.len() != outputs {
             bail!("a {inputs}×{outputs} linear layer has {} weights and {} biases", weight.len(), bias.len());
         }
-        Ok(Self { weight, bias, inputs, outputs })
+        Ok(Self { weight, bias, inputs, outputs, int8: None })
+    }
+
+    /// The int8 form of a quantised layer (PyTorch layout `[outputs, inputs]`).
+    fn int8(q: &QuantizedLinear, bias: Vec<f32>) -> Result<Self> {
+        let int8 = QLinear::new(&q.q, &q.scales, bias.clone(), q.inputs, q.outputs)?;
+        Ok(Self { weight: Vec::new(), bias, inputs: q.inputs, outputs: q.outputs, int8: Some(int8) })
     }
 }
 
@@ -98,19 +110,38 @@ pub struct Weights {
     pub hidden: usize,
     /// Attention heads.
     pub heads: usize,
+    /// The Linear layers run in int8 with activations quantised per call.
+    pub dynamic_int8: bool,
 }
 
 fn values<const D: usize>(t: &Param<Tensor<D>>) -> Result<Vec<f32>> {
     t.val().try_into_vec_as::<f32>().map_err(|e| anyhow!("cannot read a weight as f32: {e:?}"))
 }
 
-fn linear(l: &nn::Linear) -> Result<Linear> {
+/// Which layers run in int8: those of a dynamic-int8 quantisation, by module path.
+#[derive(Clone, Copy)]
+struct Int8Layers<'a>(Option<&'a Quantization>);
+
+impl<'a> Int8Layers<'a> {
+    fn get(&self, path: &str) -> Result<Option<&'a QuantizedLinear>> {
+        match self.0 {
+            Some(q) => q.layers.get(path).map(Some).ok_or_else(|| anyhow!("layer {path} has no int8 weights")),
+            None => Ok(None),
+        }
+    }
+}
+
+fn linear(l: &nn::Linear, path: &str, int8: Int8Layers) -> Result<Linear> {
     let [inputs, outputs] = l.weight.dims();
     let bias = match &l.bias {
         Some(b) => values(b)?,
         None => vec![0.0; outputs],
     };
-    Linear::new(values(&l.weight)?, bias, inputs, outputs)
+    match int8.get(path)? {
+        Some(q) if [q.inputs, q.outputs] == [inputs, outputs] => Linear::int8(q, bias),
+        Some(_) => bail!("layer {path}: int8 weights of another shape"),
+        None => Linear::new(values(&l.weight)?, bias, inputs, outputs),
+    }
 }
 
 fn norm(n: &nn::LayerNorm, eps: f64) -> Result<Norm> {
@@ -128,6 +159,9 @@ fn fused_qkv(q: &Linear, k: &Linear, v: &Linear) -> Result<Linear> {
     if [k.inputs, v.inputs] != [inputs; 2] || [k.outputs, v.outputs] != [width; 2] {
         bail!("query, key and value projections differ in shape");
     }
+    if q.int8.is_some() {
+        bail!("int8 query, key and value are fused by fused_qkv_int8");
+    }
     let mut weight = Vec::with_capacity(inputs * 3 * width);
     for i in 0..inputs {
         for part in [q, k, v] {
@@ -138,30 +172,62 @@ fn fused_qkv(q: &Linear, k: &Linear, v: &Linear) -> Result<Linear> {
     Linear::new(weight, bias, inputs, 3 * width)
 }
 
-fn layer(l: &TransformerLayer, eps: f64) -> Result<Layer> {
+/// int8 `[q | k | v]`: the three `[outputs, inputs]` matrices one after the other (the
+/// same input, so one activation range, as PyTorch's three calls on one tensor have).
+fn fused_qkv_int8(parts: [&QuantizedLinear; 3], bias: Vec<f32>) -> Result<Linear> {
+    let [q, k, v] = parts;
+    if [k.inputs, v.inputs] != [q.inputs; 2] || [k.outputs, v.outputs] != [q.outputs; 2] {
+        bail!("query, key and value projections differ in shape");
+    }
+    let weights = [&q.q[..], &k.q, &v.q].concat();
+    let scales: Vec<f32> = parts.iter().flat_map(|p| (0..p.outputs).map(|o| p.scale(o))).collect();
+    Linear::int8(&QuantizedLinear { inputs: q.inputs, outputs: 3 * q.outputs, q: weights, scales }, bias)
+}
+
+fn layer(l: &TransformerLayer, eps: f64, prefix: &str, int8: Int8Layers) -> Result<Layer> {
     let a = &l.attention;
+    let path = |name: &str| format!("{prefix}.{name}");
+    let [query, key, value] = [(&a.query, "attention.query"), (&a.key, "attention.key"), (&a.value, "attention.value")]
+        .map(|(l, name)| linear(l, &path(name), int8));
+    let (query, key, value) = (query?, key?, value?);
+    let qkv = match int8.0 {
+        Some(_) => {
+            let bias = [&query.bias[..], &key.bias, &value.bias].concat();
+            let get = |name: &str| int8.get(&path(name)).and_then(|q| q.ok_or_else(|| anyhow!("no int8 {name}")));
+            fused_qkv_int8([get("attention.query")?, get("attention.key")?, get("attention.value")?], bias)?
+        }
+        None => fused_qkv(&query, &key, &value)?,
+    };
     Ok(Layer {
-        qkv: fused_qkv(&linear(&a.query)?, &linear(&a.key)?, &linear(&a.value)?)?,
-        output: linear(&a.output)?,
+        qkv,
+        output: linear(&a.output, &path("attention.output"), int8)?,
         attention_norm: norm(&l.attention_norm, eps)?,
-        ffn_in: linear(&l.ffn_in)?,
-        ffn_out: linear(&l.ffn_out)?,
+        ffn_in: linear(&l.ffn_in, &path("ffn_in"), int8)?,
+        ffn_out: linear(&l.ffn_out, &path("ffn_out"), int8)?,
         output_norm: norm(&l.output_norm, eps)?,
     })
 }
 
 impl Weights {
-    /// Copies the weights of `network` (built from `spec`) off its device.
-    pub fn from_network(network: &SequenceClassifier, spec: &EncoderSpec) -> Result<Self> {
+    /// Copies the weights of `network` (built from `spec`) off its device; with a
+    /// dynamic-int8 `quantization`, every Linear layer takes its int8 form from it.
+    pub fn from_network(
+        network: &SequenceClassifier,
+        spec: &EncoderSpec,
+        quantization: Option<&Quantization>,
+    ) -> Result<Self> {
         let eps = spec.layer_norm_eps;
+        let int8 = Int8Layers(quantization.filter(|q| q.scheme == Scheme::DynamicInt8));
         let emb = network.embeddings();
         let (encoder, head, classifier) = match network {
-            SequenceClassifier::Bert(m) => {
-                (&m.bert.encoder, Head::Bert { pooler: linear(&m.bert.pooler.dense)? }, &m.classifier)
-            }
+            SequenceClassifier::Bert(m) => (
+                &m.bert.encoder,
+                Head::Bert { pooler: linear(&m.bert.pooler.dense, "bert.pooler.dense", int8)? },
+                &m.classifier,
+            ),
             SequenceClassifier::DistilBert(m) => (
                 &m.distilbert.transformer,
-                Head::DistilBert { pre_classifier: linear(&m.pre_classifier)? },
+                Head::DistilBert { pre_classifier: linear(&m.pre_classifier, "pre_classifier", int8)? },
                 &m.classifier,
             ),
         };
@@ -170,11 +236,17 @@ impl Weights {
             position: values(&emb.position_embeddings.weight)?,
             token_type: emb.token_type_embeddings.as_ref().map(|t| values(&t.weight)).transpose()?,
             embedding_norm: norm(&emb.layer_norm, eps)?,
-            layers: encoder.layers.iter().map(|l| layer(l, eps)).collect::<Result<_>>()?,
+            layers: encoder
+                .layers
+                .iter()
+                .enumerate()
+                .map(|(i, l)| layer(l, eps, &layer_prefix(spec.model_type, i), int8))
+                .collect::<Result<_>>()?,
             head,
-            classifier: linear(classifier)?,
+            classifier: linear(classifier, "classifier", int8)?,
             hidden: spec.hidden_size,
             heads: spec.num_heads,
+            dynamic_int8: int8.0.is_some(),
         };
         if weights.heads == 0 || !weights.hidden.is_multiple_of(weights.heads) {
             bail!("hidden size {} is not a multiple of {} heads", weights.hidden, weights.heads);
