@@ -120,7 +120,7 @@ def summarise(session_dir):
     measures = []
     for measure in sorted(info, key=lambda m: (ORDER.index(m) if m in ORDER else len(ORDER), m)):
         row = info[measure]
-        impls = sorted({i for v in per_round for (m, i) in v if m == measure})
+        impls = sorted({i for v in per_round for (m, i) in v if m == measure}, key=lambda i: (not i.startswith("trustx"), i))
         values = {i: spread([v[(measure, i)] for v in per_round if (measure, i) in v]) for i in impls}
         ratios = {}
         for peer in impls:
