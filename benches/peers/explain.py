@@ -22,7 +22,11 @@
 
 Nothing is cached between explanations, so the seconds per LIME and per SHAP explanation
 are the mean over the first three pairs at seed 0 (as trustx times its own, each on a fresh
-cache), and the workload's seconds are the sum over every pair, seed and explainer.
+cache), and the workload's seconds are the sum over every pair, seed and explainer. An
+untimed warm-up comes first (one model call, a 20-sample LIME and a 20-evaluation SHAP
+explanation: shap's first call compiles its numba kernels), as trustx loads its model
+untimed. The pairs run one after another, torch using `--threads` cores; trustx explains
+its pairs in parallel, each on single-threaded kernels, as its explain stage does.
 
 Usage: python explain.py --minilm DIR [--pairs FILE] [--count 20] [--seeds 3]
                          [--lime-samples 1000] [--shap-evals 500] [--batch-size 64] [--threads N]
