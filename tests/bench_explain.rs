@@ -43,10 +43,8 @@ fn small_workload_runs_and_shares_the_cache_across_seeds() {
     assert!(run + 2 <= distinct && distinct <= requested, "{counts}");
     assert!(r["dedup_ratio"].as_f64().unwrap() > 1.0);
     assert!(r["lime_s"].as_f64().unwrap() > 0.0 && r["shap_s"].as_f64().unwrap() > 0.0);
-    // The Python figures (7.9 s per 1000 LIME samples, 7.2 s per 500 SHAP evaluations) scaled
-    // to these budgets, for 1 pair × 2 seeds.
-    let python = 2.0 * (7.9 * 30.0 / 1000.0 + 7.2 * 12.0 / 500.0);
-    assert!((r["python_workload_s"].as_f64().unwrap() - python).abs() < 1e-9, "{r}");
+    // Only this run's figures: a ratio to the Python stack is benches/compare.sh's.
+    assert!(r.get("python_workload_s").is_none() && r.get("speedup").is_none(), "{r}");
     assert_eq!((r["lime_samples"].as_u64(), r["shap_evals"].as_u64()), (Some(30), Some(12)));
 }
 

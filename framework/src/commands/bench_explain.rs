@@ -8,13 +8,12 @@
 //! what is cached (partition SHAP is deterministic: all of it).
 //!
 //! Before it, the first three pairs are explained once more one explanation at a time, each
-//! on a fresh cache (LIME removes words, SHAP puts `[MASK]` in their place: they share no
-//! text but the original), which is how the Python figures were taken: those times are the
-//! seconds per explanation.
+//! on a fresh cache (LIME removes words, SHAP puts `...` in their place: they share no text
+//! but the original): those times are the seconds per explanation.
 //!
-//! The figures beside them are the Python stack's (transformers + lime + shap, same model
-//! and pairs, batched predictor) measured on this machine: 7.9 s per LIME explanation and
-//! 7.2 s per partition-SHAP explanation.
+//! The bench prints its own measurements only. A ratio to the Python stack (transformers +
+//! lime + shap) comes from `benches/compare.sh`, which runs this bench and
+//! `benches/peers/explain.py` (the same pairs, counts and model) alternately in one session.
 
 use crate::explain::{EvalCounts, ExampleEngine, rng_for};
 use crate::model::{HeadPolicy, HfModel, LoadOptions};
@@ -26,17 +25,6 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-
-/// Seconds per LIME explanation (`PYTHON_LIME_SAMPLES` samples) of the Python stack on this machine.
-pub const PYTHON_LIME_S: f64 = 7.9;
-/// LIME samples the Python figure was measured with.
-pub const PYTHON_LIME_SAMPLES: usize = 1000;
-/// Seconds per partition-SHAP explanation (`PYTHON_SHAP_EVALS` evaluations) of the Python stack.
-pub const PYTHON_SHAP_S: f64 = 7.2;
-/// Partition-SHAP evaluations the Python figure was measured with.
-pub const PYTHON_SHAP_EVALS: usize = 500;
-/// The speed-up over the Python stack the workload must reach.
-pub const TARGET_SPEEDUP: f64 = 5.0;
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -87,11 +75,6 @@ pub struct ExplainBenchResult {
     pub counts: EvalCounts,
     /// requested / run.
     pub dedup_ratio: f64,
-    /// The Python stack's seconds for the same workload (no cache shared), scaled in
-    /// proportion to the budgets when they differ from the measured ones.
-    pub python_workload_s: f64,
-    /// python_workload_s / workload_s.
-    pub speedup: f64,
 }
 
 /// One SNLI pair.
@@ -170,7 +153,8 @@ pub fn run(config: &ExplainBenchConfig) -> Result<ExplainBenchResult> {
     };
     let model = HfModel::load(&config.model, &options, &Device::flex())?;
 
-    // One explanation at a time, each on a fresh cache (as Python's figures were taken).
+    // One explanation at a time, each on a fresh cache (benches/peers/explain.py times the
+    // Python stack's first three pairs the same way).
     let timed = &pairs[..pairs.len().min(TIMED_PAIRS)];
     let (mut lime_s, mut shap_s) = (0.0, 0.0);
     for pair in timed {
@@ -207,7 +191,6 @@ pub fn run(config: &ExplainBenchConfig) -> Result<ExplainBenchResult> {
     let workload_s = started.elapsed().as_secs_f64();
     let workload_cpu_s = crate::exec::cpu_time::process_seconds().zip(cpu_started).map(|(end, start)| end - start);
     let timed_n = timed.len() as f64;
-    let python_workload_s = python_workload_s(pairs.len(), config);
     Ok(ExplainBenchResult {
         pairs: pairs.len(),
         seeds: config.seeds,
@@ -222,54 +205,41 @@ pub fn run(config: &ExplainBenchConfig) -> Result<ExplainBenchResult> {
         explanations: pairs.len() * config.seeds * 2,
         counts,
         dedup_ratio: counts.dedup_ratio(),
-        python_workload_s,
-        speedup: python_workload_s / workload_s,
     })
 }
 
-/// The Python stack's seconds for `pairs` pairs under `config`: its measured seconds per
-/// explanation, scaled in proportion when the budgets differ from the measured ones.
-fn python_workload_s(pairs: usize, config: &ExplainBenchConfig) -> f64 {
-    let lime_s = PYTHON_LIME_S * config.lime_samples as f64 / PYTHON_LIME_SAMPLES as f64;
-    let shap_s = PYTHON_SHAP_S * config.shap_evals as f64 / PYTHON_SHAP_EVALS as f64;
-    pairs as f64 * config.seeds as f64 * (lime_s + shap_s)
-}
-
-/// The results as a Markdown table, the Python figures beside ours.
+/// The results as a Markdown table: this machine's measurements only (a ratio to another
+/// stack is `benches/compare.sh`'s, measured beside it).
 pub fn render(r: &ExplainBenchResult) -> String {
-    let mut s = String::from("| measure | trustx | Python stack |\n|---|---|---|\n");
+    let mut s = String::from("| measure | trustx |\n|---|---|\n");
     s.push_str(&format!(
-        "| LIME ({} samples, 3 classes), s per explanation | {:.2} ({:.2}/s) | {PYTHON_LIME_S} ({PYTHON_LIME_SAMPLES} samples) |\n",
+        "| LIME ({} samples, 3 classes), s per explanation | {:.2} ({:.2}/s) |\n",
         r.lime_samples,
         r.lime_s,
         1.0 / r.lime_s
     ));
     s.push_str(&format!(
-        "| partition SHAP ({} evals), s per explanation | {:.2} ({:.2}/s) | {PYTHON_SHAP_S} ({PYTHON_SHAP_EVALS} evals) |\n",
+        "| partition SHAP ({} evals), s per explanation | {:.2} ({:.2}/s) |\n",
         r.shap_evals,
         r.shap_s,
         1.0 / r.shap_s
     ));
     s.push_str(&format!(
-        "| workload: {} pairs × {} seeds × (LIME + SHAP), s | {:.1} | {:.1} (target ≤ {:.1}: {TARGET_SPEEDUP}×) |\n",
-        r.pairs,
-        r.seeds,
-        r.workload_s,
-        r.python_workload_s,
-        r.python_workload_s / TARGET_SPEEDUP
+        "| workload: {} pairs × {} seeds × (LIME + SHAP), s | {:.1} |\n",
+        r.pairs, r.seeds, r.workload_s
     ));
     s.push_str(&format!(
-        "| evaluations requested / distinct / run (dedup ratio) | {} / {} / {} ({:.2}) | no cache |\n",
+        "| evaluations requested / distinct / run (dedup ratio) | {} / {} / {} ({:.2}) |\n",
         r.counts.requested, r.counts.distinct, r.counts.run, r.dedup_ratio
     ));
     if let Some(cpu) = r.workload_cpu_s {
-        s.push_str(&format!("| workload CPU seconds (both cores) | {cpu:.1} | |\n"));
+        s.push_str(&format!("| workload CPU seconds (every thread) | {cpu:.1} |\n"));
     }
-    s.push_str(&format!("| speed-up over Python | {:.2}× | 1× |\n", r.speedup));
     if let Some(load) = r.load_average {
-        s.push_str(&format!("| load average at the end | {load:.2} | |\n"));
+        s.push_str(&format!("| load average at the end | {load:.2} |\n"));
     }
-    s.push_str(&format!("| sequences per forward pass | {} | |\n", r.batch_size));
+    s.push_str(&format!("| sequences per forward pass | {} |\n", r.batch_size));
+    s.push_str("| ratio to the Python stack | `bash benches/compare.sh` (measured side by side) |\n");
     s
 }
 
@@ -298,18 +268,36 @@ mod tests {
     }
 
     #[test]
-    fn python_figures_scale_with_the_budgets() {
-        let config = |lime_samples, shap_evals| ExplainBenchConfig {
-            model: PathBuf::new(),
-            pairs: PathBuf::new(),
-            count: 20,
+    fn the_table_holds_this_run_and_no_other_stacks_figure() {
+        let counts = EvalCounts { requested: 120, distinct: 100, run: 90 };
+        let r = ExplainBenchResult {
+            pairs: 2,
             seeds: 3,
-            lime_samples,
-            shap_evals,
             batch_size: 64,
+            lime_samples: 1000,
+            shap_evals: 500,
+            lime_s: 1.25,
+            shap_s: 0.5,
+            workload_s: 12.5,
+            workload_cpu_s: Some(24.0),
+            load_average: Some(1.5),
+            explanations: 12,
+            counts,
+            dedup_ratio: counts.dedup_ratio(),
         };
-        // The measured budgets: 20 pairs × 3 seeds × (7.9 + 7.2) s = 906 s.
-        assert!((python_workload_s(20, &config(1000, 500)) - 906.0).abs() < 1e-9);
-        assert!((python_workload_s(20, &config(500, 1000)) - 60.0 * (3.95 + 14.4)).abs() < 1e-9);
+        let table = render(&r);
+        for want in [
+            "| 1.25 (0.80/s) |",
+            "| 0.50 (2.00/s) |",
+            "2 pairs × 3 seeds",
+            "| 12.5 |",
+            "| 24.0 |",
+            "benches/compare.sh",
+        ] {
+            assert!(table.contains(want), "{want} missing from\n{table}");
+        }
+        // No speed-up: a ratio needs the other stack measured in the same session.
+        assert!(!table.contains("speed-up"), "{table}");
+        assert!(!table.contains("7.9") && !table.contains("7.2") && !table.contains("target"), "{table}");
     }
 }
