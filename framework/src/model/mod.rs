@@ -50,6 +50,8 @@ pub mod heads;
 mod hf_model;
 pub mod labels;
 pub mod loader;
+pub mod module_path;
+mod name_rules;
 pub mod packed;
 pub mod quant;
 pub mod quant_io;

@@ -4,6 +4,7 @@
 //! tokenizer files. The folder is written beside its destination and renamed into place,
 //! so a crash never leaves half a model.
 
+use super::module_path::ModulePath;
 use super::loader::NameRules;
 use super::{HfModel, ModelType, Origin, SequenceClassifier};
 use anyhow::{Context, Result, anyhow, bail};
@@ -150,29 +151,25 @@ pub fn hf_tensors(network: &SequenceClassifier, model_type: ModelType) -> Vec<Na
 
 #[derive(Default)]
 struct Collect {
-    path: Vec<String>,
-    containers: Vec<String>,
+    path: ModulePath,
     tensors: BTreeMap<String, (bool, Vec<usize>, Vec<f32>)>,
 }
 
 impl ModuleVisitor for Collect {
     fn enter_module(&mut self, name: &str, container_type: &str) {
-        self.path.push(name.to_string());
-        self.containers.push(container_type.to_string());
+        self.path.enter(name, container_type);
     }
 
     fn exit_module(&mut self, _name: &str, _container_type: &str) {
-        self.path.pop();
-        self.containers.pop();
+        self.path.exit();
     }
 
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        let module_type = self.containers.iter().rev().find(|c| c.starts_with("Struct:") || c.starts_with("Enum:"));
-        let in_linear = module_type.is_some_and(|c| c == "Struct:Linear");
+        let in_linear = self.path.in_linear();
         let t = param.val();
         let shape = t.dims().to_vec();
         let values = t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default();
-        self.tensors.insert(self.path.join("."), (in_linear, shape, values));
+        self.tensors.insert(self.path.dotted(), (in_linear, shape, values));
     }
 }
 

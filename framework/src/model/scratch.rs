@@ -4,6 +4,7 @@
 //! biases, LayerNorm 1 and 0, a zero padding row) from a ChaCha generator seeded by the
 //! load seed, and the tokenizer is a word-piece tokenizer over the given vocabulary.
 
+use super::module_path::ModulePath;
 use super::config::{HfConfig, default_label_names};
 use super::heads::SequenceClassifier;
 use super::tokenizer::HfTokenizer;
@@ -166,7 +167,7 @@ impl HfModel {
         let mut init = HfInit {
             rng: ChaCha8Rng::seed_from_u64(options.seed),
             std: spec.initializer_range,
-            path: Vec::new(),
+            path: ModulePath::default(),
             pad_row: pad as usize,
         };
         // burn's lazy initialisers draw from its process-wide generator: hold the training
@@ -209,7 +210,7 @@ impl HfModel {
 struct HfInit {
     rng: ChaCha8Rng,
     std: f64,
-    path: Vec<String>,
+    path: ModulePath,
     pad_row: usize,
 }
 
@@ -231,27 +232,27 @@ impl HfInit {
 }
 
 impl ModuleMapper for HfInit {
-    fn enter_module(&mut self, name: &str, _container_type: &str) {
-        self.path.push(name.to_string());
+    fn enter_module(&mut self, name: &str, container_type: &str) {
+        self.path.enter(name, container_type);
     }
 
     fn exit_module(&mut self, _name: &str, _container_type: &str) {
-        self.path.pop();
+        self.path.exit();
     }
 
     fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
         let shape = param.lazy_shape();
         let dims: Vec<usize> = shape.to_vec();
         let n: usize = dims.iter().product();
-        let name = self.path.last().cloned().unwrap_or_default();
-        let in_norm = self.path.iter().rev().nth(1).is_some_and(|p| p.contains("norm"));
+        let name = self.path.last().unwrap_or_default().to_string();
+        let in_norm = self.path.names().iter().rev().nth(1).is_some_and(|p| p.contains("norm"));
         let values = match name.as_str() {
             "bias" | "beta" => vec![0.0; n],
             "gamma" => vec![1.0; n],
             "weight" if in_norm => vec![1.0; n],
             _ => {
                 let mut v = self.normal(n);
-                let is_words = self.path.iter().any(|p| p == "word_embeddings");
+                let is_words = self.path.names().iter().any(|p| p == "word_embeddings");
                 if is_words && dims.len() == 2 && self.pad_row < dims[0] {
                     v[self.pad_row * dims[1]..(self.pad_row + 1) * dims[1]].fill(0.0);
                 }

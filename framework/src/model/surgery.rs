@@ -7,6 +7,7 @@
 //! `bert.encoder.layers.0.attention.value` for a Linear (its tensors are `.weight` and
 //! `.bias`).
 
+use super::module_path::ModulePath;
 use super::config::HfConfig;
 use super::encoder::TransformerLayer;
 use super::{HfModel, ModelType, SequenceClassifier};
@@ -79,27 +80,24 @@ impl HfModel {
 pub fn linear_weights(network: &SequenceClassifier) -> Vec<LinearWeight> {
     #[derive(Default)]
     struct Collect {
-        path: Vec<String>,
-        containers: Vec<String>,
+        path: ModulePath,
         out: Vec<LinearWeight>,
     }
     impl ModuleVisitor for Collect {
         fn enter_module(&mut self, name: &str, container_type: &str) {
-            self.path.push(name.to_string());
-            self.containers.push(container_type.to_string());
+            self.path.enter(name, container_type);
         }
         fn exit_module(&mut self, _name: &str, _container_type: &str) {
-            self.path.pop();
-            self.containers.pop();
+            self.path.exit();
         }
         fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            if D != 2 || self.path.last().map(String::as_str) != Some("weight") || !in_linear(&self.containers) {
+            if D != 2 || self.path.last() != Some("weight") || !self.path.in_linear() {
                 return;
             }
             let t = param.val();
             let dims = t.dims();
             let values = t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default();
-            let path = self.path[..self.path.len() - 1].join(".");
+            let path = self.path.parent();
             self.out.push(LinearWeight { path, shape: [dims[0], dims[1]], values });
         }
     }
@@ -109,15 +107,6 @@ pub fn linear_weights(network: &SequenceClassifier) -> Vec<LinearWeight> {
         SequenceClassifier::DistilBert(m) => m.visit(&mut c),
     }
     c.out
-}
-
-/// Whether the innermost struct around a parameter is a `Linear`.
-fn in_linear(containers: &[String]) -> bool {
-    containers
-        .iter()
-        .rev()
-        .find(|c| c.starts_with("Struct:") || c.starts_with("Enum:"))
-        .is_some_and(|c| c == "Struct:Linear")
 }
 
 /// An edit of one tensor: (full path, dims, values) → new values, or `None` to keep it.
@@ -132,18 +121,18 @@ pub type LinearEdit<'a> = dyn FnMut(&str, [usize; 2], &[f32]) -> Option<Vec<f32>
 /// or `None` to keep the tensor.
 pub fn map_tensors(network: SequenceClassifier, f: &mut TensorEdit) -> SequenceClassifier {
     struct Mapper<'a, 'b> {
-        path: Vec<String>,
+        path: ModulePath,
         f: &'a mut TensorEdit<'b>,
     }
     impl ModuleMapper for Mapper<'_, '_> {
-        fn enter_module(&mut self, name: &str, _container_type: &str) {
-            self.path.push(name.to_string());
+        fn enter_module(&mut self, name: &str, container_type: &str) {
+            self.path.enter(name, container_type);
         }
         fn exit_module(&mut self, _name: &str, _container_type: &str) {
-            self.path.pop();
+            self.path.exit();
         }
         fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-            let path = self.path.join(".");
+            let path = self.path.dotted();
             let f = &mut self.f;
             param.map(|t| {
                 let dims = t.dims();
@@ -156,7 +145,7 @@ pub fn map_tensors(network: SequenceClassifier, f: &mut TensorEdit) -> SequenceC
             })
         }
     }
-    let mut mapper = Mapper { path: Vec::new(), f };
+    let mut mapper = Mapper { path: ModulePath::default(), f };
     match network {
         SequenceClassifier::Bert(m) => SequenceClassifier::Bert(m.map(&mut mapper)),
         SequenceClassifier::DistilBert(m) => SequenceClassifier::DistilBert(m.map(&mut mapper)),
