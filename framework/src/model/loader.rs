@@ -21,18 +21,16 @@ use anyhow::{Result, anyhow, bail};
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::store::burn_pack::Tensor as PackTensor;
 use burn::store::{
-    FloatCastAdapter, KeyRemapper, ModuleAdapter, ModuleSnapshot, ModuleStore, PyTorchToBurnAdapter, PytorchStore,
-    SafetensorsStore,
+    FloatCastAdapter, ModuleAdapter, ModuleSnapshot, ModuleStore, PyTorchToBurnAdapter, PytorchStore, SafetensorsStore,
 };
 use burn::tensor::{DType, Device, Tensor, TensorData};
-use regex::Regex;
 
-use super::module_path::ModulePath;
-pub(crate) use super::name_rules::NameRules;
-use super::name_rules::is_known_optional;
 use super::config::{EncoderSpec, ModelType};
 use super::embeddings::sinusoidal_table;
 use super::heads::SequenceClassifier;
+use super::module_path::ModulePath;
+pub(crate) use super::name_rules::NameRules;
+use super::name_rules::is_known_optional;
 use super::quant::{Granularity, Quantization, Scheme};
 
 /// What to do with a classification head found in the checkpoint.

@@ -21,17 +21,17 @@ pub(super) fn is_known_optional(name: &str) -> bool {
 /// The naming rules of one architecture.
 pub(crate) struct NameRules {
     /// Checkpoint name → module path (applied in order, as [`KeyRemapper`] does).
-    forward: KeyRemapper,
+    pub(super) forward: KeyRemapper,
     /// Module path → canonical checkpoint name (with prefix), for messages.
-    reverse: Vec<(Regex, String)>,
+    pub(super) reverse: Vec<(Regex, String)>,
     /// `bert.` or `distilbert.`.
-    prefix: &'static str,
+    pub(super) prefix: &'static str,
     /// Module paths of the classification head.
-    head: &'static [&'static str],
+    pub(super) head: &'static [&'static str],
     /// Module path prefix of BERT's pooler.
-    pooler: Option<&'static str>,
+    pub(super) pooler: Option<&'static str>,
     /// Module path of the position table.
-    positions: &'static str,
+    pub(super) positions: &'static str,
 }
 
 const NORM_RULES: [(&str, &str); 4] = [
@@ -211,11 +211,11 @@ impl NameRules {
         }
     }
 
-    fn is_head(&self, path: &str) -> bool {
+    pub(super) fn is_head(&self, path: &str) -> bool {
         self.head.iter().any(|h| path.starts_with(h))
     }
 
-    fn is_pooler(&self, path: &str) -> bool {
+    pub(super) fn is_pooler(&self, path: &str) -> bool {
         self.pooler.is_some_and(|p| path.starts_with(p))
     }
 }
@@ -230,4 +230,3 @@ fn apply_rules(rules: &[(Regex, String)], name: &str) -> String {
     }
     out
 }
-

@@ -4,8 +4,8 @@
 //! tokenizer files. The folder is written beside its destination and renamed into place,
 //! so a crash never leaves half a model.
 
-use super::module_path::ModulePath;
 use super::loader::NameRules;
+use super::module_path::ModulePath;
 use super::{HfModel, ModelType, Origin, SequenceClassifier};
 use anyhow::{Context, Result, anyhow, bail};
 use burn::module::{Module, ModuleVisitor, Param};

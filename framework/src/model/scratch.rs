@@ -4,9 +4,9 @@
 //! biases, LayerNorm 1 and 0, a zero padding row) from a ChaCha generator seeded by the
 //! load seed, and the tokenizer is a word-piece tokenizer over the given vocabulary.
 
-use super::module_path::ModulePath;
 use super::config::{HfConfig, default_label_names};
 use super::heads::SequenceClassifier;
+use super::module_path::ModulePath;
 use super::tokenizer::HfTokenizer;
 use super::{HfModel, LoadOptions, Origin, loader, set_training};
 use anyhow::{Context, Result, bail};

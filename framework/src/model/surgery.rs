@@ -7,9 +7,9 @@
 //! `bert.encoder.layers.0.attention.value` for a Linear (its tensors are `.weight` and
 //! `.bias`).
 
-use super::module_path::ModulePath;
 use super::config::HfConfig;
 use super::encoder::TransformerLayer;
+use super::module_path::ModulePath;
 use super::{HfModel, ModelType, SequenceClassifier};
 use anyhow::{Result, bail};
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
