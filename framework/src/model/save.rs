@@ -6,8 +6,9 @@
 
 use super::loader::NameRules;
 use super::module_path::ModulePath;
+use super::quant_io::RawTensor;
 use super::{HfModel, ModelType, Origin, SequenceClassifier};
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result};
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::Tensor;
 use serde_json::{Value, json};
@@ -173,31 +174,9 @@ impl ModuleVisitor for Collect {
     }
 }
 
-/// The bytes of a safetensors file holding `tensors` as F32 (header: JSON with dtype,
-/// shape and data offsets, padded with spaces to a multiple of 8 bytes).
+/// The bytes of a safetensors file holding `tensors` as F32: the one writer,
+/// [`super::quant_io::safetensors_file`], on their little-endian bytes.
 pub fn safetensors_bytes(tensors: &[NamedTensor]) -> Result<Vec<u8>> {
-    let mut header = serde_json::Map::new();
-    header.insert("__metadata__".into(), json!({"format": "pt"}));
-    let mut offset = 0usize;
-    for t in tensors {
-        if t.values.len() != t.shape.iter().product::<usize>() {
-            bail!("tensor {} has {} values for shape {:?}", t.name, t.values.len(), t.shape);
-        }
-        let end = offset + t.values.len() * 4;
-        header.insert(t.name.clone(), json!({"dtype": "F32", "shape": t.shape, "data_offsets": [offset, end]}));
-        offset = end;
-    }
-    let mut header = serde_json::to_vec(&Value::Object(header)).map_err(|e| anyhow!("safetensors header: {e}"))?;
-    while header.len() % 8 != 0 {
-        header.push(b' ');
-    }
-    let mut out = Vec::with_capacity(8 + header.len() + offset);
-    out.extend_from_slice(&(header.len() as u64).to_le_bytes());
-    out.extend_from_slice(&header);
-    for t in tensors {
-        for v in &t.values {
-            out.extend_from_slice(&v.to_le_bytes());
-        }
-    }
-    Ok(out)
+    let raw: Vec<RawTensor> = tensors.iter().map(|t| RawTensor::f32(&t.name, t.shape.clone(), &t.values)).collect();
+    super::quant_io::safetensors_file(&raw)
 }

@@ -251,6 +251,11 @@ pub fn to_config<T: Serialize>(config: &T) -> Result<Value> {
 }
 
 impl Node {
+    /// The name of the plugin computing the node (empty when none does).
+    pub fn plugin_name(&self) -> &str {
+        self.plugin.as_ref().map(|(name, _)| name.as_str()).unwrap_or_default()
+    }
+
     /// The node's config as the typed config of its stage.
     pub fn config_as<T: DeserializeOwned>(&self) -> Result<T> {
         serde_json::from_value(self.config.clone())

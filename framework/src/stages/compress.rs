@@ -27,7 +27,7 @@ pub fn run(ctx: &RunContext, i: usize, model: usize, w: &mut NodeWriter) -> Resu
     let n = m.neural().ok_or_else(|| anyhow!("variant `{}` is not a neural model (internal error)", m.name))?;
     let cfg: CompressConfig = node.config_as()?;
     let (from, settings) = (&cfg.from, &cfg.settings);
-    let compressor = node.plugin.as_ref().map(|(name, _)| name.as_str()).unwrap_or_default();
+    let compressor = node.plugin_name();
     let entry = CompressorEntry::find(compressor)
         .ok_or_else(|| anyhow!("variant `{}`: compressor `{compressor}` is not registered in this build", m.name))?;
     let dataset = super::data::read(ctx.store, ctx.input_key(i, 0))?;

@@ -18,7 +18,7 @@ pub use crate::tables::summary::DatasetMeta;
 pub fn run(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
     let node = &ctx.plan.nodes[i];
     let cfg: DataConfig = node.config_as()?;
-    let loader_name = node.plugin.as_ref().map(|(name, _)| name.as_str()).unwrap_or_default();
+    let loader_name = node.plugin_name();
     let loader = DatasetLoaderEntry::find(loader_name)
         .ok_or_else(|| anyhow!("dataset loader `{loader_name}` is not registered in this build"))?;
     let base_dir = ctx.base_dir();

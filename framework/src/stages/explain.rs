@@ -88,7 +88,7 @@ pub struct ExplainRecord {
 
 /// The explainer plugin of explain node `node` (named in its `plugin`).
 pub(super) fn explainer_entry(node: &crate::plan::Node) -> Result<&'static ExplainerEntry> {
-    let name = node.plugin.as_ref().map(|(name, _)| name.as_str()).unwrap_or_default();
+    let name = node.plugin_name();
     ExplainerEntry::find(name).ok_or_else(|| anyhow!("explainer `{name}` is not registered in this build"))
 }
 

@@ -25,7 +25,7 @@ pub fn run(ctx: &RunContext, i: usize, model: usize, w: &mut NodeWriter) -> Resu
     let node = &ctx.plan.nodes[i];
     let n = m.neural().ok_or_else(|| anyhow!("model `{}` is not a neural model (internal error)", m.name))?;
     let cfg: TrainConfig = node.config_as()?;
-    let trainer_name = node.plugin.as_ref().map(|(name, _)| name.as_str()).unwrap_or_default();
+    let trainer_name = node.plugin_name();
     let trainer = TrainerEntry::find(trainer_name)
         .ok_or_else(|| anyhow!("trainer `{trainer_name}` is not registered in this build"))?;
     let seed = node.seed.unwrap_or(0);
