@@ -169,6 +169,7 @@ fn full_synthetic_report_loads_in_chromium() {
         rules: sample::rules(&["lime", "partition-shap"], trustx_framework::manifest::schema::VerdictRule::Interval),
         features: "words".into(),
         class: "gold".into(),
+        overview: sample::overview_columns(),
     };
     let ctx = ReportContext::new(meta, provenance::from_records(&[]), sample::full_summary());
     let html = render(&templates(None).unwrap(), "report.html.j2", &ctx).unwrap();

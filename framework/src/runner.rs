@@ -149,7 +149,7 @@ fn run_local(r: &Resolved, opts: &RunOptions) -> Result<RunRecord> {
     }
     let previous = previous_run(&r.results_dir, &store);
     let progress = Progress::new(&plan, opts.progress);
-    let ctx = RunContext { resolved: r, plan: &plan, store: &store, progress: &progress };
+    let ctx = RunContext { base_dir: &r.base_dir, manifest: &r.file, plan: &plan, store: &store, progress: &progress };
     let jobs = opts.jobs.unwrap_or(r.jobs);
     let reports = execute(&plan, &store, jobs, &force, &previous, &progress, &|i, w| run_node(&ctx, i, w));
     // The record is written even when publishing fails, so no node's outcome is lost.

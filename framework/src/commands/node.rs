@@ -67,7 +67,7 @@ pub fn run(args: &NodeRunArgs) -> Result<NodeReport> {
     let store = Store::new(&r.results_dir);
     check_inputs(&plan, &store, i, &r.results_dir)?;
     let progress = Progress::new(&plan, false);
-    let ctx = RunContext { resolved: &r, plan: &plan, store: &store, progress: &progress };
+    let ctx = RunContext { base_dir: &r.base_dir, manifest: &r.file, plan: &plan, store: &store, progress: &progress };
     let force: BTreeSet<usize> = if args.force { BTreeSet::from([i]) } else { BTreeSet::new() };
     Ok(run_one(&plan, &store, i, force.contains(&i), &Previous::new(), &|i, w| run_node(&ctx, i, w)))
 }

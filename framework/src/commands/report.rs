@@ -4,7 +4,7 @@
 
 use crate::manifest::Resolved;
 use crate::plan::{Stage, build};
-use crate::report::{stored::render_node, templates_dir};
+use crate::report::stored::render_node;
 use crate::store::{NodeState, RunLock, Store, write_atomic};
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
@@ -29,7 +29,7 @@ pub fn run(r: &Resolved, out: Option<&Path>) -> Result<Vec<PathBuf>> {
     }
     let out = out.map(Path::to_path_buf).unwrap_or_else(|| r.results_dir.clone());
     let mut written = Vec::new();
-    for (name, text) in render_node(&plan, &store, i, templates_dir(r).as_deref())? {
+    for (name, text) in render_node(&plan, &store, i, plan.nodes[i].place.templates.as_deref())? {
         let path = out.join(name);
         write_atomic(&path, text.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
         written.push(path);

@@ -250,6 +250,7 @@ mod tests {
             seed: None,
             // Distinct in the first 16 digits: the store's folder name.
             key: format!("{:016x}{}", i + 1, "0".repeat(48)),
+            place: Default::default(),
         }
     }
 

@@ -7,13 +7,14 @@ use super::explain::{ModelInstance, add_explanations};
 use super::fingerprint::{checkpoint_fingerprint, file_hash, vocab_fingerprint};
 use super::node::{Node, NodeSpec, Plan, Stage, Task};
 use super::node_config::{
-    AggregateConfig, AlignmentSettings, DataConfig, MetricVariant, ModelRole, NeuralPredictConfig, NeuralRun,
-    SourcePredictConfig, SplitConfig, TrainConfig, to_config,
+    AggregateConfig, AlignmentSettings, DataConfig, EvalConfig, InitConfig, MetricConfig, MetricVariant, ModelRole,
+    NeuralPredictConfig, NeuralRun, SourcePredictConfig, SplitConfig, TrainConfig, to_config,
 };
+use super::place::Place;
 use super::report_config::report_config;
 use crate::manifest::{ModelKind, NeuralInit, NeuralModel, Resolved, ResolvedMetric};
 use anyhow::{Context, Result};
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::path::PathBuf;
 
 /// Builds the plan of a validated manifest. Reads the data and prediction files to hash
@@ -88,11 +89,11 @@ pub fn build(r: &Resolved) -> Result<Plan> {
                 }
             }
             ModelKind::Neural(n) => {
-                let init = init_config(n).with_context(|| format!("reading model `{}`", m.name))?;
+                let (init, place) = init_config(n).with_context(|| format!("reading model `{}`", m.name))?;
                 let predict_config = |trained: bool| {
                     to_config(&NeuralPredictConfig {
                         model: m.name.clone(),
-                        init: if trained { Value::Null } else { init.clone() },
+                        init: if trained { None } else { Some(init.clone()) },
                         batch_size: n.batch_size,
                         run: NeuralRun::of(n, backend),
                     })
@@ -102,6 +103,7 @@ pub fn build(r: &Resolved) -> Result<Plan> {
                     let task = Task::Predict { model: mi };
                     let config = predict_config(false)?;
                     let p = add(&mut nodes, name, Stage::Predict, task, None, config, vec![data], None);
+                    nodes[p].place = place.clone();
                     per_seed.push((None, p));
                     own.push(ModelInstance { seed: None, predict: p, holder: None });
                     predict.push(per_seed);
@@ -122,6 +124,7 @@ pub fn build(r: &Resolved) -> Result<Plan> {
                     let name = format!("train/{}@seed{s}", m.name);
                     let task = Task::Train { model: mi };
                     let t = add(&mut nodes, name, Stage::Train, task, plugin, config, vec![data], Some(s));
+                    nodes[t].place = place.clone();
                     let seed = if n.seeded { Some(s) } else { None };
                     let name = format!("predict/{}{}", m.name, seed_suffix(seed));
                     let task = Task::Predict { model: mi };
@@ -137,7 +140,8 @@ pub fn build(r: &Resolved) -> Result<Plan> {
     }
 
     // calibration
-    let cal_config = calibration_config(r)?;
+    let calibration = calibration_config(r)?;
+    let cal_config = to_config(&calibration)?;
     let mut metric_nodes = Vec::new();
     for (mi, m) in r.models.iter().enumerate() {
         for &(seed, p) in &predict[mi] {
@@ -170,35 +174,43 @@ pub fn build(r: &Resolved) -> Result<Plan> {
     agg_inputs.extend(predict.iter().flatten().map(|&(_, i)| i));
     agg_inputs.extend(metric_nodes);
     agg_inputs.extend(explanation_nodes);
-    let agg_config = to_config(&aggregate_config(r, cal_config)?)?;
+    let agg_config = to_config(&aggregate_config(r, calibration)?)?;
     let aggregate =
         add(&mut nodes, "aggregate".into(), Stage::Aggregate, Task::Aggregate, None, agg_config, agg_inputs, None);
     let templates_dir = r.manifest.report.templates.as_ref().map(|p| r.path(p));
     let templates = crate::templates::fingerprint(templates_dir.as_deref())?;
     let report_config = serde_json::to_value(report_config(r, templates)?)?;
-    add(&mut nodes, "report".into(), Stage::Report, Task::Report, None, report_config, vec![data, aggregate], None);
+    let report =
+        add(&mut nodes, "report".into(), Stage::Report, Task::Report, None, report_config, vec![data, aggregate], None);
+    nodes[report].place = Place { templates: templates_dir, ..Place::default() };
     Ok(Plan { nodes })
 }
 
 /// What a neural model starts from, for the keys: the checkpoint's file hashes (and its
-/// `labels` renaming), or the architecture with its vocabulary's hashes.
-fn init_config(n: &NeuralModel) -> Result<Value> {
+/// `labels` renaming), or the architecture with its vocabulary's hashes; with the host
+/// folders those hashes stand for.
+fn init_config(n: &NeuralModel) -> Result<(InitConfig, Place)> {
+    let none = InitConfig { checkpoint: None, labels: Default::default(), architecture: None };
     Ok(match &n.init {
-        // `labels` (a fine-tuned head's renaming) only when given, so other keys stay put.
-        NeuralInit::Checkpoint(dir) if n.labels.is_empty() => json!({"checkpoint": checkpoint_fingerprint(dir)?}),
-        NeuralInit::Checkpoint(dir) => json!({"checkpoint": checkpoint_fingerprint(dir)?, "labels": n.labels}),
+        NeuralInit::Checkpoint(dir) => (
+            InitConfig { checkpoint: Some(checkpoint_fingerprint(dir)?), labels: n.labels.clone(), ..none },
+            Place { checkpoint: Some(dir.clone()), ..Place::default() },
+        ),
         NeuralInit::Architecture(arch) => {
             let vocab = arch.get("vocab").and_then(Value::as_str).unwrap_or_default();
-            let mut arch = arch.clone();
-            arch["vocab"] = vocab_fingerprint(std::path::Path::new(vocab))?;
-            json!({"architecture": arch})
+            let mut fingerprinted = arch.clone();
+            fingerprinted["vocab"] = vocab_fingerprint(std::path::Path::new(vocab))?;
+            (
+                InitConfig { architecture: Some(fingerprinted), ..none },
+                Place { vocab: Some(PathBuf::from(vocab)), ..Place::default() },
+            )
         }
         NeuralInit::Variant { .. } => anyhow::bail!("a variant has no initial weights of its own (internal error)"),
     })
 }
 
-/// The init config of the model a variant chain starting at model `pi` ends in.
-fn root_init(r: &Resolved, mut pi: usize) -> Result<Value> {
+/// The init config (and place) of the model a variant chain starting at model `pi` ends in.
+fn root_init(r: &Resolved, mut pi: usize) -> Result<(InitConfig, Place)> {
     loop {
         let Some(n) = r.models[pi].neural() else {
             anyhow::bail!("model `{}` is not neural (internal error)", r.models[pi].name);
@@ -232,7 +244,7 @@ const AGGREGATE_VERSION: &str = "5";
 
 /// The aggregate node's config: the calibration config, the models' and explainers' names
 /// and roles, and the alignment settings it reads.
-fn aggregate_config(r: &Resolved, calibration: Value) -> Result<AggregateConfig> {
+fn aggregate_config(r: &Resolved, calibration: EvalConfig) -> Result<AggregateConfig> {
     let a = &r.manifest.alignment;
     let verdict_metric = match (r.explainers.is_empty(), a.k.first()) {
         (false, Some(&k)) => {
@@ -278,28 +290,29 @@ fn aggregate_config(r: &Resolved, calibration: Value) -> Result<AggregateConfig>
 /// The config shared by calibration, similarity and aggregate nodes. The verdict's
 /// tolerances are not in it: they reach only the report node (through its `meta`), so
 /// changing one re-renders the report without recomputing any metric.
-fn calibration_config(r: &Resolved) -> Result<Value> {
+fn calibration_config(r: &Resolved) -> Result<EvalConfig> {
     let c = &r.manifest.calibration;
-    let metric_list = |list: &[ResolvedMetric], version: &dyn Fn(&str) -> Option<&'static str>| -> Result<Value> {
-        list.iter()
-            .map(|m| {
-                let v = version(&m.name).with_context(|| {
-                    format!("metric `{}` is not registered (internal error: it was validated)", m.name)
-                })?;
-                Ok(json!({"name": m.name, "version": v, "settings": m.settings}))
-            })
-            .collect()
-    };
+    let metric_list =
+        |list: &[ResolvedMetric], version: &dyn Fn(&str) -> Option<&'static str>| -> Result<Vec<MetricConfig>> {
+            list.iter()
+                .map(|m| {
+                    let v = version(&m.name).with_context(|| {
+                        format!("metric `{}` is not registered (internal error: it was validated)", m.name)
+                    })?;
+                    Ok(MetricConfig { name: m.name.clone(), version: v.to_string(), settings: m.settings.clone() })
+                })
+                .collect()
+        };
     let metric_version = |n: &str| crate::plugin::metric::CalibrationMetricEntry::find(n).map(|e| e.info.version);
     let similarity_version =
         |n: &str| crate::plugin::similarity::SimilarityMetricEntry::find(n).map(|e| e.info.version);
-    Ok(json!({
-        "bins": c.bins,
-        "metrics": metric_list(&r.metrics, &metric_version)?,
-        "similarity": metric_list(&r.similarity, &similarity_version)?,
-        "bootstrap": c.bootstrap,
-        "confidence": c.confidence,
-    }))
+    Ok(EvalConfig {
+        bins: c.bins.get(),
+        metrics: metric_list(&r.metrics, &metric_version)?,
+        similarity: metric_list(&r.similarity, &similarity_version)?,
+        bootstrap: c.bootstrap,
+        confidence: c.confidence,
+    })
 }
 
 /// Pairs reference and model runs (predict nodes, explanation runs): same seed when both

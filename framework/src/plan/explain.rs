@@ -167,7 +167,12 @@ pub fn add_explanations(
                         inputs,
                         seed: inst.seed,
                     };
-                    own.push(spec.push(nodes));
+                    let e = spec.push(nodes);
+                    // A model used as it is: the explain node opens its predict node's folder.
+                    if inst.holder.is_none() {
+                        nodes[e].place = nodes[inst.predict].place.clone();
+                    }
+                    own.push(e);
                 }
             }
             explained.push(own);

@@ -10,6 +10,7 @@ pub mod fingerprint;
 pub mod key;
 pub mod node;
 pub mod node_config;
+pub mod place;
 pub mod report_config;
 pub mod tokenization;
 pub mod variants;

@@ -1,6 +1,7 @@
 //! Nodes, stages and the plan that holds them.
 
 use super::key::node_key;
+use super::place::Place;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -149,6 +150,10 @@ pub struct Node {
     pub seed: Option<u64>,
     /// Content key (64 hex digits).
     pub key: String,
+    /// Where the files it opens are on this host (not in the key: the config holds their
+    /// hashes).
+    #[serde(skip_serializing_if = "Place::is_empty")]
+    pub place: Place,
 }
 
 impl Node {
@@ -224,7 +229,7 @@ impl NodeSpec {
         let input_keys: Vec<&str> = inputs.iter().map(|&i| nodes[i].key.as_str()).collect();
         let plugin_ref = plugin.as_ref().map(|(n, v)| (n.as_str(), v.as_str()));
         let key = node_key(stage.as_str(), plugin_ref, &config, &input_keys, seed);
-        nodes.push(Node { name, stage, task, plugin, config, inputs, seed, key });
+        nodes.push(Node { name, stage, task, plugin, config, inputs, seed, key, place: Place::default() });
         nodes.len() - 1
     }
 }

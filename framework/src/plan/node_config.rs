@@ -11,10 +11,13 @@
 use super::node::Node;
 use crate::data::BadRows;
 use crate::manifest::schema::{Backend, ExplainedClass, FeatureIdentity};
+use crate::model::LoadOptions;
+use crate::model::special_text::SpecialTokenText;
 use anyhow::{Context, Result};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
@@ -66,7 +69,38 @@ pub struct NeuralRun {
     pub backend: Backend,
     /// `keep` when special tokens' text is kept (absent for the default, `escape`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub special_tokens: Option<String>,
+    pub special_tokens: Option<SpecialTokenText>,
+}
+
+impl NeuralRun {
+    /// How the node loads its model: length, tokenization, and `batch_size` inputs per
+    /// forward pass.
+    pub fn load_options(&self, batch_size: usize) -> LoadOptions {
+        LoadOptions {
+            max_len: self.max_len,
+            batch_size,
+            special_text: self.special_tokens.unwrap_or_default(),
+            ..LoadOptions::default()
+        }
+    }
+}
+
+/// What a neural model starts from, as its nodes' keys hold it: a checkpoint's defining
+/// files' hashes (with the manifest's `labels` renaming when given), or an architecture
+/// built from scratch with its vocabulary's hashes. The folders themselves are in the
+/// node's [`Place`](super::place::Place).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InitConfig {
+    /// The checkpoint's defining files' hashes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<Value>,
+    /// The manifest's renaming of a fine-tuned head's label names to the dataset's.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// The architecture's settings, `vocab` replaced by its files' hashes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub architecture: Option<Value>,
 }
 
 /// A `predict` node of a neural model.
@@ -74,9 +108,9 @@ pub struct NeuralRun {
 pub struct NeuralPredictConfig {
     /// Model name.
     pub model: String,
-    /// The starting point (a checkpoint's fingerprint, an architecture) of a model used as
-    /// it is; null for a model read from its train or compress node.
-    pub init: Value,
+    /// The starting point (a checkpoint's fingerprint) of a model used as it is; null for a
+    /// model read from its train or compress node.
+    pub init: Option<InitConfig>,
     /// Batch size of inference.
     pub batch_size: usize,
     /// Length, backend, tokenization.
@@ -91,7 +125,7 @@ pub struct TrainConfig {
     pub model: String,
     /// The starting point; absent for a variant fine-tuned from its compress node (an input).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub init: Option<Value>,
+    pub init: Option<InitConfig>,
     /// The trainer's resolved settings.
     pub settings: Value,
     /// Length, backend, tokenization.
@@ -113,7 +147,7 @@ pub struct CompressConfig {
     /// The fine-tuned checkpoint compressed as it is (its fingerprint), when no node holds
     /// the source model.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source: Option<Value>,
+    pub source: Option<InitConfig>,
     /// Length, backend, tokenization.
     #[serde(flatten)]
     pub run: NeuralRun,
@@ -149,7 +183,7 @@ pub struct ExplainConfig {
     pub engine: u32,
     /// `keep` when special tokens' text is kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub special_tokens: Option<String>,
+    pub special_tokens: Option<SpecialTokenText>,
     /// The compression-identified examples are explained too (`[alignment] include_flips`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub include_flips: bool,
@@ -190,6 +224,33 @@ pub struct MetricVariant {
     pub settings: Value,
 }
 
+/// The config of calibration and similarity nodes (and the aggregate's `calibration` part):
+/// the metrics with their versions and resolved settings, binning and bootstrap.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvalConfig {
+    /// Equal-width bins.
+    pub bins: usize,
+    /// Calibration metrics with their resolved settings.
+    pub metrics: Vec<MetricConfig>,
+    /// Similarity metrics with their resolved settings.
+    pub similarity: Vec<MetricConfig>,
+    /// Bootstrap resamples.
+    pub bootstrap: usize,
+    /// Interval level.
+    pub confidence: f64,
+}
+
+/// One metric of an [`EvalConfig`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricConfig {
+    /// Plugin name.
+    pub name: String,
+    /// Plugin version (in the key: a changed metric recomputes).
+    pub version: String,
+    /// Resolved settings.
+    pub settings: Value,
+}
+
 /// The `aggregate` node: the calibration config its tables are computed with, the models'
 /// and explainers' names and roles it labels rows with, and the alignment settings its notes
 /// and highlights read. The calibration part is the calibration and similarity nodes' config.
@@ -197,7 +258,7 @@ pub struct MetricVariant {
 pub struct AggregateConfig {
     /// Equal-width bins, metrics, bootstrap and level (as in calibration nodes).
     #[serde(flatten)]
-    pub calibration: Value,
+    pub calibration: EvalConfig,
     /// Version of the aggregate code (see `plan::build`).
     pub aggregate_version: String,
     /// Every model, indexed as the plan's tasks index them (the reference first).
@@ -273,7 +334,7 @@ mod tests {
         let run = NeuralRun { max_len: 64, backend: Backend::Cpu, special_tokens: None };
         let train = TrainConfig { model: "m".into(), init: None, settings: json!({}), run: run.clone() };
         assert_eq!(to_config(&train).unwrap(), json!({"model": "m", "settings": {}, "max_len": 64, "backend": "cpu"}));
-        let predict = NeuralPredictConfig { model: "m".into(), init: Value::Null, batch_size: 8, run };
+        let predict = NeuralPredictConfig { model: "m".into(), init: None, batch_size: 8, run };
         let v = to_config(&predict).unwrap();
         assert_eq!(v, json!({"model": "m", "init": null, "batch_size": 8, "max_len": 64, "backend": "cpu"}));
         let back: NeuralPredictConfig = serde_json::from_value(v).unwrap();

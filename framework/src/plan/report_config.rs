@@ -6,6 +6,7 @@
 pub use super::verdict_rules::VerdictRules;
 use crate::manifest::Resolved;
 use crate::manifest::schema::ReportSpec;
+use crate::plugin::overview_column::OverviewColumns;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
@@ -13,8 +14,9 @@ use serde::{Deserialize, Serialize};
 /// node's key beside the templates' fingerprint: bump it when that code changes what a
 /// report shows. 2: the Jaccard-against-K threshold label sits right of the plot. 3: the
 /// alignment figures show the tested (cross-seed) value, flipped examples' explanations, an
-/// inconclusive test needing over 100× its examples is called too close to decide.
-pub const REPORT_VERSION: &str = "3";
+/// inconclusive test needing over 100× its examples is called too close to decide. 4: the
+/// first table's metric columns are those the metric plugins declare (`overview`).
+pub const REPORT_VERSION: &str = "4";
 
 /// The config of the `report` node (all of it enters the node's key).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -59,6 +61,8 @@ pub struct ReportMeta {
     pub features: String,
     /// `gold` or `predicted`: the class explained.
     pub class: String,
+    /// The first table's metric columns, as the metric plugins declare them.
+    pub overview: OverviewColumns,
 }
 
 /// The report node's config of a manifest; `templates` is the fingerprint of the templates
@@ -85,6 +89,7 @@ pub fn report_config(r: &Resolved, templates: String) -> Result<ReportConfig> {
             rules: VerdictRules::from_manifest(m)?,
             features: label(&m.alignment.features)?,
             class: label(&m.alignment.class)?,
+            overview: OverviewColumns::declared(),
         },
     })
 }

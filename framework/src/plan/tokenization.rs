@@ -9,8 +9,8 @@ use crate::manifest::schema::Backend;
 use crate::model::special_text::SpecialTokenText;
 
 /// `special_tokens` of a neural model's node configs: `keep`, or none for the default.
-pub fn special_tokens(n: Option<&NeuralModel>) -> Option<String> {
-    n.filter(|n| n.special_text != SpecialTokenText::Escape).map(|n| n.special_text.as_str().to_string())
+pub fn special_tokens(n: Option<&NeuralModel>) -> Option<SpecialTokenText> {
+    n.map(|n| n.special_text).filter(|&s| s != SpecialTokenText::Escape)
 }
 
 impl NeuralRun {

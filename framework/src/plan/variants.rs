@@ -4,7 +4,8 @@
 //! `finetune = true`, then `predict/V…` like any neural model.
 
 use super::node::{Node, NodeSpec, Stage, Task};
-use super::node_config::{CompressConfig, NeuralPredictConfig, NeuralRun, TrainConfig, to_config};
+use super::node_config::{CompressConfig, InitConfig, NeuralPredictConfig, NeuralRun, TrainConfig, to_config};
+use super::place::Place;
 use crate::manifest::{NeuralInit, NeuralModel, Resolved};
 use anyhow::{Result, bail};
 use serde_json::Value;
@@ -18,7 +19,7 @@ pub fn variant_nodes(
     n: &NeuralModel,
     nodes: &mut Vec<Node>,
     data: usize,
-    source_init: &dyn Fn(usize) -> Result<Value>,
+    source_init: &dyn Fn(usize) -> Result<(InitConfig, Place)>,
 ) -> Result<Vec<(Option<u64>, usize)>> {
     let m = &r.models[mi];
     let NeuralInit::Variant { from, compressor, settings } = &n.init else {
@@ -49,14 +50,16 @@ pub fn variant_nodes(
             source: None,
             run: NeuralRun::of(n, backend),
         };
+        let mut place = Place::default();
         match producer {
             Some(p) => inputs.push(p),
-            None => config.source = Some(source_init(pi)?),
+            None => (config.source, place) = source_init(pi).map(|(init, place)| (Some(init), place))?,
         }
         let config = to_config(&config)?;
         let plugin = Some((entry.info.name.to_string(), entry.info.version.to_string()));
         let name = format!("compress/{}{}", m.name, suffix(seed));
         let c = push(nodes, name, Stage::Compress, Task::Compress { model: mi }, plugin, config, inputs, seed);
+        nodes[c].place = place;
         let trains: Vec<(Option<u64>, usize)> = if n.finetuned {
             vec![(seed, c)]
         } else {
@@ -88,7 +91,7 @@ pub fn variant_nodes(
             let seed = if n.seeded { s } else { None };
             let config = to_config(&NeuralPredictConfig {
                 model: m.name.clone(),
-                init: Value::Null,
+                init: None,
                 batch_size: n.batch_size,
                 run: NeuralRun::of(n, backend),
             })?;

@@ -1,6 +1,7 @@
 //! Calibration metric plugins: one number from one model's predictions.
 
 use super::dataset::schema_of;
+use super::overview_column::OverviewColumn;
 use super::{PluginInfo, PluginKind, parse_settings, resolve_settings};
 use crate::predictions::Predictions;
 use schemars::JsonSchema;
@@ -41,6 +42,10 @@ pub trait CalibrationMetric: 'static {
     /// The margin the verdict tests |metric(model) − metric(reference)| against unless
     /// `[calibration.tolerances]` sets one (`None`: tested only when the manifest sets one).
     const DELTA_TOLERANCE: Option<f64> = None;
+    /// A column of each model's value in the report's first table (`None`: no column).
+    const OVERVIEW: Option<OverviewColumn> = None;
+    /// A column of its change from the reference in the report's first table.
+    const OVERVIEW_DELTA: Option<OverviewColumn> = None;
     /// Whether the metric is defined for this many classes (positive-class Brier: 2 only).
     fn applies(_num_classes: usize) -> bool {
         true
@@ -66,6 +71,10 @@ pub struct CalibrationMetricEntry {
     pub default_rank: Option<u8>,
     /// See [`CalibrationMetric::DELTA_TOLERANCE`].
     pub delta_tolerance: Option<f64>,
+    /// See [`CalibrationMetric::OVERVIEW`].
+    pub overview: Option<OverviewColumn>,
+    /// See [`CalibrationMetric::OVERVIEW_DELTA`].
+    pub overview_delta: Option<OverviewColumn>,
     /// See [`CalibrationMetric::applies`].
     pub applies: fn(usize) -> bool,
     /// See [`CalibrationMetric::compute`]; settings were checked at validation.
@@ -95,6 +104,8 @@ impl CalibrationMetricEntry {
             convention: M::CONVENTION,
             default_rank: M::DEFAULT_RANK,
             delta_tolerance: M::DELTA_TOLERANCE,
+            overview: M::OVERVIEW,
+            overview_delta: M::OVERVIEW_DELTA,
             applies: M::applies,
             compute: |v, input| Ok(M::compute(&parse_settings(v)?, input)),
             prepare: |v| {

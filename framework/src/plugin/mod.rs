@@ -13,6 +13,7 @@ pub mod descriptor;
 pub mod explainer;
 pub mod metric;
 pub mod model_source;
+pub mod overview_column;
 pub mod settings;
 pub mod similarity;
 pub mod training;
@@ -56,8 +57,8 @@ pub fn find(kind: PluginKind, name: &str) -> Option<&'static PluginInfo> {
 }
 
 /// What a metric plugin declares to the engine, in words (`trustx plugins` prints it):
-/// whether it is computed when the manifest lists no metrics of its kind, and the margin the
-/// verdict tests it against by default. `None` for other kinds or when it declares nothing.
+/// whether it is computed when the manifest lists no metrics of its kind, the margin the
+/// verdict tests it against by default, and its column in the report's first table. `None` for other kinds or when it declares nothing.
 pub fn declared_role(p: &PluginInfo) -> Option<String> {
     let mut parts = Vec::new();
     let computed = "computed by default";
@@ -73,6 +74,15 @@ pub fn declared_role(p: &PluginInfo) -> Option<String> {
                     p.name
                 ));
             }
+            if let Some(c) = e.overview {
+                parts.push(format!("report: its value in the first table's column \"{}\"", c.heading));
+            }
+            if let Some(c) = e.overview_delta {
+                parts.push(format!(
+                    "report: its change from the reference in the first table's column \"{}\"",
+                    c.heading
+                ));
+            }
         }
         PluginKind::Similarity => {
             let e = similarity::SimilarityMetricEntry::find(p.name)?;
@@ -82,6 +92,9 @@ pub fn declared_role(p: &PluginInfo) -> Option<String> {
             if let Some(t) = e.tolerance {
                 let op = if e.lower_is_closer { "≤" } else { "≥" };
                 parts.push(format!("verdict: {} {op} {t} unless [calibration.tolerances] sets it", p.name));
+            }
+            if let Some(c) = e.overview {
+                parts.push(format!("report: the first table's column \"{}\"", c.heading));
             }
         }
         PluginKind::Alignment => {

@@ -1,6 +1,7 @@
 //! Calibration-similarity plugins: one number comparing a model with the reference.
 
 use super::dataset::schema_of;
+use super::overview_column::OverviewColumn;
 use super::{PluginInfo, PluginKind, parse_settings, resolve_settings};
 use crate::predictions::Predictions;
 use schemars::JsonSchema;
@@ -44,6 +45,9 @@ pub trait SimilarityMetric: 'static {
     /// by [`Self::LOWER_IS_CLOSER`]) unless `[calibration.tolerances]` sets one (`None`:
     /// reported, tested only when the manifest sets one).
     const TOLERANCE: Option<f64> = None;
+    /// A column of its value in the report's first table (`None`: no column); metrics with
+    /// the same heading share one.
+    const OVERVIEW: Option<OverviewColumn> = None;
     /// The value on `input.rows`; never empty.
     fn compute(settings: &Self::Settings, input: &PairInput) -> f64;
 }
@@ -65,6 +69,8 @@ pub struct SimilarityMetricEntry {
     pub default_rank: Option<u8>,
     /// See [`SimilarityMetric::TOLERANCE`].
     pub tolerance: Option<f64>,
+    /// See [`SimilarityMetric::OVERVIEW`].
+    pub overview: Option<OverviewColumn>,
     /// See [`SimilarityMetric::compute`].
     pub compute: fn(&Value, &PairInput) -> anyhow::Result<f64>,
     /// The metric bound to its settings, parsed once: what a node evaluating it on many
@@ -92,6 +98,7 @@ impl SimilarityMetricEntry {
             convention: S::CONVENTION,
             default_rank: S::DEFAULT_RANK,
             tolerance: S::TOLERANCE,
+            overview: S::OVERVIEW,
             compute: |v, input| Ok(S::compute(&parse_settings(v)?, input)),
             prepare: |v| {
                 let settings: S::Settings = parse_settings(v)?;

@@ -110,6 +110,8 @@ pub struct ReportContext {
     pub verdict: Verdict,
     /// The first screen.
     pub overview: Vec<OverviewRow>,
+    /// The first screen's metric columns (headings, and the metrics of each).
+    pub overview_columns: crate::plugin::overview_column::OverviewColumns,
     /// Charts and the numbers behind them.
     pub figures: Figures,
     /// Every alignment row.
@@ -159,7 +161,8 @@ impl ReportContext {
             margins: margins_text(&meta.rules),
             calibration: pivot(&summary.calibration, &models),
             similarity: pivot(&summary.similarity, &models),
-            overview: overview(&summary, &meta.rules, &v),
+            overview: overview(&summary, &meta.rules, &v, &meta.overview),
+            overview_columns: meta.overview.clone(),
             figures,
             alignment: alignment_lines(&summary),
             examples: examples(&summary.highlights),

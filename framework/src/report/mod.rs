@@ -17,16 +17,9 @@ pub mod verdict;
 
 pub use crate::templates::{BUILTIN_TEMPLATES, templates};
 
-use crate::manifest::Resolved;
 use anyhow::{Context, Result};
 use minijinja::Environment;
 use serde::Serialize;
-use std::path::PathBuf;
-
-/// The custom templates folder of a manifest, resolved.
-pub fn templates_dir(r: &Resolved) -> Option<PathBuf> {
-    r.manifest.report.templates.as_ref().map(|p| r.path(p))
-}
 
 /// The most template instructions one rendering may run (minijinja's fuel): the built-in
 /// report of the paper's largest manifest uses a few hundred thousand; a user template with a

@@ -1,10 +1,12 @@
-//! The report's first screen (one row per model: accuracy, size, speed, alignment, ΔECE,
-//! agreement, verdict), the full alignment table, and the highlighted examples, formatted for
-//! the templates.
+//! The report's first screen (one row per model: its own metrics, size, speed, alignment,
+//! its comparisons with the reference, verdict — the metric columns those the metric plugins
+//! declare, [`OverviewColumns`]), the full alignment table, and the highlighted examples,
+//! formatted for the templates.
 
 use super::context::{Cell, num};
 use super::figures::{explainers, jaccard};
 use super::verdict::{Verdict, VerdictRules};
+use crate::plugin::overview_column::{Column, OverviewColumns};
 use crate::tables::summary::alignment::{ExampleHighlight, Pairing};
 use crate::tables::summary::{AggregateRow, Summary};
 use serde::Serialize;
@@ -18,8 +20,9 @@ pub struct OverviewRow {
     pub role: String,
     /// Whether it is the reference.
     pub reference: bool,
-    /// Accuracy (mean over seeds) with interval.
-    pub accuracy: Cell,
+    /// The model's own metrics (mean over seeds, with interval), one entry per
+    /// [`OverviewColumns::quality`] column holding a cell per metric of that column.
+    pub quality: Vec<Vec<Cell>>,
     /// Size on disk in MB, `–` when unknown.
     pub size_mb: String,
     /// Wall-clock milliseconds per example, `–` when unknown.
@@ -28,15 +31,9 @@ pub struct OverviewRow {
     pub cpu_ms_per_example: String,
     /// Per explainer: `lime 0.82` with the interval and floor `[0.79, 0.85] · floor 0.84`.
     pub alignment: Vec<Cell>,
-    /// ΔECE with interval.
-    pub delta_ece: Cell,
-    /// Agreement with interval.
-    pub agreement: Cell,
-    /// Share of examples flipped from correct to wrong, then from wrong to correct
-    /// (`flips-correct-to-wrong`, `flips-wrong-to-correct`), each with its interval.
-    pub flips: Vec<Cell>,
-    /// Mean Jensen–Shannon divergence from the reference (`js-divergence`), with interval.
-    pub js: Cell,
+    /// Its comparisons with the reference, one entry per [`OverviewColumns::comparison`]
+    /// column holding a cell per metric (empty for the reference).
+    pub comparison: Vec<Vec<Cell>>,
     /// Verdict badge text (empty for the reference).
     pub verdict: String,
     /// Verdict CSS class: `pass`, `fail`, `open` (empty for the reference).
@@ -135,8 +132,8 @@ fn with_ci(r: Option<&AggregateRow>) -> Cell {
     }
 }
 
-/// The first screen's rows, reference first.
-pub fn overview(s: &Summary, rules: &VerdictRules, verdict: &Verdict) -> Vec<OverviewRow> {
+/// The first screen's rows, reference first, with the metric columns of `columns`.
+pub fn overview(s: &Summary, rules: &VerdictRules, verdict: &Verdict, columns: &OverviewColumns) -> Vec<OverviewRow> {
     let find = |rows: &[AggregateRow], m: &str, metric: &str| {
         rows.iter().find(|r| r.model == m && r.metric == metric).cloned()
     };
@@ -145,6 +142,11 @@ pub fn overview(s: &Summary, rules: &VerdictRules, verdict: &Verdict) -> Vec<Ove
         .iter()
         .map(|m| {
             let v = verdict.models.iter().find(|v| v.model == m.name);
+            let cells = |cols: &[Column], rows: &[AggregateRow]| -> Vec<Vec<Cell>> {
+                cols.iter()
+                    .map(|c| c.metrics.iter().map(|metric| with_ci(find(rows, &m.name, metric).as_ref())).collect())
+                    .collect()
+            };
             let alignment = if m.reference {
                 Vec::new()
             } else {
@@ -184,7 +186,7 @@ pub fn overview(s: &Summary, rules: &VerdictRules, verdict: &Verdict) -> Vec<Ove
                     }
                 },
                 reference: m.reference,
-                accuracy: with_ci(find(&s.calibration, &m.name, "accuracy").as_ref()),
+                quality: cells(&columns.quality, &s.calibration),
                 size_mb: m.card.as_ref().map(|c| format!("{:.1}", c.size_mb)).unwrap_or_else(|| "–".into()),
                 ms_per_example: m
                     .card
@@ -198,25 +200,7 @@ pub fn overview(s: &Summary, rules: &VerdictRules, verdict: &Verdict) -> Vec<Ove
                     .map(|v| format!("CPU {v:.2}"))
                     .unwrap_or_default(),
                 alignment,
-                delta_ece: if m.reference {
-                    dash()
-                } else {
-                    with_ci(find(&s.similarity, &m.name, "delta-ece").as_ref())
-                },
-                agreement: if m.reference {
-                    dash()
-                } else {
-                    with_ci(find(&s.similarity, &m.name, "agreement").as_ref())
-                },
-                flips: if m.reference {
-                    Vec::new()
-                } else {
-                    ["flips-correct-to-wrong", "flips-wrong-to-correct"]
-                        .iter()
-                        .map(|f| with_ci(find(&s.similarity, &m.name, f).as_ref()))
-                        .collect()
-                },
-                js: if m.reference { dash() } else { with_ci(find(&s.similarity, &m.name, "js-divergence").as_ref()) },
+                comparison: if m.reference { Vec::new() } else { cells(&columns.comparison, &s.similarity) },
                 verdict: v.map(|v| v.label.clone()).unwrap_or_default(),
                 status: v
                     .map(|v| match v.status {
@@ -350,7 +334,7 @@ mod tests {
         let s = full_summary();
         let rules = crate::report::sample::rules(&[], crate::manifest::schema::VerdictRule::Point);
         let v = verdict(&s, &rules);
-        let rows = overview(&s, &rules, &v);
+        let rows = overview(&s, &rules, &v, &crate::report::sample::overview_columns());
         assert_eq!(rows.len(), 3);
         assert_eq!(rows[0].role, "reference");
         assert_eq!(rows[0].verdict, "");
@@ -360,7 +344,12 @@ mod tests {
         assert_eq!(rows[2].status, "fail");
         assert_eq!(rows[2].alignment[0].text, "lime 0.38");
         assert_eq!(rows[2].alignment[0].interval, "[0.35, 0.41] · floor 0.84");
-        assert_eq!((rows[2].agreement.text.as_str(), rows[2].agreement.interval.as_str()), ("0.860", "[0.852, 0.868]"));
+        // The columns as declared: ΔECE, agreement, the two flip rates stacked, JS.
+        let agreement = &rows[2].comparison[1];
+        assert_eq!((agreement[0].text.as_str(), agreement[0].interval.as_str()), ("0.860", "[0.852, 0.868]"));
+        assert_eq!(rows[2].comparison.iter().map(Vec::len).collect::<Vec<_>>(), [1, 1, 2, 1]);
+        assert!(rows[0].comparison.is_empty(), "the reference compares with nothing");
+        assert_eq!(rows[0].quality.len(), 1);
     }
 
     #[test]

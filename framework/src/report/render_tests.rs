@@ -17,6 +17,7 @@ fn meta(explainers: &[&str]) -> ReportMeta {
         rules: crate::report::sample::rules(explainers, crate::manifest::schema::VerdictRule::Point),
         features: "words".into(),
         class: "gold".into(),
+        overview: crate::report::sample::overview_columns(),
     }
 }
 

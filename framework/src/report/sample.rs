@@ -24,6 +24,25 @@ pub fn margin(metric: &str, threshold: f64, comparison: Comparison) -> Margin {
     Margin { metric: metric.into(), threshold, comparison, missing }
 }
 
+/// The first table's metric columns as the bundled metric plugins declare them (the plugins
+/// crate's tests check that they still do).
+pub fn overview_columns() -> crate::plugin::overview_column::OverviewColumns {
+    use crate::plugin::overview_column::{Column, OverviewColumns};
+    let column = |heading: &str, metrics: &[&str]| Column {
+        heading: heading.into(),
+        metrics: metrics.iter().map(|m| m.to_string()).collect(),
+    };
+    OverviewColumns {
+        quality: vec![column("accuracy", &["accuracy"])],
+        comparison: vec![
+            column("ΔECE", &["delta-ece"]),
+            column("agreement", &["agreement"]),
+            column("flips: correct→wrong / wrong→correct", &["flips-correct-to-wrong", "flips-wrong-to-correct"]),
+            column("JS divergence", &["js-divergence"]),
+        ],
+    }
+}
+
 /// The verdict rules the sample is judged by in tests: top-k-jaccard@10 ≥ 0.7, the plugins'
 /// default margins (|ΔECE| ≤ 0.02, confidence-tv ≤ 0.1, agreement ≥ 0.95), `explainers`,
 /// under `rule` (α = 0.025, the default 95% intervals).

@@ -8,6 +8,7 @@ use super::evaluate::{EvalConfig, MetricValue, bootstrap_rows, calibration_value
 use crate::calibration::ReliabilityCurve;
 use crate::plan::node_config::AggregateConfig;
 use crate::plan::{Stage, Task};
+use crate::plugin::overview_column::OverviewColumns;
 use crate::predictions::Predictions;
 use crate::store::NodeWriter;
 use crate::tables::bootstrap::mean_std;
@@ -177,12 +178,21 @@ fn model_card(ctx: &RunContext, inputs: &[usize], mi: usize) -> Result<Option<Mo
     Ok(Some(card))
 }
 
-/// One row per model: the paper's Table 1 (parameters, size, speed) with accuracy.
+/// One row per model: the paper's Table 1 (parameters, size, speed) with the calibration
+/// metrics whose plugins declare a column of the report's first table (accuracy).
 fn models_frame(models: &[ModelSummary], calibration: &[AggregateRow]) -> Result<DataFrame> {
-    let accuracy = |m: &str| calibration.iter().find(|r| r.model == m && r.metric == "accuracy").map(|r| r.mean);
+    let value = |m: &str, metric: &str| calibration.iter().find(|r| r.model == m && r.metric == metric).map(|r| r.mean);
+    let own: Vec<Column> = OverviewColumns::declared()
+        .quality
+        .iter()
+        .flat_map(|c| &c.metrics)
+        .map(|metric| {
+            Column::new(metric.as_str().into(), models.iter().map(|m| value(&m.name, metric)).collect::<Vec<_>>())
+        })
+        .collect();
     let card =
         |f: &dyn Fn(&ModelCard) -> f64| -> Vec<Option<f64>> { models.iter().map(|m| m.card.as_ref().map(f)).collect() };
-    Ok(DataFrame::new_infer_height(vec![
+    let mut columns = vec![
         Column::new("model".into(), models.iter().map(|m| m.name.clone()).collect::<Vec<_>>()),
         Column::new("reference".into(), models.iter().map(|m| m.reference).collect::<Vec<_>>()),
         Column::new("source".into(), models.iter().map(|m| m.source.clone()).collect::<Vec<_>>()),
@@ -193,14 +203,17 @@ fn models_frame(models: &[ModelSummary], calibration: &[AggregateRow]) -> Result
             "cpu_ms_per_example".into(),
             models.iter().map(|m| m.card.as_ref().and_then(|c| c.cpu_ms_per_example)).collect::<Vec<_>>(),
         ),
-        Column::new("accuracy".into(), models.iter().map(|m| accuracy(&m.name)).collect::<Vec<_>>()),
+    ];
+    columns.extend(own);
+    columns.extend([
         Column::new("weight_bits".into(), card(&|c| c.weight_bits as f64)),
         Column::new("sparsity".into(), card(&|c| c.sparsity)),
         Column::new(
             "deploy_size_mb".into(),
             models.iter().map(|m| m.card.as_ref().and_then(|c| c.deploy_size_mb)).collect::<Vec<_>>(),
         ),
-    ])?)
+    ]);
+    Ok(DataFrame::new_infer_height(columns)?)
 }
 
 /// The `reliability` table: one row per model, seed and bin.
@@ -248,8 +261,8 @@ impl ReliabilityRows {
 /// Builds every table and the summary.
 pub fn run(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
     let node = &ctx.plan.nodes[i];
-    let cfg = EvalConfig::from_node(&node.config)?;
     let agg: AggregateConfig = node.config_as()?;
+    let cfg = agg.calibration.clone();
     // The data node's key also seeds the across-seed bootstraps (with the model and the
     // purpose), so that an interval depends on the examples it resamples and not on unrelated
     // inputs: this node's own key changes with every input (another model, an added K).

@@ -11,7 +11,7 @@ use anyhow::Result;
 /// Computes the metrics of node `i`'s input predictions.
 pub fn run(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
     let node = &ctx.plan.nodes[i];
-    let cfg = EvalConfig::from_node(&node.config)?;
+    let cfg: EvalConfig = node.config_as()?;
     let preds = super::predict::read(ctx.store, ctx.input_key(i, 0))?;
     let boot = bootstrap_rows(preds.len(), &cfg, &[node.key.as_bytes(), b"bootstrap"]);
     let values = calibration_values(&[&preds], &cfg, &boot)?;

@@ -12,38 +12,8 @@ use crate::tables::bootstrap::{percentile_interval, resamples, rng_for};
 use anyhow::{Context, Result, anyhow};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
-/// The calibration config of calibration, similarity and aggregate nodes.
-#[derive(Debug, Clone, Deserialize)]
-pub struct EvalConfig {
-    /// Equal-width bins.
-    pub bins: usize,
-    /// Calibration metrics with their resolved settings.
-    pub metrics: Vec<MetricConfig>,
-    /// Similarity metrics with their resolved settings.
-    pub similarity: Vec<MetricConfig>,
-    /// Bootstrap resamples.
-    pub bootstrap: usize,
-    /// Interval level.
-    pub confidence: f64,
-}
-
-/// One metric of the config.
-#[derive(Debug, Clone, Deserialize)]
-pub struct MetricConfig {
-    /// Plugin name.
-    pub name: String,
-    /// Resolved settings.
-    pub settings: Value,
-}
-
-impl EvalConfig {
-    /// Parses a node's config.
-    pub fn from_node(config: &Value) -> Result<Self> {
-        serde_json::from_value(config.clone()).context("calibration config of the node")
-    }
-}
+pub use crate::plan::node_config::{EvalConfig, MetricConfig};
 
 /// A metric's value with its bootstrap interval.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -92,18 +92,18 @@ pub(super) fn explainer_entry(node: &crate::plan::Node) -> Result<&'static Expla
     ExplainerEntry::find(name).ok_or_else(|| anyhow!("explainer `{name}` is not registered in this build"))
 }
 
-/// Explains, with the explainer and settings of node `i`'s config, the instance of model
-/// `model` that the node reads.
-pub fn run(ctx: &RunContext, i: usize, model: usize, w: &mut NodeWriter) -> Result<()> {
+/// Explains, with the explainer and settings of node `i`'s config, the model instance that
+/// the node reads.
+pub fn run(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
     let node = &ctx.plan.nodes[i];
     let cfg: ExplainConfig = node.config_as()?;
     if cfg.imported.is_some() {
-        return super::explain_imported::run(ctx, i, model, w);
+        return super::explain_imported::run(ctx, i, w);
     }
     let entry = explainer_entry(node)?;
     let dataset = super::data::read(ctx.store, ctx.input_key(i, 0))?;
     let preds = super::predict::read(ctx.store, ctx.input_key(i, 1))?;
-    let explained = ExplainedModel::open(ctx, i, model, &dataset, cfg.backend, entry.needs_gradients)?;
+    let explained = ExplainedModel::open(ctx, i, &dataset, cfg.backend, entry.needs_gradients)?;
     let net = explained.classifier();
 
     let examples = &super::explained_set::explained_examples(ctx, i, &dataset, cfg.examples)?;

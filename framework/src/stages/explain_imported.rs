@@ -11,40 +11,40 @@ use super::explain::{
 };
 use crate::explain::EvalCounts;
 use crate::explain::imported::{Explained, select};
-use crate::manifest::ModelKind;
 use crate::plan::node_config::SourcePredictConfig;
+use crate::plugin::model_source::ModelSourceEntry;
 use crate::store::NodeWriter;
 use crate::tables::io::parquet_bytes;
 use anyhow::{Context, Result, bail};
 use std::collections::HashSet;
 
 /// Stores the imported attributions explain node `i` needs.
-pub fn run(ctx: &RunContext, i: usize, model: usize, w: &mut NodeWriter) -> Result<()> {
+pub fn run(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
     let node = &ctx.plan.nodes[i];
-    let m = &ctx.resolved.models[model];
-    let ModelKind::Source { source, .. } = &m.kind else {
-        bail!("model `{}` has no attributions file (internal error)", m.name);
-    };
     let cfg: ExplainConfig = node.config_as()?;
+    let predict_node = &ctx.plan.nodes[node.inputs[1]];
+    let Some(source) = ModelSourceEntry::find(predict_node.plugin_name()) else {
+        bail!("model `{}` has no attributions file (internal error)", cfg.model);
+    };
     let entry = super::explain::explainer_entry(node)?;
     // The source's settings are its predict node's (the explain node's second input).
-    let predict: SourcePredictConfig = ctx.plan.nodes[node.inputs[1]].config_as()?;
+    let predict: SourcePredictConfig = predict_node.config_as()?;
     let dataset = super::data::read(ctx.store, ctx.input_key(i, 0))?;
     let preds = super::predict::read(ctx.store, ctx.input_key(i, 1))?;
     let examples = super::explained_set::explained_examples(ctx, i, &dataset, cfg.examples)?;
     let targets = explained_classes(&examples, &preds, cfg.class)?;
     let file = (source.attributions)(&predict.settings, ctx.base_dir(), node.seed)
-        .with_context(|| format!("model `{}`", m.name))?;
+        .with_context(|| format!("model `{}`", cfg.model))?;
     let runs: Vec<Option<u64>> =
         if cfg.seeds.is_empty() { vec![None] } else { cfg.seeds.iter().map(|&s| Some(s)).collect() };
     let explained: Vec<Explained> =
         examples.iter().zip(&targets).map(|(e, &class)| Explained { id: e.id.as_str(), class }).collect();
     let eval_ids: HashSet<&str> = dataset.eval.examples.iter().map(|e| e.id.as_str()).collect();
-    let mut rows =
-        select(&file, &cfg.explainer, &runs, &explained, &eval_ids).with_context(|| format!("model `{}`", m.name))?;
+    let mut rows = select(&file, &cfg.explainer, &runs, &explained, &eval_ids)
+        .with_context(|| format!("model `{}`", cfg.model))?;
     rows.sort_by_key(|r| r.seed);
     let record = ExplainRecord {
-        model: m.name.clone(),
+        model: cfg.model.clone(),
         explainer: cfg.explainer.clone(),
         deterministic: entry.deterministic,
         examples: examples.len(),

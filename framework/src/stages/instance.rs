@@ -7,13 +7,12 @@ use super::{RunContext, neural};
 use crate::data::Dataset;
 use crate::explain::{Classifier, GradientClassifier};
 use crate::manifest::schema::Backend;
-use crate::manifest::{ModelKind, NeuralInit};
-use crate::model::HfModel;
 use crate::model::labels::LabelTarget;
+use crate::model::{HfModel, LoadOptions};
 use crate::plan::Task;
-use crate::plan::node_config::SourcePredictConfig;
-use crate::plugin::model_source::PredictRequest;
-use anyhow::{Context, Result, anyhow, bail};
+use crate::plan::node_config::{ExplainConfig, NeuralPredictConfig, SourcePredictConfig};
+use crate::plugin::model_source::{ModelSourceEntry, PredictRequest};
+use anyhow::{Context, Result, bail};
 use std::path::PathBuf;
 
 /// The model an explain node explains.
@@ -25,37 +24,40 @@ pub enum ExplainedModel {
 }
 
 impl ExplainedModel {
-    /// Opens model `model` for explain node `i` (whose inputs are [data, predict, weight
+    /// Opens the model explain node `i` explains (its inputs are [data, predict, weight
     /// holder if any]) on `backend`; `gradients` asks for an autodiff device. A source's
-    /// settings are its predict node's (the explain node's second input).
-    pub fn open(
-        ctx: &RunContext,
-        i: usize,
-        model: usize,
-        dataset: &Dataset,
-        backend: Backend,
-        gradients: bool,
-    ) -> Result<Self> {
-        let m = &ctx.resolved.models[model];
+    /// settings, and a checkpoint's label renaming, are its predict node's (the second input).
+    pub fn open(ctx: &RunContext, i: usize, dataset: &Dataset, backend: Backend, gradients: bool) -> Result<Self> {
         let node = &ctx.plan.nodes[i];
-        match &m.kind {
-            ModelKind::Neural(n) => {
-                let dir = model_folder(ctx, model, weights_holder(ctx, i))?;
+        let cfg: ExplainConfig = node.config_as()?;
+        let predict = &ctx.plan.nodes[node.inputs[1]];
+        match ModelSourceEntry::find(predict.plugin_name()) {
+            None => {
+                let predict: NeuralPredictConfig = predict.config_as()?;
+                let holder = weights_holder(ctx, i);
+                let dir = model_folder(ctx, i, holder)?;
                 let base = neural::device(backend)?;
                 let device = if gradients { base.autodiff() } else { base };
-                let labels = LabelTarget { names: &dataset.label_names, mapping: &n.labels };
-                let net = neural::load_for_prediction_with(&dir, &labels, neural::load_options(n), &device)
-                    .with_context(|| format!("model `{}`", m.name))?;
+                let mapping = predict.init.map(|init| init.labels).unwrap_or_default();
+                let labels = LabelTarget { names: &dataset.label_names, mapping: &mapping };
+                let batch_size = cfg.batch_size.unwrap_or(LoadOptions::default().batch_size);
+                let options = predict.run.load_options(batch_size);
+                let net = neural::load_for_prediction_with(&dir, &labels, options, &device)
+                    .with_context(|| format!("model `{}`", cfg.model))?;
                 Ok(ExplainedModel::Neural(Box::new(net)))
             }
-            ModelKind::Source { source, .. } => {
+            Some(source) => {
                 if gradients {
-                    bail!("model `{}` (source `{}`) is a black box: it gives no gradients", m.name, source.info.name);
+                    bail!(
+                        "model `{}` (source `{}`) is a black box: it gives no gradients",
+                        cfg.model,
+                        source.info.name
+                    );
                 }
-                let predict: SourcePredictConfig = ctx.plan.nodes[node.inputs[1]].config_as()?;
-                let request = PredictRequest { model: &m.name, dataset, seed: node.seed, base_dir: ctx.base_dir() };
-                let classifier =
-                    (source.classifier)(&predict.settings, &request).with_context(|| format!("model `{}`", m.name))?;
+                let predict: SourcePredictConfig = predict.config_as()?;
+                let request = PredictRequest { model: &cfg.model, dataset, seed: node.seed, base_dir: ctx.base_dir() };
+                let classifier = (source.classifier)(&predict.settings, &request)
+                    .with_context(|| format!("model `{}`", cfg.model))?;
                 Ok(ExplainedModel::BlackBox(classifier))
             }
         }
@@ -89,11 +91,9 @@ pub fn weights_holder(ctx: &RunContext, i: usize) -> Option<usize> {
         .find(|&k| matches!(ctx.plan.nodes[k].task, Task::Train { .. } | Task::Compress { .. }))
 }
 
-/// The folder of model `model`'s weights for a node whose weight-holding input is
-/// `holder` (a node index; `None` when the weights are the manifest's checkpoint itself).
-pub fn model_folder(ctx: &RunContext, model: usize, holder: Option<usize>) -> Result<PathBuf> {
-    let m = &ctx.resolved.models[model];
-    let n = m.neural().ok_or_else(|| anyhow!("model `{}` is not a neural model (internal error)", m.name))?;
+/// The folder of the model weights node `i` reads: those its weight-holding input `holder`
+/// stored (a train or compress node), or, with none, the checkpoint in node `i`'s place.
+pub fn model_folder(ctx: &RunContext, i: usize, holder: Option<usize>) -> Result<PathBuf> {
     match holder {
         Some(h) => {
             let node = &ctx.plan.nodes[h];
@@ -104,11 +104,9 @@ pub fn model_folder(ctx: &RunContext, model: usize, holder: Option<usize>) -> Re
                 _ => bail!("node {} does not hold model weights (internal error)", node.name),
             }
         }
-        None => match &n.init {
-            NeuralInit::Checkpoint(dir) => Ok(dir.clone()),
-            NeuralInit::Architecture(_) | NeuralInit::Variant { .. } => {
-                bail!("model `{}` was not trained or compressed (internal error)", m.name)
-            }
-        },
+        None => {
+            let node = &ctx.plan.nodes[i];
+            Ok(node.place.checkpoint(&node.name)?.to_path_buf())
+        }
     }
 }

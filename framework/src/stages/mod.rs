@@ -22,15 +22,18 @@ pub mod train;
 pub use crate::tables::summary::alignment as alignment_summary;
 
 use crate::exec::progress::Progress;
-use crate::manifest::Resolved;
 use crate::plan::{Plan, Task};
 use crate::store::{NodeWriter, Store};
 use anyhow::Result;
 
-/// What a stage sees: the manifest, the plan and the store.
+/// What a stage sees: the plan (its node's config, place and inputs), the store, and the
+/// manifest's folder and file — never the manifest's settings, so that a node's key covers
+/// everything it reads.
 pub struct RunContext<'a> {
-    /// The validated manifest.
-    pub resolved: &'a Resolved,
+    /// The manifest's folder, against which the paths in node configs resolve.
+    pub base_dir: &'a std::path::Path,
+    /// The manifest file (named in errors that ask the user to fix a setting).
+    pub manifest: &'a std::path::Path,
     /// The plan.
     pub plan: &'a Plan,
     /// The store (inputs are read from it).
@@ -43,7 +46,7 @@ impl RunContext<'_> {
     /// The manifest's folder, against which the paths in node configs resolve: where
     /// things are on this host, not what they are (their content hashes are in the keys).
     pub fn base_dir(&self) -> &std::path::Path {
-        &self.resolved.base_dir
+        self.base_dir
     }
 
     /// The key of input `n` of node `i`.
@@ -56,12 +59,12 @@ impl RunContext<'_> {
 pub fn run_node(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
     match &ctx.plan.nodes[i].task {
         Task::Data => data::run(ctx, i, w),
-        Task::Train { model } => train::run(ctx, i, *model, w),
-        Task::Compress { model } => compress::run(ctx, i, *model, w),
-        Task::Predict { model } => predict::run(ctx, i, *model, w),
+        Task::Train { .. } => train::run(ctx, i, w),
+        Task::Compress { .. } => compress::run(ctx, i, w),
+        Task::Predict { .. } => predict::run(ctx, i, w),
         Task::Calibration { .. } => calibration::run(ctx, i, w),
         Task::Similarity { .. } => similarity::run(ctx, i, w),
-        Task::Explain { model, .. } => explain::run(ctx, i, *model, w),
+        Task::Explain { .. } => explain::run(ctx, i, w),
         Task::Alignment { .. } => alignment::run_alignment(ctx, i, w),
         Task::Floor { .. } => alignment::run_floor(ctx, i, w),
         Task::Aggregate => aggregate::run(ctx, i, w),

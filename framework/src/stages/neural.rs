@@ -51,13 +51,9 @@ pub fn load_for_prediction(dir: &Path, labels: &LabelTarget, max_len: usize, bat
     load_for_prediction_with(dir, labels, options, &Device::flex())
 }
 
-/// The load options of a manifest's neural model: its `max_len`, `batch_size` and
-/// `special_tokens`.
-pub fn load_options(n: &crate::manifest::models::NeuralModel) -> LoadOptions {
-    LoadOptions { max_len: n.max_len, batch_size: n.batch_size, special_text: n.special_text, ..LoadOptions::default() }
-}
-
-/// [`load_for_prediction`] with a manifest model's options ([`load_options`]) on a device.
+/// [`load_for_prediction`] with a node's load options
+/// ([`NeuralRun::load_options`](crate::plan::node_config::NeuralRun::load_options)) on a
+/// device.
 pub fn load_for_prediction_with(
     dir: &Path,
     labels: &LabelTarget,

@@ -4,52 +4,50 @@
 //! sorted by length, duplicates once, and its card (`model_card.json`) is written beside.
 
 use super::{RunContext, neural};
-use crate::manifest::ModelKind;
 use crate::model::labels::LabelTarget;
 use crate::plan::node_config::{NeuralPredictConfig, SourcePredictConfig};
-use crate::plugin::model_source::PredictRequest;
+use crate::plugin::model_source::{ModelSourceEntry, PredictRequest};
 use crate::predictions::Predictions;
 use crate::store::{NodeWriter, Store};
 use crate::tables::io::{column_f64, column_f64_lists, column_strings, parquet_bytes, read_parquet};
 use anyhow::{Context, Result, anyhow, bail};
 use polars::prelude::{Column, DataFrame, DataType, IntoSeries, ListChunked, NamedFrom, Series};
 
-/// Predicts with model `model` and stores the table (and, for a neural model, its card).
-pub fn run(ctx: &RunContext, i: usize, model: usize, w: &mut NodeWriter) -> Result<()> {
-    let r = ctx.resolved;
-    let m = &r.models[model];
+/// Predicts with the model of node `i` and stores the table (and, for a neural model, its
+/// card).
+pub fn run(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
+    let node = &ctx.plan.nodes[i];
     let dataset = super::data::read(ctx.store, ctx.input_key(i, 0))?;
-    let preds = match &m.kind {
-        ModelKind::Source { source, .. } => {
-            let cfg: SourcePredictConfig = ctx.plan.nodes[i].config_as()?;
-            let request = PredictRequest {
-                model: &m.name,
-                dataset: &dataset,
-                seed: ctx.plan.nodes[i].seed,
-                base_dir: ctx.base_dir(),
-            };
-            let preds = (source.predict)(&cfg.settings, &request).with_context(|| format!("model `{}`", m.name))?;
+    let (name, preds) = match ModelSourceEntry::find(node.plugin_name()) {
+        Some(source) => {
+            let cfg: SourcePredictConfig = node.config_as()?;
+            let request =
+                PredictRequest { model: &cfg.model, dataset: &dataset, seed: node.seed, base_dir: ctx.base_dir() };
+            let preds = (source.predict)(&cfg.settings, &request).with_context(|| format!("model `{}`", cfg.model))?;
             let expected: Vec<&str> = dataset.eval.examples.iter().map(|e| e.id.as_str()).collect();
             if preds.ids.iter().map(String::as_str).ne(expected.iter().copied()) {
                 bail!(
                     "model `{}`: source `{}` returned predictions not in the dataset's order (internal error)",
-                    m.name,
+                    cfg.model,
                     source.info.name
                 );
             }
-            preds
+            (cfg.model, preds)
         }
-        ModelKind::Neural(n) => {
-            let dir = super::instance::model_folder(ctx, model, ctx.plan.nodes[i].inputs.get(1).copied())?;
-            let cfg: NeuralPredictConfig = ctx.plan.nodes[i].config_as()?;
+        None => {
+            let cfg: NeuralPredictConfig = node.config_as()?;
+            let holder = node.inputs.get(1).copied();
+            let dir = super::instance::model_folder(ctx, i, holder)?;
             let device = neural::device(cfg.run.backend)?;
-            let labels = LabelTarget { names: &dataset.label_names, mapping: &n.labels };
-            let net = neural::load_for_prediction_with(&dir, &labels, neural::load_options(n), &device)
-                .with_context(|| format!("model `{}`", m.name))?;
+            let mapping = cfg.init.as_ref().map(|init| init.labels.clone()).unwrap_or_default();
+            let labels = LabelTarget { names: &dataset.label_names, mapping: &mapping };
+            let options = cfg.run.load_options(cfg.batch_size);
+            let net = neural::load_for_prediction_with(&dir, &labels, options, &device)
+                .with_context(|| format!("model `{}`", cfg.model))?;
             let (preds, timing) = neural::predict_examples(&net, &dataset.eval.examples)
-                .with_context(|| format!("model `{}`", m.name))?;
+                .with_context(|| format!("model `{}`", cfg.model))?;
             let mut card = neural::ModelCard::measure(
-                &m.name,
+                &cfg.model,
                 &net,
                 preds.len(),
                 timing,
@@ -58,24 +56,23 @@ pub fn run(ctx: &RunContext, i: usize, model: usize, w: &mut NodeWriter) -> Resu
                 cfg.run.backend,
             )?;
             // A variant predicted straight from its compress node: the compressor's fields.
-            if let Some(&src) = ctx.plan.nodes[i].inputs.get(1)
-                && ctx.plan.nodes[src].stage == crate::plan::Stage::Compress
+            if let Some(src) = holder.map(|h| &ctx.plan.nodes[h])
+                && src.stage == crate::plan::Stage::Compress
             {
-                card.apply(&super::compress::read_card(ctx.store, &ctx.plan.nodes[src].key)?);
+                card.apply(&super::compress::read_card(ctx.store, &src.key)?);
             }
             w.write_json(MODEL_CARD, &card)?;
-            preds
+            (cfg.model, preds)
         }
     };
     if preds.num_classes != dataset.label_names.len() {
         bail!(
-            "model `{}` predicts {} classes but the dataset has {}",
-            m.name,
+            "model `{name}` predicts {} classes but the dataset has {}",
             preds.num_classes,
             dataset.label_names.len()
         );
     }
-    preds.check().map_err(|e| anyhow!("model `{}`: {e}", m.name))?;
+    preds.check().map_err(|e| anyhow!("model `{name}`: {e}"))?;
     w.write("predictions.parquet", &parquet_bytes(&mut predictions_frame(&preds)?)?)
 }
 

@@ -4,13 +4,13 @@
 
 use super::RunContext;
 use crate::report::stored::render_node;
-use crate::report::templates_dir;
 use crate::store::NodeWriter;
 use anyhow::Result;
 
 /// Renders the formats the manifest asks for.
 pub fn run(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
-    for (out, text) in render_node(ctx.plan, ctx.store, i, templates_dir(ctx.resolved).as_deref())? {
+    let templates = ctx.plan.nodes[i].place.templates.as_deref();
+    for (out, text) in render_node(ctx.plan, ctx.store, i, templates)? {
         w.write(out, text.as_bytes())?;
     }
     Ok(())

@@ -9,7 +9,7 @@ use anyhow::Result;
 /// Compares node `i`'s inputs: [reference predictions, model predictions].
 pub fn run(ctx: &RunContext, i: usize, w: &mut NodeWriter) -> Result<()> {
     let node = &ctx.plan.nodes[i];
-    let cfg = EvalConfig::from_node(&node.config)?;
+    let cfg: EvalConfig = node.config_as()?;
     let reference = super::predict::read(ctx.store, ctx.input_key(i, 0))?;
     let model = super::predict::read(ctx.store, ctx.input_key(i, 1))?;
     let boot = bootstrap_rows(reference.len(), &cfg, &[node.key.as_bytes(), b"bootstrap"]);

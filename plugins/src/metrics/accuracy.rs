@@ -7,6 +7,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use trustx_framework::plugin::metric::{CalibrationMetric, CalibrationMetricEntry, MetricInput};
+use trustx_framework::plugin::overview_column::OverviewColumn;
 
 /// Settings of `accuracy`: none.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
@@ -25,6 +26,7 @@ impl CalibrationMetric for Accuracy {
         (repeats counted), the arg max taking the lowest class index on ties.";
     const LOWER_IS_BETTER: bool = false;
     const DEFAULT_RANK: Option<u8> = Some(0);
+    const OVERVIEW: Option<OverviewColumn> = Some(OverviewColumn { order: 0, heading: "accuracy" });
 
     fn compute(_settings: &AccuracySettings, input: &MetricInput) -> f64 {
         let correct = input.rows.iter().filter(|&&r| input.preds.correct(r)).count();

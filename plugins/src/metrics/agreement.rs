@@ -6,6 +6,7 @@
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use trustx_framework::plugin::overview_column::OverviewColumn;
 use trustx_framework::plugin::similarity::{PairInput, SimilarityMetric, SimilarityMetricEntry};
 
 /// Settings of `agreement`: none.
@@ -25,6 +26,7 @@ impl SimilarityMetric for Agreement {
         rows (repeats counted), each arg max taking the lowest class index on ties; labels are not used.";
     const LOWER_IS_CLOSER: bool = false;
     const DEFAULT_RANK: Option<u8> = Some(0);
+    const OVERVIEW: Option<OverviewColumn> = Some(OverviewColumn { order: 1, heading: "agreement" });
     const TOLERANCE: Option<f64> = Some(0.95);
 
     fn compute(_settings: &AgreementSettings, input: &PairInput) -> f64 {

@@ -12,6 +12,7 @@
 //! `np.digitize` can differ on confidences exactly on an edge.
 
 use trustx_framework::plugin::convention::Convention;
+use trustx_framework::plugin::overview_column::OverviewColumn;
 
 use trustx_framework::calibration::binning::reliability_curve;
 use trustx_framework::plugin::metric::{CalibrationMetric, CalibrationMetricEntry, MetricInput};
@@ -33,6 +34,7 @@ impl CalibrationMetric for Ece {
         first closed at 0.";
     const LOWER_IS_BETTER: bool = true;
     const DEFAULT_RANK: Option<u8> = Some(2);
+    const OVERVIEW_DELTA: Option<OverviewColumn> = Some(OverviewColumn { order: 0, heading: "ΔECE" });
     const DELTA_TOLERANCE: Option<f64> = Some(0.02);
     const CONVENTION: Convention = Convention::TOP_LABEL_BINNED;
 

@@ -3,6 +3,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use trustx_framework::plugin::convention::Convention;
+use trustx_framework::plugin::overview_column::OverviewColumn;
 use trustx_framework::plugin::similarity::{PairInput, SimilarityMetric, SimilarityMetricEntry};
 
 /// Settings of `flips-correct-to-wrong`: none.
@@ -22,6 +23,8 @@ impl SimilarityMetric for FlipsCorrectToWrong {
     const DEFINITION: &'static str = "(1/N) Σ_r 1[argmax p^ref_r = y_r and argmax p^model_r ≠ y_r] over the N rows (repeats counted), arg max lowest index on ties.";
     const LOWER_IS_CLOSER: bool = true;
     const DEFAULT_RANK: Option<u8> = Some(3);
+    const OVERVIEW: Option<OverviewColumn> =
+        Some(OverviewColumn { order: 2, heading: "flips: correct→wrong / wrong→correct" });
     const CONVENTION: Convention =
         Convention { binning: "none", norm: "share of examples", mode: "label flips", estimator: "plug-in" };
 

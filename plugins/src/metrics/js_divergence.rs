@@ -3,6 +3,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use trustx_framework::plugin::convention::Convention;
+use trustx_framework::plugin::overview_column::OverviewColumn;
 use trustx_framework::plugin::similarity::{PairInput, SimilarityMetric, SimilarityMetricEntry};
 
 /// Settings of `js-divergence`: none.
@@ -22,6 +23,7 @@ impl SimilarityMetric for JsDivergence {
     const DEFINITION: &'static str = "mean over the N rows of JS(p^ref_r, p^model_r) = ½ KL(p ‖ m) + ½ KL(q ‖ m), m = ½(p + q), natural log: the divergence, not its square root; in [0, ln 2].";
     const LOWER_IS_CLOSER: bool = true;
     const DEFAULT_RANK: Option<u8> = Some(6);
+    const OVERVIEW: Option<OverviewColumn> = Some(OverviewColumn { order: 3, heading: "JS divergence" });
     const CONVENTION: Convention = Convention {
         binning: "none",
         norm: "Jensen–Shannon divergence (not its root), nats",

@@ -1,10 +1,12 @@
-//! Tests of what the metric plugins declare to the engine: the default metric lists and the
-//! verdict's default margins, and how `[calibration.tolerances]` overrides them by name.
+//! Tests of what the metric plugins declare to the engine: the default metric lists, the
+//! verdict's default margins and how `[calibration.tolerances]` overrides them by name, and
+//! the report's first-table columns.
 
 use trustx_framework::manifest::Manifest;
 use trustx_framework::plan::verdict_rules::{Comparison, Margin, VerdictRules};
 use trustx_framework::plugin::alignment::AlignmentMetricEntry;
 use trustx_framework::plugin::metric::CalibrationMetricEntry;
+use trustx_framework::plugin::overview_column::OverviewColumns;
 use trustx_framework::plugin::similarity::SimilarityMetricEntry;
 
 const MANIFEST: &str = r#"
@@ -104,4 +106,11 @@ fn trustx_plugins_says_what_each_metric_declares() {
     assert!(role(PluginKind::Similarity, "agreement").contains("agreement ≥ 0.95"));
     assert_eq!(role(PluginKind::Similarity, "kl-divergence-p95"), "");
     assert!(role(PluginKind::Alignment, "top-k-jaccard").contains("[alignment] threshold"));
+}
+
+#[test]
+fn the_first_table_has_the_columns_the_report_tests_render() {
+    // The framework's report tests render `sample::overview_columns()`: it must be what the
+    // bundled metrics declare, or those tests check a table no run produces.
+    assert_eq!(OverviewColumns::declared(), trustx_framework::report::sample::overview_columns());
 }

@@ -153,6 +153,7 @@ mod tests {
             inputs,
             seed: None,
             key: format!("{i:064x}"),
+            place: Default::default(),
         };
         let plan = Plan {
             nodes: vec![

@@ -193,6 +193,7 @@ mod tests {
             inputs,
             seed: None,
             key: format!("{:016x}{}", i + 1, "0".repeat(48)),
+            place: Default::default(),
         }
     }
 
