@@ -8,14 +8,14 @@ mod args;
 mod bench_command;
 mod closed_pipe;
 mod plan_command;
+mod plugins_command;
 mod run_command;
+mod show_command;
+mod store_commands;
 
 pub use args::*;
 
-use crate::commands::target::{ManifestArgs, results_line};
-use crate::exec::Status;
 use crate::manifest::ManifestErrors;
-use crate::plugin::{self, PluginKind};
 use clap::Parser;
 use std::process::ExitCode;
 
@@ -49,160 +49,26 @@ fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Model { action } => model_command(action),
         c @ Command::Bench { .. } => bench_command::bench(c),
-        Command::Validate { target } => {
-            let manifest = &target.manifest;
-            let r = target.load()?;
-            let seeds = r.manifest.experiment.seeds.len();
-            println!(
-                "{}: valid ({} models, {} seeds, dataset loader `{}`)",
-                manifest.display(),
-                r.models.len(),
-                seeds,
-                r.loader.info.name
-            );
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Report { target, out } => {
-            let r = target.load()?;
-            for path in crate::commands::report::run(&r, out.as_deref())? {
-                println!("wrote {}", path.display());
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Validate { target } => store_commands::validate(target),
+        Command::Report { target, out } => store_commands::report(target, out),
         Command::Plan { target, json, executor } => plan_command::plan(target, json, executor),
-        Command::Status { target } => {
-            let r = target.load()?;
-            let (text, _) = crate::commands::status::status(&r)?;
-            print!("{text}");
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Cancel { target } => {
-            let r = target.load()?;
-            let jobs = crate::commands::status::cancel(&r)?;
-            if jobs.is_empty() {
-                println!("no job of {} is queued or running", r.results_dir.display());
-            } else {
-                println!("cancelled {} jobs: {}", jobs.len(), jobs.join(" "));
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Status { target } => store_commands::status(target),
+        Command::Cancel { target } => store_commands::cancel(target),
         Command::Node { action: NodeCommand::Run { manifest, node, results_dir, expect_build, force } } => {
             let args = crate::commands::node::NodeRunArgs { manifest, node, results_dir, expect_build, force };
-            let report = crate::commands::node::run(&args)?;
-            match report.status {
-                Status::Failed => {
-                    eprintln!("FAILED  {} {}", report.name, report.error.as_deref().unwrap_or(""));
-                    Ok(ExitCode::from(1))
-                }
-                Status::Cached => {
-                    println!("cached  {} (already in the store)", report.name);
-                    Ok(ExitCode::SUCCESS)
-                }
-                _ => {
-                    println!(
-                        "ran     {:<40} {:>8.2} s  ({})",
-                        report.name,
-                        report.seconds,
-                        report.reason.as_deref().unwrap_or("")
-                    );
-                    Ok(ExitCode::SUCCESS)
-                }
-            }
+            store_commands::node_run(&args)
         }
-        Command::Show { target, json, compare: Some(other) } => {
-            use crate::commands::compare::{self, OtherVerdict};
-            let r = target.load()?;
-            let v = crate::commands::show::read(&r.results_dir)?;
-            let (b_name, b) = match OtherVerdict::classify(&other)? {
-                OtherVerdict::File(p) => (p.display().to_string(), compare::read_file(&p)?),
-                OtherVerdict::Folder(d) => (d.display().to_string(), compare::read_folder(&d)?),
-                OtherVerdict::Manifest(m) => {
-                    let o = ManifestArgs { manifest: m, overrides: Vec::new(), results: None }.load()?;
-                    (o.results_dir.display().to_string(), crate::commands::show::read(&o.results_dir)?)
-                }
-            };
-            let c = compare::compare(&r.results_dir.display().to_string(), &v, &b_name, &b);
-            if json {
-                println!("{}", serde_json::to_string_pretty(&c)?);
-            } else {
-                for line in compare::table(&c).lines() {
-                    println!("{}", crate::snippet::printable(line));
-                }
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Show { target, json, compare: None } => {
-            let r = target.load()?;
-            let v = crate::commands::show::read(&r.results_dir)?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&v)?);
-            } else {
-                for line in crate::commands::show::table(&v).lines() {
-                    println!("{}", crate::snippet::printable(line));
-                }
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Show { target, json, compare } => show_command::show(target, json, compare),
         c @ Command::Run { .. } => run_command::run_command(c),
         Command::Explain(args) => crate::explain::command::run(&args),
-        Command::Init { model, dataset, out } => {
-            crate::commands::init::init(&crate::commands::init::InitOptions { model, dataset, out: out.clone() })?;
-            println!("wrote {}", out.display());
-            match crate::manifest::load(&out) {
-                Ok(_) => println!("it validates; next: `trustx plan {0}`, then `trustx run {0}`", out.display()),
-                Err(e) => println!("edit it where it says so, then `trustx validate {}`:\n{e}", out.display()),
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Gc { target, dry_run } => {
-            let r = target.load()?;
-            println!("{}", results_line(&r));
-            let g = crate::commands::gc::gc(&r, dry_run)?;
-            for p in &g.unused {
-                println!("{} {}", if dry_run { "unused " } else { "removed" }, p.display());
-            }
-            println!(
-                "{} {} unused node folders ({:.1} MB); {} kept",
-                if dry_run { "would remove" } else { "removed" },
-                g.unused.len(),
-                g.bytes as f64 / 1e6,
-                g.kept
-            );
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Init { model, dataset, out } => store_commands::init(model, dataset, out),
+        Command::Gc { target, dry_run } => store_commands::gc(target, dry_run),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(shell, &mut Cli::command(), "trustx", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Plugins { kind } => {
-            let kind = match kind.as_deref().map(PluginKind::parse) {
-                Some(None) => {
-                    eprintln!(
-                        "error: unknown kind `{}`; kinds: {}",
-                        kind.unwrap_or_default(),
-                        PluginKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
-                    );
-                    return Ok(ExitCode::from(2));
-                }
-                Some(k) => k,
-                None => None,
-            };
-            for p in plugin::all().into_iter().filter(|p| kind.is_none_or(|k| p.kind == k)) {
-                println!("{} {} (v{}): {}", p.kind.as_str(), p.name, p.version, p.summary);
-                if let Some(role) = plugin::declared_role(p) {
-                    println!("    ({role})");
-                }
-                for s in p.settings() {
-                    let default = match &s.default {
-                        Some(d) => format!(" = {d}"),
-                        None => " (required)".into(),
-                    };
-                    println!("    {}: {}{}  {}", s.key, s.ty, default, s.description);
-                }
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Plugins { kind } => plugins_command::plugins(kind.as_deref()),
     }
 }
 
