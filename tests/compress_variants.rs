@@ -178,6 +178,39 @@ fn variants_compress_predict_cache_and_rerun_alone() {
         assert_eq!(config["num_hidden_layers"], layers, "{variant}");
     }
 
+    // The pruned variant is stored sparse (`model::sparse_io`): smaller than its dense form,
+    // which `--dense` writes, and the same model: equal logits through `model inspect`.
+    let export = |dense: bool| {
+        let out_dir = dir.join(if dense { "export-pruned-dense" } else { "export-pruned" });
+        let mut args = vec!["model", "export", "pruned", "--manifest", m, "--out", out_dir.to_str().unwrap()];
+        if dense {
+            args.push("--dense");
+        }
+        let out = run(&args);
+        assert!(out.status.success(), "{}", text(&out));
+        out_dir
+    };
+    let (sparse_dir, dense_dir) = (export(false), export(true));
+    let config = |d: &std::path::Path| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(d.join("config.json")).unwrap()).unwrap()
+    };
+    assert_eq!(config(&sparse_dir)["trustx_sparse"]["format"], "bitmap-v1");
+    assert!(config(&dense_dir).get("trustx_sparse").is_none());
+    let size = |d: &std::path::Path| std::fs::metadata(d.join("model.safetensors")).unwrap().len();
+    // 4 layers × 8,192 encoder weights at 50 %: 2.125 instead of 4 bytes each.
+    let saved = size(&dense_dir) - size(&sparse_dir);
+    assert!(saved > 4 * 8192 * 3 / 2, "{} against {} bytes", size(&sparse_dir), size(&dense_dir));
+    assert!(
+        (num("pruned", "size_mb") * 1e6 - size(&sparse_dir) as f64).abs() < 1.0,
+        "the card's size is the stored file's"
+    );
+    let logits = |d: &std::path::Path| -> serde_json::Value {
+        let out = run(&["model", "inspect", d.to_str().unwrap(), "--text", "a gripping , funny film", "--json"]);
+        assert!(out.status.success(), "{}", text(&out));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["logits"].clone()
+    };
+    assert_eq!(logits(&sparse_dir), logits(&dense_dir));
+
     // A second run computes nothing.
     let out = run(&["run", m, "--quiet"]);
     assert!(out.status.success(), "{}", text(&out));

@@ -350,5 +350,9 @@ pub enum ModelCommand {
         /// The results folder the manifest's run used (see `trustx run --results`).
         #[arg(long, value_name = "DIR")]
         results: Option<PathBuf>,
+        /// Write a pruned model's sparse weights dense (the plain safetensors that
+        /// transformers reads) instead of as stored.
+        #[arg(long)]
+        dense: bool,
     },
 }

@@ -121,9 +121,12 @@ fn model_command(action: ModelCommand) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        ModelCommand::Export { node_or_model, out, manifest, seed, results } => {
+        ModelCommand::Export { node_or_model, out, manifest, seed, results, dense } => {
             let located = export::locate(&node_or_model, manifest.as_deref(), seed, results.as_deref())?;
             export::export(&located, &out)?;
+            if dense && crate::model::sparse_io::densify_folder(&out)? {
+                println!("wrote {}'s sparse weights dense", out.display());
+            }
             println!("exported {} to {}", located.dir.display(), out.display());
             Ok(ExitCode::SUCCESS)
         }

@@ -106,7 +106,12 @@ impl HfModel {
             &mut network,
             &spec,
             dir,
-            &loader::WeightOptions { seed: options.seed, head: options.head, quantized },
+            &loader::WeightOptions {
+                seed: options.seed,
+                head: options.head,
+                quantized,
+                sparse: super::sparse_io::declared(&config_json)?,
+            },
             device,
         )?;
         let network = set_training(network, false);

@@ -153,6 +153,8 @@ pub(crate) struct WeightOptions {
     pub(crate) head: HeadPolicy,
     /// The folder's `config.json` declares int8 weights ([`super::quant_io`]).
     pub(crate) quantized: Option<(Scheme, Granularity)>,
+    /// The folder's `config.json` declares sparse weights ([`super::sparse_io`]).
+    pub(crate) sparse: bool,
 }
 
 /// Loads the weights of folder `dir` into `model` (built from `spec`), checking that every
@@ -176,6 +178,14 @@ pub(crate) fn load_weights(
             }
             let (bytes, q) = super::quant_io::read_quantized(&path, &rules, scheme, granularity)?;
             (read_tensor_bytes(bytes, &path)?, Some(q))
+        }
+        None if options.sparse => {
+            if path.extension().is_none_or(|e| e != "safetensors") {
+                bail!("{file}: config.json declares sparse weights, which trustx stores in model.safetensors");
+            }
+            let (raw, metadata) = super::quant_io::read_safetensors_with(&path)?;
+            let dense = super::sparse_io::decode(raw, &metadata, &file)?;
+            (read_tensor_bytes(super::save::safetensors_bytes(&dense)?, &path)?, None)
         }
         None => (read_tensors(&path)?, None),
     };

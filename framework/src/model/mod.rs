@@ -59,6 +59,7 @@ pub mod quant_io;
 mod quant_parity;
 pub mod save;
 pub mod scratch;
+pub mod sparse_io;
 pub mod special_text;
 pub mod surgery;
 pub mod tokenizer;

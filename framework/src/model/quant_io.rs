@@ -24,6 +24,8 @@ pub enum Dtype {
     F32,
     /// Signed byte.
     I8,
+    /// Unsigned byte (a sparse weight's bitmap, [`super::sparse_io`]).
+    U8,
 }
 
 impl Dtype {
@@ -31,13 +33,14 @@ impl Dtype {
         match self {
             Dtype::F32 => "F32",
             Dtype::I8 => "I8",
+            Dtype::U8 => "U8",
         }
     }
 
     fn size(self) -> usize {
         match self {
             Dtype::F32 => 4,
-            Dtype::I8 => 1,
+            Dtype::I8 | Dtype::U8 => 1,
         }
     }
 }
@@ -66,15 +69,27 @@ impl RawTensor {
         }
     }
 
-    fn as_f32(&self) -> Vec<f32> {
+    /// The values of an F32 tensor.
+    pub(crate) fn as_f32(&self) -> Vec<f32> {
         self.data.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
     }
 }
 
 /// The bytes of a safetensors file of `tensors` (header padded with spaces to 8 bytes).
 pub fn safetensors_file(tensors: &[RawTensor]) -> Result<Vec<u8>> {
+    safetensors_file_with(tensors, &BTreeMap::new())
+}
+
+/// [`safetensors_file`] with `metadata` entries beside `"format": "pt"` in `__metadata__`
+/// (safetensors allows string values only).
+pub fn safetensors_file_with(tensors: &[RawTensor], metadata: &BTreeMap<String, String>) -> Result<Vec<u8>> {
     let mut header = serde_json::Map::new();
-    header.insert("__metadata__".into(), json!({"format": "pt"}));
+    let mut meta = serde_json::Map::new();
+    meta.insert("format".into(), json!("pt"));
+    for (k, v) in metadata {
+        meta.insert(k.clone(), json!(v));
+    }
+    header.insert("__metadata__".into(), Value::Object(meta));
     let mut offset = 0usize;
     for t in tensors {
         if t.data.len() != t.shape.iter().product::<usize>() * t.dtype.size() {
@@ -98,8 +113,13 @@ pub fn safetensors_file(tensors: &[RawTensor]) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// Every tensor of a safetensors file (F32 and I8 only).
+/// Every tensor of a safetensors file (F32, I8 and U8 only).
 pub fn read_safetensors(path: &Path) -> Result<Vec<RawTensor>> {
+    Ok(read_safetensors_with(path)?.0)
+}
+
+/// [`read_safetensors`] with the file's `__metadata__` (its string entries).
+pub fn read_safetensors_with(path: &Path) -> Result<(Vec<RawTensor>, BTreeMap<String, String>)> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let bad = |what: &str| anyhow!("{} is not a valid safetensors file: {what}", path.display());
     let n = u64::from_le_bytes(bytes.get(..8).ok_or_else(|| bad("shorter than 8 bytes"))?.try_into()?) as usize;
@@ -108,14 +128,22 @@ pub fn read_safetensors(path: &Path) -> Result<Vec<RawTensor>> {
             .map_err(|e| bad(&format!("header: {e}")))?;
     let data = &bytes[8 + n..];
     let mut out = Vec::new();
+    let mut metadata = BTreeMap::new();
     for (name, entry) in header {
         if name == "__metadata__" {
+            if let Value::Object(m) = entry {
+                metadata.extend(m.into_iter().filter_map(|(k, v)| v.as_str().map(|s| (k, s.to_string()))));
+            }
             continue;
         }
         let dtype = match entry["dtype"].as_str() {
             Some("F32") => Dtype::F32,
             Some("I8") => Dtype::I8,
-            other => bail!("{}: tensor {name} has dtype {other:?}; a quantised model holds F32 and I8", path.display()),
+            Some("U8") => Dtype::U8,
+            other => bail!(
+                "{}: tensor {name} has dtype {other:?}; trustx's stored models hold F32, I8 and U8",
+                path.display()
+            ),
         };
         let shape: Vec<usize> =
             serde_json::from_value(entry["shape"].clone()).map_err(|_| bad(&format!("{name}: shape")))?;
@@ -125,7 +153,7 @@ pub fn read_safetensors(path: &Path) -> Result<Vec<RawTensor>> {
         let slice = slice.ok_or_else(|| bad(&format!("{name}: data does not fit its shape")))?;
         out.push(RawTensor { name, dtype, shape, data: slice.to_vec() });
     }
-    Ok(out)
+    Ok((out, metadata))
 }
 
 /// The tensors to store for a quantised model: `tensors` (every parameter, Hugging Face
@@ -181,6 +209,7 @@ pub(crate) fn read_quantized(
         match t.dtype {
             Dtype::F32 if t.name.ends_with(".weight_scale") => {}
             Dtype::F32 => plain.push(NamedTensor { name: t.name.clone(), shape: t.shape.clone(), values: t.as_f32() }),
+            Dtype::U8 => bail!("{}: {} is a U8 tensor, which a quantised model does not hold", path.display(), t.name),
             Dtype::I8 => {
                 let file = path.display();
                 let [outputs, inputs] = t.shape[..] else { bail!("{file}: int8 tensor {} is not a matrix", t.name) };

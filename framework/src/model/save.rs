@@ -51,15 +51,23 @@ impl HfModel {
     }
 
     fn write_files(&self, dir: &Path) -> Result<()> {
-        std::fs::write(dir.join("config.json"), serde_json::to_vec_pretty(&self.saved_config())?)?;
         let tensors = hf_tensors(self.network(), self.spec().model_type);
+        let mut config = self.saved_config();
         let bytes = match self.quantization() {
             Some(q) => {
                 let rules = NameRules::for_model(self.spec().model_type);
                 super::quant_io::safetensors_file(&super::quant_io::quantized_tensors(tensors, q, &rules)?)?
             }
-            None => safetensors_bytes(&tensors)?,
+            // Weights with enough zeros (a pruned model) are stored sparse (`sparse_io`).
+            None => {
+                let (raw, metadata) = super::sparse_io::encode(&tensors)?;
+                if !metadata.is_empty() {
+                    config[super::sparse_io::CONFIG_KEY] = super::sparse_io::config_entry();
+                }
+                super::quant_io::safetensors_file_with(&raw, &metadata)?
+            }
         };
+        std::fs::write(dir.join("config.json"), serde_json::to_vec_pretty(&config)?)?;
         std::fs::write(dir.join("model.safetensors"), bytes)?;
         match self.origin() {
             Origin::Folder(src) => {
@@ -113,6 +121,8 @@ impl HfModel {
                 Some(q) => map.insert(super::quant::CONFIG_KEY.into(), q.config_entry()),
                 None => map.remove(super::quant::CONFIG_KEY),
             };
+            // Set by `write_files` when some weight is stored sparse.
+            map.remove(super::sparse_io::CONFIG_KEY);
         }
         config
     }

@@ -156,7 +156,7 @@ pub struct Prune;
 impl Compressor for Prune {
     type Settings = PruneSettings;
     const NAME: &'static str = "prune";
-    const VERSION: &'static str = "1";
+    const VERSION: &'static str = "2";
     const SUMMARY: &'static str = "Remove the least important attention heads (L2 norm of their output projection), then magnitude-prune encoder weights to a sparsity";
 
     fn check(settings: &PruneSettings, shape: ModelShape) -> Result<(), SettingsError> {
@@ -230,9 +230,6 @@ impl Compressor for Prune {
             e.0 += zeros(w);
             e.1 += w.values.len();
         }
-        // Sparse storage of the encoder matrices (f32 value + u32 index per nonzero), the
-        // rest dense f32.
-        let sparse_bytes = (model.num_parameters() - total) as u64 * 4 + (total - total_zeros) as u64 * 8;
         let report = json!({
             "target_sparsity": settings.sparsity,
             "scope": settings.scope,
@@ -245,8 +242,7 @@ impl Compressor for Prune {
             "head_importance": "L2 norm of the head's rows of the attention output projection",
             "heads_pruned_per_layer": per_layer,
             "heads": head_report,
-            "stored": "dense f32 (zeros stored); sparse_format_bytes: the encoder matrices as f32 value + u32 index per nonzero, the rest dense f32",
-            "sparse_format_bytes": sparse_bytes,
+            "stored": "model.safetensors with every Linear weight that is smaller so as a bitmap of its non-zeros and their f32 values (format bitmap-v1, trustx_framework::model::sparse_io), the rest dense f32; the model card's size is the file's",
         });
         Ok(CompressOutput { model: model.with_network(network), report, card: CardOverrides::default() })
     }
