@@ -26,7 +26,7 @@ pub fn probs_len(sequences: &[(usize, usize)], heads: Heads) -> usize {
 }
 
 /// `buf` cut into consecutive pieces of the given sizes.
-pub fn split_sizes<'a>(mut buf: &'a mut [f32], sizes: impl Iterator<Item = usize>) -> Vec<&'a mut [f32]> {
+pub fn split_sizes(mut buf: &mut [f32], sizes: impl Iterator<Item = usize>) -> Vec<&mut [f32]> {
     let mut out = Vec::new();
     for n in sizes {
         let (head, tail) = buf.split_at_mut(n);
