@@ -6,9 +6,14 @@
 //! `P = softmax(s·Q·Kᵀ)`, `P̃ = P ⊙ M` (dropout, `M` 0 or `1/(1−p)`), `C = P̃·V`.
 //! Backward: `dV = P̃ᵀ·dC`, `dP = (dC·Vᵀ) ⊙ M`, `dS = P ⊙ (dP − rowsum(dP ⊙ P))`,
 //! `dQ = s·dS·K`, `dK = s·dSᵀ·Q`. Sequences run in parallel, each product on one thread.
+//!
+//! With [`Queries::First`] only the first token's query is computed (the last layer, whose
+//! `[CLS]` row alone reaches the head): `P` has one row per head, the context one row per
+//! sequence, and the gradient reaches every key and value but only the first query.
 
 use rayon::prelude::*;
 
+pub use crate::model::packed::kernels::Queries;
 use crate::model::packed::kernels::{Threads, View, exp, product};
 
 /// Shapes of one attention call: `count` heads of width `dim`.
@@ -20,9 +25,17 @@ pub struct Heads {
     pub dim: usize,
 }
 
-/// Values of the probabilities of every sequence and head: `Σ heads · len²`.
-pub fn probs_len(sequences: &[(usize, usize)], heads: Heads) -> usize {
-    sequences.iter().map(|&(_, len)| heads.count * len * len).sum()
+/// Query rows of a sequence of `len` tokens.
+fn query_rows(len: usize, queries: Queries) -> usize {
+    match queries {
+        Queries::All => len,
+        Queries::First => len.min(1),
+    }
+}
+
+/// Values of the probabilities of every sequence and head: `Σ heads · queries · len`.
+pub fn probs_len(sequences: &[(usize, usize)], heads: Heads, queries: Queries) -> usize {
+    sequences.iter().map(|&(_, len)| heads.count * query_rows(len, queries) * len).sum()
 }
 
 /// `buf` cut into consecutive pieces of the given sizes.
@@ -36,23 +49,36 @@ pub fn split_sizes(mut buf: &mut [f32], sizes: impl Iterator<Item = usize>) -> V
     out
 }
 
-/// The per-sequence pieces of a `[tokens, width]` buffer.
-fn rows_of<'a>(buf: &'a mut [f32], sequences: &[(usize, usize)], width: usize) -> Vec<&'a mut [f32]> {
-    split_sizes(buf, sequences.iter().map(|&(_, len)| len * width))
+/// The per-sequence pieces of a buffer of `rows(len)` rows of `width` per sequence.
+fn rows_of<'a>(
+    buf: &'a mut [f32],
+    sequences: &[(usize, usize)],
+    width: usize,
+    rows: impl Fn(usize) -> usize,
+) -> Vec<&'a mut [f32]> {
+    split_sizes(buf, sequences.iter().map(|&(_, len)| rows(len) * width))
 }
 
 /// The per-sequence pieces of a probabilities buffer.
-fn probs_of<'a>(buf: &'a mut [f32], sequences: &[(usize, usize)], heads: Heads) -> Vec<&'a mut [f32]> {
-    split_sizes(buf, sequences.iter().map(|&(_, len)| heads.count * len * len))
+fn probs_of<'a>(
+    buf: &'a mut [f32],
+    sequences: &[(usize, usize)],
+    heads: Heads,
+    queries: Queries,
+) -> Vec<&'a mut [f32]> {
+    split_sizes(buf, sequences.iter().map(|&(_, len)| heads.count * query_rows(len, queries) * len))
 }
 
-/// Forward: fills `probs` (before dropout) and `ctx` (`[tokens, count·dim]`) from `qkv`
-/// (`[tokens, 3·count·dim]`). `mask` (same shape as `probs`) is the dropout multiplier;
-/// `scratch` is reused between calls. Sequences must lie end to end from row 0.
+/// Forward: fills `probs` (before dropout) and `ctx` (`[tokens, count·dim]`, or one row
+/// per sequence with [`Queries::First`]) from `qkv` (`[tokens, 3·count·dim]`). `mask` (same
+/// shape as `probs`) is the dropout multiplier; `scratch` is reused between calls.
+/// Sequences must lie end to end from row 0.
+#[allow(clippy::too_many_arguments)]
 pub fn forward(
     qkv: &[f32],
     sequences: &[(usize, usize)],
     heads: Heads,
+    queries: Queries,
     mask: Option<&[f32]>,
     probs: &mut [f32],
     ctx: &mut [f32],
@@ -61,7 +87,7 @@ pub fn forward(
     let (h, dim) = (heads.count * heads.dim, heads.dim);
     let stride = 3 * h;
     let scale = 1.0 / (dim as f32).sqrt();
-    let total = probs_len(sequences, heads);
+    let total = probs_len(sequences, heads, queries);
     scratch.resize(total, 0.0);
     let masks: Vec<Option<&[f32]>> = match mask {
         Some(m) => {
@@ -69,7 +95,7 @@ pub fn forward(
             sequences
                 .iter()
                 .map(|&(_, len)| {
-                    let (a, b) = rest.split_at(heads.count * len * len);
+                    let (a, b) = rest.split_at(heads.count * query_rows(len, queries) * len);
                     rest = b;
                     Some(a)
                 })
@@ -77,16 +103,18 @@ pub fn forward(
         }
         None => vec![None; sequences.len()],
     };
-    let probs = probs_of(probs, sequences, heads);
-    let scratch = probs_of(scratch, sequences, heads);
-    let ctx = rows_of(ctx, sequences, h);
+    let probs = probs_of(probs, sequences, heads, queries);
+    let scratch = probs_of(scratch, sequences, heads, queries);
+    let ctx = rows_of(ctx, sequences, h, |len| query_rows(len, queries));
     probs.into_par_iter().zip(scratch).zip(ctx).zip(masks).zip(sequences).for_each(
         |((((probs, scratch), ctx), mask), &(start, len))| {
             let block = &qkv[start * stride..(start + len) * stride];
+            let rows = query_rows(len, queries);
+            let n = rows * len;
             for head in 0..heads.count {
                 let (q_at, k_at, v_at) = (head * dim, h + head * dim, 2 * h + head * dim);
-                let p = &mut probs[head * len * len..(head + 1) * len * len];
-                let q = View::rows(&block[q_at..], len, dim, stride);
+                let p = &mut probs[head * n..(head + 1) * n];
+                let q = View::rows(&block[q_at..], rows, dim, stride);
                 let k = View::rows(&block[k_at..], len, dim, stride);
                 product(p, len, q, k.t(), scale, false, Threads::One);
                 for row in p.chunks_exact_mut(len) {
@@ -101,8 +129,8 @@ pub fn forward(
                 }
                 let used: &[f32] = match mask {
                     Some(m) => {
-                        let s = &mut scratch[head * len * len..(head + 1) * len * len];
-                        for ((s, &p), &m) in s.iter_mut().zip(p.iter()).zip(&m[head * len * len..]) {
+                        let s = &mut scratch[head * n..(head + 1) * n];
+                        for ((s, &p), &m) in s.iter_mut().zip(p.iter()).zip(&m[head * n..]) {
                             *s = p * m;
                         }
                         s
@@ -110,13 +138,14 @@ pub fn forward(
                     None => p,
                 };
                 let v = View::rows(&block[v_at..], len, dim, stride);
-                product(&mut ctx[head * dim..], h, View::rows(used, len, len, len), v, 1.0, false, Threads::One);
+                product(&mut ctx[head * dim..], h, View::rows(used, rows, len, len), v, 1.0, false, Threads::One);
             }
         },
     );
 }
 
-/// Backward of [`forward`]: writes `dqkv` (`[tokens, 3·count·dim]`) from `dctx`.
+/// Backward of [`forward`]: writes `dqkv` (`[tokens, 3·count·dim]`) from `dctx` (shaped
+/// as the forward's `ctx`).
 #[allow(clippy::too_many_arguments)]
 pub fn backward(
     dctx: &[f32],
@@ -125,33 +154,42 @@ pub fn backward(
     mask: Option<&[f32]>,
     sequences: &[(usize, usize)],
     heads: Heads,
+    queries: Queries,
     dqkv: &mut [f32],
     scratch: &mut Vec<f32>,
 ) {
     let (h, dim) = (heads.count * heads.dim, heads.dim);
     let stride = 3 * h;
     let scale = 1.0 / (dim as f32).sqrt();
-    let total = probs_len(sequences, heads);
+    let total = probs_len(sequences, heads, queries);
     scratch.resize(2 * total, 0.0);
     let (first, second) = scratch.split_at_mut(total);
-    let first = probs_of(first, sequences, heads);
-    let second = probs_of(second, sequences, heads);
-    let dqkv = rows_of(dqkv, sequences, stride);
-    let mut offset = 0;
-    let at: Vec<usize> = sequences
+    let first = probs_of(first, sequences, heads, queries);
+    let second = probs_of(second, sequences, heads, queries);
+    let dqkv = rows_of(dqkv, sequences, stride, |len| len);
+    // Where each sequence's probabilities and context rows start.
+    let (mut offset, mut row) = (0, 0);
+    let at: Vec<(usize, usize)> = sequences
         .iter()
         .map(|&(_, len)| {
-            offset += heads.count * len * len;
-            offset - heads.count * len * len
+            let rows = query_rows(len, queries);
+            offset += heads.count * rows * len;
+            row += rows;
+            (offset - heads.count * rows * len, row - rows)
         })
         .collect();
     dqkv.into_par_iter().zip(first).zip(second).zip(at).zip(sequences).for_each(
-        |((((dqkv, dropped), dp), at), &(start, len))| {
+        |((((dqkv, dropped), dp), (at, ctx_row)), &(start, len))| {
             let block = &qkv[start * stride..(start + len) * stride];
-            let dc = &dctx[start * h..(start + len) * h];
+            let rows = query_rows(len, queries);
+            let dc = &dctx[ctx_row * h..(ctx_row + rows) * h];
+            if rows < len {
+                // Only the first query has a gradient: the others' columns stay zero.
+                dqkv.fill(0.0);
+            }
             for head in 0..heads.count {
                 let (q_at, k_at, v_at) = (head * dim, h + head * dim, 2 * h + head * dim);
-                let n = len * len;
+                let n = rows * len;
                 let p = &probs[at + head * n..at + (head + 1) * n];
                 let m = mask.map(|m| &m[at + head * n..at + (head + 1) * n]);
                 let dropped = &mut dropped[head * n..(head + 1) * n];
@@ -164,9 +202,17 @@ pub fn backward(
                     }
                     None => p,
                 };
-                let dc_h = View::rows(&dc[head * dim..], len, dim, h);
+                let dc_h = View::rows(&dc[head * dim..], rows, dim, h);
                 let v = View::rows(&block[v_at..], len, dim, stride);
-                product(&mut dqkv[v_at..], stride, View::rows(used, len, len, len).t(), dc_h, 1.0, false, Threads::One);
+                product(
+                    &mut dqkv[v_at..],
+                    stride,
+                    View::rows(used, rows, len, len).t(),
+                    dc_h,
+                    1.0,
+                    false,
+                    Threads::One,
+                );
                 let dp = &mut dp[head * n..(head + 1) * n];
                 product(dp, len, dc_h, v.t(), 1.0, false, Threads::One);
                 if let Some(m) = m {
@@ -180,8 +226,8 @@ pub fn backward(
                         *d = p * (*d - dot);
                     }
                 }
-                let ds = View::rows(dp, len, len, len);
-                let q = View::rows(&block[q_at..], len, dim, stride);
+                let ds = View::rows(dp, rows, len, len);
+                let q = View::rows(&block[q_at..], rows, dim, stride);
                 let k = View::rows(&block[k_at..], len, dim, stride);
                 product(&mut dqkv[q_at..], stride, ds, k, scale, false, Threads::One);
                 product(&mut dqkv[k_at..], stride, ds.t(), q, scale, false, Threads::One);
@@ -195,12 +241,17 @@ mod tests {
     use super::*;
 
     /// Σ w ⊙ ctx for the given qkv.
-    fn loss(qkv: &[f32], seqs: &[(usize, usize)], heads: Heads, mask: Option<&[f32]>, w: &[f32]) -> f64 {
-        let h = heads.count * heads.dim;
-        let tokens: usize = seqs.iter().map(|s| s.1).sum();
-        let mut probs = vec![0.0; probs_len(seqs, heads)];
-        let mut ctx = vec![0.0; tokens * h];
-        forward(qkv, seqs, heads, mask, &mut probs, &mut ctx, &mut Vec::new());
+    fn loss(
+        qkv: &[f32],
+        seqs: &[(usize, usize)],
+        heads: Heads,
+        queries: Queries,
+        mask: Option<&[f32]>,
+        w: &[f32],
+    ) -> f64 {
+        let mut probs = vec![0.0; probs_len(seqs, heads, queries)];
+        let mut ctx = vec![0.0; w.len()];
+        forward(qkv, seqs, heads, queries, mask, &mut probs, &mut ctx, &mut Vec::new());
         ctx.iter().zip(w).map(|(&a, &b)| f64::from(a) * f64::from(b)).sum()
     }
 
@@ -210,33 +261,47 @@ mod tests {
         let seqs = [(0, 3), (3, 2)];
         let h = 6;
         let qkv: Vec<f32> = (0..5 * 3 * h).map(|i| ((i * 13) % 17) as f32 * 0.1 - 0.8).collect();
-        let w: Vec<f32> = (0..5 * h).map(|i| ((i * 7) % 9) as f32 * 0.2 - 0.8).collect();
-        let mask: Vec<f32> = (0..probs_len(&seqs, heads)).map(|i| if i % 3 == 1 { 0.0 } else { 1.5 }).collect();
-        for mask in [None, Some(&mask[..])] {
-            let mut probs = vec![0.0; probs_len(&seqs, heads)];
-            let mut ctx = vec![0.0; 5 * h];
-            forward(&qkv, &seqs, heads, mask, &mut probs, &mut ctx, &mut Vec::new());
-            let mut dqkv = vec![0.0; qkv.len()];
-            backward(&w, &qkv, &probs, mask, &seqs, heads, &mut dqkv, &mut Vec::new());
-            for i in 0..qkv.len() {
-                let (mut up, mut down) = (qkv.clone(), qkv.clone());
-                up[i] += 1e-2;
-                down[i] -= 1e-2;
-                let numeric = (loss(&up, &seqs, heads, mask, &w) - loss(&down, &seqs, heads, mask, &w)) / 2e-2;
-                assert!((numeric - f64::from(dqkv[i])).abs() < 2e-3, "dqkv[{i}] = {} vs {numeric}", dqkv[i]);
+        for (queries, rows) in [(Queries::All, 5), (Queries::First, 2)] {
+            let w: Vec<f32> = (0..rows * h).map(|i| ((i * 7) % 9) as f32 * 0.2 - 0.8).collect();
+            let n = probs_len(&seqs, heads, queries);
+            let mask: Vec<f32> = (0..n).map(|i| if i % 3 == 1 { 0.0 } else { 1.5 }).collect();
+            for mask in [None, Some(&mask[..])] {
+                let mut probs = vec![0.0; n];
+                let mut ctx = vec![0.0; rows * h];
+                forward(&qkv, &seqs, heads, queries, mask, &mut probs, &mut ctx, &mut Vec::new());
+                let mut dqkv = vec![f32::NAN; qkv.len()];
+                backward(&w, &qkv, &probs, mask, &seqs, heads, queries, &mut dqkv, &mut Vec::new());
+                for i in 0..qkv.len() {
+                    let (mut up, mut down) = (qkv.clone(), qkv.clone());
+                    up[i] += 1e-2;
+                    down[i] -= 1e-2;
+                    let numeric = (loss(&up, &seqs, heads, queries, mask, &w)
+                        - loss(&down, &seqs, heads, queries, mask, &w))
+                        / 2e-2;
+                    assert!(
+                        (numeric - f64::from(dqkv[i])).abs() < 2e-3,
+                        "{queries:?} dqkv[{i}] = {} vs {numeric}",
+                        dqkv[i]
+                    );
+                }
             }
         }
     }
 
     #[test]
-    fn each_row_of_probabilities_sums_to_one() {
+    fn each_row_of_probabilities_sums_to_one_and_first_query_is_the_first_row() {
         let heads = Heads { count: 1, dim: 2 };
         let qkv: Vec<f32> = (0..4 * 6).map(|i| (i % 5) as f32 * 0.3).collect();
         let mut probs = vec![0.0; 16];
         let mut ctx = vec![0.0; 8];
-        forward(&qkv, &[(0, 4)], heads, None, &mut probs, &mut ctx, &mut Vec::new());
+        forward(&qkv, &[(0, 4)], heads, Queries::All, None, &mut probs, &mut ctx, &mut Vec::new());
         for row in probs.chunks(4) {
             assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-6);
         }
+        let mut first = vec![0.0; 4];
+        let mut cls = vec![0.0; 2];
+        forward(&qkv, &[(0, 4)], heads, Queries::First, None, &mut first, &mut cls, &mut Vec::new());
+        assert_eq!(first, probs[..4]);
+        assert_eq!(cls, ctx[..2]);
     }
 }

@@ -8,7 +8,7 @@
 //! without clearing it all.
 
 use super::CpuNet;
-use super::attention::{self, Heads};
+use super::attention::{self, Heads, Queries};
 use super::buffers::LinearAt;
 use super::forward::{Mask, apply};
 use super::layer_norm;
@@ -22,6 +22,7 @@ pub struct Workspace {
     ds: Vec<f32>,
     dmasked: Vec<f32>,
     dff: Vec<f32>,
+    dres: Vec<f32>,
     dctx: Vec<f32>,
     dqkv: Vec<f32>,
     dsmall: Vec<f32>,
@@ -93,59 +94,54 @@ impl CpuNet {
             }
         }
         linear_backward(&a.cls, &w.dsmall, n, l.head, p, g, Some((&mut w.dcls, false)));
+        // `dy`: the gradient of the current layer's output; `[batch, hidden]` for the last
+        // layer (its [CLS] rows), `[tokens, hidden]` below.
         w.dy.clear();
-        w.dy.resize(t * h, 0.0);
-        for (&(start, _), d) in a.sequences.iter().zip(w.dcls.chunks_exact(h)) {
-            w.dy[start * h..(start + 1) * h].copy_from_slice(d);
+        if l.layers.is_empty() {
+            w.dy.resize(t * h, 0.0);
+            for (&(start, _), d) in a.sequences.iter().zip(w.dcls.chunks_exact(h)) {
+                w.dy[start * h..(start + 1) * h].copy_from_slice(d);
+            }
+        } else {
+            w.dy.extend_from_slice(&w.dcls);
         }
 
-        // Layers, last first. `dy` is the gradient of the layer's output.
+        // Layers, last first.
         for (i, at) in l.layers.iter().enumerate().rev() {
             let la = &a.layers[i];
             let x = &a.xs[i];
+            let (queries, r) = if i + 1 == l.layers.len() { (Queries::First, n) } else { (Queries::All, t) };
             // y = LN2(h + drop(ffn)).
-            w.ds.resize(t * h, 0.0);
+            w.ds.resize(r * h, 0.0);
             let (gamma, beta) = split_norm(g, at.output_norm.gamma, at.output_norm.beta, h);
-            layer_norm::backward(
-                &w.dy,
-                &la.xhat2,
-                &la.rstd2,
-                &p[at.output_norm.gamma..][..h],
-                h,
-                &mut w.ds,
-                (gamma, beta),
-            );
+            let gamma_p = &p[at.output_norm.gamma..][..h];
+            layer_norm::backward(&w.dy, &la.xhat2, &la.rstd2, gamma_p, h, &mut w.ds, (gamma, beta));
             masked(&mut w.dmasked, &w.ds, &la.ffn_mask);
-            linear_backward(&la.g, &w.dmasked, t, at.ffn_out, p, g, Some((&mut w.dff, false)));
+            linear_backward(&la.g, &w.dmasked, r, at.ffn_out, p, g, Some((&mut w.dff, false)));
             super::gelu::backward(&la.u, &mut w.dff);
             // dh = ds (residual) + du·W1ᵀ.
-            linear_backward(&la.h, &w.dff, t, at.ffn_in, p, g, Some((&mut w.ds, true)));
-            // h = LN1(x + drop(attn)).
+            linear_backward(&la.h, &w.dff, r, at.ffn_in, p, g, Some((&mut w.ds, true)));
+            // h = LN1(x + drop(attn)): the residual's gradient goes to `dres`.
+            w.dres.resize(r * h, 0.0);
             let (gamma, beta) = split_norm(g, at.attention_norm.gamma, at.attention_norm.beta, h);
-            layer_norm::backward(
-                &w.ds,
-                &la.xhat1,
-                &la.rstd1,
-                &p[at.attention_norm.gamma..][..h],
-                h,
-                &mut w.dy,
-                (gamma, beta),
-            );
-            masked(&mut w.dmasked, &w.dy, &la.attention_out_mask);
-            linear_backward(&la.ctx, &w.dmasked, t, at.output, p, g, Some((&mut w.dctx, false)));
+            let gamma_p = &p[at.attention_norm.gamma..][..h];
+            layer_norm::backward(&w.ds, &la.xhat1, &la.rstd1, gamma_p, h, &mut w.dres, (gamma, beta));
+            masked(&mut w.dmasked, &w.dres, &la.attention_out_mask);
+            linear_backward(&la.ctx, &w.dmasked, r, at.output, p, g, Some((&mut w.dctx, false)));
             w.dqkv.resize(t * 3 * h, 0.0);
-            attention::backward(
-                &w.dctx,
-                &la.qkv,
-                &la.probs,
-                la.attention_mask.get(),
-                &a.sequences,
-                heads,
-                &mut w.dqkv,
-                &mut w.scratch,
-            );
-            // dx = dy (residual) + dqkv·W_qkvᵀ.
-            linear_backward(x, &w.dqkv, t, at.qkv, p, g, Some((&mut w.dy, true)));
+            let mask = la.attention_mask.get();
+            let seqs = &a.sequences;
+            attention::backward(&w.dctx, &la.qkv, &la.probs, mask, seqs, heads, queries, &mut w.dqkv, &mut w.scratch);
+            // dx = dqkv·W_qkvᵀ + the residual's gradient.
+            linear_backward(x, &w.dqkv, t, at.qkv, p, g, Some((&mut w.dy, false)));
+            match queries {
+                Queries::All => w.dy.iter_mut().zip(&w.dres).for_each(|(d, r)| *d += r),
+                Queries::First => {
+                    for (&(start, _), r) in a.sequences.iter().zip(w.dres.chunks_exact(h)) {
+                        w.dy[start * h..(start + 1) * h].iter_mut().zip(r).for_each(|(d, r)| *d += r);
+                    }
+                }
+            }
         }
 
         // Embeddings: dropout, LayerNorm, then the tables.

@@ -7,12 +7,14 @@
 //! `y = LN(h + drop(g·W_2 + b_2))`; then the head on the `[CLS]` rows: BERT
 //! `p = tanh(cls·W_p + b_p)`, DistilBERT `p = relu(cls·W_pc + b_pc)`, and
 //! `logits = drop(p)·W_c + b_c` — what [`crate::model::SequenceClassifier::forward`]
-//! computes on an autodiff device.
+//! computes on an autodiff device. Only the `[CLS]` rows reach the head, so the last layer
+//! computes keys and values for every token but attention, its output projection and the
+//! feed-forward block for the `[CLS]` rows alone (as the packed inference path does).
 
 use anyhow::{Result, bail};
 
 use super::CpuNet;
-use super::attention::{self, Heads};
+use super::attention::{self, Heads, Queries};
 use super::buffers::LinearAt;
 use super::dropout;
 use super::layer_norm;
@@ -93,9 +95,10 @@ pub struct Activations {
     pub emb_rstd: Vec<f32>,
     /// Dropout on the embeddings.
     pub emb_mask: Mask,
-    /// `xs[0]` the embeddings, `xs[l + 1]` the output of layer `l`: `[tokens, hidden]`.
+    /// `xs[0]` the embeddings, `xs[l + 1]` the output of layer `l`: `[tokens, hidden]`
+    /// (the last layer's: `[batch, hidden]`, the `[CLS]` rows).
     pub xs: Vec<Vec<f32>>,
-    /// Per layer.
+    /// Per layer (the last one's sublayers on the `[CLS]` rows only).
     pub layers: Vec<LayerActs>,
     /// `[batch, hidden]`: the last layer's `[CLS]` rows.
     pub cls: Vec<f32>,
@@ -208,46 +211,60 @@ impl CpuNet {
         a.emb_mask.draw(t * h, hidden_p, seed, step, 0);
         apply(x0, &a.emb_mask);
 
+        let n = a.sequences.len();
         for (i, at) in l.layers.iter().enumerate() {
             let (done, rest) = a.xs.split_at_mut(i + 1);
             let (x, y) = (&done[i], &mut rest[0]);
             let la = &mut a.layers[i];
             let site = 1 + 3 * i as u64;
+            // The last layer: the [CLS] rows only after the key and value projections.
+            let (queries, r) = if i + 1 == l.layers.len() { (Queries::First, n) } else { (Queries::All, t) };
             linear(x, t, at.qkv, p, &mut la.qkv);
-            la.probs.resize(attention::probs_len(&a.sequences, heads), 0.0);
+            la.probs.resize(attention::probs_len(&a.sequences, heads, queries), 0.0);
             la.attention_mask.draw(la.probs.len(), attention_p, seed, step, site);
-            la.ctx.resize(t * h, 0.0);
+            la.ctx.resize(r * h, 0.0);
             let mask = la.attention_mask.get();
-            attention::forward(&la.qkv, &a.sequences, heads, mask, &mut la.probs, &mut la.ctx, &mut a.scratch);
-            linear(&la.ctx, t, at.output, p, &mut a.tmp);
-            la.attention_out_mask.draw(t * h, hidden_p, seed, step, site + 1);
+            attention::forward(&la.qkv, &a.sequences, heads, queries, mask, &mut la.probs, &mut la.ctx, &mut a.scratch);
+            linear(&la.ctx, r, at.output, p, &mut a.tmp);
+            la.attention_out_mask.draw(r * h, hidden_p, seed, step, site + 1);
             apply(&mut a.tmp, &la.attention_out_mask);
-            a.tmp.iter_mut().zip(x).for_each(|(s, x)| *s += x);
+            match queries {
+                Queries::All => a.tmp.iter_mut().zip(x).for_each(|(s, x)| *s += x),
+                Queries::First => {
+                    for (row, &(start, _)) in a.tmp.chunks_exact_mut(h).zip(&a.sequences) {
+                        row.iter_mut().zip(&x[start * h..(start + 1) * h]).for_each(|(s, x)| *s += x);
+                    }
+                }
+            }
             let norm = (&p[at.attention_norm.gamma..][..h], &p[at.attention_norm.beta..][..h]);
-            la.h.resize(t * h, 0.0);
-            la.xhat1.resize(t * h, 0.0);
-            la.rstd1.resize(t, 0.0);
+            la.h.resize(r * h, 0.0);
+            la.xhat1.resize(r * h, 0.0);
+            la.rstd1.resize(r, 0.0);
             layer_norm::forward(&a.tmp, h, norm, l.eps, &mut la.h, &mut la.xhat1, &mut la.rstd1);
-            linear(&la.h, t, at.ffn_in, p, &mut la.u);
+            linear(&la.h, r, at.ffn_in, p, &mut la.u);
             la.g.resize(la.u.len(), 0.0);
             super::gelu::forward(&la.u, &mut la.g);
-            linear(&la.g, t, at.ffn_out, p, &mut a.tmp);
-            la.ffn_mask.draw(t * h, hidden_p, seed, step, site + 2);
+            linear(&la.g, r, at.ffn_out, p, &mut a.tmp);
+            la.ffn_mask.draw(r * h, hidden_p, seed, step, site + 2);
             apply(&mut a.tmp, &la.ffn_mask);
             a.tmp.iter_mut().zip(&la.h).for_each(|(s, x)| *s += x);
             let norm = (&p[at.output_norm.gamma..][..h], &p[at.output_norm.beta..][..h]);
-            y.resize(t * h, 0.0);
-            la.xhat2.resize(t * h, 0.0);
-            la.rstd2.resize(t, 0.0);
+            y.resize(r * h, 0.0);
+            la.xhat2.resize(r * h, 0.0);
+            la.rstd2.resize(r, 0.0);
             layer_norm::forward(&a.tmp, h, norm, l.eps, y, &mut la.xhat2, &mut la.rstd2);
         }
 
-        // The head on the [CLS] rows.
+        // The head on the [CLS] rows (the last layer's output, or the embeddings' first rows
+        // of a model without layers).
         let last = &a.xs[l.layers.len()];
-        let n = a.sequences.len();
         a.cls.clear();
-        for &(start, _) in &a.sequences {
-            a.cls.extend_from_slice(&last[start * h..(start + 1) * h]);
+        if l.layers.is_empty() {
+            for &(start, _) in &a.sequences {
+                a.cls.extend_from_slice(&last[start * h..(start + 1) * h]);
+            }
+        } else {
+            a.cls.extend_from_slice(last);
         }
         linear(&a.cls, n, l.head, p, &mut a.pooled);
         match l.model_type {
