@@ -29,6 +29,7 @@ TRUSTX_BENCH_NAMES = {
     "all-MiniLM-L6-v2, packed": ("forward/minilm", "trustx"),
     "all-MiniLM-L6-v2, burn": ("forward/minilm", "trustx (burn graph)"),
     "all-MiniLM-L6-v2 training step (3 classes)": ("train/minilm", "trustx"),
+    "all-MiniLM-L6-v2 training step (3 classes), burn": ("train/minilm", "trustx (burn graph)"),
 }
 # `trustx bench --explain --json` fields → measure.
 TRUSTX_EXPLAIN_FIELDS = {"lime_s": "explain/lime", "shap_s": "explain/shap", "workload_s": "explain/workload"}

@@ -1,8 +1,10 @@
 //! `trustx bench`: forward throughput of the model runtime on this machine, for the README's
 //! speed table — sequences/s and GFLOP/s at batch 32, length 64, for a BERT-base-shaped
 //! model (random weights) and for all-MiniLM-L6-v2 (its real weights, when fetched) — and
-//! MiniLM's training speed (examples/s of forward + backward + AdamW step, as the
-//! fine-tuning trainer runs it, dropout on; GFLOP/s counts 3× the forward's products).
+//! MiniLM's training speed (examples/s of forward + backward + clipping + AdamW step, dropout
+//! on; GFLOP/s counts 3× the forward's products), on the CPU training path
+//! (`model::cpu_train`, what fine-tuning runs on the CPU) and through burn's autodiff (what
+//! it runs on CUDA, and the reference).
 //!
 //! FLOPs count the matrix products only (2 per multiply-add): per token and layer
 //! `2·(4·h² + 2·h·f)` for the projections and feed-forward block plus `2·2·s·h` for the
@@ -15,6 +17,10 @@
 //! same products as the f32 rows, so the two compare directly.
 
 use crate::model::config::{EncoderSpec, ModelType};
+use crate::model::cpu_train::adamw::AdamW as CpuAdamW;
+use crate::model::cpu_train::dropout::Dropout;
+use crate::model::cpu_train::loss::cross_entropy;
+use crate::model::cpu_train::{CpuNet, dropout_of};
 use crate::model::packed::PackedClassifier;
 use crate::model::quant::{Granularity, Quantization, Scheme};
 use crate::model::train::clip_global_norm;
@@ -194,6 +200,59 @@ fn median_seconds(reps: usize, run: &mut dyn FnMut()) -> Timing {
     Timing { median: times[times.len() / 2], cpu_per_rep }
 }
 
+/// Times `reps` training steps of `model` on the CPU training path ([`CpuNet`], what
+/// fine-tuning runs on the CPU device; one warm-up first): forward with dropout on,
+/// cross-entropy on 3 classes, backward, gradient-norm clipping at 1, AdamW with burn's
+/// defaults (ε 1e-5, weight decay 1e-4) — the same step as [`time_train_step`].
+pub fn time_cpu_train_step(
+    name: &str,
+    model: &HfModel,
+    batch: usize,
+    length: usize,
+    reps: usize,
+) -> Result<BenchResult> {
+    let spec = model.spec().clone();
+    let (hidden, attention, classifier) = dropout_of(model.network());
+    let dropout = Dropout { hidden, attention, classifier, seed: 0 };
+    let mut net = CpuNet::new(model.network(), &spec, Some(dropout))?;
+    let mut optim = CpuAdamW::new(net.layout().len, [0.9, 0.999], 1e-5, 1e-4);
+    let inputs = random_inputs(&spec, batch, length);
+    let rows: Vec<&Encoded> = inputs.iter().collect();
+    let index: Vec<usize> = (0..batch).collect();
+    let classes = model.num_labels();
+    let targets: Vec<usize> = (0..batch).map(|i| i % classes).collect();
+    let loss = |logits: &[f32], rows: &[usize], d: &mut [f32]| -> f64 {
+        let t: Vec<usize> = rows.iter().map(|&r| targets[r]).collect();
+        cross_entropy(logits, classes, &t, d)
+    };
+    let mut step = 0u64;
+    let mut failure = None;
+    let mut run = || {
+        match net.gradients(&rows, &index, step, &loss) {
+            Ok(_) => {
+                net.update(&mut optim, 1e-5, 1.0);
+            }
+            Err(e) => failure = Some(e),
+        }
+        step += 1;
+    };
+    let timing = median_seconds(reps, &mut run);
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    let median = timing.median;
+    Ok(BenchResult {
+        name: name.into(),
+        batch,
+        length,
+        reps: reps.max(1),
+        sequences_per_s: batch as f64 / median,
+        gflops: 3.0 * forward_flops(&spec, batch, length) / median / 1e9,
+        load_average: load_average(),
+        cpu_ms_per_sequence: timing.cpu_per_rep.map(|c| c * 1000.0 / batch as f64),
+    })
+}
+
 /// Times `reps` training steps of `model` (one warm-up first): forward with dropout on,
 /// cross-entropy on 3 classes, backward, gradient-norm clipping at 1, AdamW step — the
 /// fine-tuning trainer's step.
@@ -284,7 +343,8 @@ pub fn run(minilm: &Path, batch: usize, length: usize, reps: usize) -> Result<Ve
             &random_inputs(&spec, batch, length),
             reps,
         ));
-        out.push(time_train_step("all-MiniLM-L6-v2 training step (3 classes)", &model, batch, length, reps));
+        out.push(time_cpu_train_step("all-MiniLM-L6-v2 training step (3 classes)", &model, batch, length, reps)?);
+        out.push(time_train_step("all-MiniLM-L6-v2 training step (3 classes), burn", &model, batch, length, reps));
     } else {
         eprintln!(
             "skipping all-MiniLM-L6-v2: {} is absent (bash scripts/fetch-minilm.sh fetches it)",

@@ -8,8 +8,9 @@
 //! AdamW / warm-up / clipping loop as fine-tuning.
 
 use super::HfModel;
+use super::cpu_train::loss::distillation;
 use super::tokenizer::Encoded;
-use super::train::{FinetuneConfig, TrainProgress, TrainReport, train_with_loss};
+use super::train::{FinetuneConfig, Losses, TrainProgress, TrainReport, train_with_loss};
 use crate::data::Example;
 use anyhow::{Context, Result, bail};
 use burn::nn::loss::CrossEntropyLossConfig;
@@ -87,7 +88,13 @@ pub fn distill(
         let ce = CrossEntropyLossConfig::new().init(device).forward(logits, targets);
         kl.reshape([1]).mul_scalar(alpha * temperature * temperature) + ce.mul_scalar(1.0 - alpha)
     };
-    train_with_loss(student, train, dev, config, seed, progress, &loss)
+    let cpu_loss = |logits: &[f32], rows: &[usize], dlogits: &mut [f32]| -> f64 {
+        let t: Vec<&[f32]> = rows.iter().map(|&i| &teacher[i][..]).collect();
+        let targets: Vec<usize> = rows.iter().map(|&i| train[i].label).collect();
+        distillation(logits, &t, classes, &targets, (temperature, alpha), dlogits)
+    };
+    let losses = Losses { burn: Box::new(loss), cpu: Box::new(cpu_loss) };
+    train_with_loss(student, train, dev, config, seed, progress, &losses)
 }
 
 #[cfg(test)]

@@ -41,6 +41,7 @@
 pub mod attention;
 pub mod bert;
 pub mod config;
+pub mod cpu_train;
 pub mod distilbert;
 pub mod distill;
 pub mod embeddings;

@@ -73,7 +73,9 @@ pub struct Distill;
 impl Compressor for Distill {
     type Settings = DistillSettings;
     const NAME: &'static str = "distill";
-    const VERSION: &'static str = "1";
+    // 2: trains on the CPU training path on the CPU device (dropout masks from the seed's
+    // ChaCha generator instead of burn's), so its weights differ from version 1's.
+    const VERSION: &'static str = "2";
     const SUMMARY: &'static str = "Distil the source model into a layer-dropped copy or a model from scratch: α·T²·KL(teacher‖student) + (1−α)·CE";
 
     fn check(settings: &DistillSettings, shape: ModelShape) -> Result<(), SettingsError> {

@@ -15,7 +15,9 @@ pub struct Finetune;
 impl Trainer for Finetune {
     type Settings = FinetuneConfig;
     const NAME: &'static str = "finetune";
-    const VERSION: &'static str = "1";
+    // 2: trains on the CPU training path on the CPU device (dropout masks from the seed's
+    // ChaCha generator instead of burn's), so its weights differ from version 1's.
+    const VERSION: &'static str = "2";
     const SUMMARY: &'static str = "Fine-tune with AdamW, linear warm-up/decay, gradient clipping; best epoch on the eval split (the paper's recipe)";
 
     fn train(settings: &FinetuneConfig, request: TrainRequest) -> anyhow::Result<TrainOutput> {

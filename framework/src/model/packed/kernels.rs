@@ -49,6 +49,102 @@ fn gemm_add(m: usize, n: usize, k: usize, a: (&[f32], usize), b: (&[f32], usize)
     }
 }
 
+/// A read-only matrix view: `rows × cols`, element `(i, j)` at `data[i·rs + j·cs]`. A
+/// transposed view swaps the shape and the strides, so products with transposed operands
+/// (`dX = dY·Wᵀ`, `dW = Xᵀ·dY`) need no copy.
+#[derive(Debug, Clone, Copy)]
+pub struct View<'a> {
+    /// The values (the view starts at `data[0]`).
+    pub data: &'a [f32],
+    /// Rows.
+    pub rows: usize,
+    /// Columns.
+    pub cols: usize,
+    /// Distance between rows.
+    pub rs: usize,
+    /// Distance between columns.
+    pub cs: usize,
+}
+
+impl<'a> View<'a> {
+    /// A row-major `rows × cols` matrix whose rows are `rs` apart.
+    pub fn rows(data: &'a [f32], rows: usize, cols: usize, rs: usize) -> Self {
+        Self { data, rows, cols, rs, cs: 1 }
+    }
+
+    /// The transpose (no copy).
+    pub fn t(self) -> Self {
+        Self { rows: self.cols, cols: self.rows, rs: self.cs, cs: self.rs, ..self }
+    }
+
+    fn fits(&self) -> bool {
+        self.rows == 0 || self.cols == 0 || (self.rows - 1) * self.rs + (self.cols - 1) * self.cs < self.data.len()
+    }
+}
+
+/// Whether [`product`] splits its work between the threads of the rayon pool (the split is
+/// over output blocks, never over the summed dimension, so the result does not depend on
+/// the number of threads).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Threads {
+    /// On the calling thread.
+    One,
+    /// On the current rayon pool.
+    Pool,
+}
+
+/// `c := (accumulate ? c : 0) + scale · a · b` for strided views `a` (`m × k`) and `b`
+/// (`k × n`) into the row-major `m × n` block of `c` whose rows are `c_rs` apart. Panics
+/// when a view or `c` is too short for its shape or rows of `c` would overlap.
+#[allow(unsafe_code)] // gemm's only entry point is unsafe; every bound is checked first.
+pub fn product(c: &mut [f32], c_rs: usize, a: View, b: View, scale: f32, accumulate: bool, threads: Threads) {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    assert_eq!(b.rows, k, "product: {m}×{k} times {}×{n}", b.rows);
+    if m == 0 || n == 0 {
+        return;
+    }
+    assert!(a.fits() && b.fits(), "product: a view is shorter than its shape");
+    assert!(c_rs >= n && c.len() >= (m - 1) * c_rs + n, "product: dst is not {m} rows of {n} (stride {c_rs})");
+    if k == 0 {
+        if !accumulate {
+            for row in c.chunks_mut(c_rs).take(m) {
+                row[..n].fill(0.0);
+            }
+        }
+        return;
+    }
+    let parallelism = match threads {
+        Threads::One => gemm::Parallelism::None,
+        Threads::Pool => gemm::Parallelism::Rayon(0),
+    };
+    // SAFETY: the asserts above keep every element gemm reads or writes inside the three
+    // slices, rows of `c` do not overlap (c_rs >= n), and `c` (a unique borrow) cannot
+    // alias `a` or `b`. gemm computes c := α·c + β·(a · b), reading c only when asked.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            c.as_mut_ptr(),
+            1,
+            c_rs as isize,
+            accumulate,
+            a.data.as_ptr(),
+            a.cs as isize,
+            a.rs as isize,
+            b.data.as_ptr(),
+            b.cs as isize,
+            b.rs as isize,
+            if accumulate { 1.0 } else { 0.0 },
+            scale,
+            false,
+            false,
+            false,
+            parallelism,
+        );
+    }
+}
+
 /// `out[rows, outputs] = x[rows, inputs] · W + b` for a [`Linear`] stored `[inputs, outputs]`
 /// row-major. `out` is resized to fit.
 pub fn linear(x: &[f32], rows: usize, layer: &Linear, out: &mut Vec<f32>) {
@@ -140,7 +236,7 @@ fn add_assign_impl(a: &mut [f32], b: &[f32]) {
 /// that loops over it vectorise: x = n·ln 2 + r with |r| ≤ ln 2 / 2, e^r by its degree-7
 /// Taylor polynomial, 2^n from the exponent bits.
 #[inline(always)]
-fn exp(x: f32) -> f32 {
+pub(crate) fn exp(x: f32) -> f32 {
     const LOG2E: f32 = std::f32::consts::LOG2_E;
     // ln 2 split in two so that n·LN2_HI is exact.
     const LN2_HI: f32 = 0.693_145_75;
@@ -161,7 +257,7 @@ fn exp(x: f32) -> f32 {
 
 /// erf by Abramowitz & Stegun 7.1.26 in f32 (|error| below 2e-7).
 #[inline(always)]
-fn erf(x: f32) -> f32 {
+pub(crate) fn erf(x: f32) -> f32 {
     const P: f32 = 0.327_591_1;
     const A: [f32; 5] = [0.254_829_6, -0.284_496_72, 1.421_413_8, -1.453_152, 1.061_405_4];
     let s = x.abs();

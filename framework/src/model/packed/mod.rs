@@ -22,7 +22,7 @@
 //! of such a model computes with the dequantised weights in f32 (weight-only).
 
 pub mod int8;
-mod kernels;
+pub(crate) mod kernels;
 mod weights;
 
 pub(crate) use kernels::gelu;
