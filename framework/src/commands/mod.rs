@@ -8,6 +8,7 @@
 pub mod bench;
 pub mod bench_explain;
 pub mod bench_served;
+pub mod bench_sparse;
 pub mod compare;
 pub mod export;
 pub mod gc;

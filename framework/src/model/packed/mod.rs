@@ -23,6 +23,7 @@
 
 pub mod int8;
 pub(crate) mod kernels;
+pub mod sparse;
 mod weights;
 
 pub(crate) use kernels::gelu;

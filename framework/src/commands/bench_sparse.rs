@@ -1,0 +1,103 @@
+//! `trustx bench`'s pruned rows: all-MiniLM-L6-v2 magnitude-pruned (each encoder Linear
+//! weight matrix on its own) at 50 % and 90 %, with the size its folder takes on disk
+//! ([`crate::model::sparse_io`]), its packed forward (dense products: the zeros are
+//! multiplied), and its encoder Linear products alone, dense packed gemm against the CSR
+//! kernel ([`crate::model::packed::sparse`]). GFLOP/s count the dense products, so the rows
+//! compare directly.
+
+use super::bench::{BenchResult, load_average, random_inputs, time_packed};
+use crate::model::HfModel;
+use crate::model::packed::PackedClassifier;
+use crate::model::packed::sparse::time_encoder_products;
+use crate::model::surgery::map_linear_weights;
+use anyhow::{Context, Result};
+
+/// The sparsities measured.
+pub const SPARSITIES: [f64; 2] = [0.5, 0.9];
+
+/// `model` with the `sparsity` smallest-magnitude weights of each encoder Linear matrix set
+/// to 0.
+pub fn magnitude_pruned(model: &HfModel, sparsity: f64) -> HfModel {
+    let network = map_linear_weights(model.network().clone(), &mut |path, _dims, values| {
+        if !path.contains(".encoder.") && !path.contains(".transformer.") {
+            return None;
+        }
+        let mut order: Vec<usize> = (0..values.len()).collect();
+        order.sort_by(|&a, &b| values[a].abs().total_cmp(&values[b].abs()));
+        let mut out = values.to_vec();
+        for &i in &order[..(sparsity * values.len() as f64).round() as usize] {
+            out[i] = 0.0;
+        }
+        Some(out)
+    });
+    model.clone().with_network(network)
+}
+
+/// Bytes of `model.safetensors` when `model` is saved.
+fn stored_bytes(model: &HfModel) -> Result<u64> {
+    let dir = std::env::temp_dir().join(format!("trustx-bench-sparse-{}", std::process::id()));
+    model.save_hf(&dir)?;
+    let path = dir.join("model.safetensors");
+    let bytes = std::fs::metadata(&path).with_context(|| format!("reading {}", path.display()))?.len();
+    std::fs::remove_dir_all(&dir).ok();
+    Ok(bytes)
+}
+
+/// The pruned rows for `model` (all-MiniLM-L6-v2) at `batch` × `length`.
+pub fn rows(model: &HfModel, batch: usize, length: usize, reps: usize) -> Result<Vec<BenchResult>> {
+    let spec = model.spec().clone();
+    let mut out = Vec::new();
+    let dense_mb = stored_bytes(model)? as f64 / 1e6;
+    for sparsity in SPARSITIES {
+        let pruned = magnitude_pruned(model, sparsity);
+        let mb = stored_bytes(&pruned)? as f64 / 1e6;
+        let percent = sparsity * 100.0;
+        let packed = PackedClassifier::new(pruned.network(), &spec, None)?;
+        out.push(time_packed(
+            &format!(
+                "all-MiniLM-L6-v2 pruned {percent:.0} % (stored {mb:.1} MB, dense {dense_mb:.1} MB), packed dense"
+            ),
+            &packed,
+            &spec,
+            &random_inputs(&spec, batch, length),
+            reps,
+        ));
+        if let Some(t) = time_encoder_products(&packed, batch * length, reps) {
+            for (kernel, seconds) in [("dense gemm", t.dense_seconds), ("CSR", t.sparse_seconds)] {
+                out.push(BenchResult {
+                    name: format!("all-MiniLM-L6-v2 pruned {percent:.0} %, encoder Linear products only, {kernel}"),
+                    batch,
+                    length,
+                    reps: reps.max(1),
+                    sequences_per_s: batch as f64 / seconds,
+                    gflops: t.flops / seconds / 1e9,
+                    load_average: load_average(),
+                    cpu_ms_per_sequence: None,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::surgery::linear_weights;
+    use crate::model::surgery::tests::tiny;
+
+    #[test]
+    fn pruning_zeroes_the_encoder_matrices_only_and_shrinks_the_folder() {
+        let model = tiny(2, 1);
+        let pruned = magnitude_pruned(&model, 0.5);
+        for w in linear_weights(pruned.network()) {
+            let zeros = w.values.iter().filter(|v| **v == 0.0).count() as f64 / w.values.len() as f64;
+            if w.path.contains(".encoder.") {
+                assert!((zeros - 0.5).abs() < 0.01, "{}: {zeros}", w.path);
+            } else {
+                assert_eq!(zeros, 0.0, "{}", w.path);
+            }
+        }
+        assert!(stored_bytes(&pruned).unwrap() < stored_bytes(&model).unwrap());
+    }
+}
