@@ -13,6 +13,11 @@
 //!   (`scope = "global"`: one threshold, so layers end up with different sparsities) or each
 //!   matrix on its own (`scope = "per-layer"`: every matrix reaches s). Ties go to the
 //!   earlier weight. Weights already zero (removed heads) are the smallest and count.
+//!
+//! The variant is saved sparse: each encoder weight matrix with enough zeros is stored as a
+//! bitmap and its non-zeros (`trustx_framework::model::sparse_io`), so the card's size is
+//! the real one (all-MiniLM-L6-v2 at 50 %: about 71 MB against 90.9). Version 2: the stored
+//! bytes changed from dense f32 to that format.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
