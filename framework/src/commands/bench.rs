@@ -241,17 +241,29 @@ pub fn time_cpu_train_step(
     if let Some(e) = failure {
         return Err(e);
     }
-    let median = timing.median;
-    Ok(BenchResult {
+    Ok(train_step_result(name, &spec, batch, length, reps, &timing))
+}
+
+/// The result of a timed training step: examples per second and GFLOP/s counting the
+/// backward pass as two forwards (3× the forward's products).
+fn train_step_result(
+    name: &str,
+    spec: &EncoderSpec,
+    batch: usize,
+    length: usize,
+    reps: usize,
+    timing: &Timing,
+) -> BenchResult {
+    BenchResult {
         name: name.into(),
         batch,
         length,
         reps: reps.max(1),
-        sequences_per_s: batch as f64 / median,
-        gflops: 3.0 * forward_flops(&spec, batch, length) / median / 1e9,
+        sequences_per_s: batch as f64 / timing.median,
+        gflops: 3.0 * forward_flops(spec, batch, length) / timing.median / 1e9,
         load_average: load_average(),
         cpu_ms_per_sequence: timing.cpu_per_rep.map(|c| c * 1000.0 / batch as f64),
-    })
+    }
 }
 
 /// Times `reps` training steps of `model` (one warm-up first): forward with dropout on,
@@ -275,17 +287,7 @@ pub fn time_train_step(name: &str, model: &HfModel, batch: usize, length: usize,
         net = Some(optim.step(1e-5, current, grads));
     };
     let timing = median_seconds(reps, &mut run);
-    let median = timing.median;
-    BenchResult {
-        name: name.into(),
-        batch,
-        length,
-        reps: reps.max(1),
-        sequences_per_s: batch as f64 / median,
-        gflops: 3.0 * forward_flops(&spec, batch, length) / median / 1e9,
-        load_average: load_average(),
-        cpu_ms_per_sequence: timing.cpu_per_rep.map(|c| c * 1000.0 / batch as f64),
-    }
+    train_step_result(name, &spec, batch, length, reps, &timing)
 }
 
 /// Runs the forward benchmarks: BERT-base shape, and MiniLM when `minilm` holds it.
