@@ -175,16 +175,16 @@ fn forward_result(
 
 /// Wall-clock and CPU seconds of the timed repetitions.
 #[derive(Debug, Clone, Copy)]
-struct Timing {
+pub(super) struct Timing {
     /// Median wall-clock seconds of one repetition.
-    median: f64,
+    pub(super) median: f64,
     /// Mean CPU seconds of the process per repetition (`None` without `/proc`).
-    cpu_per_rep: Option<f64>,
+    pub(super) cpu_per_rep: Option<f64>,
 }
 
 /// The median wall-clock seconds of `reps` timed calls of `run` (after one warm-up call)
 /// and their mean CPU seconds.
-fn median_seconds(reps: usize, run: &mut dyn FnMut()) -> Timing {
+pub(super) fn median_seconds(reps: usize, run: &mut dyn FnMut()) -> Timing {
     run();
     let cpu_before = crate::exec::cpu_time::process_seconds();
     let mut times: Vec<f64> = (0..reps.max(1))
@@ -241,10 +241,10 @@ pub fn time_cpu_train_step(
     if let Some(e) = failure {
         return Err(e);
     }
-    Ok(train_step_result(name, &spec, batch, length, reps, &timing))
+    Ok(train_step_result(name, &spec, batch, length, reps, timing))
 }
 
-/// The result of a timed training step: examples per second and GFLOP/s counting the
+/// The result of a timed training step: [`forward_result`] with GFLOP/s counting the
 /// backward pass as two forwards (3× the forward's products).
 fn train_step_result(
     name: &str,
@@ -252,18 +252,11 @@ fn train_step_result(
     batch: usize,
     length: usize,
     reps: usize,
-    timing: &Timing,
+    timing: Timing,
 ) -> BenchResult {
-    BenchResult {
-        name: name.into(),
-        batch,
-        length,
-        reps: reps.max(1),
-        sequences_per_s: batch as f64 / timing.median,
-        gflops: 3.0 * forward_flops(spec, batch, length) / timing.median / 1e9,
-        load_average: load_average(),
-        cpu_ms_per_sequence: timing.cpu_per_rep.map(|c| c * 1000.0 / batch as f64),
-    }
+    let mut result = forward_result(name, spec, batch, length, reps, timing);
+    result.gflops *= 3.0;
+    result
 }
 
 /// Times `reps` training steps of `model` (one warm-up first): forward with dropout on,
@@ -287,7 +280,7 @@ pub fn time_train_step(name: &str, model: &HfModel, batch: usize, length: usize,
         net = Some(optim.step(1e-5, current, grads));
     };
     let timing = median_seconds(reps, &mut run);
-    train_step_result(name, &spec, batch, length, reps, &timing)
+    train_step_result(name, &spec, batch, length, reps, timing)
 }
 
 /// Runs the forward benchmarks: BERT-base shape, and MiniLM when `minilm` holds it.

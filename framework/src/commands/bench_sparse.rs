@@ -5,7 +5,7 @@
 //! kernel ([`crate::model::packed::sparse`]). GFLOP/s count the dense products, so the rows
 //! compare directly.
 
-use super::bench::{BenchResult, load_average, random_inputs, time_packed};
+use super::bench::{BenchResult, load_average, median_seconds, random_inputs, time_packed};
 use crate::model::HfModel;
 use crate::model::packed::PackedClassifier;
 use crate::model::packed::sparse::time_encoder_products;
@@ -62,7 +62,7 @@ pub fn rows(model: &HfModel, batch: usize, length: usize, reps: usize) -> Result
             &random_inputs(&spec, batch, length),
             reps,
         ));
-        if let Some(t) = time_encoder_products(&packed, batch * length, reps) {
+        if let Some(t) = time_encoder_products(&packed, batch * length, &mut |run| median_seconds(reps, run).median) {
             for (kernel, seconds) in [("dense gemm", t.dense_seconds), ("CSR", t.sparse_seconds)] {
                 out.push(BenchResult {
                     name: format!("all-MiniLM-L6-v2 pruned {percent:.0} %, encoder Linear products only, {kernel}"),

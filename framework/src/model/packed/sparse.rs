@@ -8,7 +8,6 @@
 
 use super::PackedClassifier;
 use super::weights::Linear;
-use std::time::Instant;
 
 /// A Linear layer's weight in compressed sparse rows, with its bias.
 #[derive(Clone, Debug, PartialEq)]
@@ -129,8 +128,13 @@ pub struct ProductTiming {
 
 /// Times every f32 Linear product of `packed`'s encoder layers (query/key/value, attention
 /// output, both feed-forward matrices) on `rows` pseudo-random input rows, dense and
-/// sparse, `reps` times each after a warm-up; `None` for an int8 model.
-pub fn time_encoder_products(packed: &PackedClassifier, rows: usize, reps: usize) -> Option<ProductTiming> {
+/// sparse, each pass timed by `median` (the bench's timer: warm-up, repetitions, median
+/// seconds); `None` for an int8 model.
+pub fn time_encoder_products(
+    packed: &PackedClassifier,
+    rows: usize,
+    median: &mut dyn FnMut(&mut dyn FnMut()) -> f64,
+) -> Option<ProductTiming> {
     let layers: Vec<&Linear> =
         packed.weights.layers.iter().flat_map(|l| [&l.qkv, &l.output, &l.ffn_in, &l.ffn_out]).collect();
     if layers.iter().any(|l| l.int8.is_some()) {
@@ -138,18 +142,6 @@ pub fn time_encoder_products(packed: &PackedClassifier, rows: usize, reps: usize
     }
     let sparse: Vec<SparseLinear> = layers.iter().map(|l| SparseLinear::from_dense(l)).collect();
     let inputs: Vec<Vec<f32>> = layers.iter().map(|l| pseudo_random(rows * l.inputs, l.outputs as u64)).collect();
-    let median = |run: &mut dyn FnMut()| {
-        run();
-        let mut times: Vec<f64> = (0..reps.max(1))
-            .map(|_| {
-                let t = Instant::now();
-                run();
-                t.elapsed().as_secs_f64()
-            })
-            .collect();
-        times.sort_by(f64::total_cmp);
-        times[times.len() / 2]
-    };
     let mut out = Vec::new();
     let dense_seconds = median(&mut || {
         for (l, x) in layers.iter().zip(&inputs) {
