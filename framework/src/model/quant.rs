@@ -17,9 +17,10 @@
 //!   / 127` in f64 (0.1 when that is 0 or its reciprocal overflows; at least 6.1e-5), the
 //!   zero point taken from whichever end adds the smaller terms and rounded half to even.
 //!   Inputs become `clamp(nearbyint(x · (1/scale)) + zero_point, 0, 255)`.
-//! - **Product**: `u8 × i8` products summed in i32, then `(acc − zero_point · Σ_k q[k, j])
-//!   · (scale_x · scale_w[j]) + bias[j]` in f32 (fbgemm's `ReQuantizeForFloat`); biases stay
-//!   f32.
+//! - **Product**: `u8 × i8` products summed in i32, then `fma(acc − zero_point · Σ_k q[k, j],
+//!   scale_x · scale_w[j], bias[j])` in f32 — one fused multiply-add, the scales multiplied
+//!   first (fbgemm's `ReQuantizeForFloat` as PyTorch's x86 wheels compile it: checked bit for
+//!   bit on the fixture's Linear layers); biases stay f32.
 //!
 //! Which layers: every `nn.Linear` (attention query, key, value and output, both
 //! feed-forward matrices, BERT's pooler dense layer, DistilBERT's pre-classifier and the

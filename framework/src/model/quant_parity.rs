@@ -2,19 +2,20 @@
 //! head of `tests/fixtures/minilm-l6-dynamic-int8` (a copy of the shared fixture: PyTorch
 //! 2.15's `quantize_dynamic` logits on 43 inputs, batch 1, max length 64).
 //!
-//! What is asserted, and why not `max ≤ 0.1`: trustx reproduces PyTorch's int8 logits to
-//! the last bit (|Δ| < 1e-4) on 39 of the 43 cases; the other four (35 to 41 tokens) differ by
-//! up to 0.35. Those come from float operations that are not quantised — attention, above
-//! all — agreeing with PyTorch's to about one ulp, not to the bit: where one activation
-//! then lands on the other side of an 8-bit rounding boundary, every later per-call range and
-//! rounding differs, and this model amplifies it (the fixture's N(0, 1) head reads a pooler
-//! whose int8 rounding alone moves a logit by about 0.3). PyTorch itself shows the same: the
-//! same model with `attn_implementation="eager"` (the same maths as its default SDPA
-//! kernel) differs from the fixture by up to 0.29 and flips the argmax of case 39 (measured
-//! with torch 2.15.0 on this machine; the fixture README says how). So the test holds trustx
-//! to what the numerics decide: the median (≤ 0.02), the same argmax on every case, at
-//! least 39 cases bit-level, and a max no larger than PyTorch's own attention variants
-//! reach (0.4).
+//! What is asserted: the tolerances (median |Δ| ≤ 0.02, max ≤ 0.1, the same argmax
+//! on every case) and, stricter, every one of the 43 cases within 1e-4 of PyTorch's int8
+//! logits. That needs more than the int8 numerics of [`super::quant`]: a dynamic-int8
+//! model re-quantises every Linear input from its own range, so one float that lands one
+//! ulp away from PyTorch's, on the wrong side of an 8-bit rounding boundary, changes every
+//! later layer, and this model (a pooler read by an N(0, 1) head) turns that into logit
+//! differences of up to 0.5. So the packed path computes the float operations between the
+//! products as PyTorch's CPU kernels do — the embedding sum in transformers' order,
+//! LayerNorm by PyTorch's Welford moments ([`super::packed::layer_norm`]), attention by its
+//! flash-attention kernel ([`super::packed::attention`]), and the int8 rescale as one fused
+//! multiply-add — which were each checked bit for bit against torch 2.15 on this fixture's
+//! inputs. GELU (oneDNN's) and tanh (SLEEF's) still differ from PyTorch's by about one ulp
+//! in some elements; on these 43 cases the 8-bit rounding absorbs that (the largest
+//! difference is 4e-7).
 
 use std::path::{Path, PathBuf};
 
@@ -123,9 +124,9 @@ fn dynamic_int8_matches_pytorch_and_float_still_matches() {
     }
     eprintln!("dynamic-int8 vs PyTorch: median |diff| {median}, max {max}, {exact} of 43 cases within 1e-4");
     assert!(median <= 0.02, "median {median}");
+    assert!(max <= 0.1, "max {max}");
     assert!(flipped.is_empty(), "argmax differs on cases {flipped:?}");
-    assert!(exact >= 39, "only {exact} of 43 cases reproduce PyTorch's int8 logits to 1e-4");
-    assert!(max <= 0.4, "max {max}");
+    assert_eq!(exact, 43, "only {exact} of 43 cases reproduce PyTorch's int8 logits to 1e-4");
 
     // Weight-only rounding is a different model (the fixture README: median 0.20).
     let weight_only = model.quantized(Scheme::WeightOnlyInt8, Granularity::PerTensor);

@@ -29,7 +29,8 @@
 //!     fused `fma(x, 1/scale, zero_point)` form differs at rare ties; PyTorch's logits on
 //!     the fixture match this form).
 //!   - *Product*: u8 × i8 summed in i32; `ReQuantizeForFloat` subtracts zero point × the
-//!     weight column sums, multiplies by `scale_x · scale_w` and adds the f32 bias.
+//!     weight column sums, multiplies by `scale_x · scale_w` and adds the f32 bias, the last
+//!     two in one fused multiply-add.
 //!   - *Where*: the numerics live in `trustx_framework::model::quant` (the runtime needs
 //!     them); the int8 kernels (AVX-512 VNNI, AVX2, scalar; identical integers) in
 //!     `model::packed::int8`.

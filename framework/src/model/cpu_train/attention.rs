@@ -13,7 +13,7 @@
 
 use rayon::prelude::*;
 
-pub use crate::model::packed::kernels::Queries;
+pub use crate::model::packed::attention::Queries;
 use crate::model::packed::kernels::{Threads, View, exp, product};
 
 /// Shapes of one attention call: `count` heads of width `dim`.

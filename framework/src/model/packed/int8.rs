@@ -16,6 +16,7 @@
 //! register or two AVX2 ones). Inputs are padded to a multiple of 4 and outputs to a
 //! multiple of 16 with zero weights; input rows are padded to a multiple of [`ROWS`].
 
+use super::kernels::with_avx2;
 use crate::model::quant::{ActivationParams, MAX_ACTIVATION, activation_params, quantize_activations};
 
 /// Outputs per weight panel.
@@ -117,20 +118,30 @@ pub fn linear_dynamic(x: &[f32], groups: &[(usize, usize)], layer: &QLinear, out
     out.resize(rows * n, 0.0);
     for (&(start, len), p) in groups.iter().zip(&s.params) {
         // Per output: the zero point's correction and `scale_x · scale_w` (fbgemm multiplies
-        // the two scales first, then the accumulator, then adds the bias).
+        // the two scales first, then takes the accumulator times that plus the bias in one
+        // fused multiply-add).
         s.offset.clear();
         s.offset.extend(layer.col_sums.iter().map(|&c| p.zero_point * c));
         s.mult.clear();
         s.mult.extend(layer.scales.iter().map(|&w| p.scale * w));
         for r in start..start + len {
-            let acc = &s.c[r * np..r * np + n];
-            let row = &mut out[r * n..(r + 1) * n];
-            for ((((y, &a), &o), &m), &b) in row.iter_mut().zip(acc).zip(&s.offset).zip(&s.mult).zip(&layer.bias) {
-                *y = (a - o) as f32 * m + b;
-            }
+            rescale(&s.c[r * np..r * np + n], &s.offset, &s.mult, &layer.bias, &mut out[r * n..(r + 1) * n]);
         }
     }
 }
+
+#[inline(always)]
+fn rescale_impl(acc: &[i32], offset: &[i32], mult: &[f32], bias: &[f32], row: &mut [f32]) {
+    for ((((y, &a), &o), &m), &b) in row.iter_mut().zip(acc).zip(offset).zip(mult).zip(bias) {
+        *y = ((a - o) as f32).mul_add(m, b);
+    }
+}
+
+with_avx2!(
+    /// One output row from its i32 accumulators: `fma(acc − offset, mult, bias)` per
+    /// output, as fbgemm's `ReQuantizeForFloat` computes it.
+    rescale => rescale_impl(acc: &[i32], offset: &[i32], mult: &[f32], bias: &[f32], row: &mut [f32])
+);
 
 /// The smallest and largest value of `x` (`None` when empty), in 16 lanes so that it
 /// vectorises (min and max are exact in any order).

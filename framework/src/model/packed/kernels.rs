@@ -1,11 +1,11 @@
 //! The single-threaded f32 kernels of the packed inference path: the matrix product of a
-//! Linear layer (gemm's microkernels, bias folded in), LayerNorm, GELU, tanh, ReLU and
-//! multi-head attention over sequences laid end to end (no padding, so no mask).
+//! Linear layer (gemm's microkernels, bias folded in), GELU, tanh and ReLU (LayerNorm and
+//! attention, which follow PyTorch's kernels bit for bit, have their own files).
 //!
 //! Every kernel runs on one thread: the caller runs independent batches on the rayon pool,
 //! which on two cores beats splitting each small product between threads.
 
-use super::weights::{Linear, Norm};
+use super::weights::Linear;
 
 /// `c := c + a · b` for row-major matrices given by their row strides: `a` is `m × k`
 /// (rows `a_rs` apart), `b` is `k × n` (rows `b_rs` apart), `c` is `m × n` (rows `c_rs`
@@ -173,9 +173,10 @@ pub fn linear_columns(
     gemm_add(rows, width, k, (x, k), (&layer.weight[cols.start..], n), (out, out_stride));
 }
 
-/// Defines `pub fn $name(args)` running `$imp(args)`, compiled a second time for AVX2 and
-/// chosen at run time when the CPU has it (our crates are built for baseline x86-64, whose
-/// SSE2 vectors are half as wide; gemm does the same for its own kernels).
+/// Defines `pub fn $name(args)` running `$imp(args)`, compiled a second time for AVX2 with
+/// FMA (so that `mul_add` is one instruction) and chosen at run time when the CPU has them
+/// (our crates are built for baseline x86-64, whose SSE2 vectors are half as wide and which
+/// computes `mul_add` in a library call; gemm does the same for its own kernels).
 macro_rules! with_avx2 {
     ($(#[$doc:meta])* $name:ident => $imp:ident($($arg:ident: $ty:ty),*)) => {
         $(#[$doc])*
@@ -183,12 +184,12 @@ macro_rules! with_avx2 {
         pub fn $name($($arg: $ty),*) {
             #[cfg(target_arch = "x86_64")]
             {
-                #[target_feature(enable = "avx2")]
+                #[target_feature(enable = "avx2,fma")]
                 fn avx2($($arg: $ty),*) {
                     $imp($($arg),*)
                 }
-                if std::arch::is_x86_feature_detected!("avx2") {
-                    // SAFETY: the CPU has AVX2 (checked just above).
+                if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+                    // SAFETY: the CPU has AVX2 and FMA (checked just above).
                     return unsafe { avx2($($arg),*) };
                 }
             }
@@ -197,11 +198,7 @@ macro_rules! with_avx2 {
     };
 }
 
-with_avx2!(
-    /// LayerNorm of every row of `x` (`width` wide) in place: `(x − mean) / √(var + eps) · γ
-    /// + β` with the biased variance, as `torch.nn.LayerNorm`. Sums are taken in f64.
-    layer_norm => layer_norm_impl(x: &mut [f32], width: usize, norm: &Norm)
-);
+pub(super) use with_avx2;
 
 with_avx2!(
     /// `a += b`, element by element.
@@ -212,18 +209,6 @@ with_avx2!(
     /// Exact (erf) GELU in place: `0.5 x (1 + erf(x / √2))`.
     gelu => gelu_impl(x: &mut [f32])
 );
-
-#[inline(always)]
-fn layer_norm_impl(x: &mut [f32], width: usize, norm: &Norm) {
-    for row in x.chunks_exact_mut(width) {
-        let mean = row.iter().map(|&v| f64::from(v)).sum::<f64>() / width as f64;
-        let var = row.iter().map(|&v| (f64::from(v) - mean).powi(2)).sum::<f64>() / width as f64;
-        let inv = 1.0 / (var + norm.eps).sqrt();
-        for ((v, g), b) in row.iter_mut().zip(&norm.gamma).zip(&norm.beta) {
-            *v = ((f64::from(*v) - mean) * inv) as f32 * g + b;
-        }
-    }
-}
 
 #[inline(always)]
 fn add_assign_impl(a: &mut [f32], b: &[f32]) {
@@ -287,98 +272,6 @@ pub fn relu(x: &mut [f32]) {
     }
 }
 
-/// Shapes of one attention call.
-#[derive(Debug, Clone, Copy)]
-pub struct Heads {
-    /// Number of heads.
-    pub count: usize,
-    /// Width of one head.
-    pub dim: usize,
-}
-
-/// Which queries [`attention`] computes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Queries {
-    /// Every token's: one context row per token.
-    All,
-    /// The first token's (`[CLS]`) of each sequence only: one context row per sequence.
-    First,
-}
-
-with_avx2!(
-    /// Scaled dot-product attention of every sequence, head by head. `qkv` holds one row per
-    /// token of `[q | k | v]` (each `count·dim` wide; with [`Queries::First`] only the first
-    /// token's `q` is read); `sequences` are `(first row, length)` and must not overlap.
-    /// Writes the per-head contexts, concatenated, into `ctx` (one `count·dim` row per
-    /// token, or per sequence with [`Queries::First`]). `scratch` is reused between calls.
-    attention => attention_impl(
-        qkv: &[f32],
-        sequences: &[(usize, usize)],
-        heads: Heads,
-        queries: Queries,
-        ctx: &mut [f32],
-        scratch: &mut Vec<f32>
-    )
-);
-
-/// [`attention`], compiled where it is called.
-#[inline(always)]
-fn attention_impl(
-    qkv: &[f32],
-    sequences: &[(usize, usize)],
-    heads: Heads,
-    queries: Queries,
-    ctx: &mut [f32],
-    scratch: &mut Vec<f32>,
-) {
-    let width = heads.count * heads.dim;
-    let stride = 3 * width;
-    let scale = 1.0 / (heads.dim as f32).sqrt();
-    let dim = heads.dim;
-    for (s, &(start, len)) in sequences.iter().enumerate() {
-        // Scratch: the scores of one query, then one head's keys transposed (`dim × len`),
-        // so that both inner loops run over contiguous memory and vectorise.
-        scratch.resize(len + dim * len, 0.0);
-        let (scores, keys) = scratch.split_at_mut(len);
-        let (query_rows, out_row) = match queries {
-            Queries::All => (len, start),
-            Queries::First => (len.min(1), s),
-        };
-        let block = &qkv[start * stride..(start + len) * stride];
-        for head in 0..heads.count {
-            let (q_at, k_at, v_at) = (head * dim, width + head * dim, 2 * width + head * dim);
-            for (j, row) in block.chunks_exact(stride).enumerate() {
-                for (d, &k) in row[k_at..k_at + dim].iter().enumerate() {
-                    keys[d * len + j] = k;
-                }
-            }
-            for (i, query_row) in block.chunks_exact(stride).take(query_rows).enumerate() {
-                scores.fill(0.0);
-                for (&q, key) in query_row[q_at..q_at + dim].iter().zip(keys.chunks_exact(len)) {
-                    let q = q * scale;
-                    for (s, &k) in scores.iter_mut().zip(key) {
-                        *s += q * k;
-                    }
-                }
-                let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                for s in scores.iter_mut() {
-                    *s = exp(*s - max);
-                }
-                let inv = 1.0 / scores.iter().sum::<f32>();
-                let at = (out_row + i) * width + head * dim;
-                let out = &mut ctx[at..at + dim];
-                out.fill(0.0);
-                for (&p, row) in scores.iter().zip(block.chunks_exact(stride)) {
-                    let p = p * inv;
-                    for (o, v) in out.iter_mut().zip(&row[v_at..v_at + dim]) {
-                        *o += p * v;
-                    }
-                }
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -422,44 +315,5 @@ mod tests {
         for (g, w) in xs.iter().zip(&want) {
             assert!((g - w).abs() < 1e-6, "{g} vs {w}");
         }
-    }
-
-    #[test]
-    fn layer_norm_centres_and_scales() {
-        let norm = Norm { gamma: vec![1.0, 2.0, 1.0, 1.0], beta: vec![0.0, 0.0, 1.0, 0.0], eps: 0.0 };
-        let mut x = vec![1.0, 2.0, 3.0, 4.0];
-        layer_norm(&mut x, 4, &norm);
-        let s = (1.25f32).sqrt();
-        let want = [-1.5 / s, 2.0 * -0.5 / s, 0.5 / s + 1.0, 1.5 / s];
-        for (g, w) in x.iter().zip(want) {
-            assert!((g - w).abs() < 1e-6);
-        }
-    }
-
-    #[test]
-    fn attention_of_one_token_is_its_value() {
-        // One sequence of one token, 2 heads of width 2: softmax over one score is 1.
-        let qkv = vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0];
-        let mut ctx = vec![0.0; 4];
-        attention(&qkv, &[(0, 1)], Heads { count: 2, dim: 2 }, Queries::All, &mut ctx, &mut Vec::new());
-        assert_eq!(ctx, vec![9.0, 10.0, 11.0, 12.0]);
-    }
-
-    #[test]
-    fn attention_weighs_values_by_softmax_of_scaled_scores() {
-        // One head of width 1, two tokens: q = (1, 0), k = (0, 2), v = (3, 5).
-        let qkv = vec![1.0, 0.0, 3.0, 0.0, 2.0, 5.0];
-        let mut ctx = vec![0.0; 2];
-        attention(&qkv, &[(0, 2)], Heads { count: 1, dim: 1 }, Queries::All, &mut ctx, &mut Vec::new());
-        // Token 0: scores (0, 2) → p = (1, e²)/(1 + e²); token 1: scores (0, 0) → (½, ½).
-        let e2 = 2f32.exp();
-        let first = (3.0 + 5.0 * e2) / (1.0 + e2);
-        assert!((ctx[0] - first).abs() < 1e-6);
-        assert!((ctx[1] - 4.0).abs() < 1e-6);
-        // Only the first token's query: one row per sequence (two sequences here).
-        let two = [&qkv[..], &qkv[..]].concat();
-        let mut cls = vec![0.0; 2];
-        attention(&two, &[(0, 2), (2, 2)], Heads { count: 1, dim: 1 }, Queries::First, &mut cls, &mut Vec::new());
-        assert!((cls[0] - first).abs() < 1e-6 && (cls[1] - first).abs() < 1e-6, "{cls:?}");
     }
 }

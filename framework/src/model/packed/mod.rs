@@ -21,8 +21,10 @@
 //! input, so its last layer is computed in full (no `[CLS]`-only shortcut). burn's forward
 //! of such a model computes with the dequantised weights in f32 (weight-only).
 
+pub mod attention;
 pub mod int8;
 pub(crate) mod kernels;
+pub mod layer_norm;
 pub mod sparse;
 mod weights;
 
@@ -34,8 +36,10 @@ use rayon::prelude::*;
 use super::heads::SequenceClassifier;
 use super::quant::Quantization;
 use super::{Encoded, EncoderSpec};
+use attention::{Heads, Queries, attention};
 use int8::{Int8Scratch, linear_dynamic};
-use kernels::{Heads, Queries, add_assign, attention, layer_norm, linear, linear_columns, relu, tanh};
+use kernels::{add_assign, linear, linear_columns, relu, tanh};
+use layer_norm::layer_norm;
 use weights::{Head, Linear, Weights};
 
 /// A request is split into at least this many batches (when it has that many inputs).
@@ -210,10 +214,11 @@ impl PackedClassifier {
                 let start = x.len();
                 x.extend_from_slice(&w.word[id as usize * h..(id as usize + 1) * h]);
                 let row = &mut x[start..];
-                add_assign(row, &w.position[pos * h..(pos + 1) * h]);
+                // transformers' order: (word + token type) + position.
                 if let Some(types) = &w.token_type {
                     add_assign(row, &types[ty as usize * h..(ty as usize + 1) * h]);
                 }
+                add_assign(row, &w.position[pos * h..(pos + 1) * h]);
             }
         }
         layer_norm(&mut x, h, &w.embedding_norm);
