@@ -2,14 +2,15 @@
 //! weight matrix on its own) at 50 % and 90 %, with the size its folder takes on disk
 //! ([`crate::model::sparse_io`]), its packed forward (dense products: the zeros are
 //! multiplied), and its encoder Linear products alone, dense packed gemm against the CSR
-//! kernel ([`crate::model::packed::sparse`]). GFLOP/s count the dense products, so the rows
-//! compare directly.
+//! kernel ([`crate::model::packed::sparse`]); and the model with half the heads of every
+//! layer removed, whose packed forward computes only the heads left. GFLOP/s count the dense
+//! model's products, so the rows compare directly.
 
 use super::bench::{BenchResult, load_average, median_seconds, random_inputs, time_packed};
 use crate::model::HfModel;
 use crate::model::packed::PackedClassifier;
 use crate::model::packed::sparse::time_encoder_products;
-use crate::model::surgery::map_linear_weights;
+use crate::model::surgery::{map_linear_weights, remove_heads};
 use anyhow::{Context, Result};
 
 /// The sparsities measured.
@@ -77,6 +78,20 @@ pub fn rows(model: &HfModel, batch: usize, length: usize, reps: usize) -> Result
             }
         }
     }
+    // Structured: half the heads of every layer removed, which the packed path leaves out
+    // ([`crate::model::packed`]'s removed heads) instead of multiplying their zeros.
+    let heads = spec.num_heads;
+    let removed: Vec<(usize, usize)> = (0..spec.num_layers).flat_map(|l| (0..heads / 2).map(move |h| (l, h))).collect();
+    let network = remove_heads(model.network().clone(), spec.model_type, spec.hidden_size / heads, &removed);
+    let pruned = model.clone().with_network(network);
+    let mb = stored_bytes(&pruned)? as f64 / 1e6;
+    out.push(time_packed(
+        &format!("all-MiniLM-L6-v2, {} of {heads} heads removed per layer (stored {mb:.1} MB), packed", heads / 2),
+        &PackedClassifier::new(pruned.network(), &spec, None)?,
+        &spec,
+        &random_inputs(&spec, batch, length),
+        reps,
+    ));
     Ok(out)
 }
 

@@ -25,6 +25,7 @@ pub mod attention;
 pub mod int8;
 pub(crate) mod kernels;
 pub mod layer_norm;
+mod pruned_heads;
 pub mod sparse;
 mod weights;
 
@@ -123,7 +124,7 @@ impl PackedClassifier {
         }
         let mut x = self.embed(inputs, rows);
         let mut s = Scratch::default();
-        let heads = Heads { count: w.heads, dim: h / w.heads };
+        let dim = h / w.heads;
         let n = inputs.len();
         let cls_groups: Vec<(usize, usize)> = (0..n).map(|i| (i, 1)).collect();
         // The last layer's [CLS]-only shortcut, except in int8 (see the module documentation).
@@ -133,7 +134,8 @@ impl PackedClassifier {
         };
         for layer in full {
             project(&x, &sequences, &layer.qkv, &mut s.qkv, &mut s.int8);
-            s.ctx.resize(rows * h, 0.0);
+            s.ctx.resize(rows * layer.heads * dim, 0.0);
+            let heads = Heads { count: layer.heads, dim };
             attention(&s.qkv, &sequences, heads, Queries::All, &mut s.ctx, &mut s.scores);
             let ctx = std::mem::take(&mut s.ctx);
             x = self.sublayers(layer, x, &ctx, &sequences, &mut s);
@@ -146,17 +148,19 @@ impl PackedClassifier {
         // The last layer: only the [CLS] rows reach the head, so only their query, context,
         // output projection and feed-forward block are computed (keys and values of every
         // token still are).
-        s.qkv.resize(rows * 3 * h, 0.0);
-        linear_columns(&x, rows, &last.qkv, h..3 * h, &mut s.qkv[h..], 3 * h);
-        let mut query = vec![0.0; n * h];
-        linear_columns(&cls, n, &last.qkv, 0..h, &mut query, h);
-        for (&(start, _), q) in sequences.iter().zip(query.chunks_exact(h)) {
-            s.qkv[start * 3 * h..start * 3 * h + h].copy_from_slice(q);
+        let width = last.heads * dim;
+        s.qkv.resize(rows * 3 * width, 0.0);
+        linear_columns(&x, rows, &last.qkv, width..3 * width, &mut s.qkv[width..], 3 * width);
+        let mut query = vec![0.0; n * width];
+        linear_columns(&cls, n, &last.qkv, 0..width, &mut query, width);
+        for (&(start, _), q) in sequences.iter().zip(query.chunks_exact(width)) {
+            s.qkv[start * 3 * width..start * 3 * width + width].copy_from_slice(q);
         }
-        s.ctx.resize(n * h, 0.0);
+        s.ctx.resize(n * width, 0.0);
+        let heads = Heads { count: last.heads, dim };
         attention(&s.qkv, &sequences, heads, Queries::First, &mut s.ctx, &mut s.scores);
         let ctx = std::mem::take(&mut s.ctx);
-        let cls = self.sublayers(last, cls, &ctx[..n * h], &cls_groups, &mut s);
+        let cls = self.sublayers(last, cls, &ctx[..n * width], &cls_groups, &mut s);
         self.head(&cls, &cls_groups, &mut s)
     }
 

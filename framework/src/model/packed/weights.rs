@@ -8,6 +8,7 @@ use burn::nn;
 use burn::tensor::Tensor;
 
 use super::int8::QLinear;
+use super::pruned_heads::{keep_inputs, keep_int8_inputs, keep_int8_outputs, keep_outputs, kept_heads, pick};
 use crate::model::encoder::TransformerLayer;
 use crate::model::heads::SequenceClassifier;
 use crate::model::quant::{Quantization, QuantizedLinear, Scheme};
@@ -60,7 +61,10 @@ pub struct Norm {
 /// One transformer layer.
 #[derive(Clone)]
 pub struct Layer {
-    /// `[q | k | v]` projection, `hidden → 3·hidden`.
+    /// Attention heads computed (fewer than the model's when pruning removed some:
+    /// [`super::pruned_heads`]).
+    pub heads: usize,
+    /// `[q | k | v]` projection, `hidden → 3·heads·dim`.
     pub qkv: Linear,
     /// Attention output projection.
     pub output: Linear,
@@ -131,12 +135,17 @@ impl<'a> Int8Layers<'a> {
     }
 }
 
+/// A Linear layer's bias (zeros when it has none).
+fn bias(l: &nn::Linear) -> Result<Vec<f32>> {
+    match &l.bias {
+        Some(b) => values(b),
+        None => Ok(vec![0.0; l.weight.dims()[1]]),
+    }
+}
+
 fn linear(l: &nn::Linear, path: &str, int8: Int8Layers) -> Result<Linear> {
     let [inputs, outputs] = l.weight.dims();
-    let bias = match &l.bias {
-        Some(b) => values(b)?,
-        None => vec![0.0; outputs],
-    };
+    let bias = bias(l)?;
     match int8.get(path)? {
         Some(q) if [q.inputs, q.outputs] == [inputs, outputs] => Linear::int8(q, bias),
         Some(_) => bail!("layer {path}: int8 weights of another shape"),
@@ -184,23 +193,44 @@ fn fused_qkv_int8(parts: [&QuantizedLinear; 3], bias: Vec<f32>) -> Result<Linear
     Linear::int8(&QuantizedLinear { inputs: q.inputs, outputs: 3 * q.outputs, q: weights, scales }, bias)
 }
 
-fn layer(l: &TransformerLayer, eps: f64, prefix: &str, int8: Int8Layers) -> Result<Layer> {
+fn layer(l: &TransformerLayer, eps: f64, prefix: &str, int8: Int8Layers, heads: usize, drop: bool) -> Result<Layer> {
     let a = &l.attention;
     let path = |name: &str| format!("{prefix}.{name}");
+    let [_, width] = a.value.weight.dims();
+    if heads == 0 || !width.is_multiple_of(heads) {
+        bail!("{prefix}: attention width {width} is not a multiple of {heads} heads");
+    }
+    let kept = if drop { kept_heads(&values(&a.value.weight)?, &bias(&a.value)?, heads, width / heads) } else { None };
     let [query, key, value] = [(&a.query, "attention.query"), (&a.key, "attention.key"), (&a.value, "attention.value")]
         .map(|(l, name)| linear(l, &path(name), int8));
     let (query, key, value) = (query?, key?, value?);
     let qkv = match int8.0 {
         Some(_) => {
-            let bias = [&query.bias[..], &key.bias, &value.bias].concat();
             let get = |name: &str| int8.get(&path(name)).and_then(|q| q.ok_or_else(|| anyhow!("no int8 {name}")));
-            fused_qkv_int8([get("attention.query")?, get("attention.key")?, get("attention.value")?], bias)?
+            let [q, k, v] = [get("attention.query")?, get("attention.key")?, get("attention.value")?];
+            match &kept {
+                Some(r) => {
+                    let bias = [&query.bias, &key.bias, &value.bias].map(|b| pick(b, r)).concat();
+                    let parts = [q, k, v].map(|p| keep_int8_outputs(p, r));
+                    fused_qkv_int8([&parts[0], &parts[1], &parts[2]], bias)?
+                }
+                None => fused_qkv_int8([q, k, v], [&query.bias[..], &key.bias, &value.bias].concat())?,
+            }
         }
-        None => fused_qkv(&query, &key, &value)?,
+        None => match &kept {
+            Some(r) => fused_qkv(&keep_outputs(&query, r)?, &keep_outputs(&key, r)?, &keep_outputs(&value, r)?)?,
+            None => fused_qkv(&query, &key, &value)?,
+        },
+    };
+    let output = match (&kept, int8.get(&path("attention.output"))?) {
+        (None, _) => linear(&a.output, &path("attention.output"), int8)?,
+        (Some(r), Some(q)) => Linear::int8(&keep_int8_inputs(q, r), bias(&a.output)?)?,
+        (Some(r), None) => keep_inputs(&linear(&a.output, &path("attention.output"), int8)?, r)?,
     };
     Ok(Layer {
+        heads: kept.as_ref().map_or(heads, Vec::len),
         qkv,
-        output: linear(&a.output, &path("attention.output"), int8)?,
+        output,
         attention_norm: norm(&l.attention_norm, eps)?,
         ffn_in: linear(&l.ffn_in, &path("ffn_in"), int8)?,
         ffn_out: linear(&l.ffn_out, &path("ffn_out"), int8)?,
@@ -215,6 +245,17 @@ impl Weights {
         network: &SequenceClassifier,
         spec: &EncoderSpec,
         quantization: Option<&Quantization>,
+    ) -> Result<Self> {
+        Self::build(network, spec, quantization, true)
+    }
+
+    /// [`Weights::from_network`], leaving out removed heads or computing every head
+    /// (`drop_removed_heads = false`: tests compare the two).
+    pub(super) fn build(
+        network: &SequenceClassifier,
+        spec: &EncoderSpec,
+        quantization: Option<&Quantization>,
+        drop_removed_heads: bool,
     ) -> Result<Self> {
         let eps = spec.layer_norm_eps;
         let int8 = Int8Layers(quantization.filter(|q| q.scheme == Scheme::DynamicInt8));
@@ -240,7 +281,9 @@ impl Weights {
                 .layers
                 .iter()
                 .enumerate()
-                .map(|(i, l)| layer(l, eps, &layer_prefix(spec.model_type, i), int8))
+                .map(|(i, l)| {
+                    layer(l, eps, &layer_prefix(spec.model_type, i), int8, spec.num_heads, drop_removed_heads)
+                })
                 .collect::<Result<_>>()?,
             head,
             classifier: linear(classifier, "classifier", int8)?,
