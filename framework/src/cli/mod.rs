@@ -105,16 +105,21 @@ fn model_command(action: ModelCommand) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        ModelCommand::Quantize { dir, out, scheme, per_channel } => {
+        ModelCommand::Quantize { dir, out, scheme, per_channel, embeddings } => {
             use crate::model::quant::Granularity;
             let granularity = if per_channel { Granularity::PerChannel } else { Granularity::PerTensor };
-            let q = crate::commands::quantize::quantize(&dir, &out, scheme.into(), granularity)?;
+            let q = crate::commands::quantize::quantize(&dir, &out, scheme.into(), granularity, embeddings)?;
             println!(
-                "quantised {} ({}, {}, {} Linear layers in int8) to {}: {:.1} MB → {:.1} MB",
+                "quantised {} ({}, {}, {} Linear layers{} in int8) to {}: {:.1} MB → {:.1} MB",
                 dir.display(),
                 q.scheme.as_str(),
                 q.granularity.as_str(),
                 q.layers,
+                if q.embedding_tables > 0 {
+                    format!(" and {} embedding tables", q.embedding_tables)
+                } else {
+                    String::new()
+                },
                 out.display(),
                 q.input_bytes as f64 / 1e6,
                 q.output_bytes as f64 / 1e6

@@ -128,7 +128,10 @@ pub fn inspect(dir: &Path, text: &str, pair: Option<&str>, opts: &InspectOptions
         parameters: model.num_parameters(),
         weights_file: weights.display().to_string(),
         size_bytes,
-        quantization: model.quantization().map(|q| format!("{} {}", q.scheme.as_str(), q.granularity.as_str())),
+        quantization: model.quantization().map(|q| {
+            let embeddings = if q.embeddings.is_empty() { "" } else { ", int8 embeddings" };
+            format!("{} {}{embeddings}", q.scheme.as_str(), q.granularity.as_str())
+        }),
         tokens: enc.tokens.clone(),
         ids: enc.ids.clone(),
         token_type_ids: enc.type_ids.clone(),

@@ -320,6 +320,19 @@ impl HfModel {
         self
     }
 
+    /// The quantised model with its embedding tables quantised too (PyTorch's
+    /// `nn.Embedding` with `float_qparams_weight_only_qconfig`, [`super::quant_embedding`]).
+    pub fn with_int8_embeddings(mut self) -> Result<Self> {
+        let Some(q) = &self.quantization else {
+            bail!("int8 embeddings need a quantised model (quantise its Linear layers first)");
+        };
+        let (network, q) = q.with_embeddings(self.network.clone());
+        self.network = network;
+        self.quantization = Some(Arc::new(q));
+        self.packed = OnceLock::new();
+        Ok(self)
+    }
+
     /// The int8 weights of a quantised model.
     pub fn quantization(&self) -> Option<&quant::Quantization> {
         self.quantization.as_deref()

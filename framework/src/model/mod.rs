@@ -55,6 +55,7 @@ pub mod module_path;
 mod name_rules;
 pub mod packed;
 pub mod quant;
+pub mod quant_embedding;
 pub mod quant_io;
 #[cfg(test)]
 mod quant_parity;

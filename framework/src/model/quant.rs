@@ -40,7 +40,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::SequenceClassifier;
-use super::surgery::{linear_weights, map_linear_weights};
+use super::quant_embedding::QuantizedEmbedding;
+use super::surgery::{linear_weights, map_linear_weights, map_tensors};
 
 /// How a quantised model computes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -152,7 +153,8 @@ impl QuantizedLinear {
 }
 
 /// A model's quantisation: the scheme and every quantised Linear by module path
-/// (`bert.encoder.layers.0.attention.query`).
+/// (`bert.encoder.layers.0.attention.query`), and the int8 embedding tables when they are
+/// quantised too.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Quantization {
     /// How the model computes.
@@ -161,6 +163,14 @@ pub struct Quantization {
     pub granularity: Granularity,
     /// Quantised layers by module path.
     pub layers: BTreeMap<String, QuantizedLinear>,
+    /// Int8 embedding tables by module path (`bert.embeddings.word_embeddings`); empty when
+    /// the embeddings stay f32 (`quantize_dynamic` with `{nn.Linear}` only).
+    pub embeddings: BTreeMap<String, QuantizedEmbedding>,
+}
+
+/// Whether a parameter path is an embedding table's (`…_embeddings.weight`).
+fn embedding_table(path: &str) -> Option<&str> {
+    path.strip_suffix(".weight").filter(|p| p.ends_with("_embeddings"))
 }
 
 /// The key of [`Quantization`] in `config.json`.
@@ -182,7 +192,37 @@ impl Quantization {
         scheme: Scheme,
         granularity: Granularity,
     ) -> (SequenceClassifier, Quantization) {
-        Quantization { scheme, granularity, layers: BTreeMap::new() }.refresh(network)
+        Quantization { scheme, granularity, layers: BTreeMap::new(), embeddings: BTreeMap::new() }.refresh(network)
+    }
+
+    /// Quantises every embedding table of `network` too ([`super::quant_embedding`]) and
+    /// returns the network with the tables as the quantised model reads them.
+    pub fn with_embeddings(&self, network: SequenceClassifier) -> (SequenceClassifier, Quantization) {
+        self.refresh_embeddings(network, true)
+    }
+
+    /// Re-quantises the embedding tables that changed (all of them when `all`; none when the
+    /// embeddings are not quantised and `all` is false).
+    fn refresh_embeddings(&self, network: SequenceClassifier, all: bool) -> (SequenceClassifier, Quantization) {
+        let mut out = self.clone();
+        if !all && self.embeddings.is_empty() {
+            return (network, out);
+        }
+        let known: HashMap<[u8; 32], &QuantizedEmbedding> =
+            self.embeddings.values().map(|e| (digest(&e.dequantized()), e)).collect();
+        out.embeddings.clear();
+        let network = map_tensors(network, &mut |path, dims, values| {
+            let table = embedding_table(path)?;
+            let [rows, dim] = dims[..] else { return None };
+            let e = match known.get(&digest(values)) {
+                Some(e) if [e.rows, e.dim] == [rows, dim] => (*e).clone(),
+                _ => QuantizedEmbedding::quantize(values, [rows, dim]),
+            };
+            let dequantized = e.dequantized();
+            out.embeddings.insert(table.to_string(), e);
+            Some(dequantized)
+        });
+        (network, out)
     }
 
     /// Brings the quantisation up to date with `network`: a Linear whose weights are
@@ -203,7 +243,8 @@ impl Quantization {
             layers.insert(path.to_string(), layer);
             Some(dequantized)
         });
-        (network, Quantization { scheme: self.scheme, granularity: self.granularity, layers })
+        let linear = Quantization { layers, ..self.clone() };
+        linear.refresh_embeddings(network, false)
     }
 
     /// Checks that every Linear layer of `network` is recorded with its shape.
@@ -221,6 +262,26 @@ impl Quantization {
         if weights.len() != self.layers.len() {
             bail!("{} quantised layers for {} Linear layers", self.layers.len(), weights.len());
         }
+        if !self.embeddings.is_empty() {
+            let mut tables = 0;
+            let mut wrong = None;
+            map_tensors(network.clone(), &mut |path, dims, _| {
+                if let Some(table) = embedding_table(path) {
+                    tables += 1;
+                    match self.embeddings.get(table) {
+                        Some(e) if [e.rows, e.dim] == dims[..] => {}
+                        _ => wrong = Some(table.to_string()),
+                    }
+                }
+                None
+            });
+            if let Some(table) = wrong {
+                bail!("embedding table {table} has no int8 rows of its shape");
+            }
+            if tables != self.embeddings.len() {
+                bail!("{} int8 embedding tables for {tables} tables", self.embeddings.len());
+            }
+        }
         Ok(())
     }
 
@@ -236,6 +297,11 @@ impl Quantization {
             },
             "layers": "every Linear (nn.Linear in quantize_dynamic)",
             "tensors": "<linear>.weight as I8 [out, in], <linear>.weight_scale as F32 [1] or [out]",
+            "embeddings": if self.embeddings.is_empty() {
+                json!("f32")
+            } else {
+                json!("quint8 per row, float scale and zero point (nn.Embedding with float_qparams_weight_only_qconfig): <table>.weight as U8 [rows, dim], <table>.weight_scale and <table>.weight_zero_point as F32 [rows]")
+            },
         })
     }
 
@@ -252,14 +318,16 @@ impl Quantization {
         }
     }
 
-    /// Bytes of the int8 weights and scales.
+    /// Bytes of the int8 weights and scales (and of the int8 embedding tables).
     pub fn stored_bytes(&self) -> usize {
-        self.layers.values().map(QuantizedLinear::stored_bytes).sum()
+        self.layers.values().map(QuantizedLinear::stored_bytes).sum::<usize>()
+            + self.embeddings.values().map(QuantizedEmbedding::stored_bytes).sum::<usize>()
     }
 
-    /// Number of int8 weights.
+    /// Number of int8 weights (embedding values included).
     pub fn weights(&self) -> usize {
-        self.layers.values().map(|l| l.q.len()).sum()
+        self.layers.values().map(|l| l.q.len()).sum::<usize>()
+            + self.embeddings.values().map(|e| e.q.len()).sum::<usize>()
     }
 }
 

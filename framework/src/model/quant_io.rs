@@ -1,7 +1,10 @@
 //! The stored form of a quantised model: `model.safetensors` with every quantised Linear
 //! weight as an `I8` tensor `<linear>.weight` (`[out, in]`, PyTorch's layout) beside an
 //! `F32` tensor `<linear>.weight_scale` (`[1]` per tensor, `[out]` per channel; the zero
-//! point is 0), and the other tensors (embeddings, biases, LayerNorms) in `F32`.
+//! point is 0), each int8 embedding table (when the embeddings are quantised too) as a
+//! `U8` tensor `<table>.weight` (`[rows, dim]`) beside `F32` `<table>.weight_scale` and
+//! `<table>.weight_zero_point` (`[rows]` each), and the other tensors (f32 embeddings,
+//! biases, LayerNorms) in `F32`.
 //! `config.json` declares it under [`CONFIG_KEY`](super::quant::CONFIG_KEY).
 //!
 //! Reading dequantises the int8 weights for burn's modules (which hold f32) and keeps the
@@ -15,6 +18,7 @@ use serde_json::{Value, json};
 
 use super::loader::NameRules;
 use super::quant::{Granularity, Quantization, QuantizedLinear, Scheme};
+use super::quant_embedding::QuantizedEmbedding;
 use super::save::NamedTensor;
 
 /// A safetensors dtype trustx writes and reads.
@@ -166,9 +170,23 @@ pub(crate) fn quantized_tensors(
 ) -> Result<Vec<RawTensor>> {
     let by_name: BTreeMap<String, &QuantizedLinear> =
         q.layers.iter().map(|(path, l)| (rules.to_checkpoint_name(&format!("{path}.weight"), true), l)).collect();
+    let tables: BTreeMap<String, &QuantizedEmbedding> =
+        q.embeddings.iter().map(|(path, e)| (rules.to_checkpoint_name(&format!("{path}.weight"), true), e)).collect();
     let mut out = Vec::new();
-    let mut used = 0;
+    let (mut used, mut used_tables) = (0, 0);
     for t in tensors {
+        if let Some(e) = tables.get(&t.name) {
+            used_tables += 1;
+            out.push(RawTensor {
+                name: t.name.clone(),
+                dtype: Dtype::U8,
+                shape: vec![e.rows, e.dim],
+                data: e.q.clone(),
+            });
+            out.push(RawTensor::f32(&format!("{}_scale", t.name), vec![e.rows], &e.scales));
+            out.push(RawTensor::f32(&format!("{}_zero_point", t.name), vec![e.rows], &e.zero_points));
+            continue;
+        }
         match by_name.get(&t.name) {
             Some(l) => {
                 used += 1;
@@ -183,8 +201,12 @@ pub(crate) fn quantized_tensors(
             None => out.push(RawTensor::f32(&t.name, t.shape, &t.values)),
         }
     }
-    if used != by_name.len() {
-        bail!("{} quantised layers but {used} of their weights among the model's tensors", by_name.len());
+    if used != by_name.len() || used_tables != tables.len() {
+        bail!(
+            "{} quantised layers and {} int8 embedding tables but {used} and {used_tables} of them among the model's tensors",
+            by_name.len(),
+            tables.len()
+        );
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)
@@ -203,13 +225,18 @@ pub(crate) fn read_quantized(
         .iter()
         .filter_map(|t| t.name.strip_suffix("_scale").filter(|_| t.dtype == Dtype::F32).map(|n| (n, t)))
         .collect();
-    let mut layers = BTreeMap::new();
+    let (mut layers, mut embeddings) = (BTreeMap::new(), BTreeMap::new());
     let mut plain = Vec::new();
     for t in &tensors {
         match t.dtype {
-            Dtype::F32 if t.name.ends_with(".weight_scale") => {}
+            Dtype::F32 if t.name.ends_with(".weight_scale") || t.name.ends_with(".weight_zero_point") => {}
             Dtype::F32 => plain.push(NamedTensor { name: t.name.clone(), shape: t.shape.clone(), values: t.as_f32() }),
-            Dtype::U8 => bail!("{}: {} is a U8 tensor, which a quantised model does not hold", path.display(), t.name),
+            Dtype::U8 => {
+                let e = embedding_table(path, t, &tensors)?;
+                plain.push(NamedTensor { name: t.name.clone(), shape: vec![e.rows, e.dim], values: e.dequantized() });
+                let module = rules.to_module_path(&t.name);
+                embeddings.insert(module.strip_suffix(".weight").unwrap_or(&module).to_string(), e);
+            }
             Dtype::I8 => {
                 let file = path.display();
                 let [outputs, inputs] = t.shape[..] else { bail!("{file}: int8 tensor {} is not a matrix", t.name) };
@@ -241,7 +268,30 @@ pub(crate) fn read_quantized(
         }
     }
     let bytes = super::save::safetensors_bytes(&plain)?;
-    Ok((bytes, Quantization { scheme, granularity, layers }))
+    Ok((bytes, Quantization { scheme, granularity, layers, embeddings }))
+}
+
+/// The int8 embedding table stored as the U8 tensor `t` with its `_scale` and `_zero_point`
+/// rows among `tensors` (of the file at `path`).
+fn embedding_table(path: &Path, t: &RawTensor, tensors: &[RawTensor]) -> Result<QuantizedEmbedding> {
+    let file = path.display();
+    let [rows, dim] = t.shape[..] else { bail!("{file}: U8 tensor {} is not a table", t.name) };
+    let per_row = |suffix: &str| -> Result<Vec<f32>> {
+        let name = format!("{}{suffix}", t.name);
+        let found = tensors.iter().find(|s| s.name == name && s.dtype == Dtype::F32);
+        let values = found.ok_or_else(|| anyhow!("{file}: the U8 table {} has no F32 {name}", t.name))?.as_f32();
+        if values.len() != rows {
+            bail!("{file}: {name} has {} values for {rows} rows", values.len());
+        }
+        Ok(values)
+    };
+    Ok(QuantizedEmbedding {
+        rows,
+        dim,
+        q: t.data.clone(),
+        scales: per_row("_scale")?,
+        zero_points: per_row("_zero_point")?,
+    })
 }
 
 #[cfg(test)]
@@ -257,6 +307,7 @@ mod tests {
             scheme: Scheme::DynamicInt8,
             granularity: Granularity::PerChannel,
             layers: [("classifier".to_string(), layer.clone())].into(),
+            embeddings: BTreeMap::new(),
         };
         let tensors = vec![
             NamedTensor { name: "classifier.weight".into(), shape: vec![2, 3], values: vec![0.0; 6] },

@@ -11,11 +11,11 @@
 //! differences of up to 0.5. So the packed path computes the float operations between the
 //! products as PyTorch's CPU kernels do — the embedding sum in transformers' order,
 //! LayerNorm by PyTorch's Welford moments ([`super::packed::layer_norm`]), attention by its
-//! flash-attention kernel ([`super::packed::attention`]), and the int8 rescale as one fused
-//! multiply-add — which were each checked bit for bit against torch 2.15 on this fixture's
-//! inputs. GELU (oneDNN's) and tanh (SLEEF's) still differ from PyTorch's by about one ulp
-//! in some elements; on these 43 cases the 8-bit rounding absorbs that (the largest
-//! difference is 4e-7).
+//! flash-attention kernel ([`super::packed::attention`]), GELU by oneDNN's AVX-512 minimax
+//! polynomial ([`super::packed::gelu`]) and the int8 rescale as one fused multiply-add —
+//! which were each checked bit for bit against torch 2.15 on this fixture's inputs. tanh
+//! (the pooler's) still differs from PyTorch's by an ulp in some elements; on these 43 cases
+//! the classifier's 8-bit rounding absorbs that (the largest difference is 4e-7).
 
 use std::path::{Path, PathBuf};
 
@@ -132,4 +132,40 @@ fn dynamic_int8_matches_pytorch_and_float_still_matches() {
     let weight_only = model.quantized(Scheme::WeightOnlyInt8, Granularity::PerTensor);
     let (median_w, _, _) = compare(&weight_only.forward_batch(&inputs).unwrap().logits, &theirs);
     assert!(median_w > 5.0 * median, "weight-only median {median_w} vs dynamic {median}");
+}
+
+/// PyTorch's logits with the embedding tables quantised too (`int8-embeddings.json`, from
+/// `scripts/reference/int8-embeddings.sh`).
+fn embedding_logits() -> Vec<Vec<f32>> {
+    let path = repo().join("tests/fixtures/minilm-l6-dynamic-int8/int8-embeddings.json");
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).expect("fixture")).expect("json");
+    json["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["int8_embeddings_logits"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect())
+        .collect()
+}
+
+#[test]
+#[ignore = "needs models/ (scripts/fetch-minilm.sh)"]
+fn int8_embeddings_match_pytorch() {
+    let cases = cases();
+    let inputs: Vec<Encoded> = cases.iter().map(|c| c.input.clone()).collect();
+    let model =
+        minilm_with_head().quantized(Scheme::DynamicInt8, Granularity::PerTensor).with_int8_embeddings().unwrap();
+    let logits = model.forward_batch(&inputs).unwrap().logits;
+    let want = embedding_logits();
+    let theirs: Vec<&[f32]> = want.iter().map(|v| &v[..]).collect();
+    let (median, max, flipped) = compare(&logits, &theirs);
+    for (i, (a, b)) in logits.iter().zip(&theirs).enumerate() {
+        if a.iter().zip(b.iter()).any(|(x, y)| (x - y).abs() > 1e-4) {
+            eprintln!("case {i}: {a:?} vs {b:?} ({} tokens)", cases[i].input.len());
+        }
+    }
+    eprintln!("int8 embeddings vs PyTorch: median |diff| {median}, max {max}");
+    assert!(max <= 1e-4 && flipped.is_empty(), "median {median}, max {max}, argmax differs on {flipped:?}");
+    // A different model from the Linear-only one (median 0.17 apart on these cases).
+    let linear_only: Vec<&[f32]> = cases.iter().map(|c| &c.int8[..]).collect();
+    assert!(compare(&logits, &linear_only).0 > 0.05);
 }

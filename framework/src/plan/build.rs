@@ -7,8 +7,8 @@ use super::explain::{ModelInstance, add_explanations};
 use super::fingerprint::{checkpoint_fingerprint, file_hash, vocab_fingerprint};
 use super::node::{Node, NodeSpec, Plan, Stage, Task};
 use super::node_config::{
-    AggregateConfig, AlignmentSettings, DataConfig, EvalConfig, InitConfig, MetricConfig, MetricVariant, ModelRole,
-    NeuralPredictConfig, NeuralRun, SourcePredictConfig, SplitConfig, TrainConfig, to_config,
+    AggregateConfig, AlignmentSettings, DataConfig, EvalConfig, FORWARD_NUMERICS, InitConfig, MetricConfig,
+    MetricVariant, ModelRole, NeuralPredictConfig, NeuralRun, SourcePredictConfig, SplitConfig, TrainConfig, to_config,
 };
 use super::place::Place;
 use super::report_config::report_config;
@@ -95,6 +95,7 @@ pub fn build(r: &Resolved) -> Result<Plan> {
                         model: m.name.clone(),
                         init: if trained { None } else { Some(init.clone()) },
                         batch_size: n.batch_size,
+                        forward: FORWARD_NUMERICS,
                         run: NeuralRun::of(n, backend),
                     })
                 };

@@ -113,6 +113,8 @@ pub struct NeuralPredictConfig {
     pub init: Option<InitConfig>,
     /// Batch size of inference.
     pub batch_size: usize,
+    /// [`FORWARD_NUMERICS`].
+    pub forward: u32,
     /// Length, backend, tokenization.
     #[serde(flatten)]
     pub run: NeuralRun,
@@ -155,8 +157,13 @@ pub struct CompressConfig {
 
 /// Version of the explanation engine in explain nodes' keys. 2: words past the model's
 /// window are not perturbed (issue 20.2) and each explanation's faithfulness is computed
-/// (issue 14.4).
-pub const EXPLAIN_ENGINE: u32 = 2;
+/// (issue 14.4). 3: the forward computes as PyTorch's CPU kernels do ([`FORWARD_NUMERICS`]).
+pub const EXPLAIN_ENGINE: u32 = 3;
+
+/// Version of the packed forward's numerics in predict nodes' keys, so that a cached
+/// prediction is never one of an older forward. 2: LayerNorm, attention and the int8
+/// rescale as PyTorch's CPU kernels compute them (dynamic-int8 logits equal PyTorch's).
+pub const FORWARD_NUMERICS: u32 = 2;
 
 /// An `explain` node.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -334,9 +341,10 @@ mod tests {
         let run = NeuralRun { max_len: 64, backend: Backend::Cpu, special_tokens: None };
         let train = TrainConfig { model: "m".into(), init: None, settings: json!({}), run: run.clone() };
         assert_eq!(to_config(&train).unwrap(), json!({"model": "m", "settings": {}, "max_len": 64, "backend": "cpu"}));
-        let predict = NeuralPredictConfig { model: "m".into(), init: None, batch_size: 8, run };
+        let predict =
+            NeuralPredictConfig { model: "m".into(), init: None, batch_size: 8, forward: FORWARD_NUMERICS, run };
         let v = to_config(&predict).unwrap();
-        assert_eq!(v, json!({"model": "m", "init": null, "batch_size": 8, "max_len": 64, "backend": "cpu"}));
+        assert_eq!(v, json!({"model": "m", "init": null, "batch_size": 8, "forward": 2, "max_len": 64, "backend": "cpu"}));
         let back: NeuralPredictConfig = serde_json::from_value(v).unwrap();
         assert_eq!(back, predict);
     }

@@ -4,7 +4,9 @@
 //! `finetune = true`, then `predict/V…` like any neural model.
 
 use super::node::{Node, NodeSpec, Stage, Task};
-use super::node_config::{CompressConfig, InitConfig, NeuralPredictConfig, NeuralRun, TrainConfig, to_config};
+use super::node_config::{
+    CompressConfig, FORWARD_NUMERICS, InitConfig, NeuralPredictConfig, NeuralRun, TrainConfig, to_config,
+};
 use super::place::Place;
 use crate::manifest::{NeuralInit, NeuralModel, Resolved};
 use anyhow::{Result, bail};
@@ -93,6 +95,7 @@ pub fn variant_nodes(
                 model: m.name.clone(),
                 init: None,
                 batch_size: n.batch_size,
+                forward: FORWARD_NUMERICS,
                 run: NeuralRun::of(n, backend),
             })?;
             let name = format!("predict/{}{}", m.name, suffix(seed));

@@ -4,7 +4,8 @@
 
 use rayon::prelude::*;
 
-use crate::model::packed::kernels::{erf, exp, gelu as gelu_in_place};
+use crate::model::packed::gelu::gelu as gelu_in_place;
+use crate::model::packed::kernels::{erf, exp};
 
 /// Values per parallel task.
 const BLOCK: usize = 4096;

@@ -1,6 +1,7 @@
 //! The single-threaded f32 kernels of the packed inference path: the matrix product of a
-//! Linear layer (gemm's microkernels, bias folded in), GELU, tanh and ReLU (LayerNorm and
-//! attention, which follow PyTorch's kernels bit for bit, have their own files).
+//! Linear layer (gemm's microkernels, bias folded in), tanh and ReLU, and the exp and erf
+//! that training's GELU derivative uses (LayerNorm, attention and GELU, which follow
+//! PyTorch's kernels bit for bit, have their own files).
 //!
 //! Every kernel runs on one thread: the caller runs independent batches on the rayon pool,
 //! which on two cores beats splitting each small product between threads.
@@ -205,11 +206,6 @@ with_avx2!(
     add_assign => add_assign_impl(a: &mut [f32], b: &[f32])
 );
 
-with_avx2!(
-    /// Exact (erf) GELU in place: `0.5 x (1 + erf(x / √2))`.
-    gelu => gelu_impl(x: &mut [f32])
-);
-
 #[inline(always)]
 fn add_assign_impl(a: &mut [f32], b: &[f32]) {
     for (x, y) in a.iter_mut().zip(b) {
@@ -251,13 +247,6 @@ pub(crate) fn erf(x: f32) -> f32 {
     (1.0 - poly * exp(-s * s)).copysign(x)
 }
 
-#[inline(always)]
-fn gelu_impl(x: &mut [f32]) {
-    for v in x {
-        *v = 0.5 * *v * (1.0 + erf(*v * std::f32::consts::FRAC_1_SQRT_2));
-    }
-}
-
 /// tanh in place.
 pub fn tanh(x: &mut [f32]) {
     for v in x {
@@ -275,7 +264,6 @@ pub fn relu(x: &mut [f32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::fused::gelu_exact;
 
     #[test]
     fn linear_is_x_times_w_plus_b() {
@@ -305,15 +293,5 @@ mod tests {
         // Clamped below: tiny and never negative or NaN.
         assert!((0.0..1e-37).contains(&exp(-200.0)));
         assert!(exp(f32::NEG_INFINITY) >= 0.0);
-    }
-
-    #[test]
-    fn f32_gelu_matches_the_f64_one() {
-        let mut xs: Vec<f32> = (-800..800).map(|i| i as f32 * 0.0125).collect();
-        let want: Vec<f32> = xs.iter().map(|&x| gelu_exact(x)).collect();
-        gelu(&mut xs);
-        for (g, w) in xs.iter().zip(&want) {
-            assert!((g - w).abs() < 1e-6, "{g} vs {w}");
-        }
     }
 }

@@ -22,6 +22,7 @@
 //! of such a model computes with the dequantised weights in f32 (weight-only).
 
 pub mod attention;
+pub mod gelu;
 pub mod int8;
 pub(crate) mod kernels;
 pub mod layer_norm;
@@ -29,7 +30,7 @@ mod pruned_heads;
 pub mod sparse;
 mod weights;
 
-pub(crate) use kernels::gelu;
+pub(crate) use gelu::gelu;
 
 use anyhow::Result;
 use rayon::prelude::*;
