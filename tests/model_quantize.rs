@@ -147,6 +147,43 @@ fn quantize_and_inspect_reproduce_pytorch_dynamic_int8_from_the_command_line() {
 }
 
 #[test]
+#[ignore = "needs models/ (scripts/fetch-minilm.sh)"]
+fn quantize_with_embeddings_reproduces_pytorch_and_takes_a_quarter_of_the_size() {
+    let dir = temp_dir("model-quantize-embeddings");
+    let float = minilm_with_head(&dir);
+    let int8 = dir.join("minilm-int8-emb");
+    let out = run(&["model", "quantize", float.to_str().unwrap(), "--out", int8.to_str().unwrap(), "--embeddings"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("38 Linear layers and 3 embedding tables in int8"), "{}", text(&out));
+    let (f32_bytes, i8_bytes) = (
+        std::fs::metadata(float.join("model.safetensors")).unwrap().len(),
+        std::fs::metadata(int8.join("model.safetensors")).unwrap().len(),
+    );
+    // All-MiniLM-L6-v2's 22.7 M parameters nearly all in 8 bits: about a quarter.
+    let ratio = i8_bytes as f64 / f32_bytes as f64;
+    assert!((0.24..0.28).contains(&ratio), "{i8_bytes} of {f32_bytes} bytes");
+    let bytes = std::fs::read(int8.join("model.safetensors")).unwrap();
+    let stored = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    assert_eq!(stored.tensor("bert.embeddings.word_embeddings.weight").unwrap().dtype(), Dtype::U8);
+
+    let vocab: Vec<String> =
+        std::fs::read_to_string(float.join("vocab.txt")).unwrap().lines().map(String::from).collect();
+    let path = repo().join("tests/fixtures/minilm-l6-dynamic-int8/int8-embeddings.json");
+    let want: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let reference = fixture();
+    // Every fourth case (with a pair), to keep the test short; the library test takes all 43.
+    for (i, case) in reference["cases"].as_array().unwrap().iter().enumerate().filter(|(i, _)| i % 4 == 0 || *i >= 40) {
+        let (t, pair) = texts(case, &vocab);
+        let got = inspect(&int8, &t, pair.as_deref());
+        assert_eq!(got["quantization"], "dynamic-int8 per-tensor, int8 embeddings");
+        let theirs = floats(&want["cases"][i]["int8_embeddings_logits"]);
+        let worst = floats(&got["logits"]).iter().zip(&theirs).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+        assert!(worst <= 1e-4, "case {i}: logits differ from PyTorch's by {worst}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
 fn quantize_refuses_a_headless_folder_and_a_full_output_folder() {
     let dir = temp_dir("model-quantize-errors");
     let headless = common::checkpoint::headless(&dir.join("headless"));

@@ -344,7 +344,10 @@ mod tests {
         let predict =
             NeuralPredictConfig { model: "m".into(), init: None, batch_size: 8, forward: FORWARD_NUMERICS, run };
         let v = to_config(&predict).unwrap();
-        assert_eq!(v, json!({"model": "m", "init": null, "batch_size": 8, "forward": 2, "max_len": 64, "backend": "cpu"}));
+        assert_eq!(
+            v,
+            json!({"model": "m", "init": null, "batch_size": 8, "forward": 2, "max_len": 64, "backend": "cpu"})
+        );
         let back: NeuralPredictConfig = serde_json::from_value(v).unwrap();
         assert_eq!(back, predict);
     }
