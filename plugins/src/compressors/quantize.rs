@@ -216,24 +216,22 @@ mod tests {
         });
         for settings in cases {
             let (scheme, granularity) = (settings.scheme, settings.granularity);
-            {
-                let out = compress(&settings, model.clone());
-                // Every Linear: 2 layers × 6, pooler, classifier.
-                assert_eq!(out.report["quantized_tensors"], 14, "{}", out.report);
-                let ours = out.model.forward_batch(&inputs).unwrap().logits;
-                assert_eq!(out.report["int8_embedding_tables"], if settings.embeddings { 3 } else { 0 });
-                let dir = root.join(format!("{}-{}-{}", scheme.as_str(), granularity.as_str(), settings.embeddings));
-                out.model.save_hf(&dir).unwrap();
-                let back = HfModel::load(&dir, &LoadOptions::default(), &Device::flex()).unwrap();
-                assert_eq!(back.quantization().map(|q| (q.scheme, q.granularity)), Some((scheme, granularity)));
-                assert_eq!(back.quantization(), out.model.quantization(), "int8 weights survive the folder");
-                assert_eq!(back.forward_batch(&inputs).unwrap().logits, ours, "{scheme:?} {granularity:?}");
-                // The file holds the int8 weights: its size is the reported one plus the header.
-                let size = std::fs::metadata(dir.join("model.safetensors")).unwrap().len();
-                let stored = out.report["stored_parameter_bytes"].as_u64().unwrap();
-                assert!(size > stored && size < stored + 8_000, "{size} vs {stored}");
-                logits.push(ours);
-            }
+            let out = compress(&settings, model.clone());
+            // Every Linear: 2 layers × 6, pooler, classifier.
+            assert_eq!(out.report["quantized_tensors"], 14, "{}", out.report);
+            let ours = out.model.forward_batch(&inputs).unwrap().logits;
+            assert_eq!(out.report["int8_embedding_tables"], if settings.embeddings { 3 } else { 0 });
+            let dir = root.join(format!("{}-{}-{}", scheme.as_str(), granularity.as_str(), settings.embeddings));
+            out.model.save_hf(&dir).unwrap();
+            let back = HfModel::load(&dir, &LoadOptions::default(), &Device::flex()).unwrap();
+            assert_eq!(back.quantization().map(|q| (q.scheme, q.granularity)), Some((scheme, granularity)));
+            assert_eq!(back.quantization(), out.model.quantization(), "int8 weights survive the folder");
+            assert_eq!(back.forward_batch(&inputs).unwrap().logits, ours, "{scheme:?} {granularity:?}");
+            // The file holds the int8 weights: its size is the reported one plus the header.
+            let size = std::fs::metadata(dir.join("model.safetensors")).unwrap().len();
+            let stored = out.report["stored_parameter_bytes"].as_u64().unwrap();
+            assert!(size > stored && size < stored + 8_000, "{size} vs {stored}");
+            logits.push(ours);
         }
         // Close to the float model, and the schemes compute different models.
         for l in &logits {

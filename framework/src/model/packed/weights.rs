@@ -201,31 +201,31 @@ fn layer(l: &TransformerLayer, eps: f64, prefix: &str, int8: Int8Layers, heads: 
         bail!("{prefix}: attention width {width} is not a multiple of {heads} heads");
     }
     let kept = if drop { kept_heads(&values(&a.value.weight)?, &bias(&a.value)?, heads, width / heads) } else { None };
-    let [query, key, value] = [(&a.query, "attention.query"), (&a.key, "attention.key"), (&a.value, "attention.value")]
-        .map(|(l, name)| linear(l, &path(name), int8));
-    let (query, key, value) = (query?, key?, value?);
+    // Every head's columns when none was removed (a copy at load, one code path).
+    #[allow(clippy::single_range_in_vec_init)] // one range: all the columns
+    let every = [0..width];
+    let ranges: &[std::ops::Range<usize>] = kept.as_deref().unwrap_or(&every);
     let qkv = match int8.0 {
         Some(_) => {
             let get = |name: &str| int8.get(&path(name)).and_then(|q| q.ok_or_else(|| anyhow!("no int8 {name}")));
-            let [q, k, v] = [get("attention.query")?, get("attention.key")?, get("attention.value")?];
-            match &kept {
-                Some(r) => {
-                    let bias = [&query.bias, &key.bias, &value.bias].map(|b| pick(b, r)).concat();
-                    let parts = [q, k, v].map(|p| keep_int8_outputs(p, r));
-                    fused_qkv_int8([&parts[0], &parts[1], &parts[2]], bias)?
-                }
-                None => fused_qkv_int8([q, k, v], [&query.bias[..], &key.bias, &value.bias].concat())?,
-            }
+            let parts = [get("attention.query")?, get("attention.key")?, get("attention.value")?]
+                .map(|p| keep_int8_outputs(p, ranges));
+            let biases = [bias(&a.query)?, bias(&a.key)?, bias(&a.value)?];
+            let bias = biases.iter().flat_map(|b| pick(b, ranges)).collect();
+            fused_qkv_int8([&parts[0], &parts[1], &parts[2]], bias)?
         }
-        None => match &kept {
-            Some(r) => fused_qkv(&keep_outputs(&query, r)?, &keep_outputs(&key, r)?, &keep_outputs(&value, r)?)?,
-            None => fused_qkv(&query, &key, &value)?,
-        },
+        None => {
+            let part = |l: &nn::Linear, name: &str| keep_outputs(&linear(l, &path(name), int8)?, ranges);
+            fused_qkv(
+                &part(&a.query, "attention.query")?,
+                &part(&a.key, "attention.key")?,
+                &part(&a.value, "attention.value")?,
+            )?
+        }
     };
-    let output = match (&kept, int8.get(&path("attention.output"))?) {
-        (None, _) => linear(&a.output, &path("attention.output"), int8)?,
-        (Some(r), Some(q)) => Linear::int8(&keep_int8_inputs(q, r), bias(&a.output)?)?,
-        (Some(r), None) => keep_inputs(&linear(&a.output, &path("attention.output"), int8)?, r)?,
+    let output = match int8.get(&path("attention.output"))? {
+        Some(q) => Linear::int8(&keep_int8_inputs(q, ranges), bias(&a.output)?)?,
+        None => keep_inputs(&linear(&a.output, &path("attention.output"), int8)?, ranges)?,
     };
     Ok(Layer {
         heads: kept.as_ref().map_or(heads, Vec::len),
