@@ -143,6 +143,10 @@ pub enum Command {
         /// Timed repetitions (the median is reported).
         #[arg(long, default_value_t = 5)]
         reps: usize,
+        /// Run only the forward and training rows whose name contains this text (e.g.
+        /// `MiniLM-L6-v2, packed`).
+        #[arg(long)]
+        only: Option<String>,
         /// Print JSON.
         #[arg(long)]
         json: bool,

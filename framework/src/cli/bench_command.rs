@@ -63,8 +63,8 @@ pub(super) fn bench(command: Command) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Bench { minilm, batch, length, reps, json, .. } => {
-            let results = crate::commands::bench::run(&minilm, batch, length, reps)?;
+        Command::Bench { minilm, batch, length, reps, only, json, .. } => {
+            let results = crate::commands::bench::run(&minilm, batch, length, reps, only.as_deref())?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&results)?);
             } else {

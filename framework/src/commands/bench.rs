@@ -283,71 +283,65 @@ pub fn time_train_step(name: &str, model: &HfModel, batch: usize, length: usize,
     train_step_result(name, &spec, batch, length, reps, timing)
 }
 
-/// Runs the forward benchmarks: BERT-base shape, and MiniLM when `minilm` holds it.
-pub fn run(minilm: &Path, batch: usize, length: usize, reps: usize) -> Result<Vec<BenchResult>> {
+/// Runs the forward benchmarks: BERT-base shape, and MiniLM when `minilm` holds it; with
+/// `only`, just the rows whose name contains it.
+pub fn run(minilm: &Path, batch: usize, length: usize, reps: usize, only: Option<&str>) -> Result<Vec<BenchResult>> {
     let device = Device::flex();
     let mut out = Vec::new();
     let spec = bert_base_spec();
     if batch == 0 || length == 0 || length > spec.max_positions {
         bail!("--batch must be at least 1 and --length 1 to {} (the models' positions)", spec.max_positions);
     }
+    let want = |name: &str| only.is_none_or(|o| name.contains(o));
     // Dropout is inactive on a device without autodiff.
     let network = SequenceClassifier::init(&spec, 2, &device);
-    out.push(time_forward(
-        "bert-base shape (random weights), burn",
-        &network,
-        &spec,
-        &random_batch(&spec, batch, length, &device),
-        reps,
-    ));
-    out.push(time_packed(
-        "bert-base shape (random weights), packed",
-        &PackedClassifier::new(&network, &spec, None)?,
-        &spec,
-        &random_inputs(&spec, batch, length),
-        reps,
-    ));
-    out.push(time_packed(
-        "bert-base shape (random weights), packed dynamic-int8",
-        &int8_packed(&network, &spec)?,
-        &spec,
-        &random_inputs(&spec, batch, length),
-        reps,
-    ));
-    if minilm.join("config.json").is_file() {
-        let options = LoadOptions { num_labels: Some(3), ..LoadOptions::default() };
-        let model = HfModel::load(minilm, &options, &device)?;
-        let spec = model.spec().clone();
-        out.push(time_forward(
-            "all-MiniLM-L6-v2, burn",
-            model.network(),
-            &spec,
-            &random_batch(&spec, batch, length, &device),
-            reps,
-        ));
-        out.push(time_packed(
-            "all-MiniLM-L6-v2, packed",
-            &PackedClassifier::new(model.network(), &spec, None)?,
-            &spec,
-            &random_inputs(&spec, batch, length),
-            reps,
-        ));
-        out.push(time_packed(
-            "all-MiniLM-L6-v2, packed dynamic-int8",
-            &int8_packed(model.network(), &spec)?,
-            &spec,
-            &random_inputs(&spec, batch, length),
-            reps,
-        ));
-        out.push(time_cpu_train_step("all-MiniLM-L6-v2 training step (3 classes)", &model, batch, length, reps)?);
-        out.push(time_train_step("all-MiniLM-L6-v2 training step (3 classes), burn", &model, batch, length, reps));
-        out.extend(super::bench_sparse::rows(&model, batch, length, reps)?);
-    } else {
+    let name = "bert-base shape (random weights), burn";
+    if want(name) {
+        out.push(time_forward(name, &network, &spec, &random_batch(&spec, batch, length, &device), reps));
+    }
+    let name = "bert-base shape (random weights), packed";
+    if want(name) {
+        let packed = PackedClassifier::new(&network, &spec, None)?;
+        out.push(time_packed(name, &packed, &spec, &random_inputs(&spec, batch, length), reps));
+    }
+    let name = "bert-base shape (random weights), packed dynamic-int8";
+    if want(name) {
+        let packed = int8_packed(&network, &spec)?;
+        out.push(time_packed(name, &packed, &spec, &random_inputs(&spec, batch, length), reps));
+    }
+    if !minilm.join("config.json").is_file() {
         eprintln!(
             "skipping all-MiniLM-L6-v2: {} is absent (bash scripts/fetch-minilm.sh fetches it)",
             minilm.display()
         );
+        return Ok(out);
     }
+    let options = LoadOptions { num_labels: Some(3), ..LoadOptions::default() };
+    let model = HfModel::load(minilm, &options, &device)?;
+    let spec = model.spec().clone();
+    let name = "all-MiniLM-L6-v2, burn";
+    if want(name) {
+        out.push(time_forward(name, model.network(), &spec, &random_batch(&spec, batch, length, &device), reps));
+    }
+    let name = "all-MiniLM-L6-v2, packed";
+    if want(name) {
+        let packed = PackedClassifier::new(model.network(), &spec, None)?;
+        out.push(time_packed(name, &packed, &spec, &random_inputs(&spec, batch, length), reps));
+    }
+    let name = "all-MiniLM-L6-v2, packed dynamic-int8";
+    if want(name) {
+        let packed = int8_packed(model.network(), &spec)?;
+        out.push(time_packed(name, &packed, &spec, &random_inputs(&spec, batch, length), reps));
+    }
+    let name = "all-MiniLM-L6-v2 training step (3 classes)";
+    if want(name) {
+        out.push(time_cpu_train_step(name, &model, batch, length, reps)?);
+    }
+    let name = "all-MiniLM-L6-v2 training step (3 classes), burn";
+    if want(name) {
+        out.push(time_train_step(name, &model, batch, length, reps));
+    }
+    out.extend(super::bench_sparse::rows(&model, batch, length, reps, &want)?);
     Ok(out)
 }
 

@@ -44,8 +44,15 @@ fn stored_bytes(model: &HfModel) -> Result<u64> {
     Ok(bytes)
 }
 
-/// The pruned rows for `model` (all-MiniLM-L6-v2) at `batch` × `length`.
-pub fn rows(model: &HfModel, batch: usize, length: usize, reps: usize) -> Result<Vec<BenchResult>> {
+/// The pruned rows for `model` (all-MiniLM-L6-v2) at `batch` × `length`, those whose name
+/// `want` accepts.
+pub fn rows(
+    model: &HfModel,
+    batch: usize,
+    length: usize,
+    reps: usize,
+    want: &dyn Fn(&str) -> bool,
+) -> Result<Vec<BenchResult>> {
     let spec = model.spec().clone();
     let mut out = Vec::new();
     let dense_mb = stored_bytes(model)? as f64 / 1e6;
@@ -54,19 +61,20 @@ pub fn rows(model: &HfModel, batch: usize, length: usize, reps: usize) -> Result
         let mb = stored_bytes(&pruned)? as f64 / 1e6;
         let percent = sparsity * 100.0;
         let packed = PackedClassifier::new(pruned.network(), &spec, None)?;
-        out.push(time_packed(
-            &format!(
-                "all-MiniLM-L6-v2 pruned {percent:.0} % (stored {mb:.1} MB, dense {dense_mb:.1} MB), packed dense"
-            ),
-            &packed,
-            &spec,
-            &random_inputs(&spec, batch, length),
-            reps,
-        ));
+        let name =
+            format!("all-MiniLM-L6-v2 pruned {percent:.0} % (stored {mb:.1} MB, dense {dense_mb:.1} MB), packed dense");
+        if want(&name) {
+            out.push(time_packed(&name, &packed, &spec, &random_inputs(&spec, batch, length), reps));
+        }
+        let products =
+            |kernel: &str| format!("all-MiniLM-L6-v2 pruned {percent:.0} %, encoder Linear products only, {kernel}");
+        if !want(&products("dense gemm")) && !want(&products("CSR")) {
+            continue;
+        }
         if let Some(t) = time_encoder_products(&packed, batch * length, &mut |run| median_seconds(reps, run).median) {
             for (kernel, seconds) in [("dense gemm", t.dense_seconds), ("CSR", t.sparse_seconds)] {
                 out.push(BenchResult {
-                    name: format!("all-MiniLM-L6-v2 pruned {percent:.0} %, encoder Linear products only, {kernel}"),
+                    name: products(kernel),
                     batch,
                     length,
                     reps: reps.max(1),
@@ -85,13 +93,12 @@ pub fn rows(model: &HfModel, batch: usize, length: usize, reps: usize) -> Result
     let network = remove_heads(model.network().clone(), spec.model_type, spec.hidden_size / heads, &removed);
     let pruned = model.clone().with_network(network);
     let mb = stored_bytes(&pruned)? as f64 / 1e6;
-    out.push(time_packed(
-        &format!("all-MiniLM-L6-v2, {} of {heads} heads removed per layer (stored {mb:.1} MB), packed", heads / 2),
-        &PackedClassifier::new(pruned.network(), &spec, None)?,
-        &spec,
-        &random_inputs(&spec, batch, length),
-        reps,
-    ));
+    let name =
+        format!("all-MiniLM-L6-v2, {} of {heads} heads removed per layer (stored {mb:.1} MB), packed", heads / 2);
+    if want(&name) {
+        let packed = PackedClassifier::new(pruned.network(), &spec, None)?;
+        out.push(time_packed(&name, &packed, &spec, &random_inputs(&spec, batch, length), reps));
+    }
     Ok(out)
 }
 
