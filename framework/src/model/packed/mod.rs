@@ -18,8 +18,10 @@
 //! A model quantised with [`Scheme::DynamicInt8`](super::quant::Scheme) runs its Linear
 //! layers in int8 ([`int8`]), each input quantised per example as PyTorch's dynamic
 //! quantisation does at batch size 1. Its activation ranges cover every token of a layer's
-//! input, so its last layer is computed in full (no `[CLS]`-only shortcut). burn's forward
-//! of such a model computes with the dequantised weights in f32 (weight-only).
+//! input, so its last layer is computed for every token up to the feed-forward output,
+//! which (its range still taken over every token) is computed for the `[CLS]` rows only.
+//! burn's forward of such a model computes with the dequantised weights in f32
+//! (weight-only).
 
 pub mod attention;
 pub mod gelu;
@@ -39,10 +41,20 @@ use super::heads::SequenceClassifier;
 use super::quant::Quantization;
 use super::{Encoded, EncoderSpec};
 use attention::{Heads, Queries, attention};
-use int8::{Int8Scratch, linear_dynamic};
+use int8::{Int8Scratch, linear_dynamic, linear_dynamic_first_rows};
 use kernels::{add_assign, linear, linear_columns, relu, tanh};
 use layer_norm::layer_norm;
 use weights::{Head, Linear, Weights};
+
+/// Which rows a layer's feed-forward output is computed for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rows {
+    /// Every row.
+    All,
+    /// The first row of each group (the others are computed up to the feed-forward
+    /// block's input, which the int8 activation ranges need).
+    FirstOutputs,
+}
 
 /// A request is split into at least this many batches (when it has that many inputs).
 const MIN_BATCHES: usize = 4;
@@ -80,6 +92,15 @@ fn project(x: &[f32], groups: &[(usize, usize)], layer: &Linear, out: &mut Vec<f
     match &layer.int8 {
         Some(q) => linear_dynamic(x, groups, q, out, s),
         None => linear(x, groups.iter().map(|g| g.1).sum(), layer, out),
+    }
+}
+
+/// [`project`]'s rows for the first row of each group only (one row per group in `out`);
+/// in int8 each group's activation range still covers all of its rows.
+fn project_first_rows(x: &[f32], groups: &[(usize, usize)], layer: &Linear, out: &mut Vec<f32>, s: &mut Int8Scratch) {
+    match &layer.int8 {
+        Some(q) => linear_dynamic_first_rows(x, groups, q, out, s),
+        None => linear(&first_rows(x, groups, layer.inputs), groups.len(), layer, out),
     }
 }
 
@@ -128,24 +149,25 @@ impl PackedClassifier {
         let dim = h / w.heads;
         let n = inputs.len();
         let cls_groups: Vec<(usize, usize)> = (0..n).map(|i| (i, 1)).collect();
-        // The last layer's [CLS]-only shortcut, except in int8 (see the module documentation).
+        // The last layer computes less: only the rows the head reads (see below and the
+        // module documentation).
         let (full, last) = match w.layers.split_last() {
-            Some((last, layers)) if !w.dynamic_int8 => (layers, Some(last)),
-            _ => (&w.layers[..], None),
+            Some((last, layers)) => (layers, Some(last)),
+            None => (&w.layers[..], None),
         };
         for layer in full {
-            project(&x, &sequences, &layer.qkv, &mut s.qkv, &mut s.int8);
-            s.ctx.resize(rows * layer.heads * dim, 0.0);
-            let heads = Heads { count: layer.heads, dim };
-            attention(&s.qkv, &sequences, heads, Queries::All, &mut s.ctx, &mut s.scores);
-            let ctx = std::mem::take(&mut s.ctx);
-            x = self.sublayers(layer, x, &ctx, &sequences, &mut s);
-            s.ctx = ctx;
+            x = self.layer(layer, x, &sequences, Rows::All, &mut s);
+        }
+        let Some(last) = last else {
+            return self.head(&first_rows(&x, &sequences, h), &cls_groups, &mut s);
+        };
+        if w.dynamic_int8 {
+            // Every activation range covers all tokens: every row is computed up to the
+            // feed-forward output, whose product is taken for the [CLS] rows only.
+            let cls = self.layer(last, x, &sequences, Rows::FirstOutputs, &mut s);
+            return self.head(&cls, &cls_groups, &mut s);
         }
         let cls = first_rows(&x, &sequences, h);
-        let Some(last) = last else {
-            return self.head(&cls, &cls_groups, &mut s);
-        };
         // The last layer: only the [CLS] rows reach the head, so only their query, context,
         // output projection and feed-forward block are computed (keys and values of every
         // token still are).
@@ -161,18 +183,42 @@ impl PackedClassifier {
         let heads = Heads { count: last.heads, dim };
         attention(&s.qkv, &sequences, heads, Queries::First, &mut s.ctx, &mut s.scores);
         let ctx = std::mem::take(&mut s.ctx);
-        let cls = self.sublayers(last, cls, &ctx[..n * width], &cls_groups, &mut s);
+        let cls = self.sublayers(last, cls, &ctx[..n * width], &cls_groups, Rows::All, &mut s);
         self.head(&cls, &cls_groups, &mut s)
     }
 
+    /// One encoder layer on every token of `sequences`: `[rows, hidden]` out, or with
+    /// [`Rows::FirstOutputs`] the first row of each sequence.
+    fn layer(
+        &self,
+        layer: &weights::Layer,
+        x: Vec<f32>,
+        sequences: &[(usize, usize)],
+        rows: Rows,
+        s: &mut Scratch,
+    ) -> Vec<f32> {
+        let dim = self.weights.hidden / self.weights.heads;
+        let tokens = sequences.iter().map(|g| g.1).sum::<usize>();
+        project(&x, sequences, &layer.qkv, &mut s.qkv, &mut s.int8);
+        s.ctx.resize(tokens * layer.heads * dim, 0.0);
+        let heads = Heads { count: layer.heads, dim };
+        attention(&s.qkv, sequences, heads, Queries::All, &mut s.ctx, &mut s.scores);
+        let ctx = std::mem::take(&mut s.ctx);
+        let x = self.sublayers(layer, x, &ctx, sequences, rows, s);
+        s.ctx = ctx;
+        x
+    }
+
     /// The rest of a layer after attention: `h = LN(x + ctx·Wo)`, `LN(h + ffn(h))`, on the
-    /// rows of `groups`.
+    /// rows of `groups`; with [`Rows::FirstOutputs`] the feed-forward output and what
+    /// follows only for the first row of each group.
     fn sublayers(
         &self,
         layer: &weights::Layer,
         x: Vec<f32>,
         ctx: &[f32],
         groups: &[(usize, usize)],
+        rows: Rows,
         s: &mut Scratch,
     ) -> Vec<f32> {
         let h = self.weights.hidden;
@@ -183,7 +229,12 @@ impl PackedClassifier {
         std::mem::swap(&mut x, &mut s.tmp);
         project(&x, groups, &layer.ffn_in, &mut s.inner, &mut s.int8);
         gelu(&mut s.inner);
-        project(&s.inner, groups, &layer.ffn_out, &mut s.tmp, &mut s.int8);
+        if rows == Rows::FirstOutputs {
+            project_first_rows(&s.inner, groups, &layer.ffn_out, &mut s.tmp, &mut s.int8);
+            x = first_rows(&x, groups, h);
+        } else {
+            project(&s.inner, groups, &layer.ffn_out, &mut s.tmp, &mut s.int8);
+        }
         add_assign(&mut s.tmp, &x);
         layer_norm(&mut s.tmp, h, &layer.output_norm);
         std::mem::swap(&mut x, &mut s.tmp);

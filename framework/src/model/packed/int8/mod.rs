@@ -1,23 +1,29 @@
 //! The int8 Linear layer of the packed path, for models quantised with
 //! [`Scheme::DynamicInt8`](crate::model::quant::Scheme): each call quantises its input to
-//! `u8` per example ([`crate::model::quant::activation_params`]), multiplies by the `i8`
-//! weights with exact i32 accumulation and rescales to f32 with the bias
-//! (fbgemm's `ReQuantizeForFloat`).
+//! `u8` per example ([`crate::model::quant::activation_params`], [`activations`]),
+//! multiplies by the `i8` weights with exact i32 accumulation and rescales to f32 with the
+//! bias (fbgemm's `ReQuantizeForFloat`).
 //!
 //! The product `C[rows, outputs] = A_u8 · W_i8` has three kernels, chosen at run time like
 //! the f32 kernels' AVX2 copies: AVX-512 VNNI (`vpdpbusd`: four `u8 × i8` products summed
-//! into each i32 lane), AVX2 (`vpmaddubsw` pairs into i16, `vpmaddwd` with ones into i32;
-//! exact because activations are at most [`MAX_ACTIVATION`] = 128, so a pair sum is at most
-//! 2 · 128 · 128 in magnitude and never saturates), and a scalar fallback. All three sum
-//! the same integers, so they give the same bits (a test holds them to it).
+//! into each i32 lane; it also rescales each finished tile straight to f32), AVX2
+//! (`vpmaddubsw` pairs into i16, `vpmaddwd` with ones into i32; exact because activations
+//! are at most [`MAX_ACTIVATION`] = 128, so a pair sum is at most 2 · 128 · 128 in
+//! magnitude and never saturates), and a scalar fallback. All three sum the same integers
+//! and rescale with the same operations, so they give the same bits (tests hold them to it).
 //!
 //! Weights are packed once: panels of [`PANEL`] outputs; inside a panel, for each group
 //! of four inputs, the panel's 16 outputs × 4 consecutive inputs (64 bytes, one AVX-512
 //! register or two AVX2 ones). Inputs are padded to a multiple of 4 and outputs to a
 //! multiple of 16 with zero weights; input rows are padded to a multiple of [`ROWS`].
 
+pub mod activations;
+#[cfg(target_arch = "x86_64")]
+mod x86;
+
 use super::kernels::with_avx2;
-use crate::model::quant::{ActivationParams, MAX_ACTIVATION, activation_params, quantize_activations};
+use crate::model::quant::{MAX_ACTIVATION, activation_params};
+use activations::{min_max, quantize_rows};
 
 /// Outputs per weight panel.
 pub const PANEL: usize = 16;
@@ -29,7 +35,8 @@ pub const ROWS: usize = 6;
 pub struct QLinear {
     /// Packed weights (see the module documentation).
     packed: Vec<i8>,
-    /// `Σ_k q[o, k]` per output (the zero point's correction).
+    /// `Σ_k q[o, k]` per output (the zero point's correction). This and the next two are
+    /// padded with zeros to the panels' outputs.
     col_sums: Vec<i32>,
     /// Weight scale per output.
     scales: Vec<f32>,
@@ -61,9 +68,14 @@ impl QLinear {
                 packed[((p * k4 + k / 4) * PANEL + c) * 4 + k % 4] = q[o * inputs + k];
             }
         }
-        let col_sums =
+        let np = panels * PANEL;
+        let mut col_sums: Vec<i32> =
             (0..outputs).map(|o| q[o * inputs..(o + 1) * inputs].iter().map(|&v| i32::from(v)).sum()).collect();
-        let scales = (0..outputs).map(|o| scales[if scales.len() == 1 { 0 } else { o }]).collect();
+        col_sums.resize(np, 0);
+        let mut scales: Vec<f32> = (0..outputs).map(|o| scales[if scales.len() == 1 { 0 } else { o }]).collect();
+        scales.resize(np, 0.0);
+        let mut bias = bias;
+        bias.resize(np, 0.0);
         Ok(Self { packed, col_sums, scales, bias, inputs, outputs })
     }
 
@@ -81,17 +93,44 @@ impl QLinear {
 pub struct Int8Scratch {
     a: Vec<u8>,
     c: Vec<i32>,
-    params: Vec<ActivationParams>,
-    offset: Vec<i32>,
-    mult: Vec<f32>,
+    /// Per (padded) row: its example's activation zero point and scale.
+    zero_points: Vec<i32>,
+    row_scales: Vec<f32>,
 }
 
 /// `out[rows, outputs] = dequant(quant(x) · W) + b` where `groups` are `(first row, rows)`
 /// spans of `x` (one per example) that share one activation range; `out` is resized.
 pub fn linear_dynamic(x: &[f32], groups: &[(usize, usize)], layer: &QLinear, out: &mut Vec<f32>, s: &mut Int8Scratch) {
-    let rows: usize = groups.iter().map(|g| g.1).sum();
+    linear_rows(x, groups, false, layer, out, s)
+}
+
+/// [`linear_dynamic`]'s output for the first row of each group only (`out` is `[groups,
+/// outputs]`; no group may be empty), each group's activation range still taken over all
+/// of its rows: the rows are bit for bit those [`linear_dynamic`] gives. A model's last
+/// layer needs only its `[CLS]` rows out of the feed-forward block.
+pub fn linear_dynamic_first_rows(
+    x: &[f32],
+    groups: &[(usize, usize)],
+    layer: &QLinear,
+    out: &mut Vec<f32>,
+    s: &mut Int8Scratch,
+) {
+    linear_rows(x, groups, true, layer, out, s)
+}
+
+fn linear_rows(
+    x: &[f32],
+    groups: &[(usize, usize)],
+    first_only: bool,
+    layer: &QLinear,
+    out: &mut Vec<f32>,
+    s: &mut Int8Scratch,
+) {
+    let total: usize = groups.iter().map(|g| g.1).sum();
     let (k, n) = (layer.inputs, layer.outputs);
-    assert_eq!(x.len(), rows * k, "int8 linear: input is not [{rows}, {k}]");
+    assert_eq!(x.len(), total * k, "int8 linear: input is not [{total}, {k}]");
+    assert!(!first_only || groups.iter().all(|g| g.1 > 0), "int8 linear: an empty group has no first row");
+    let rows = if first_only { groups.len() } else { total };
     let kp = layer.k4() * 4;
     let rows_p = rows.div_ceil(ROWS) * ROWS;
     // Every row's first `k` bytes are written below; the padding (inputs beyond `k`, rows
@@ -101,95 +140,48 @@ pub fn linear_dynamic(x: &[f32], groups: &[(usize, usize)], layer: &QLinear, out
         s.a.chunks_exact_mut(kp).for_each(|row| row[k..].fill(0));
     }
     s.a[rows * kp..].fill(0);
-    s.params.clear();
+    s.zero_points.clear();
+    s.row_scales.clear();
+    let mut at = 0;
     for &(start, len) in groups {
         let span = &x[start * k..(start + len) * k];
         let p = match min_max(span) {
             Some((lo, hi)) => activation_params(lo, hi),
             None => activation_params(0.0, 0.0),
         };
-        quantize_rows(span, k, p, &mut s.a[start * kp..(start + len) * kp], kp);
-        s.params.push(p);
+        let quantized = if first_only { 1 } else { len };
+        quantize_rows(&span[..quantized * k], k, p, &mut s.a[at * kp..(at + quantized) * kp], kp);
+        s.zero_points.extend(std::iter::repeat_n(p.zero_point, quantized));
+        s.row_scales.extend(std::iter::repeat_n(p.scale, quantized));
+        at += quantized;
     }
-    let np = layer.padded_outputs();
-    // Every element is written by the product: no need to clear it.
-    s.c.resize(rows_p * np, 0);
-    Kernel::detect().product(&s.a, rows_p, layer, &mut s.c);
     out.resize(rows * n, 0.0);
-    for (&(start, len), p) in groups.iter().zip(&s.params) {
-        // Per output: the zero point's correction and `scale_x · scale_w` (fbgemm multiplies
-        // the two scales first, then takes the accumulator times that plus the bias in one
-        // fused multiply-add).
-        s.offset.clear();
-        s.offset.extend(layer.col_sums.iter().map(|&c| p.zero_point * c));
-        s.mult.clear();
-        s.mult.extend(layer.scales.iter().map(|&w| p.scale * w));
-        for r in start..start + len {
-            rescale(&s.c[r * np..r * np + n], &s.offset, &s.mult, &layer.bias, &mut out[r * n..(r + 1) * n]);
-        }
+    Kernel::detect().product_rescaled(s, rows, layer, out);
+}
+
+/// `out[r, o] = fma(c[r, o] − zero_points[r]·col_sums[o], row_scales[r]·scales[o], bias[o])`
+/// for the rows of `out` (`c`'s rows are `np` wide).
+fn rescale_rows(c: &[i32], np: usize, layer: &QLinear, zero_points: &[i32], row_scales: &[f32], out: &mut [f32]) {
+    let n = layer.outputs;
+    for (r, row) in out.chunks_exact_mut(n).enumerate() {
+        rescale(&c[r * np..r * np + n], zero_points[r], row_scales[r], layer, row);
     }
 }
 
 #[inline(always)]
-fn rescale_impl(acc: &[i32], offset: &[i32], mult: &[f32], bias: &[f32], row: &mut [f32]) {
-    for ((((y, &a), &o), &m), &b) in row.iter_mut().zip(acc).zip(offset).zip(mult).zip(bias) {
-        *y = ((a - o) as f32).mul_add(m, b);
+fn rescale_impl(acc: &[i32], zero_point: i32, row_scale: f32, layer: &QLinear, row: &mut [f32]) {
+    let per_output = layer.col_sums.iter().zip(&layer.scales).zip(&layer.bias);
+    for ((y, &a), ((&c, &w), &b)) in row.iter_mut().zip(acc).zip(per_output) {
+        *y = ((a - zero_point * c) as f32).mul_add(row_scale * w, b);
     }
 }
 
 with_avx2!(
-    /// One output row from its i32 accumulators: `fma(acc − offset, mult, bias)` per
-    /// output, as fbgemm's `ReQuantizeForFloat` computes it.
-    rescale => rescale_impl(acc: &[i32], offset: &[i32], mult: &[f32], bias: &[f32], row: &mut [f32])
+    /// One output row from its i32 accumulators: `fma(acc − zero_point·col_sum,
+    /// row_scale·scale, bias)` per output, as fbgemm's `ReQuantizeForFloat` computes it
+    /// (the two scales multiplied first, then one fused multiply-add).
+    rescale => rescale_impl(acc: &[i32], zero_point: i32, row_scale: f32, layer: &QLinear, row: &mut [f32])
 );
-
-/// The smallest and largest value of `x` (`None` when empty), in 16 lanes so that it
-/// vectorises (min and max are exact in any order).
-fn min_max(x: &[f32]) -> Option<(f32, f32)> {
-    const LANES: usize = 16;
-    let first = *x.first()?;
-    let (mut lo, mut hi) = ([first; LANES], [first; LANES]);
-    let mut chunks = x.chunks_exact(LANES);
-    for chunk in &mut chunks {
-        for ((l, h), &v) in lo.iter_mut().zip(hi.iter_mut()).zip(chunk) {
-            *l = if v < *l { v } else { *l };
-            *h = if v > *h { v } else { *h };
-        }
-    }
-    let (mut l, mut h) = (first, first);
-    for &v in lo.iter().chain(chunks.remainder()) {
-        l = if v < l { v } else { l };
-    }
-    for &v in hi.iter().chain(chunks.remainder()) {
-        h = if v > h { v } else { h };
-    }
-    Some((l, h))
-}
-
-/// Quantises rows of `x` (`k` wide) into rows of `a` (`kp` wide) with
-/// [`quantize_activations`], in a copy compiled for AVX2 where the CPU has it (rounding
-/// half to even is one instruction there, a library call without SSE4.1).
-#[allow(unsafe_code)] // calling the AVX2 copy needs it; the feature is checked first.
-fn quantize_rows(x: &[f32], k: usize, p: ActivationParams, a: &mut [u8], kp: usize) {
-    #[inline(always)]
-    fn rows(x: &[f32], k: usize, p: ActivationParams, a: &mut [u8], kp: usize) {
-        for (row, out) in x.chunks_exact(k).zip(a.chunks_exact_mut(kp)) {
-            quantize_activations(row, p, &mut out[..k]);
-        }
-    }
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx2")]
-        fn avx2(x: &[f32], k: usize, p: ActivationParams, a: &mut [u8], kp: usize) {
-            rows(x, k, p, a, kp)
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2 (checked just above).
-            return unsafe { avx2(x, k, p, a, kp) };
-        }
-    }
-    rows(x, k, p, a, kp)
-}
 
 /// The implementations of the int8 product.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -217,7 +209,10 @@ impl Kernel {
             if std::arch::is_x86_feature_detected!("avx2") {
                 out.push(Kernel::Avx2);
             }
-            if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("avx512vnni") {
+            if std::arch::is_x86_feature_detected!("avx512f")
+                && std::arch::is_x86_feature_detected!("avx512bw")
+                && std::arch::is_x86_feature_detected!("avx512vnni")
+            {
                 out.push(Kernel::Avx512Vnni);
             }
         }
@@ -241,16 +236,61 @@ impl Kernel {
             }
             #[cfg(target_arch = "x86_64")]
             Kernel::Avx512Vnni => {
-                assert!(
-                    std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("avx512vnni"),
-                    "the CPU has no AVX-512 VNNI"
-                );
-                // SAFETY: AVX-512F and VNNI are present (asserted above).
-                unsafe { x86::avx512_vnni(a, rows, k4, &layer.packed, c) }
+                Self::assert_vnni();
+                // SAFETY: AVX-512F, BW and VNNI are present (asserted above).
+                unsafe { x86::avx512_vnni(a, rows, k4, &layer.packed, c, None) }
             }
             #[cfg(not(target_arch = "x86_64"))]
             _ => scalar(a, rows, k4, &layer.packed, c),
         }
+    }
+
+    /// The first `real_rows` rows of `s.a · W` (`s.a` holds them padded to a multiple of
+    /// [`ROWS`]) rescaled to f32 into `out` (`[real_rows, outputs]`) with each row's
+    /// activation zero point and scale (`s.zero_points`, `s.row_scales`): the VNNI kernel
+    /// rescales its tiles as it finishes them, the others go through `s.c` and [`rescale`].
+    /// The same bits either way.
+    #[allow(unsafe_code)] // the VNNI kernel needs its CPU features, checked first.
+    fn product_rescaled(self, s: &mut Int8Scratch, real_rows: usize, layer: &QLinear, out: &mut [f32]) {
+        let Int8Scratch { a, c, zero_points, row_scales } = s;
+        let (np, kp) = (layer.padded_outputs(), layer.k4() * 4);
+        let rows = a.len() / kp.max(1);
+        assert!(
+            zero_points.len() == real_rows && row_scales.len() == real_rows && out.len() == real_rows * layer.outputs
+        );
+        assert!(real_rows <= rows && rows.is_multiple_of(ROWS) && a.len() == rows * kp);
+        #[cfg(target_arch = "x86_64")]
+        if self == Kernel::Avx512Vnni {
+            Self::assert_vnni();
+            // Partial sums go through `c` only when the inputs span several blocks.
+            c.resize(rows * np, 0);
+            let rescale = x86::Rescale {
+                zero_points,
+                row_scales,
+                col_sums: &layer.col_sums,
+                scales: &layer.scales,
+                bias: &layer.bias,
+                out,
+                rows: real_rows,
+                outputs: layer.outputs,
+            };
+            // SAFETY: AVX-512F, BW and VNNI are present (asserted above).
+            return unsafe { x86::avx512_vnni(a, rows, layer.k4(), &layer.packed, c, Some(rescale)) };
+        }
+        // Every element is written by the product: no need to clear it.
+        c.resize(rows * np, 0);
+        self.product(a, rows, layer, c);
+        rescale_rows(c, np, layer, zero_points, row_scales, out);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    fn assert_vnni() {
+        assert!(
+            std::arch::is_x86_feature_detected!("avx512f")
+                && std::arch::is_x86_feature_detected!("avx512bw")
+                && std::arch::is_x86_feature_detected!("avx512vnni"),
+            "the CPU has no AVX-512 VNNI"
+        );
     }
 }
 
@@ -268,114 +308,6 @@ fn scalar(a: &[u8], rows: usize, k4: usize, packed: &[i8], c: &mut [i32]) {
                 }
             }
             c[r * np + p * PANEL..r * np + (p + 1) * PANEL].copy_from_slice(&acc);
-        }
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[allow(unsafe_code)] // SIMD loads and stores through pointers into checked slices.
-mod x86 {
-    use super::{PANEL, ROWS};
-    use std::arch::x86_64::*;
-
-    /// Four activations of row `r` at group `g` (`a`'s rows `4·k4` bytes), as one i32 to
-    /// broadcast: one unaligned 4-byte read.
-    #[inline(always)]
-    fn four(a: &[u8], r: usize, k4: usize, g: usize) -> i32 {
-        let at = (r * k4 + g) * 4;
-        let bytes: [u8; 4] = a[at..at + 4].try_into().unwrap_or([0; 4]);
-        i32::from_le_bytes(bytes)
-    }
-
-    /// The AVX2 kernel: [`ROWS`] rows × one panel (16 outputs, two registers) per block,
-    /// `vpmaddubsw` (pairs of u8 × i8 into i16) then `vpmaddwd` with ones (into i32).
-    #[target_feature(enable = "avx2")]
-    pub(super) fn avx2(a: &[u8], rows: usize, k4: usize, packed: &[i8], c: &mut [i32]) {
-        let panel_len = k4 * PANEL * 4;
-        let np = packed.len() / panel_len.max(1) * PANEL;
-        let ones = _mm256_set1_epi16(1);
-        for rb in (0..rows).step_by(ROWS) {
-            for (p, panel) in packed.chunks_exact(panel_len).enumerate() {
-                let mut acc = [_mm256_setzero_si256(); 2 * ROWS];
-                for (g, w) in panel.chunks_exact(PANEL * 4).enumerate() {
-                    // SAFETY: `w` is 64 bytes; each load reads 32 of them.
-                    let (w0, w1) = unsafe {
-                        (
-                            _mm256_loadu_si256(w.as_ptr().cast::<__m256i>()),
-                            _mm256_loadu_si256(w.as_ptr().add(32).cast::<__m256i>()),
-                        )
-                    };
-                    for r in 0..ROWS {
-                        let x = _mm256_set1_epi32(four(a, rb + r, k4, g));
-                        let lo = _mm256_madd_epi16(_mm256_maddubs_epi16(x, w0), ones);
-                        let hi = _mm256_madd_epi16(_mm256_maddubs_epi16(x, w1), ones);
-                        acc[2 * r] = _mm256_add_epi32(acc[2 * r], lo);
-                        acc[2 * r + 1] = _mm256_add_epi32(acc[2 * r + 1], hi);
-                    }
-                }
-                for r in 0..ROWS {
-                    let out = &mut c[(rb + r) * np + p * PANEL..(rb + r) * np + (p + 1) * PANEL];
-                    // SAFETY: `out` is 16 i32 (64 bytes); each store writes 32 of them.
-                    unsafe {
-                        _mm256_storeu_si256(out.as_mut_ptr().cast::<__m256i>(), acc[2 * r]);
-                        _mm256_storeu_si256(out.as_mut_ptr().add(8).cast::<__m256i>(), acc[2 * r + 1]);
-                    }
-                }
-            }
-        }
-    }
-
-    /// The AVX-512 VNNI kernel: blocks of [`ROWS`] rows × `P` panels (`P` · 16 outputs, 4 or 1), one
-    /// `vpdpbusd` per row and panel for every four inputs (4 · `P` · [`ROWS`] independent
-    /// accumulators keep the instruction's latency hidden); the rows' activations stay in L1
-    /// while the weights stream.
-    #[target_feature(enable = "avx512f,avx512vnni")]
-    pub(super) fn avx512_vnni(a: &[u8], rows: usize, k4: usize, packed: &[i8], c: &mut [i32]) {
-        let panel_len = k4 * PANEL * 4;
-        let panels = packed.len() / panel_len.max(1);
-        let np = panels * PANEL;
-        for rb in (0..rows).step_by(ROWS) {
-            let mut p = 0;
-            while p + 4 <= panels {
-                vnni_block::<4>(a, rb, k4, &packed[p * panel_len..(p + 4) * panel_len], c, np, p);
-                p += 4;
-            }
-            while p < panels {
-                vnni_block::<1>(a, rb, k4, &packed[p * panel_len..(p + 1) * panel_len], c, np, p);
-                p += 1;
-            }
-        }
-    }
-
-    /// One block of [`avx512_vnni`]: rows `rb..rb + ROWS` × panels `p..p + P` (`w` holds
-    /// those panels, one after the other).
-    #[target_feature(enable = "avx512f,avx512vnni")]
-    #[inline]
-    fn vnni_block<const P: usize>(a: &[u8], rb: usize, k4: usize, w: &[i8], c: &mut [i32], np: usize, p: usize) {
-        let panel_len = k4 * PANEL * 4;
-        let mut acc = [[_mm512_setzero_si512(); P]; ROWS];
-        for g in 0..k4 {
-            let mut wv = [_mm512_setzero_si512(); P];
-            for (j, v) in wv.iter_mut().enumerate() {
-                let at = j * panel_len + g * PANEL * 4;
-                let chunk = &w[at..at + PANEL * 4];
-                // SAFETY: `chunk` is 64 bytes, one load.
-                *v = unsafe { _mm512_loadu_si512(chunk.as_ptr().cast::<__m512i>()) };
-            }
-            for (r, row) in acc.iter_mut().enumerate() {
-                let x = _mm512_set1_epi32(four(a, rb + r, k4, g));
-                for (sum, &wj) in row.iter_mut().zip(&wv) {
-                    *sum = _mm512_dpbusd_epi32(*sum, x, wj);
-                }
-            }
-        }
-        for (r, row) in acc.iter().enumerate() {
-            for (j, sum) in row.iter().enumerate() {
-                let at = (rb + r) * np + (p + j) * PANEL;
-                let out = &mut c[at..at + PANEL];
-                // SAFETY: `out` is 16 i32, one store.
-                unsafe { _mm512_storeu_si512(out.as_mut_ptr().cast::<__m512i>(), *sum) };
-            }
         }
     }
 }
@@ -473,5 +405,69 @@ mod tests {
         linear_dynamic(&[2.0, -1.0, 200.0, -100.0], &[(0, 1), (1, 1)], &l, &mut two, &mut Int8Scratch::default());
         assert_eq!(two[0], out[0]);
         assert!((two[1] - 300.25).abs() < 3.0, "{two:?}");
+    }
+
+    /// `rows` rows of activations (`inputs` wide), each example's range its own.
+    fn activation_rows(rows: usize, inputs: usize, seed: u64) -> Vec<f32> {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        (0..rows * inputs).map(|_| rng.random_range(-3.0f32..5.0)).collect()
+    }
+
+    #[test]
+    fn every_kernel_rescales_to_the_same_bits() {
+        // Ragged outputs (a masked last panel), inputs spanning several VNNI blocks, rows
+        // not a multiple of the block's; several examples per call.
+        for (inputs, outputs, groups, seed) in [
+            (384, 1152, vec![(0, 13), (13, 64)], 1),
+            (1536, 384, vec![(0, 7), (7, 1), (8, 20)], 2),
+            (37, 21, vec![(0, 5), (5, 6)], 3),
+            (384, 2, vec![(0, 1), (1, 1), (2, 1)], 4),
+        ] {
+            let (l, _) = layer(inputs, outputs, seed);
+            let rows: usize = groups.iter().map(|g| g.1).sum();
+            let x = activation_rows(rows, inputs, seed);
+            let mut want = Vec::new();
+            let mut s = Int8Scratch::default();
+            linear_dynamic(&x, &groups, &l, &mut want, &mut s);
+            assert_eq!(want.len(), rows * outputs);
+            for kernel in Kernel::available() {
+                let rows_p = rows.div_ceil(ROWS) * ROWS;
+                let mut out = vec![f32::NAN; rows * outputs];
+                let (a, activations) = (s.a.clone(), (s.zero_points.clone(), s.row_scales.clone()));
+                kernel.product_rescaled(&mut s, rows, &l, &mut out);
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&out), bits(&want), "{kernel:?}, {inputs}×{outputs}");
+                // The reference: the scalar integers, rescaled one value at a time.
+                let mut ints = vec![0; rows_p * l.padded_outputs()];
+                Kernel::Scalar.product(&a, rows_p, &l, &mut ints);
+                for r in 0..rows {
+                    for o in 0..outputs {
+                        let (zp, sx) = (activations.0[r], activations.1[r]);
+                        let acc = ints[r * l.padded_outputs() + o] - zp * l.col_sums[o];
+                        let y = (acc as f32).mul_add(sx * l.scales[o], l.bias[o]);
+                        assert_eq!(out[r * outputs + o].to_bits(), y.to_bits(), "{kernel:?} row {r} output {o}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn first_rows_are_the_full_products_first_rows() {
+        let (l, _) = layer(1536, 40, 9);
+        let groups = [(0, 9), (9, 1), (10, 30)];
+        let x = activation_rows(40, 1536, 9);
+        let (mut all, mut first) = (Vec::new(), Vec::new());
+        let mut s = Int8Scratch::default();
+        linear_dynamic(&x, &groups, &l, &mut all, &mut s);
+        linear_dynamic_first_rows(&x, &groups, &l, &mut first, &mut s);
+        assert_eq!(first.len(), 3 * 40);
+        for (i, &(start, _)) in groups.iter().enumerate() {
+            assert_eq!(first[i * 40..(i + 1) * 40], all[start * 40..(start + 1) * 40], "group {i}");
+        }
+        // The range still covers every row: dropping the other rows changes the result.
+        let mut alone = Vec::new();
+        linear_dynamic(&x[..1536], &[(0, 1)], &l, &mut alone, &mut s);
+        assert_ne!(alone, first[..40]);
     }
 }
