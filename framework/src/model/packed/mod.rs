@@ -59,6 +59,16 @@ enum Rows {
 /// A request is split into at least this many batches (when it has that many inputs).
 const MIN_BATCHES: usize = 4;
 
+/// The largest [`Scratch`] a thread keeps for its next batch, in bytes: reusing the buffers
+/// spares every batch their page faults and zeroing, and the bound keeps a thread from
+/// holding on to the buffers of one unusually large batch.
+const KEPT_SCRATCH_BYTES: usize = 64 << 20;
+
+thread_local! {
+    /// The buffers of this thread's previous batch (see [`KEPT_SCRATCH_BYTES`]).
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
+}
+
 /// A classifier ready for the packed forward pass.
 #[derive(Clone)]
 pub struct PackedClassifier {
@@ -84,6 +94,15 @@ struct Scratch {
     inner: Vec<f32>,
     scores: Vec<f32>,
     int8: Int8Scratch,
+}
+
+impl Scratch {
+    /// The bytes the buffers hold (their capacities).
+    fn bytes(&self) -> usize {
+        let floats =
+            [&self.qkv, &self.ctx, &self.tmp, &self.inner, &self.scores].iter().map(|v| v.capacity()).sum::<usize>();
+        floats * size_of::<f32>() + self.int8.bytes()
+    }
 }
 
 /// `out = x · W + b` for the rows of `groups` (`(first row, rows)` per example): int8 with
@@ -134,8 +153,18 @@ impl PackedClassifier {
         batches.concat()
     }
 
-    /// Logits of one batch, on the calling thread.
+    /// Logits of one batch, on the calling thread, with its buffers of the previous batch.
     fn batch_logits(&self, inputs: &[&Encoded]) -> Vec<f32> {
+        let mut s = SCRATCH.with(|kept| kept.take());
+        let logits = self.batch_logits_with(inputs, &mut s);
+        if s.bytes() <= KEPT_SCRATCH_BYTES {
+            SCRATCH.with(|kept| *kept.borrow_mut() = s);
+        }
+        logits
+    }
+
+    /// [`Self::batch_logits`] with the buffers `s`.
+    fn batch_logits_with(&self, inputs: &[&Encoded], s: &mut Scratch) -> Vec<f32> {
         let w = &self.weights;
         let h = w.hidden;
         let mut sequences = Vec::with_capacity(inputs.len());
@@ -145,7 +174,6 @@ impl PackedClassifier {
             rows += e.len();
         }
         let mut x = self.embed(inputs, rows);
-        let mut s = Scratch::default();
         let dim = h / w.heads;
         let n = inputs.len();
         let cls_groups: Vec<(usize, usize)> = (0..n).map(|i| (i, 1)).collect();
@@ -156,16 +184,16 @@ impl PackedClassifier {
             None => (&w.layers[..], None),
         };
         for layer in full {
-            x = self.layer(layer, x, &sequences, Rows::All, &mut s);
+            x = self.layer(layer, x, &sequences, Rows::All, s);
         }
         let Some(last) = last else {
-            return self.head(&first_rows(&x, &sequences, h), &cls_groups, &mut s);
+            return self.head(&first_rows(&x, &sequences, h), &cls_groups, s);
         };
         if w.dynamic_int8 {
             // Every activation range covers all tokens: every row is computed up to the
             // feed-forward output, whose product is taken for the [CLS] rows only.
-            let cls = self.layer(last, x, &sequences, Rows::FirstOutputs, &mut s);
-            return self.head(&cls, &cls_groups, &mut s);
+            let cls = self.layer(last, x, &sequences, Rows::FirstOutputs, s);
+            return self.head(&cls, &cls_groups, s);
         }
         let cls = first_rows(&x, &sequences, h);
         // The last layer: only the [CLS] rows reach the head, so only their query, context,
@@ -183,8 +211,9 @@ impl PackedClassifier {
         let heads = Heads { count: last.heads, dim };
         attention(&s.qkv, &sequences, heads, Queries::First, &mut s.ctx, &mut s.scores);
         let ctx = std::mem::take(&mut s.ctx);
-        let cls = self.sublayers(last, cls, &ctx[..n * width], &cls_groups, Rows::All, &mut s);
-        self.head(&cls, &cls_groups, &mut s)
+        let cls = self.sublayers(last, cls, &ctx[..n * width], &cls_groups, Rows::All, s);
+        s.ctx = ctx;
+        self.head(&cls, &cls_groups, s)
     }
 
     /// One encoder layer on every token of `sequences`: `[rows, hidden]` out, or with

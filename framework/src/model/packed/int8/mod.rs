@@ -98,6 +98,15 @@ pub struct Int8Scratch {
     row_scales: Vec<f32>,
 }
 
+impl Int8Scratch {
+    /// The bytes the buffers hold (their capacities).
+    pub fn bytes(&self) -> usize {
+        self.a.capacity()
+            + (self.c.capacity() + self.zero_points.capacity()) * size_of::<i32>()
+            + self.row_scales.capacity() * size_of::<f32>()
+    }
+}
+
 /// `out[rows, outputs] = dequant(quant(x) · W) + b` where `groups` are `(first row, rows)`
 /// spans of `x` (one per example) that share one activation range; `out` is resized.
 pub fn linear_dynamic(x: &[f32], groups: &[(usize, usize)], layer: &QLinear, out: &mut Vec<f32>, s: &mut Int8Scratch) {
@@ -263,7 +272,9 @@ impl Kernel {
         if self == Kernel::Avx512Vnni {
             Self::assert_vnni();
             // Partial sums go through `c` only when the inputs span several blocks.
-            c.resize(rows * np, 0);
+            if layer.k4() > x86::BLOCK_GROUPS {
+                c.resize(rows * np, 0);
+            }
             let rescale = x86::Rescale {
                 zero_points,
                 row_scales,

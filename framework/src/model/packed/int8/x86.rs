@@ -8,7 +8,7 @@ use std::arch::x86_64::*;
 
 /// Inputs per block of the VNNI kernel, in groups of four: 4 panels × 384 inputs of
 /// weights are 24 KiB and stay in the L1 cache while every row block passes over them.
-const BLOCK_GROUPS: usize = 96;
+pub(super) const BLOCK_GROUPS: usize = 96;
 /// Panels (of 16 outputs) per VNNI tile: [`ROWS`] × 4 accumulators, 4 weight registers.
 const TILE_PANELS: usize = 4;
 
