@@ -93,14 +93,18 @@ struct Scratch {
     tmp: Vec<f32>,
     inner: Vec<f32>,
     scores: Vec<f32>,
+    /// A `[rows, hidden]` buffer the forward has finished with (the next one embeds into it).
+    spare: Vec<f32>,
     int8: Int8Scratch,
 }
 
 impl Scratch {
     /// The bytes the buffers hold (their capacities).
     fn bytes(&self) -> usize {
-        let floats =
-            [&self.qkv, &self.ctx, &self.tmp, &self.inner, &self.scores].iter().map(|v| v.capacity()).sum::<usize>();
+        let floats = [&self.qkv, &self.ctx, &self.tmp, &self.inner, &self.scores, &self.spare]
+            .iter()
+            .map(|v| v.capacity())
+            .sum::<usize>();
         floats * size_of::<f32>() + self.int8.bytes()
     }
 }
@@ -173,7 +177,7 @@ impl PackedClassifier {
             sequences.push((rows, e.len()));
             rows += e.len();
         }
-        let mut x = self.embed(inputs, rows);
+        let mut x = self.embed(inputs, rows, std::mem::take(&mut s.spare));
         let dim = h / w.heads;
         let n = inputs.len();
         let cls_groups: Vec<(usize, usize)> = (0..n).map(|i| (i, 1)).collect();
@@ -213,6 +217,7 @@ impl PackedClassifier {
         let ctx = std::mem::take(&mut s.ctx);
         let cls = self.sublayers(last, cls, &ctx[..n * width], &cls_groups, Rows::All, s);
         s.ctx = ctx;
+        s.spare = x;
         self.head(&cls, &cls_groups, s)
     }
 
@@ -260,7 +265,8 @@ impl PackedClassifier {
         gelu(&mut s.inner);
         if rows == Rows::FirstOutputs {
             project_first_rows(&s.inner, groups, &layer.ffn_out, &mut s.tmp, &mut s.int8);
-            x = first_rows(&x, groups, h);
+            let first = first_rows(&x, groups, h);
+            s.spare = std::mem::replace(&mut x, first);
         } else {
             project(&s.inner, groups, &layer.ffn_out, &mut s.tmp, &mut s.int8);
         }
@@ -290,10 +296,12 @@ impl PackedClassifier {
     }
 
     /// Word + position (+ token type) embeddings of every token, normalised: `[rows, hidden]`.
-    fn embed(&self, inputs: &[&Encoded], rows: usize) -> Vec<f32> {
+    /// `x` is a buffer to reuse (cleared first).
+    fn embed(&self, inputs: &[&Encoded], rows: usize, mut x: Vec<f32>) -> Vec<f32> {
         let w = &self.weights;
         let h = w.hidden;
-        let mut x = Vec::with_capacity(rows * h);
+        x.clear();
+        x.reserve(rows * h);
         for e in inputs {
             for (pos, (&id, &ty)) in e.ids.iter().zip(&e.type_ids).enumerate() {
                 let start = x.len();

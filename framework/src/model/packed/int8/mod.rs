@@ -142,13 +142,15 @@ fn linear_rows(
     let rows = if first_only { groups.len() } else { total };
     let kp = layer.k4() * 4;
     let rows_p = rows.div_ceil(ROWS) * ROWS;
-    // Every row's first `k` bytes are written below; the padding (inputs beyond `k`, rows
-    // beyond `rows`) must be zero.
-    s.a.resize(rows_p * kp, 0);
+    // The buffer keeps its largest length (a shorter call uses a prefix), so that calls of
+    // different widths do not zero it again and again. Every row's first `k` bytes are
+    // written below; the padding (inputs beyond `k`, rows beyond `rows`) must be zero.
+    grow(&mut s.a, rows_p * kp);
+    let a = &mut s.a[..rows_p * kp];
     if kp > k {
-        s.a.chunks_exact_mut(kp).for_each(|row| row[k..].fill(0));
+        a.chunks_exact_mut(kp).for_each(|row| row[k..].fill(0));
     }
-    s.a[rows * kp..].fill(0);
+    a[rows * kp..].fill(0);
     s.zero_points.clear();
     s.row_scales.clear();
     let mut at = 0;
@@ -159,13 +161,20 @@ fn linear_rows(
             None => activation_params(0.0, 0.0),
         };
         let quantized = if first_only { 1 } else { len };
-        quantize_rows(&span[..quantized * k], k, p, &mut s.a[at * kp..(at + quantized) * kp], kp);
+        quantize_rows(&span[..quantized * k], k, p, &mut a[at * kp..(at + quantized) * kp], kp);
         s.zero_points.extend(std::iter::repeat_n(p.zero_point, quantized));
         s.row_scales.extend(std::iter::repeat_n(p.scale, quantized));
         at += quantized;
     }
     out.resize(rows * n, 0.0);
-    Kernel::detect().product_rescaled(s, rows, layer, out);
+    Kernel::detect().product_rescaled(s, rows_p, rows, layer, out);
+}
+
+/// Makes `v` at least `len` long (zeros appended); never shortens it.
+fn grow<T: Copy + Default>(v: &mut Vec<T>, len: usize) {
+    if v.len() < len {
+        v.resize(len, T::default());
+    }
 }
 
 /// `out[r, o] = fma(c[r, o] − zero_points[r]·col_sums[o], row_scales[r]·scales[o], bias[o])`
@@ -254,27 +263,30 @@ impl Kernel {
         }
     }
 
-    /// The first `real_rows` rows of `s.a · W` (`s.a` holds them padded to a multiple of
-    /// [`ROWS`]) rescaled to f32 into `out` (`[real_rows, outputs]`) with each row's
-    /// activation zero point and scale (`s.zero_points`, `s.row_scales`): the VNNI kernel
-    /// rescales its tiles as it finishes them, the others go through `s.c` and [`rescale`].
-    /// The same bits either way.
+    /// The first `real_rows` rows of `s.a · W` (`s.a` starts with `rows` rows, the real ones
+    /// padded to a multiple of [`ROWS`]) rescaled to f32 into `out` (`[real_rows, outputs]`)
+    /// with each row's activation zero point and scale (`s.zero_points`, `s.row_scales`):
+    /// the VNNI kernel rescales its tiles as it finishes them, the others go through `s.c`
+    /// and [`rescale`]. The same bits either way.
     #[allow(unsafe_code)] // the VNNI kernel needs its CPU features, checked first.
-    fn product_rescaled(self, s: &mut Int8Scratch, real_rows: usize, layer: &QLinear, out: &mut [f32]) {
+    fn product_rescaled(self, s: &mut Int8Scratch, rows: usize, real_rows: usize, layer: &QLinear, out: &mut [f32]) {
         let Int8Scratch { a, c, zero_points, row_scales } = s;
         let (np, kp) = (layer.padded_outputs(), layer.k4() * 4);
-        let rows = a.len() / kp.max(1);
         assert!(
             zero_points.len() == real_rows && row_scales.len() == real_rows && out.len() == real_rows * layer.outputs
         );
-        assert!(real_rows <= rows && rows.is_multiple_of(ROWS) && a.len() == rows * kp);
+        assert!(real_rows <= rows && rows.is_multiple_of(ROWS) && a.len() >= rows * kp);
+        let a = &a[..rows * kp];
         #[cfg(target_arch = "x86_64")]
         if self == Kernel::Avx512Vnni {
             Self::assert_vnni();
             // Partial sums go through `c` only when the inputs span several blocks.
-            if layer.k4() > x86::BLOCK_GROUPS {
-                c.resize(rows * np, 0);
-            }
+            let c: &mut [i32] = if layer.k4() > x86::BLOCK_GROUPS {
+                grow(c, rows * np);
+                &mut c[..rows * np]
+            } else {
+                &mut []
+            };
             let rescale = x86::Rescale {
                 zero_points,
                 row_scales,
@@ -289,7 +301,8 @@ impl Kernel {
             return unsafe { x86::avx512_vnni(a, rows, layer.k4(), &layer.packed, c, Some(rescale)) };
         }
         // Every element is written by the product: no need to clear it.
-        c.resize(rows * np, 0);
+        grow(c, rows * np);
+        let c = &mut c[..rows * np];
         self.product(a, rows, layer, c);
         rescale_rows(c, np, layer, zero_points, row_scales, out);
     }
@@ -444,8 +457,9 @@ mod tests {
             for kernel in Kernel::available() {
                 let rows_p = rows.div_ceil(ROWS) * ROWS;
                 let mut out = vec![f32::NAN; rows * outputs];
-                let (a, activations) = (s.a.clone(), (s.zero_points.clone(), s.row_scales.clone()));
-                kernel.product_rescaled(&mut s, rows, &l, &mut out);
+                let a = s.a[..rows_p * l.k4() * 4].to_vec();
+                let activations = (s.zero_points.clone(), s.row_scales.clone());
+                kernel.product_rescaled(&mut s, rows_p, rows, &l, &mut out);
                 let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
                 assert_eq!(bits(&out), bits(&want), "{kernel:?}, {inputs}×{outputs}");
                 // The reference: the scalar integers, rescaled one value at a time.
