@@ -344,12 +344,7 @@ mod avx512 {
             let out = &mut ctx[out_row * width..(out_row + query_rows) * width];
             for head in 0..count {
                 let (q_at, k_at, v_at) = (head * dim, width + head * dim, 2 * width + head * dim);
-                for (d, key) in keys.chunks_exact_mut(padded).enumerate() {
-                    for (k, row) in key.iter_mut().zip(rows.chunks_exact(stride)) {
-                        *k = row[k_at + d];
-                    }
-                    key[len..].fill(0.0);
-                }
+                transpose_keys(rows, stride, len, k_at, dim, keys, padded);
                 let h = Head { rows, stride, len, padded, dim, scale, keys, q_at, v_at };
                 let mut i = 0;
                 while i < query_rows {
@@ -363,6 +358,79 @@ mod avx512 {
                 }
             }
         }
+    }
+
+    /// One head's keys (`len` rows of `dim` from `k_at` in `rows`, rows `stride` apart)
+    /// transposed into `keys` (`dim` rows of `padded`, zeros past `len`): blocks of 16 keys
+    /// × 16 columns by in-register 16×16 transposes, the last `len % 16` keys one by one.
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    fn transpose_keys(
+        rows: &[f32],
+        stride: usize,
+        len: usize,
+        k_at: usize,
+        dim: usize,
+        keys: &mut [f32],
+        padded: usize,
+    ) {
+        assert!(rows.len() >= len * stride && k_at + dim <= stride && keys.len() >= dim * padded && padded >= len);
+        let whole = len / LANES * LANES;
+        for j in (0..whole).step_by(LANES) {
+            for d in (0..dim).step_by(LANES) {
+                let mut r = [_mm512_setzero_ps(); LANES];
+                for (i, r) in r.iter_mut().enumerate() {
+                    let from = &rows[(j + i) * stride + k_at + d..][..LANES];
+                    // SAFETY: `from` holds 16 f32.
+                    *r = unsafe { _mm512_loadu_ps(from.as_ptr()) };
+                }
+                for (c, column) in transpose16(&r).iter().enumerate() {
+                    let to = &mut keys[(d + c) * padded + j..][..LANES];
+                    // SAFETY: `to` holds 16 f32.
+                    unsafe { _mm512_storeu_ps(to.as_mut_ptr(), *column) };
+                }
+            }
+        }
+        for (d, key) in keys.chunks_exact_mut(padded).take(dim).enumerate() {
+            for (k, row) in key[whole..len].iter_mut().zip(rows[whole * stride..].chunks_exact(stride)) {
+                *k = row[k_at + d];
+            }
+            key[len..].fill(0.0);
+        }
+    }
+
+    /// The transpose of a 16×16 block (`r[i]` is row `i`; element `c` of the result's `i`
+    /// is `r[c]`'s element `i`): pairs of rows interleaved by 32 then 64 bits, then 128-bit
+    /// quarters gathered in two steps (64 shuffles).
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    pub(super) fn transpose16(r: &[__m512; LANES]) -> [__m512; LANES] {
+        let mut t = [_mm512_setzero_ps(); LANES];
+        for k in 0..8 {
+            t[2 * k] = _mm512_unpacklo_ps(r[2 * k], r[2 * k + 1]);
+            t[2 * k + 1] = _mm512_unpackhi_ps(r[2 * k], r[2 * k + 1]);
+        }
+        // u[4k + m], quarter L: column 4L + m of rows 4k..4k + 4.
+        let mut u = [_mm512_setzero_ps(); LANES];
+        let pd = _mm512_castps_pd;
+        for k in 0..4 {
+            let (a, b, c, d) = (pd(t[4 * k]), pd(t[4 * k + 1]), pd(t[4 * k + 2]), pd(t[4 * k + 3]));
+            u[4 * k] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+            u[4 * k + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+            u[4 * k + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+            u[4 * k + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+        }
+        let mut out = [_mm512_setzero_ps(); LANES];
+        for m in 0..4 {
+            let (a, b, c, d) = (u[m], u[4 + m], u[8 + m], u[12 + m]);
+            let (ab_lo, ab_hi) = (_mm512_shuffle_f32x4::<0x44>(a, b), _mm512_shuffle_f32x4::<0xee>(a, b));
+            let (cd_lo, cd_hi) = (_mm512_shuffle_f32x4::<0x44>(c, d), _mm512_shuffle_f32x4::<0xee>(c, d));
+            out[m] = _mm512_shuffle_f32x4::<0x88>(ab_lo, cd_lo);
+            out[4 + m] = _mm512_shuffle_f32x4::<0xdd>(ab_lo, cd_lo);
+            out[8 + m] = _mm512_shuffle_f32x4::<0x88>(ab_hi, cd_hi);
+            out[12 + m] = _mm512_shuffle_f32x4::<0xdd>(ab_hi, cd_hi);
+        }
+        out
     }
 
     /// Queries `i..i + Q` of one head: their scores into `scores` (`Q` rows of
@@ -604,6 +672,38 @@ mod tests {
             }
         }
         assert!(checked > 100_000);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    #[allow(unsafe_code)] // calls the AVX-512 copy after checking the feature.
+    fn transpose16_transposes() {
+        use std::arch::x86_64::*;
+        if !std::arch::is_x86_feature_detected!("avx512f") {
+            return;
+        }
+        #[target_feature(enable = "avx512f")]
+        fn run(m: &[f32; 256]) -> [f32; 256] {
+            let mut r = [_mm512_setzero_ps(); LANES];
+            for (i, r) in r.iter_mut().enumerate() {
+                // SAFETY: 16 f32 from row i.
+                *r = unsafe { _mm512_loadu_ps(m[i * 16..].as_ptr()) };
+            }
+            let mut out = [0.0; 256];
+            for (i, c) in avx512::transpose16(&r).iter().enumerate() {
+                // SAFETY: 16 f32 into row i.
+                unsafe { _mm512_storeu_ps(out[i * 16..].as_mut_ptr(), *c) };
+            }
+            out
+        }
+        let m: [f32; 256] = std::array::from_fn(|i| i as f32);
+        // SAFETY: the CPU has AVX-512F (checked above).
+        let t = unsafe { run(&m) };
+        for (i, row) in t.chunks_exact(16).enumerate() {
+            for (j, &v) in row.iter().enumerate() {
+                assert_eq!(v, (j * 16 + i) as f32, "({i}, {j})");
+            }
+        }
     }
 
     #[test]
