@@ -217,8 +217,8 @@ pub fn attention(
 /// - scores: a tile of up to 8 queries × 32 keys in registers; for each `d` in order, each
 ///   query's `q_d` broadcast and multiplied-added to the transposed keys' row `d` (16 keys
 ///   per register), so each score is still the sequential fused chain over `d`;
-/// - weights: [`exp_u20`] on 16 lanes, the lanes' sums as in [`exp_and_sum`], the tail by
-///   `expf` one by one;
+/// - weights: [`exp_u20`] on 16 lanes, the lanes' sums as in [`exp_and_sum`] (pairwise in
+///   the register), the tail by `expf` one by one;
 /// - outputs: up to 8 queries × 32 columns in registers; for each key `j` in order, the
 ///   value row loaded once and each query's weight broadcast, so each output is still the
 ///   sequential fused chain over `j`.
@@ -253,49 +253,58 @@ mod avx512 {
         _mm512_mul_ps(_mm512_mul_ps(p, two_n), _mm512_set1_ps(2.0))
     }
 
-    /// [`super::exp_and_sum`]: the whole blocks of 16 on 16 lanes, the same lanes' sums.
+    /// [`super::exp_and_sum`] of `Q` rows (`len` scores each, `padded` apart) in place,
+    /// returning the reciprocals of their sums: the whole blocks of 16 on 16 lanes, the
+    /// same lanes' sums added pairwise in the register (8, 4, 2, 1 apart), the rest one by
+    /// one. Every row's maximum first, then every row's exponentials, so that the rows'
+    /// chains overlap.
     #[target_feature(enable = "avx512f")]
     #[inline]
-    fn exp_and_sum(scores: &mut [f32]) -> f32 {
-        let whole = scores.len() / LANES * LANES;
-        let (head, tail) = scores.split_at_mut(whole);
+    fn weights<const Q: usize>(scores: &mut [f32], padded: usize, len: usize) -> [f32; Q] {
+        assert!(len > 0 && padded == len.div_ceil(LANES) * LANES && scores.len() >= Q * padded);
+        let whole = len / LANES * LANES;
+        // The tail's scores (1 to 15, or none), the rest of its block masked off as −∞.
+        let tail: __mmask16 = ((1u32 << (len - whole)) - 1) as u16;
+        let lowest = _mm512_set1_ps(f32::NEG_INFINITY);
         // The maximum is the same value whatever the order (up to the sign of a zero
         // maximum, which changes no `s − max` but ±0, whose exponentials are both 1).
-        let mut max = f32::NEG_INFINITY;
-        if !head.is_empty() {
-            let mut m = _mm512_set1_ps(f32::NEG_INFINITY);
-            for block in head.chunks_exact(LANES) {
+        let mut max = [0.0f32; Q];
+        for (max, row) in max.iter_mut().zip(scores.chunks_exact(padded)) {
+            let mut m = lowest;
+            for block in row[..whole].chunks_exact(LANES) {
                 // SAFETY: `block` holds 16 f32.
                 m = _mm512_max_ps(m, unsafe { _mm512_loadu_ps(block.as_ptr()) });
             }
-            max = _mm512_reduce_max_ps(m);
-        }
-        max = tail.iter().copied().fold(max, f32::max);
-        let m = _mm512_set1_ps(max);
-        let mut lanes = _mm512_setzero_ps();
-        for block in head.chunks_exact_mut(LANES) {
-            // SAFETY: `block` holds 16 f32.
-            let e = exp_u20_x16(_mm512_sub_ps(unsafe { _mm512_loadu_ps(block.as_ptr()) }, m));
-            // SAFETY: as the load.
-            unsafe { _mm512_storeu_ps(block.as_mut_ptr(), e) };
-            lanes = _mm512_add_ps(lanes, e);
-        }
-        let mut sums = [0.0f32; LANES];
-        // SAFETY: `sums` holds 16 f32.
-        unsafe { _mm512_storeu_ps(sums.as_mut_ptr(), lanes) };
-        let mut width = LANES / 2;
-        while width > 0 {
-            for i in 0..width {
-                sums[i] += sums[i + width];
+            if tail != 0 {
+                // SAFETY: the row's last block (16 f32 from `whole`) is inside the row.
+                m = _mm512_max_ps(m, unsafe { _mm512_mask_loadu_ps(lowest, tail, row[whole..][..LANES].as_ptr()) });
             }
-            width /= 2;
+            *max = _mm512_reduce_max_ps(m);
         }
-        let mut sum = sums[0];
-        for s in tail {
-            *s = (*s - max).exp();
-            sum += *s;
+        let mut inv = [0.0f32; Q];
+        for ((inv, &max), row) in inv.iter_mut().zip(&max).zip(scores.chunks_exact_mut(padded)) {
+            let m = _mm512_set1_ps(max);
+            let mut lanes = _mm512_setzero_ps();
+            for block in row[..whole].chunks_exact_mut(LANES) {
+                // SAFETY: `block` holds 16 f32.
+                let e = exp_u20_x16(_mm512_sub_ps(unsafe { _mm512_loadu_ps(block.as_ptr()) }, m));
+                // SAFETY: as the load.
+                unsafe { _mm512_storeu_ps(block.as_mut_ptr(), e) };
+                lanes = _mm512_add_ps(lanes, e);
+            }
+            // Lane i += lane i + 8, then i + 4, i + 2, i + 1 (as the portable copy's loop).
+            lanes = _mm512_add_ps(lanes, _mm512_shuffle_f32x4::<0b11_10_11_10>(lanes, lanes));
+            lanes = _mm512_add_ps(lanes, _mm512_shuffle_f32x4::<0b01_01_01_01>(lanes, lanes));
+            lanes = _mm512_add_ps(lanes, _mm512_permute_ps::<0b11_10_11_10>(lanes));
+            lanes = _mm512_add_ps(lanes, _mm512_permute_ps::<0b01_01_01_01>(lanes));
+            let mut sum = _mm512_cvtss_f32(lanes);
+            for s in &mut row[whole..len] {
+                *s = (*s - max).exp();
+                sum += *s;
+            }
+            *inv = 1.0 / sum;
         }
-        sum
+        inv
     }
 
     /// One head of one sequence.
@@ -469,10 +478,7 @@ mod avx512 {
                 }
             };
         }
-        let mut inv = [0.0f32; Q];
-        for (inv, row) in inv.iter_mut().zip(scores.chunks_exact_mut(padded)) {
-            *inv = 1.0 / exp_and_sum(&mut row[..len]);
-        }
+        let inv = weights::<Q>(scores, padded, len);
         let chunks = dim / LANES;
         let mut c = 0;
         while c < chunks {
