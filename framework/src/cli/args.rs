@@ -144,7 +144,7 @@ pub enum Command {
         #[arg(long, default_value_t = 5)]
         reps: usize,
         /// Run only the forward and training rows whose name contains this text (e.g.
-        /// `MiniLM-L6-v2, packed`).
+        /// `MiniLM-L6-v2, packed`; the sizes in a pruned row's name are not matched).
         #[arg(long)]
         only: Option<String>,
         /// Print JSON.

@@ -45,7 +45,8 @@ fn stored_bytes(model: &HfModel) -> Result<u64> {
 }
 
 /// The pruned rows for `model` (all-MiniLM-L6-v2) at `batch` × `length`, those whose name
-/// `want` accepts.
+/// `want` accepts. Names carry stored sizes, known only after pruning and saving a model:
+/// that work is skipped when `want` refuses the name with `…` for the sizes.
 pub fn rows(
     model: &HfModel,
     batch: usize,
@@ -55,26 +56,42 @@ pub fn rows(
 ) -> Result<Vec<BenchResult>> {
     let spec = model.spec().clone();
     let mut out = Vec::new();
-    let dense_mb = stored_bytes(model)? as f64 / 1e6;
+    let dense = |percent: f64, mb: &str, dense_mb: &str| {
+        format!("all-MiniLM-L6-v2 pruned {percent:.0} % (stored {mb} MB, dense {dense_mb} MB), packed dense")
+    };
+    let products = |percent: f64, kernel: &str| {
+        format!("all-MiniLM-L6-v2 pruned {percent:.0} %, encoder Linear products only, {kernel}")
+    };
+    let heads = spec.num_heads;
+    let heads_name = |mb: &str| {
+        format!("all-MiniLM-L6-v2, {} of {heads} heads removed per layer (stored {mb} MB), packed", heads / 2)
+    };
+    let wanted = |percent: f64| {
+        want(&dense(percent, "…", "…")) || want(&products(percent, "dense gemm")) || want(&products(percent, "CSR"))
+    };
+    if !SPARSITIES.iter().any(|s| wanted(s * 100.0)) && !want(&heads_name("…")) {
+        return Ok(out);
+    }
+    let dense_mb = format!("{:.1}", stored_bytes(model)? as f64 / 1e6);
     for sparsity in SPARSITIES {
-        let pruned = magnitude_pruned(model, sparsity);
-        let mb = stored_bytes(&pruned)? as f64 / 1e6;
         let percent = sparsity * 100.0;
+        if !wanted(percent) {
+            continue;
+        }
+        let pruned = magnitude_pruned(model, sparsity);
+        let mb = format!("{:.1}", stored_bytes(&pruned)? as f64 / 1e6);
         let packed = PackedClassifier::new(pruned.network(), &spec, None)?;
-        let name =
-            format!("all-MiniLM-L6-v2 pruned {percent:.0} % (stored {mb:.1} MB, dense {dense_mb:.1} MB), packed dense");
+        let name = dense(percent, &mb, &dense_mb);
         if want(&name) {
             out.push(time_packed(&name, &packed, &spec, &random_inputs(&spec, batch, length), reps));
         }
-        let products =
-            |kernel: &str| format!("all-MiniLM-L6-v2 pruned {percent:.0} %, encoder Linear products only, {kernel}");
-        if !want(&products("dense gemm")) && !want(&products("CSR")) {
+        if !want(&products(percent, "dense gemm")) && !want(&products(percent, "CSR")) {
             continue;
         }
         if let Some(t) = time_encoder_products(&packed, batch * length, &mut |run| median_seconds(reps, run).median) {
             for (kernel, seconds) in [("dense gemm", t.dense_seconds), ("CSR", t.sparse_seconds)] {
                 out.push(BenchResult {
-                    name: products(kernel),
+                    name: products(percent, kernel),
                     batch,
                     length,
                     reps: reps.max(1),
@@ -88,13 +105,13 @@ pub fn rows(
     }
     // Structured: half the heads of every layer removed, which the packed path leaves out
     // ([`crate::model::packed`]'s removed heads) instead of multiplying their zeros.
-    let heads = spec.num_heads;
+    if !want(&heads_name("…")) {
+        return Ok(out);
+    }
     let removed: Vec<(usize, usize)> = (0..spec.num_layers).flat_map(|l| (0..heads / 2).map(move |h| (l, h))).collect();
     let network = remove_heads(model.network().clone(), spec.model_type, spec.hidden_size / heads, &removed);
     let pruned = model.clone().with_network(network);
-    let mb = stored_bytes(&pruned)? as f64 / 1e6;
-    let name =
-        format!("all-MiniLM-L6-v2, {} of {heads} heads removed per layer (stored {mb:.1} MB), packed", heads / 2);
+    let name = heads_name(&format!("{:.1}", stored_bytes(&pruned)? as f64 / 1e6));
     if want(&name) {
         let packed = PackedClassifier::new(pruned.network(), &spec, None)?;
         out.push(time_packed(&name, &packed, &spec, &random_inputs(&spec, batch, length), reps));
