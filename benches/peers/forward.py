@@ -2,11 +2,17 @@
 sequence classifier with random weights (2 labels) and all-MiniLM-L6-v2 with a 3-class
 head, batch 32 × 64 tokens of trustx's random ids, in PyTorch (eager, `torch.inference_mode`,
 transformers' default attention) and in ONNX Runtime (the same PyTorch module exported with
-`torch.onnx.export`, fixed shapes, all graph optimisations). Sequences per second, the
-median of `--reps` timed calls after one warm-up, as bench.rs times its own.
+`torch.onnx.export`, fixed shapes, all graph optimisations). The same models quantised to
+dynamic int8 (measures `forward-int8/…`, beside trustx's `packed dynamic-int8` rows): in
+PyTorch by `torch.ao.quantization.quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8)`
+(what trustx's `dynamic-int8` reproduces; fbgemm kernels), in ONNX Runtime by
+`onnxruntime.quantization.quantize_dynamic` of the exported graph (int8 weights, uint8
+activations quantised per call: its MatMulInteger / DynamicQuantizeMatMul kernels).
+Sequences per second, the median of `--reps` timed calls after one warm-up, as bench.rs
+times its own.
 
 Usage: python forward.py --minilm DIR [--batch 32] [--length 64] [--reps 5] [--threads N]
-                         [--work DIR] [--only pytorch,onnxruntime]
+                         [--work DIR] [--only pytorch,onnxruntime,pytorch-int8,onnxruntime-int8]
 """
 
 import argparse
@@ -20,6 +26,7 @@ import numpy as np  # noqa: E402
 import onnxruntime as ort  # noqa: E402
 import torch  # noqa: E402
 import transformers  # noqa: E402
+from onnxruntime.quantization import QuantType, quantize_dynamic  # noqa: E402
 from transformers import AutoModelForSequenceClassification, BertConfig, BertForSequenceClassification  # noqa: E402
 
 
@@ -57,6 +64,15 @@ def export_onnx(model, feeds, path):
         return "torch.onnx.export (dynamo exporter)"
 
 
+def ort_session(path, threads):
+    """An ONNX Runtime CPU session of `path` with every graph optimisation, `threads` threads."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--minilm", default="models/all-MiniLM-L6-v2")
@@ -65,7 +81,7 @@ def main():
     p.add_argument("--reps", type=int, default=5)
     p.add_argument("--threads", type=int, default=common.default_threads())
     p.add_argument("--work", default=os.path.join(os.environ.get("TMPDIR", "/tmp"), "trustx-peers-onnx"))
-    p.add_argument("--only", default="pytorch,onnxruntime")
+    p.add_argument("--only", default="pytorch,onnxruntime,pytorch-int8,onnxruntime-int8")
     a = p.parse_args()
     which = set(a.only.split(","))
     torch.set_num_threads(a.threads)
@@ -85,18 +101,30 @@ def main():
                 s = common.median_seconds(a.reps, lambda: model(**feeds).logits)
             results.append(dict(row, implementation="pytorch", value=a.batch / s))
             common.log(f"{measure} pytorch {a.batch / s:.2f} seq/s")
-        if "onnxruntime" in which:
-            path = os.path.join(a.work, f"{short}-{a.batch}x{a.length}.onnx")
+        int8_row = dict(row, measure=measure.replace("forward/", "forward-int8/"))
+        path = os.path.join(a.work, f"{short}-{a.batch}x{a.length}.onnx")
+        if "onnxruntime" in which or "onnxruntime-int8" in which:
             exporters[short] = export_onnx(model, feeds, path)
-            options = ort.SessionOptions()
-            options.intra_op_num_threads = a.threads
-            options.inter_op_num_threads = 1
-            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-            session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
-            ort_feeds = {k: v.numpy().astype(np.int64) for k, v in feeds.items()}
+        ort_feeds = {k: v.numpy().astype(np.int64) for k, v in feeds.items()}
+        if "onnxruntime" in which:
+            session = ort_session(path, a.threads)
             s = common.median_seconds(a.reps, lambda: session.run(["logits"], ort_feeds))
             results.append(dict(row, implementation="onnxruntime", value=a.batch / s))
             common.log(f"{measure} onnxruntime {a.batch / s:.2f} seq/s")
+        if "pytorch-int8" in which:
+            quantized = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+            with torch.inference_mode():
+                s = common.median_seconds(a.reps, lambda: quantized(**feeds).logits)
+            results.append(dict(int8_row, implementation="pytorch", value=a.batch / s))
+            common.log(f"{int8_row['measure']} pytorch {a.batch / s:.2f} seq/s")
+            del quantized
+        if "onnxruntime-int8" in which:
+            int8_path = path.replace(".onnx", "-int8.onnx")
+            quantize_dynamic(path, int8_path, weight_type=QuantType.QInt8)
+            session = ort_session(int8_path, a.threads)
+            s = common.median_seconds(a.reps, lambda: session.run(["logits"], ort_feeds))
+            results.append(dict(int8_row, implementation="onnxruntime", value=a.batch / s))
+            common.log(f"{int8_row['measure']} onnxruntime {a.batch / s:.2f} seq/s")
         del model
     common.emit("forward", a.threads, results, {
         "versions": common.versions("torch", "transformers", "onnxruntime", "numpy"),

@@ -28,6 +28,8 @@ TRUSTX_BENCH_NAMES = {
     "bert-base shape (random weights), burn": ("forward/bert-base", "trustx (burn graph)"),
     "all-MiniLM-L6-v2, packed": ("forward/minilm", "trustx"),
     "all-MiniLM-L6-v2, burn": ("forward/minilm", "trustx (burn graph)"),
+    "bert-base shape (random weights), packed dynamic-int8": ("forward-int8/bert-base", "trustx"),
+    "all-MiniLM-L6-v2, packed dynamic-int8": ("forward-int8/minilm", "trustx"),
     "all-MiniLM-L6-v2 training step (3 classes)": ("train/minilm", "trustx"),
     "all-MiniLM-L6-v2 training step (3 classes), burn": ("train/minilm", "trustx (burn graph)"),
 }
@@ -37,6 +39,8 @@ HIGHER_IS_FASTER = {"seq/s", "examples/s"}
 LABELS = {
     "forward/bert-base": "forward, BERT-base shape (random weights), {batch} × {length}",
     "forward/minilm": "forward, all-MiniLM-L6-v2, {batch} × {length}",
+    "forward-int8/bert-base": "forward, dynamic int8, BERT-base shape (random weights), {batch} × {length}",
+    "forward-int8/minilm": "forward, dynamic int8, all-MiniLM-L6-v2, {batch} × {length}",
     "train/minilm": "training step, all-MiniLM-L6-v2, {batch} × {length} (fwd + bwd + clip + AdamW)",
     "explain/lime": "LIME ({lime_samples} samples), per explanation",
     "explain/shap": "partition SHAP ({shap_evals} evals), per explanation",
