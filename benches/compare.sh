@@ -16,6 +16,8 @@
 #   --count 20 --seeds 3   the explain workload (`trustx bench --explain`'s defaults)
 #   --reps 5       timed repetitions of the forward and training measures (median)
 #   --threads N    the peers' torch / onnxruntime threads (default: the cores, as trustx)
+# The peers' exported ONNX graphs (hundreds of MB) go to ${TMPDIR:-/tmp}/trustx-compare-onnx,
+# not into the session folder, which stays small enough to commit.
 # Run from the repository root on a machine as quiet as you can get: the load is recorded,
 # not corrected for.
 set -euo pipefail
@@ -80,7 +82,7 @@ PY
 run_trustx_forward() { "$trustx" bench --json --minilm "$minilm" --reps "$reps" > "$1/trustx-bench.json"; }
 run_peers_forward() {
     "$py" "$here/peers/forward.py" --minilm "$minilm" --reps "$reps" --threads "$threads" \
-        --work "$out/onnx" > "$1/peers-forward.json"
+        --work "${TMPDIR:-/tmp}/trustx-compare-onnx" > "$1/peers-forward.json"
     "$py" "$here/peers/train.py" --minilm "$minilm" --reps "$reps" --threads "$threads" > "$1/peers-train.json"
 }
 run_trustx_explain() {
