@@ -41,7 +41,7 @@ use serde_json::{Value, json};
 
 use super::SequenceClassifier;
 use super::quant_embedding::QuantizedEmbedding;
-use super::surgery::{linear_weights, map_linear_weights, map_tensors};
+use super::surgery::{map_linear_weights, map_tensors};
 
 /// How a quantised model computes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -245,44 +245,6 @@ impl Quantization {
         });
         let linear = Quantization { layers, ..self.clone() };
         linear.refresh_embeddings(network, false)
-    }
-
-    /// Checks that every Linear layer of `network` is recorded with its shape.
-    pub fn check(&self, network: &SequenceClassifier) -> Result<()> {
-        let weights = linear_weights(network);
-        for w in &weights {
-            match self.layers.get(&w.path) {
-                Some(l) if [l.inputs, l.outputs] == w.shape => {}
-                Some(l) => {
-                    bail!("quantised layer {} is [{}, {}], the model's is {:?}", w.path, l.inputs, l.outputs, w.shape)
-                }
-                None => bail!("layer {} has no int8 weights", w.path),
-            }
-        }
-        if weights.len() != self.layers.len() {
-            bail!("{} quantised layers for {} Linear layers", self.layers.len(), weights.len());
-        }
-        if !self.embeddings.is_empty() {
-            let mut tables = 0;
-            let mut wrong = None;
-            map_tensors(network.clone(), &mut |path, dims, _| {
-                if let Some(table) = embedding_table(path) {
-                    tables += 1;
-                    match self.embeddings.get(table) {
-                        Some(e) if [e.rows, e.dim] == dims[..] => {}
-                        _ => wrong = Some(table.to_string()),
-                    }
-                }
-                None
-            });
-            if let Some(table) = wrong {
-                bail!("embedding table {table} has no int8 rows of its shape");
-            }
-            if tables != self.embeddings.len() {
-                bail!("{} int8 embedding tables for {tables} tables", self.embeddings.len());
-            }
-        }
-        Ok(())
     }
 
     /// The `config.json` entry that marks a quantised folder.
