@@ -4,13 +4,16 @@
 //! multiplies by the `i8` weights with exact i32 accumulation and rescales to f32 with the
 //! bias (fbgemm's `ReQuantizeForFloat`).
 //!
-//! The product `C[rows, outputs] = A_u8 · W_i8` has three kernels, chosen at run time like
-//! the f32 kernels' AVX2 copies: AVX-512 VNNI (`vpdpbusd`: four `u8 × i8` products summed
-//! into each i32 lane; it also rescales each finished tile straight to f32), AVX2
-//! (`vpmaddubsw` pairs into i16, `vpmaddwd` with ones into i32; exact because activations
-//! are at most [`MAX_ACTIVATION`] = 128, so a pair sum is at most 2 · 128 · 128 in
-//! magnitude and never saturates), and a scalar fallback. All three sum the same integers
-//! and rescale with the same operations, so they give the same bits (tests hold them to it).
+//! The product `C[rows, outputs] = A_u8 · W_i8` has four kernels, chosen at run time like
+//! the f32 kernels' AVX2 copies: AMX (`tdpbusd` on 16 × 64-byte tiles, [`amx`]; layers
+//! whose inputs are a multiple of 64, the others take the next), AVX-512 VNNI
+//! (`vpdpbusd`: four `u8 × i8` products summed into each i32 lane; it also rescales each
+//! finished tile straight to f32), AVX2 (`vpmaddubsw` pairs into i16, `vpmaddwd` with ones
+//! into i32; exact because activations are at most [`MAX_ACTIVATION`] = 128, so a pair sum
+//! is at most 2 · 128 · 128 in magnitude and never saturates), and a scalar fallback. All
+//! sum the same integers and rescale with the same operations, so they give the same bits
+//! (tests hold them to it). `TRUSTX_INT8_KERNEL` (`scalar`, `avx2`, `avx512-vnni`, `amx`)
+//! caps the choice, to measure one kernel against another.
 //!
 //! Weights are packed once: panels of [`PANEL`] outputs; inside a panel, for each group
 //! of four inputs, the panel's 16 outputs × 4 consecutive inputs (64 bytes, one AVX-512
@@ -18,6 +21,8 @@
 //! multiple of 16 with zero weights; input rows are padded to a multiple of [`ROWS`].
 
 pub mod activations;
+#[cfg(target_arch = "x86_64")]
+mod amx;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
@@ -201,8 +206,8 @@ with_avx2!(
     rescale => rescale_impl(acc: &[i32], zero_point: i32, row_scale: f32, layer: &QLinear, row: &mut [f32])
 );
 
-/// The implementations of the int8 product.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The implementations of the int8 product, ordered slowest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Kernel {
     /// Plain Rust.
     Scalar,
@@ -210,12 +215,38 @@ pub enum Kernel {
     Avx2,
     /// AVX-512 VNNI `vpdpbusd`.
     Avx512Vnni,
+    /// AMX `tdpbusd` tiles for layers whose inputs are a multiple of 64, AVX-512 VNNI for
+    /// the others.
+    Amx,
 }
 
 impl Kernel {
-    /// The fastest kernel this CPU runs.
+    /// The fastest kernel this CPU runs, or the fastest up to the one
+    /// `TRUSTX_INT8_KERNEL` names (decided once per process).
     pub fn detect() -> Kernel {
-        *Self::available().last().unwrap_or(&Kernel::Scalar)
+        static CHOSEN: std::sync::OnceLock<Kernel> = std::sync::OnceLock::new();
+        *CHOSEN.get_or_init(|| {
+            let available = Self::available();
+            let cap = std::env::var("TRUSTX_INT8_KERNEL").ok().and_then(|name| {
+                let kernel = Self::named(&name);
+                if kernel.is_none() {
+                    tracing::warn!(value = %name, "TRUSTX_INT8_KERNEL is not one of scalar, avx2, avx512-vnni, amx: ignored");
+                }
+                kernel
+            });
+            available.into_iter().rfind(|k| cap.is_none_or(|c| *k <= c)).unwrap_or(Kernel::Scalar)
+        })
+    }
+
+    /// The kernel called `name` (`scalar`, `avx2`, `avx512-vnni`, `amx`).
+    pub fn named(name: &str) -> Option<Kernel> {
+        match name {
+            "scalar" => Some(Kernel::Scalar),
+            "avx2" => Some(Kernel::Avx2),
+            "avx512-vnni" => Some(Kernel::Avx512Vnni),
+            "amx" => Some(Kernel::Amx),
+            _ => None,
+        }
     }
 
     /// Every kernel this CPU runs, slowest first.
@@ -232,6 +263,9 @@ impl Kernel {
                 && std::arch::is_x86_feature_detected!("avx512vnni")
             {
                 out.push(Kernel::Avx512Vnni);
+                if amx::available() {
+                    out.push(Kernel::Amx);
+                }
             }
         }
         out
@@ -253,7 +287,13 @@ impl Kernel {
                 unsafe { x86::avx2(a, rows, k4, &layer.packed, c) }
             }
             #[cfg(target_arch = "x86_64")]
-            Kernel::Avx512Vnni => {
+            Kernel::Amx if k4.is_multiple_of(amx::TILE_GROUPS) => {
+                Self::assert_amx();
+                // SAFETY: AMX is granted and AVX-512F and BW are present (asserted above).
+                unsafe { amx::amx(a, rows, k4, &layer.packed, c, None) }
+            }
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512Vnni | Kernel::Amx => {
                 Self::assert_vnni();
                 // SAFETY: AVX-512F, BW and VNNI are present (asserted above).
                 unsafe { x86::avx512_vnni(a, rows, k4, &layer.packed, c, None) }
@@ -278,7 +318,23 @@ impl Kernel {
         assert!(real_rows <= rows && rows.is_multiple_of(ROWS) && a.len() >= rows * kp);
         let a = &a[..rows * kp];
         #[cfg(target_arch = "x86_64")]
-        if self == Kernel::Avx512Vnni {
+        if self == Kernel::Amx && layer.k4().is_multiple_of(amx::TILE_GROUPS) {
+            Self::assert_amx();
+            let rescale = x86::Rescale {
+                zero_points,
+                row_scales,
+                col_sums: &layer.col_sums,
+                scales: &layer.scales,
+                bias: &layer.bias,
+                out,
+                rows: real_rows,
+                outputs: layer.outputs,
+            };
+            // SAFETY: AMX is granted and AVX-512F and BW are present (asserted above).
+            return unsafe { amx::amx(a, rows, layer.k4(), &layer.packed, &mut [], Some(rescale)) };
+        }
+        #[cfg(target_arch = "x86_64")]
+        if matches!(self, Kernel::Avx512Vnni | Kernel::Amx) {
             Self::assert_vnni();
             // Partial sums go through `c` only when the inputs span several blocks.
             let c: &mut [i32] = if layer.k4() > x86::BLOCK_GROUPS {
@@ -305,6 +361,11 @@ impl Kernel {
         let c = &mut c[..rows * np];
         self.product(a, rows, layer, c);
         rescale_rows(c, np, layer, zero_points, row_scales, out);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    fn assert_amx() {
+        assert!(amx::available(), "the CPU has no AMX-INT8, or the system did not grant it");
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -353,7 +414,7 @@ mod tests {
     fn products(kernel: Kernel) -> Vec<Vec<i32>> {
         let mut out = Vec::new();
         for (rows, inputs, outputs, seed) in
-            [(6, 8, 16, 1), (12, 37, 21, 2), (18, 384, 50, 3), (6, 5, 3, 4), (12, 1536, 40, 5)]
+            [(6, 8, 16, 1), (12, 37, 21, 2), (18, 384, 50, 3), (6, 5, 3, 4), (12, 1536, 40, 5), (42, 64, 33, 6)]
         {
             let (l, _) = layer(inputs, outputs, seed);
             let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed + 10);
@@ -397,6 +458,7 @@ mod tests {
     #[test]
     fn every_kernel_of_this_cpu_gives_the_same_integers() {
         let kernels = Kernel::available();
+        eprintln!("int8 kernels of this CPU: {kernels:?}");
         let reference = products(Kernel::Scalar);
         for k in &kernels {
             assert_eq!(products(*k), reference, "{k:?}");
@@ -408,7 +470,8 @@ mod tests {
             }
             if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("avx512vnni") {
                 assert!(kernels.contains(&Kernel::Avx512Vnni), "AVX-512 VNNI present but not tested");
-                assert_eq!(Kernel::detect(), Kernel::Avx512Vnni);
+                let amx = kernels.contains(&Kernel::Amx);
+                assert_eq!(Kernel::detect(), if amx { Kernel::Amx } else { Kernel::Avx512Vnni });
             }
         }
     }
@@ -446,6 +509,7 @@ mod tests {
             (1536, 384, vec![(0, 7), (7, 1), (8, 20)], 2),
             (37, 21, vec![(0, 5), (5, 6)], 3),
             (384, 2, vec![(0, 1), (1, 1), (2, 1)], 4),
+            (768, 48, vec![(0, 40), (40, 3)], 5),
         ] {
             let (l, _) = layer(inputs, outputs, seed);
             let rows: usize = groups.iter().map(|g| g.1).sum();

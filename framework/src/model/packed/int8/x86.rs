@@ -217,40 +217,48 @@ fn tile_product<const P: usize>(
 /// dropped, and the last panel's outputs past `r.outputs` are masked off.
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
 #[inline]
-#[allow(unsafe_code)] // loads and stores through pointers into checked slices.
 fn rescale_tile<const P: usize>(acc: &[[__m512i; P]; ROWS], rb: usize, p: usize, r: &mut Rescale) {
     for (i, row) in acc.iter().enumerate() {
-        let at = rb + i;
-        if at >= r.rows {
+        if rb + i >= r.rows {
             break;
         }
-        let zero_point = _mm512_set1_epi32(r.zero_points[at]);
-        let row_scale = _mm512_set1_ps(r.row_scales[at]);
         for (j, &sum) in row.iter().enumerate() {
-            let o = (p + j) * PANEL;
-            if o >= r.outputs {
-                break;
-            }
-            // SAFETY: `o + 16 <= np`, within the three per-output slices (asserted by the
-            // caller).
-            let (col_sums, scales, bias) = unsafe {
-                (
-                    _mm512_loadu_si512(r.col_sums[o..o + PANEL].as_ptr().cast::<__m512i>()),
-                    _mm512_loadu_ps(r.scales[o..o + PANEL].as_ptr()),
-                    _mm512_loadu_ps(r.bias[o..o + PANEL].as_ptr()),
-                )
-            };
-            let centred = _mm512_cvtepi32_ps(_mm512_sub_epi32(sum, _mm512_mullo_epi32(zero_point, col_sums)));
-            let y = _mm512_fmadd_ps(centred, _mm512_mul_ps(row_scale, scales), bias);
-            let lanes = (r.outputs - o).min(PANEL);
-            let out = &mut r.out[at * r.outputs + o..at * r.outputs + o + lanes];
-            if lanes == PANEL {
-                // SAFETY: `out` is 16 f32, one store.
-                unsafe { _mm512_storeu_ps(out.as_mut_ptr(), y) };
-            } else {
-                // SAFETY: the mask writes the first `lanes` values, `out`'s length.
-                unsafe { _mm512_mask_storeu_ps(out.as_mut_ptr(), (1u16 << lanes) - 1, y) };
-            }
+            rescale_panel(sum, rb + i, p + j, r);
         }
+    }
+}
+
+/// One row's sums for one panel (`sum`: row `at`, outputs `16·panel..`) through
+/// [`Rescale`] into `r.out`; outputs past `r.outputs` are masked off, a panel past them
+/// writes nothing. `at` must be a real row (`< r.rows`).
+#[target_feature(enable = "avx512f,avx512bw")]
+#[inline]
+#[allow(unsafe_code)] // loads and stores through pointers into checked slices.
+pub(super) fn rescale_panel(sum: __m512i, at: usize, panel: usize, r: &mut Rescale) {
+    let o = panel * PANEL;
+    if o >= r.outputs {
+        return;
+    }
+    let zero_point = _mm512_set1_epi32(r.zero_points[at]);
+    let row_scale = _mm512_set1_ps(r.row_scales[at]);
+    // SAFETY: `o + 16 <= np`, within the three per-output slices (asserted by the
+    // kernels).
+    let (col_sums, scales, bias) = unsafe {
+        (
+            _mm512_loadu_si512(r.col_sums[o..o + PANEL].as_ptr().cast::<__m512i>()),
+            _mm512_loadu_ps(r.scales[o..o + PANEL].as_ptr()),
+            _mm512_loadu_ps(r.bias[o..o + PANEL].as_ptr()),
+        )
+    };
+    let centred = _mm512_cvtepi32_ps(_mm512_sub_epi32(sum, _mm512_mullo_epi32(zero_point, col_sums)));
+    let y = _mm512_fmadd_ps(centred, _mm512_mul_ps(row_scale, scales), bias);
+    let lanes = (r.outputs - o).min(PANEL);
+    let out = &mut r.out[at * r.outputs + o..at * r.outputs + o + lanes];
+    if lanes == PANEL {
+        // SAFETY: `out` is 16 f32, one store.
+        unsafe { _mm512_storeu_ps(out.as_mut_ptr(), y) };
+    } else {
+        // SAFETY: the mask writes the first `lanes` values, `out`'s length.
+        unsafe { _mm512_mask_storeu_ps(out.as_mut_ptr(), (1u16 << lanes) - 1, y) };
     }
 }
