@@ -320,16 +320,7 @@ impl Kernel {
         #[cfg(target_arch = "x86_64")]
         if self == Kernel::Amx && layer.k4().is_multiple_of(amx::TILE_GROUPS) {
             Self::assert_amx();
-            let rescale = x86::Rescale {
-                zero_points,
-                row_scales,
-                col_sums: &layer.col_sums,
-                scales: &layer.scales,
-                bias: &layer.bias,
-                out,
-                rows: real_rows,
-                outputs: layer.outputs,
-            };
+            let rescale = rescale_into(layer, zero_points, row_scales, out, real_rows);
             // SAFETY: AMX is granted and AVX-512F and BW are present (asserted above).
             return unsafe { amx::amx(a, rows, layer.k4(), &layer.packed, &mut [], Some(rescale)) };
         }
@@ -343,16 +334,7 @@ impl Kernel {
             } else {
                 &mut []
             };
-            let rescale = x86::Rescale {
-                zero_points,
-                row_scales,
-                col_sums: &layer.col_sums,
-                scales: &layer.scales,
-                bias: &layer.bias,
-                out,
-                rows: real_rows,
-                outputs: layer.outputs,
-            };
+            let rescale = rescale_into(layer, zero_points, row_scales, out, real_rows);
             // SAFETY: AVX-512F, BW and VNNI are present (asserted above).
             return unsafe { x86::avx512_vnni(a, rows, layer.k4(), &layer.packed, c, Some(rescale)) };
         }
@@ -376,6 +358,28 @@ impl Kernel {
                 && std::arch::is_x86_feature_detected!("avx512vnni"),
             "the CPU has no AVX-512 VNNI"
         );
+    }
+}
+
+/// What the x86 kernels do with finished sums: rescale them into `out` (`[rows, outputs]`,
+/// one zero point and scale per row; `rows` are the real ones).
+#[cfg(target_arch = "x86_64")]
+fn rescale_into<'a>(
+    layer: &'a QLinear,
+    zero_points: &'a [i32],
+    row_scales: &'a [f32],
+    out: &'a mut [f32],
+    rows: usize,
+) -> x86::Rescale<'a> {
+    x86::Rescale {
+        zero_points,
+        row_scales,
+        col_sums: &layer.col_sums,
+        scales: &layer.scales,
+        bias: &layer.bias,
+        out,
+        rows,
+        outputs: layer.outputs,
     }
 }
 
