@@ -176,10 +176,17 @@ fn embedding_table(path: &str) -> Option<&str> {
 /// The key of [`Quantization`] in `config.json`.
 pub const CONFIG_KEY: &str = "trustx_quantization";
 
+/// Values per [`digest`] update (64 KiB of bytes).
+const DIGEST_CHUNK: usize = 16 * 1024;
+
+/// blake3 of the values' little-endian bytes (which layer a tensor's values belong to).
 fn digest(values: &[f32]) -> [u8; 32] {
     let mut h = blake3::Hasher::new();
-    for v in values {
-        h.update(&v.to_bits().to_le_bytes());
+    let mut bytes = Vec::with_capacity(DIGEST_CHUNK * 4);
+    for chunk in values.chunks(DIGEST_CHUNK) {
+        bytes.clear();
+        bytes.extend(chunk.iter().flat_map(|v| v.to_bits().to_le_bytes()));
+        h.update(&bytes);
     }
     *h.finalize().as_bytes()
 }
