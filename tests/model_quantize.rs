@@ -184,6 +184,44 @@ fn quantize_with_embeddings_reproduces_pytorch_and_takes_a_quarter_of_the_size()
 }
 
 #[test]
+#[ignore = "needs models/ (scripts/fetch-minilm.sh)"]
+fn every_int8_kernel_gives_the_same_logits_from_the_command_line() {
+    let dir = temp_dir("model-quantize-kernels");
+    let float = minilm_with_head(&dir);
+    let int8 = dir.join("minilm-int8");
+    let out = run(&["model", "quantize", float.to_str().unwrap(), "--out", int8.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    let vocab: Vec<String> =
+        std::fs::read_to_string(float.join("vocab.txt")).unwrap().lines().map(String::from).collect();
+    let reference = fixture();
+    for (i, case) in reference["cases"].as_array().unwrap().iter().enumerate().filter(|(i, _)| i % 8 == 0) {
+        let (t, pair) = texts(case, &vocab);
+        let fastest = inspect(&int8, &t, pair.as_deref())["logits"].clone();
+        // Capping the kernel (a kernel this CPU lacks gives the fastest below it) changes
+        // no logit's bits: every kernel sums the same integers and rescales them alike.
+        for kernel in ["scalar", "avx2", "avx512-vnni", "amx"] {
+            let mut args = vec!["model", "inspect", int8.to_str().unwrap(), "--json", "--max-len", "64", "--text", &t];
+            if let Some(p) = &pair {
+                args.extend(["--pair", p]);
+            }
+            let out = common::trustx().env("TRUSTX_INT8_KERNEL", kernel).args(&args).output().unwrap();
+            assert!(out.status.success(), "{}", text(&out));
+            let got: Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_eq!(got["logits"], fastest, "case {i}, kernel {kernel}");
+        }
+    }
+    // A name that is not a kernel is reported and ignored.
+    let out = common::trustx()
+        .env("TRUSTX_INT8_KERNEL", "avx1024")
+        .args(["model", "inspect", int8.to_str().unwrap(), "--json", "--text", "a fine film"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("TRUSTX_INT8_KERNEL is not one of"), "{}", text(&out));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
 fn quantize_refuses_a_headless_folder_and_a_full_output_folder() {
     let dir = temp_dir("model-quantize-errors");
     let headless = common::checkpoint::headless(&dir.join("headless"));
