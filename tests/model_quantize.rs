@@ -66,12 +66,39 @@ fn texts(case: &Value, vocab: &[String]) -> (String, Option<String>) {
     (case["text"].as_str().unwrap().to_string(), pair)
 }
 
+/// A temporary folder for `test` with MiniLM + head (`float`) quantised from the command
+/// line into `int8` with `extra` arguments; returns (folder, float, int8, the command's output).
+fn quantized(test: &str, extra: &[&str]) -> (PathBuf, PathBuf, PathBuf, String) {
+    let dir = temp_dir(test);
+    let float = minilm_with_head(&dir);
+    let int8 = dir.join("minilm-int8");
+    let mut args = vec!["model", "quantize", float.to_str().unwrap(), "--out", int8.to_str().unwrap()];
+    args.extend(extra);
+    let out = run(&args);
+    assert!(out.status.success(), "{}", text(&out));
+    (dir, float, int8, text(&out))
+}
+
+/// The word pieces of `float`'s `vocab.txt`, by id.
+fn vocab(float: &Path) -> Vec<String> {
+    std::fs::read_to_string(float.join("vocab.txt")).unwrap().lines().map(String::from).collect()
+}
+
 fn inspect(dir: &Path, text_arg: &str, pair: Option<&str>) -> Value {
+    inspect_with_kernel(dir, text_arg, pair, None)
+}
+
+/// `model inspect --json`, with `TRUSTX_INT8_KERNEL` set to `kernel` when given.
+fn inspect_with_kernel(dir: &Path, text_arg: &str, pair: Option<&str>, kernel: Option<&str>) -> Value {
     let mut args = vec!["model", "inspect", dir.to_str().unwrap(), "--json", "--max-len", "64", "--text", text_arg];
     if let Some(p) = pair {
         args.extend(["--pair", p]);
     }
-    let out = run(&args);
+    let mut command = common::trustx();
+    if let Some(k) = kernel {
+        command.env("TRUSTX_INT8_KERNEL", k);
+    }
+    let out = command.args(&args).output().unwrap();
     assert!(out.status.success(), "{}", text(&out));
     serde_json::from_slice(&out.stdout).unwrap()
 }
@@ -87,12 +114,8 @@ fn argmax(v: &[f64]) -> usize {
 #[test]
 #[ignore = "needs models/ (scripts/fetch-minilm.sh)"]
 fn quantize_and_inspect_reproduce_pytorch_dynamic_int8_from_the_command_line() {
-    let dir = temp_dir("model-quantize");
-    let float = minilm_with_head(&dir);
-    let int8 = dir.join("minilm-int8");
-    let out = run(&["model", "quantize", float.to_str().unwrap(), "--out", int8.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", text(&out));
-    assert!(text(&out).contains("dynamic-int8, per-tensor, 38 Linear layers"), "{}", text(&out));
+    let (dir, float, int8, said) = quantized("model-quantize", &[]);
+    assert!(said.contains("dynamic-int8, per-tensor, 38 Linear layers"), "{said}");
 
     // The stored form: I8 tensors plus scales. Every Linear weight (10.6 M of MiniLM's
     // 22.7 M parameters) shrinks to a quarter; the embeddings (11.9 M) stay f32, as
@@ -110,8 +133,7 @@ fn quantize_and_inspect_reproduce_pytorch_dynamic_int8_from_the_command_line() {
     assert_eq!((q.dtype(), q.shape()), (Dtype::I8, &[384usize, 384][..]));
     assert_eq!(stored.tensor("classifier.weight").unwrap().dtype(), Dtype::I8, "the head is quantised too");
 
-    let vocab: Vec<String> =
-        std::fs::read_to_string(float.join("vocab.txt")).unwrap().lines().map(String::from).collect();
+    let vocab = vocab(&float);
     let reference = fixture();
     let (mut diffs, mut exact, mut flipped) = (Vec::new(), 0, Vec::new());
     for (i, case) in reference["cases"].as_array().unwrap().iter().enumerate() {
@@ -149,12 +171,8 @@ fn quantize_and_inspect_reproduce_pytorch_dynamic_int8_from_the_command_line() {
 #[test]
 #[ignore = "needs models/ (scripts/fetch-minilm.sh)"]
 fn quantize_with_embeddings_reproduces_pytorch_and_takes_a_quarter_of_the_size() {
-    let dir = temp_dir("model-quantize-embeddings");
-    let float = minilm_with_head(&dir);
-    let int8 = dir.join("minilm-int8-emb");
-    let out = run(&["model", "quantize", float.to_str().unwrap(), "--out", int8.to_str().unwrap(), "--embeddings"]);
-    assert!(out.status.success(), "{}", text(&out));
-    assert!(text(&out).contains("38 Linear layers and 3 embedding tables in int8"), "{}", text(&out));
+    let (dir, float, int8, said) = quantized("model-quantize-embeddings", &["--embeddings"]);
+    assert!(said.contains("38 Linear layers and 3 embedding tables in int8"), "{said}");
     let (f32_bytes, i8_bytes) = (
         std::fs::metadata(float.join("model.safetensors")).unwrap().len(),
         std::fs::metadata(int8.join("model.safetensors")).unwrap().len(),
@@ -166,8 +184,7 @@ fn quantize_with_embeddings_reproduces_pytorch_and_takes_a_quarter_of_the_size()
     let stored = safetensors::SafeTensors::deserialize(&bytes).unwrap();
     assert_eq!(stored.tensor("bert.embeddings.word_embeddings.weight").unwrap().dtype(), Dtype::U8);
 
-    let vocab: Vec<String> =
-        std::fs::read_to_string(float.join("vocab.txt")).unwrap().lines().map(String::from).collect();
+    let vocab = vocab(&float);
     let path = repo().join("tests/fixtures/minilm-l6-dynamic-int8/int8-embeddings.json");
     let want: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
     let reference = fixture();
@@ -186,13 +203,8 @@ fn quantize_with_embeddings_reproduces_pytorch_and_takes_a_quarter_of_the_size()
 #[test]
 #[ignore = "needs models/ (scripts/fetch-minilm.sh)"]
 fn every_int8_kernel_gives_the_same_logits_from_the_command_line() {
-    let dir = temp_dir("model-quantize-kernels");
-    let float = minilm_with_head(&dir);
-    let int8 = dir.join("minilm-int8");
-    let out = run(&["model", "quantize", float.to_str().unwrap(), "--out", int8.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", text(&out));
-    let vocab: Vec<String> =
-        std::fs::read_to_string(float.join("vocab.txt")).unwrap().lines().map(String::from).collect();
+    let (dir, float, int8, _) = quantized("model-quantize-kernels", &[]);
+    let vocab = vocab(&float);
     let reference = fixture();
     for (i, case) in reference["cases"].as_array().unwrap().iter().enumerate().filter(|(i, _)| i % 8 == 0) {
         let (t, pair) = texts(case, &vocab);
@@ -200,13 +212,7 @@ fn every_int8_kernel_gives_the_same_logits_from_the_command_line() {
         // Capping the kernel (a kernel this CPU lacks gives the fastest below it) changes
         // no logit's bits: every kernel sums the same integers and rescales them alike.
         for kernel in ["scalar", "avx2", "avx512-vnni", "amx"] {
-            let mut args = vec!["model", "inspect", int8.to_str().unwrap(), "--json", "--max-len", "64", "--text", &t];
-            if let Some(p) = &pair {
-                args.extend(["--pair", p]);
-            }
-            let out = common::trustx().env("TRUSTX_INT8_KERNEL", kernel).args(&args).output().unwrap();
-            assert!(out.status.success(), "{}", text(&out));
-            let got: Value = serde_json::from_slice(&out.stdout).unwrap();
+            let got = inspect_with_kernel(&int8, &t, pair.as_deref(), Some(kernel));
             assert_eq!(got["logits"], fastest, "case {i}, kernel {kernel}");
         }
     }
