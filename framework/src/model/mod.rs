@@ -59,6 +59,7 @@ pub mod quant_embedding;
 pub mod quant_io;
 #[cfg(test)]
 mod quant_parity;
+mod quant_records;
 pub mod save;
 pub mod scratch;
 pub mod sparse_io;

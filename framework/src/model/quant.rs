@@ -32,7 +32,7 @@
 //! trustx takes it per example (each sequence's rows), which is PyTorch at batch size 1
 //! (the fixture's setting) and makes a prediction independent of its batch.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use anyhow::{Result, bail};
 use schemars::JsonSchema;
@@ -41,6 +41,7 @@ use serde_json::{Value, json};
 
 use super::SequenceClassifier;
 use super::quant_embedding::QuantizedEmbedding;
+use super::quant_records::Records;
 use super::surgery::{map_linear_weights, map_tensors};
 
 /// How a quantised model computes.
@@ -176,21 +177,6 @@ fn embedding_table(path: &str) -> Option<&str> {
 /// The key of [`Quantization`] in `config.json`.
 pub const CONFIG_KEY: &str = "trustx_quantization";
 
-/// Values per [`digest`] update (64 KiB of bytes).
-const DIGEST_CHUNK: usize = 16 * 1024;
-
-/// blake3 of the values' little-endian bytes (which layer a tensor's values belong to).
-fn digest(values: &[f32]) -> [u8; 32] {
-    let mut h = blake3::Hasher::new();
-    let mut bytes = Vec::with_capacity(DIGEST_CHUNK * 4);
-    for chunk in values.chunks(DIGEST_CHUNK) {
-        bytes.clear();
-        bytes.extend(chunk.iter().flat_map(|v| v.to_bits().to_le_bytes()));
-        h.update(&bytes);
-    }
-    *h.finalize().as_bytes()
-}
-
 impl Quantization {
     /// Quantises every Linear layer of `network` and returns the network with the
     /// dequantised weights (`q · scale`) and the quantisation.
@@ -215,17 +201,16 @@ impl Quantization {
         if !all && self.embeddings.is_empty() {
             return (network, out);
         }
-        let known: HashMap<[u8; 32], &QuantizedEmbedding> =
-            self.embeddings.values().map(|e| (digest(&e.dequantized()), e)).collect();
+        let mut known = Records::new(&self.embeddings);
         out.embeddings.clear();
         let network = map_tensors(network, &mut |path, dims, values| {
             let table = embedding_table(path)?;
             let [rows, dim] = dims[..] else { return None };
-            let e = match known.get(&digest(values)) {
-                Some(e) if [e.rows, e.dim] == [rows, dim] => (*e).clone(),
-                _ => QuantizedEmbedding::quantize(values, [rows, dim]),
-            };
-            let dequantized = e.dequantized();
+            let (e, dequantized) = known.find(table, [rows, dim], values).unwrap_or_else(|| {
+                let e = QuantizedEmbedding::quantize(values, [rows, dim]);
+                let dequantized = e.dequantized();
+                (e, dequantized)
+            });
             out.embeddings.insert(table.to_string(), e);
             Some(dequantized)
         });
@@ -233,20 +218,19 @@ impl Quantization {
     }
 
     /// Brings the quantisation up to date with `network`: a Linear whose weights are
-    /// exactly the dequantised weights of a recorded layer (under any path: a dropped layer
-    /// renumbers the rest) keeps that layer's int8 weights; any other (new, or trained
+    /// exactly the dequantised weights of a recorded layer (its own path's, else any other:
+    /// a dropped layer renumbers the rest; [`Records`]) keeps that layer's int8 weights; any other (new, or trained
     /// further: fine-tuning through a quantised model is simulated, straight-through, on
     /// the f32 weights) is quantised afresh. Returns the network with dequantised weights.
     pub fn refresh(&self, network: SequenceClassifier) -> (SequenceClassifier, Quantization) {
-        let known: HashMap<[u8; 32], &QuantizedLinear> =
-            self.layers.values().map(|l| (digest(&l.dequantized()), l)).collect();
+        let mut known = Records::new(&self.layers);
         let mut layers = BTreeMap::new();
         let network = map_linear_weights(network, &mut |path, shape, values| {
-            let layer = match known.get(&digest(values)) {
-                Some(l) if [l.inputs, l.outputs] == shape => (*l).clone(),
-                _ => QuantizedLinear::quantize(values, shape, self.granularity),
-            };
-            let dequantized = layer.dequantized();
+            let (layer, dequantized) = known.find(path, shape, values).unwrap_or_else(|| {
+                let layer = QuantizedLinear::quantize(values, shape, self.granularity);
+                let dequantized = layer.dequantized();
+                (layer, dequantized)
+            });
             layers.insert(path.to_string(), layer);
             Some(dequantized)
         });

@@ -42,6 +42,24 @@ pub struct Heads {
     pub dim: usize,
 }
 
+impl Heads {
+    /// Width of all heads (of `q`, `k`, `v` and the context rows).
+    fn width(self) -> usize {
+        self.count * self.dim
+    }
+
+    /// The scores' scale, `1/√dim` (rounded from f64, as PyTorch's SDPA).
+    fn scale(self) -> f32 {
+        (1.0 / (self.dim as f64).sqrt()) as f32
+    }
+
+    /// Where head `head`'s query, key and value start in a `[q | k | v]` row.
+    fn offsets(self, head: usize) -> (usize, usize, usize) {
+        let width = self.width();
+        (head * self.dim, width + head * self.dim, 2 * width + head * self.dim)
+    }
+}
+
 /// Which queries [`attention`] computes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Queries {
@@ -49,6 +67,17 @@ pub enum Queries {
     All,
     /// The first token's (`[CLS]`) of each sequence only: one context row per sequence.
     First,
+}
+
+impl Queries {
+    /// For sequence number `s` (`len` tokens from row `start`): how many query rows are
+    /// computed, and the context row the first goes to.
+    fn rows(self, s: usize, start: usize, len: usize) -> (usize, usize) {
+        match self {
+            Queries::All => (len, start),
+            Queries::First => (len.min(1), s),
+        }
+    }
 }
 
 /// `log₂ e` as PyTorch's `exp_u20` rounds it.
@@ -123,22 +152,17 @@ fn attention_impl(
     ctx: &mut [f32],
     scratch: &mut Vec<f32>,
 ) {
-    let width = heads.count * heads.dim;
+    let (width, scale, dim) = (heads.width(), heads.scale(), heads.dim);
     let stride = 3 * width;
-    let scale = (1.0 / (heads.dim as f64).sqrt()) as f32;
-    let dim = heads.dim;
     for (s, &(start, len)) in sequences.iter().enumerate() {
         // Scratch: the scores of one query, then one head's keys transposed (`dim × len`),
         // so that both inner loops run over contiguous memory and vectorise.
         scratch.resize(len + dim * len, 0.0);
         let (scores, keys) = scratch.split_at_mut(len);
-        let (query_rows, out_row) = match queries {
-            Queries::All => (len, start),
-            Queries::First => (len.min(1), s),
-        };
+        let (query_rows, out_row) = queries.rows(s, start, len);
         let block = &qkv[start * stride..(start + len) * stride];
         for head in 0..heads.count {
-            let (q_at, k_at, v_at) = (head * dim, width + head * dim, 2 * width + head * dim);
+            let (q_at, k_at, v_at) = heads.offsets(head);
             for (j, row) in block.chunks_exact(stride).enumerate() {
                 for (d, &k) in row[k_at..k_at + dim].iter().enumerate() {
                     keys[d * len + j] = k;
@@ -343,14 +367,10 @@ mod avx512 {
     ) {
         let Heads { count, dim } = heads;
         assert!(dim > 0 && dim.is_multiple_of(LANES), "attention: AVX-512 copy for widths of 16·k, not {dim}");
-        let width = count * dim;
+        let (width, scale) = (heads.width(), heads.scale());
         let stride = 3 * width;
-        let scale = (1.0 / (dim as f64).sqrt()) as f32;
         for (s, &(start, len)) in sequences.iter().enumerate() {
-            let (query_rows, out_row) = match queries {
-                Queries::All => (len, start),
-                Queries::First => (len.min(1), s),
-            };
+            let (query_rows, out_row) = queries.rows(s, start, len);
             if query_rows == 0 {
                 continue;
             }
@@ -360,7 +380,7 @@ mod avx512 {
             let rows = &qkv[start * stride..(start + len) * stride];
             let out = &mut ctx[out_row * width..(out_row + query_rows) * width];
             for head in 0..count {
-                let (q_at, k_at, v_at) = (head * dim, width + head * dim, 2 * width + head * dim);
+                let (q_at, k_at, v_at) = heads.offsets(head);
                 transpose_keys(rows, stride, len, k_at, dim, keys, padded);
                 let h = Head { rows, stride, len, padded, dim, scale, keys, q_at, v_at };
                 let mut i = 0;

@@ -156,7 +156,6 @@ pub(super) fn amx(a: &[u8], rows: usize, k4: usize, packed: &[i8], c: &mut [i32]
                     }
                 }
                 None => {
-                    assert!(c.len() >= rows * np);
                     let stride = np * 4;
                     let base = c.as_mut_ptr();
                     // SAFETY: each tile's rows `rb + 16·i ..` (at most `rows`) and outputs
